@@ -13,9 +13,6 @@ export const Contexts = {
   envelopeHash: 'cipherclerk v1 delegation envelope hash',
   /** Digest of a revocation record's unsigned body, which the revoker signs. */
   revocationSigning: 'cipherclerk v1 revocation record signing',
-  /** Derivation of the X25519 sealed-box key from the Ed25519 identity seed. */
-  x25519FromSeed: 'cipherclerk v1 x25519 from ed25519 seed',
-  /** Key of a sealed box from the ephemeral and recipient public keys and the shared secret. */
   sealedBoxKey: 'cipherclerk v1 sealed box key',
   /** Key fingerprint shown to people (first bytes of this hash of a public key). */
   keyFingerprint: 'cipherclerk v1 key fingerprint',
