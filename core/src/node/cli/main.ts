@@ -1,0 +1,124 @@
+/**
+ * `dregg`: the command line of cipherclerk (seed 002's commands). Every command takes `--json` and then
+ * prints exactly one JSON object on stdout; errors go to stderr as {"error":{"code","message"}}.
+ * Exit codes: 0 success (and "allowed" for `cap verify`), 1 "denied" from `cap verify`, 2 error.
+ */
+import { parseArgs } from 'node:util';
+import { DreggError, isDreggError } from '../../errors.ts';
+import { capCommand } from './cap.ts';
+import { demoCommand } from './demo.ts';
+import { idCommand } from './id.ts';
+import { type CliIO, processIO } from './io.ts';
+import { defaultHome } from '../home.ts';
+
+export const USAGE = `dregg — cipherclerk on the command line
+
+  dregg id new | show | restore --mnemonic-file F
+  dregg cap mint --service NAME [--actions read,write] [--budget N] [--ttl 24h] [--channel]
+  dregg cap delegate --token TOKEN --to DID [--restrict service=S,action=A,budget=N] [--ttl 24h] [--channel]
+  dregg cap accept --from DID [--envelope TEXT | stdin]
+  dregg cap inspect TEXT
+  dregg cap list
+  dregg cap verify TEXT --service S --action A [--cost N] [--holder DID]   exit 0 allow, 1 deny
+  dregg cap revoke --token TOKEN --delegation HASH
+  dregg cap trip-channel --channel ID
+  dregg cap epoch bump
+  dregg cap revocation import [TEXT | stdin]
+  dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
+
+Options: --home DIR (default ~/.cipherclerk), --json.
+The unlock passphrase comes from DREGG_PASSPHRASE or a prompt; an optional BIP39 passphrase for
+"id new"/"id restore" from DREGG_BIP39_PASSPHRASE (it changes the identity; it is not the unlock one).
+`;
+
+/** Options every command understands, and those of each command (values are all strings or flags). */
+const OPTIONS = {
+  home: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'mnemonic-file': { type: 'string' },
+  'reveal-mnemonic': { type: 'boolean' },
+  service: { type: 'string' },
+  actions: { type: 'string' },
+  action: { type: 'string' },
+  budget: { type: 'string' },
+  ttl: { type: 'string' },
+  channel: { type: 'string' },
+  token: { type: 'string' },
+  to: { type: 'string' },
+  restrict: { type: 'string', multiple: true },
+  from: { type: 'string' },
+  envelope: { type: 'string' },
+  cost: { type: 'string' },
+  holder: { type: 'string' },
+  delegation: { type: 'string' },
+} as const;
+
+export type Flags = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { type: 'boolean' }
+    ? boolean
+    : (typeof OPTIONS)[K] extends { multiple: true }
+      ? string[]
+      : string;
+};
+
+export interface Invocation {
+  readonly home: string;
+  readonly json: boolean;
+  readonly flags: Flags;
+  readonly positionals: readonly string[];
+  readonly io: CliIO;
+}
+
+/** Prints a command's result: the JSON object, or its human rendering. */
+export function print(inv: Invocation, result: object, human: string): void {
+  inv.io.stdout(inv.json ? `${JSON.stringify(result)}\n` : `${human}\n`);
+}
+
+function parse(argv: readonly string[]): { flags: Flags; positionals: string[] } {
+  // `--channel` is a flag for mint/delegate and takes an id for trip-channel; normalise the flag form.
+  const isTrip = argv.includes('trip-channel');
+  const args = argv.map((a) => (a === '--channel' && !isTrip ? '--channel=new' : a));
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    return { flags: values as Flags, positionals };
+  } catch (e) {
+    throw new DreggError('E_ARGUMENT', e instanceof Error ? e.message : 'Invalid arguments');
+  }
+}
+
+/** Runs one invocation and returns the process exit code. Never throws. */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    const { flags, positionals } = parse(argv);
+    const [group, ...rest] = positionals;
+    if (flags.help === true || group === undefined || group === 'help') {
+      io.stdout(USAGE);
+      return group === undefined && flags.help !== true ? 2 : 0;
+    }
+    const inv: Invocation = { home: flags.home ?? io.env.DREGG_HOME ?? defaultHome(), json, flags, positionals: rest, io };
+    switch (group) {
+      case 'id':
+        return await idCommand(inv);
+      case 'cap':
+        return await capCommand(inv);
+      case 'demo':
+        return await demoCommand(inv);
+      default:
+        throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
+    }
+  } catch (e) {
+    const err = isDreggError(e) ? e : new DreggError('E_INTERNAL', 'Internal error (set DREGG_DEBUG=1 for details)');
+    if (!isDreggError(e) && io.env.DREGG_DEBUG === '1') io.stderr(`${String((e as Error)?.stack ?? e)}\n`);
+    io.stderr(json ? `${JSON.stringify({ error: err.toJSON() })}\n` : `dregg: ${err.message} [${err.code}]\n`);
+    return 2;
+  }
+}
+
+/** Reads a required flag or fails with a message naming it. */
+export function required(inv: Invocation, name: keyof Flags): string {
+  const v = inv.flags[name];
+  if (typeof v !== 'string' || v === '') throw new DreggError('E_ARGUMENT', `--${name} is required`);
+  return v;
+}

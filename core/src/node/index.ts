@@ -1,0 +1,3 @@
+/** Node-only parts of core: the `dregg` CLI and the home directory it keeps state in. */
+export { main as dreggMain, USAGE } from './cli/main.ts';
+export { openAgent, saveAgent, readState, defaultHome } from './home.ts';
