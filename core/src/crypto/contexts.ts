@@ -18,6 +18,16 @@ export const Contexts = {
   keyFingerprint: 'cipherclerk v1 key fingerprint',
   /** Additional data binding a keyring ciphertext to its header (version, KDF parameters). */
   keyringHeader: 'cipherclerk v1 keyring header',
+  /** STARK Fiat-Shamir transcript: absorbing parameters, statement, commitments and openings. */
+  starkTranscript: 'cipherclerk v1 stark transcript',
+  /** STARK Fiat-Shamir transcript: squeezing challenge bytes from the transcript state. */
+  starkChallenge: 'cipherclerk v1 stark challenge',
+  /** STARK query proof-of-work: the key of the grinding hash over (transcript state, nonce). */
+  starkProofOfWork: 'cipherclerk v1 stark proof of work',
+  /** STARK Merkle trees: the BLAKE3 key of leaf hashes (one row or one FRI coset per leaf). */
+  starkMerkleLeaf: 'cipherclerk v1 stark merkle leaf',
+  /** STARK Merkle trees: the BLAKE3 key of inner nodes (one compression of two child digests). */
+  starkMerkleNode: 'cipherclerk v1 stark merkle node',
 } as const;
 
 export type Context = keyof typeof Contexts;

@@ -1,0 +1,90 @@
+/**
+ * The BabyBear prime field, p = 2^31 - 2^27 + 1 = 15 * 2^27 + 1. Elements are plain numbers in
+ * [0, p), in canonical (not Montgomery) form; this is the representation of traces, openings and
+ * the proof. Its 2-adicity is 27, so NTTs of every power-of-two size up to 2^27 exist.
+ */
+
+export const P = 2013265921;
+/** Multiplicative generator of F_p^*; also the coset shift of every LDE (not in any 2-power subgroup). */
+export const GENERATOR = 31;
+export const TWO_ADICITY = 27;
+
+const INV_P = 1 / P;
+
+export function add(a: number, b: number): number {
+  const s = a + b;
+  return s >= P ? s - P : s;
+}
+
+export function sub(a: number, b: number): number {
+  const d = a - b;
+  return d < 0 ? d + P : d;
+}
+
+export function neg(a: number): number {
+  return a === 0 ? 0 : P - a;
+}
+
+/**
+ * a * b mod p without BigInt. The quotient floor(ab / p) is estimated in double precision: the
+ * relative error is below 2^-50, so the estimate is off by at most one, and the remainder, computed
+ * exactly modulo 2^32 with Math.imul, lands in (-p, 2p) where one correction step fixes it.
+ */
+export function mul(a: number, b: number): number {
+  const q = Math.floor(a * b * INV_P);
+  const r = (Math.imul(a, b) - Math.imul(q, P)) | 0;
+  if (r < 0) return r + P;
+  return r >= P ? r - P : r;
+}
+
+export function pow(base: number, exponent: number | bigint): number {
+  let e = BigInt(exponent);
+  let result = 1;
+  let b = base;
+  while (e > 0n) {
+    if (e & 1n) result = mul(result, b);
+    b = mul(b, b);
+    e >>= 1n;
+  }
+  return result;
+}
+
+/** Inverse by Fermat (a^(p-2)); inv(0) is an internal error, never a silent zero. */
+export function inv(a: number): number {
+  if (a === 0) throw new RangeError('inverse of zero');
+  return pow(a, P - 2);
+}
+
+/** Montgomery's batch inversion: one field inversion and 3(n-1) multiplications for n inverses. */
+export function batchInv(values: Uint32Array): Uint32Array {
+  const n = values.length;
+  const out = new Uint32Array(n);
+  if (n === 0) return out;
+  let acc = 1;
+  for (let i = 0; i < n; i++) {
+    out[i] = acc;
+    acc = mul(acc, values[i]!);
+  }
+  let invAcc = inv(acc);
+  for (let i = n - 1; i >= 0; i--) {
+    const v = values[i]!;
+    out[i] = mul(out[i]!, invAcc);
+    invAcc = mul(invAcc, v);
+  }
+  return out;
+}
+
+/** A primitive 2^logN-th root of unity: generator^((p-1) / 2^logN). */
+export function rootOfUnity(logN: number): number {
+  if (logN < 0 || logN > TWO_ADICITY) throw new RangeError(`no 2^${logN}-th root of unity in BabyBear`);
+  return pow(GENERATOR, (P - 1) / 2 ** logN);
+}
+
+/** Reverses the low `bits` bits of i. */
+export function bitReverse(i: number, bits: number): number {
+  let r = 0;
+  for (let b = 0; b < bits; b++) {
+    r = (r << 1) | ((i >>> b) & 1);
+  }
+  return r >>> 0;
+}

@@ -1,0 +1,151 @@
+/**
+ * The bulk kernels of the prover behind one interface, so that the same protocol code runs on the
+ * WASM SIMD kernels (wasm-prover/), on a worker pool, or on this pure-TypeScript fallback. Every
+ * backend must produce identical words; wasm-prover/test checks that bit for bit.
+ *
+ * Digests are 8 little-endian words (32 bytes); extension elements are 4 consecutive words.
+ */
+import { keyedHashWords } from './blake3.ts';
+import { type Ext, readExt } from './ext.ts';
+import { add, inv, mul, rootOfUnity } from './field.ts';
+import { evaluateOnCoset, ldeColumn } from './ntt.ts';
+
+export interface StarkKernels {
+  readonly name: string;
+  /** Natural-order columns over the trace subgroup -> bit-reversed evaluations on shift<w_(n * 2^logBlowup)>. */
+  lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]>;
+  /** Natural-order coefficient columns -> bit-reversed evaluations on shift<w_size>. */
+  evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]>;
+  /** Leaf digests of the rows of `columns` (row i = columns[0][i], columns[1][i], ...), keyed by `key`. */
+  hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array>;
+  /** Leaf digests of consecutive runs of `wordsPerLeaf` words. */
+  hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array>;
+  /** One Merkle layer: digest pairs (16 words) -> parents (8 words), one keyed compression each. */
+  hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array>;
+  /**
+   * FRI fold by 8 of a bit-reversed layer of extension elements on shift<w_N>: coset m holds the
+   * values at x_m * w_8^bitrev3(j), and `xInv[m]` = 1 / x_m. Returns the N/8 folded values.
+   */
+  friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext): Promise<Uint32Array>;
+}
+
+/** w_8^(-t*k) / 8 for t, k < 8, with the coset's inputs taken in natural order t. */
+export function foldMatrix(): Uint32Array {
+  const w8inv = inv(rootOfUnity(3));
+  const eighth = inv(8);
+  const wPow = [1];
+  for (let i = 1; i < 8; i++) wPow.push(mul(wPow[i - 1]!, w8inv));
+  const m = new Uint32Array(64);
+  for (let k = 0; k < 8; k++) {
+    for (let t = 0; t < 8; t++) m[8 * k + t] = mul(wPow[(t * k) % 8]!, eighth);
+  }
+  return m;
+}
+
+/** Bit-reversal of 3 bits: the position in a coset leaf of the coset's t-th power of w_8. */
+export const BITREV3 = [0, 4, 2, 6, 1, 5, 3, 7] as const;
+
+const W11 = 11;
+
+/**
+ * Folds one coset: interpolate the 8 values to c_k = x^k f_k(x^8) (inverse 8-point DFT), then
+ * f'(x^8) = sum_k (zeta / x)^k c_k by Horner. Writes 4 words at out[o..].
+ */
+export function foldCoset(
+  values: Uint32Array,
+  base: number,
+  xInv: number,
+  zeta: Ext,
+  matrix: Uint32Array,
+  out: Uint32Array,
+  o: number,
+): void {
+  const r0 = mul(zeta[0], xInv);
+  const r1 = mul(zeta[1], xInv);
+  const r2 = mul(zeta[2], xInv);
+  const r3 = mul(zeta[3], xInv);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let k = 7; k >= 0; k--) {
+    let c0 = 0;
+    let c1 = 0;
+    let c2 = 0;
+    let c3 = 0;
+    for (let t = 0; t < 8; t++) {
+      const m = matrix[8 * k + t]!;
+      const s = base + 4 * BITREV3[t as 0]!;
+      c0 = add(c0, mul(values[s]!, m));
+      c1 = add(c1, mul(values[s + 1]!, m));
+      c2 = add(c2, mul(values[s + 2]!, m));
+      c3 = add(c3, mul(values[s + 3]!, m));
+    }
+    // acc = acc * r + c   (extension multiply, X^4 = 11)
+    const m0 = add(mul(a0, r0), mul(W11, add(add(mul(a1, r3), mul(a2, r2)), mul(a3, r1))));
+    const m1 = add(add(mul(a0, r1), mul(a1, r0)), mul(W11, add(mul(a2, r3), mul(a3, r2))));
+    const m2 = add(add(add(mul(a0, r2), mul(a1, r1)), mul(a2, r0)), mul(W11, mul(a3, r3)));
+    const m3 = add(add(mul(a0, r3), mul(a1, r2)), add(mul(a2, r1), mul(a3, r0)));
+    a0 = add(m0, c0);
+    a1 = add(m1, c1);
+    a2 = add(m2, c2);
+    a3 = add(m3, c3);
+  }
+  out[o] = a0;
+  out[o + 1] = a1;
+  out[o + 2] = a2;
+  out[o + 3] = a3;
+}
+
+const MATRIX = foldMatrix();
+
+function hashRowsSync(columns: readonly Uint32Array[], key: Uint32Array): Uint32Array {
+  const width = columns.length;
+  const rows = columns[0]?.length ?? 0;
+  const out = new Uint32Array(8 * rows);
+  const row = new Uint32Array(width);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < width; j++) row[j] = columns[j]![i]!;
+    keyedHashWords(key, row, 0, width, out, 8 * i);
+  }
+  return out;
+}
+
+/** The pure-TypeScript backend: the reference the others are checked against. */
+export const tsKernels: StarkKernels = {
+  name: 'ts',
+  async lde(columns, logBlowup, shift) {
+    return columns.map((c) => ldeColumn(c, logBlowup, shift));
+  },
+  async evaluate(coeffColumns, size, shift) {
+    return coeffColumns.map((c) => evaluateOnCoset(c, size, shift));
+  },
+  async hashRows(columns, key) {
+    return hashRowsSync(columns, key);
+  },
+  async hashLeaves(words, wordsPerLeaf, key) {
+    const leaves = words.length / wordsPerLeaf;
+    const out = new Uint32Array(8 * leaves);
+    for (let i = 0; i < leaves; i++) keyedHashWords(key, words, i * wordsPerLeaf, wordsPerLeaf, out, 8 * i);
+    return out;
+  },
+  async hashNodes(children, key) {
+    const parents = children.length / 16;
+    const out = new Uint32Array(8 * parents);
+    for (let i = 0; i < parents; i++) keyedHashWords(key, children, 16 * i, 16, out, 8 * i);
+    return out;
+  },
+  async friFold(values, xInv, zeta) {
+    const cosets = values.length / 32;
+    const out = new Uint32Array(4 * cosets);
+    for (let m = 0; m < cosets; m++) foldCoset(values, 32 * m, xInv[m]!, zeta, MATRIX, out, 4 * m);
+    return out;
+  },
+};
+
+/** Folds one opened coset (8 extension elements) in the verifier, with the same arithmetic. */
+export function foldOne(coset: Uint32Array, xInv: number, zeta: Ext): Ext {
+  const out = new Uint32Array(4);
+  foldCoset(coset, 0, xInv, zeta, MATRIX, out, 0);
+  return readExt(out, 0);
+}

@@ -1,0 +1,392 @@
+/**
+ * The STARK prover: trace -> coset LDE (blowup 8) -> Merkle commitment -> composition quotient ->
+ * DEEP-ALI openings at an out-of-domain point z -> FRI on the DEEP composition -> proof-of-work ->
+ * batched, deduplicated openings at the queried positions. Soundness arguments: DEEP-ALI from
+ * Ben-Sasson, Goldberg, Kopparty, Saraf, "DEEP-FRI" (ITCS 2020); parameters in params.ts.
+ */
+
+import { fail } from '../errors.ts';
+import { type Air, type ConstraintOps, checkPublicInputs } from './air.ts';
+import { type Ext, eadd, ebatchInv, emul, esub, readExt, writeExt } from './ext.ts';
+import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { friCommit, friOpen, uniqueSorted } from './fri.ts';
+import { type StarkKernels, tsKernels } from './kernels.ts';
+import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
+import { interpolateCoset } from './ntt.ts';
+import { STARK_PARAMS, type StarkParams } from './params.ts';
+import { encodeProof, type StarkProof } from './proof.ts';
+import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
+import { grind, powLeadingZeros } from './transcript.ts';
+
+export type ProvePhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries';
+
+/** Progress of a proof: the phase and the fraction of the whole proof done. */
+export type ProgressListener = (phase: ProvePhase, fraction: number) => void;
+
+export interface ProveOptions {
+  readonly kernels?: StarkKernels;
+  readonly params?: StarkParams;
+  readonly onProgress?: ProgressListener;
+}
+
+const baseOps: ConstraintOps<number> = { add, sub, mul, constant: (c) => c };
+
+/** Checks every constraint on the trace itself; a violated one is an E_INVALID naming it. */
+export function checkTrace(air: Air, trace: readonly Uint32Array[], publicInputs: readonly number[]): void {
+  checkPublicInputs(air, publicInputs);
+  const n = 2 ** air.logTraceLength;
+  if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
+    fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
+  }
+  const out: number[] = new Array(air.numTransitionConstraints).fill(0);
+  for (let i = 0; i + 1 < n; i++) {
+    const cur = trace.map((c) => c[i]!);
+    const next = trace.map((c) => c[i + 1]!);
+    air.evaluateTransition(baseOps, cur, next, out);
+    const bad = out.findIndex((v) => v !== 0);
+    if (bad >= 0) fail('E_INVALID', `trace violates transition constraint ${bad} at row ${i}`);
+  }
+  for (const b of air.boundaries(publicInputs)) {
+    if (trace[b.column]![b.row] !== b.value) fail('E_INVALID', `trace violates the boundary at row ${b.row}`);
+  }
+}
+
+/** Proves that `trace` satisfies `air` for `publicInputs`; rejects an invalid trace up front. */
+export async function prove(
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions = {},
+): Promise<Uint8Array> {
+  checkTrace(air, trace, publicInputs);
+  return proveUnchecked(air, trace, publicInputs, options);
+}
+
+/**
+ * The protocol without the up-front trace check. Exported for the soundness tests, which must show
+ * that the verifier (not only the prover's courtesy check) rejects a proof of an invalid trace.
+ */
+export async function proveUnchecked(
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions = {},
+): Promise<Uint8Array> {
+  const params = options.params ?? STARK_PARAMS;
+  const kernels = options.kernels ?? tsKernels;
+  const report = options.onProgress ?? (() => {});
+  const shape = shapeOf(air, params);
+  const tx = startTranscript(air, publicInputs, params);
+
+  // 1. Trace LDE and commitment.
+  report('trace', 0);
+  const traceLde = await kernels.lde(trace, params.logBlowup, GENERATOR);
+  const traceTree = await buildTree(await kernels.hashRows(traceLde, LEAF_KEY), params.capHeight, kernels);
+  tx.absorbWords('trace cap', traceTree.cap);
+  report('trace', 0.3);
+
+  // 2. Composition quotient on the quotient domain (a prefix of the bit-reversed LDE), split into
+  //    chunks of degree < n and committed by their LDE.
+  const alpha = tx.challengeExt();
+  const quotientCoeffs = compositionQuotient(air, shape, traceLde, publicInputs, alpha);
+  const quotientLde = await kernels.evaluate(quotientCoeffs, 2 ** shape.logLde, GENERATOR);
+  const quotientTree = await buildTree(
+    await kernels.hashRows(quotientLde, LEAF_KEY),
+    params.capHeight,
+    kernels,
+  );
+  tx.absorbWords('quotient cap', quotientTree.cap);
+  report('quotient', 0.5);
+
+  // 3. DEEP openings at z and z * w_n.
+  const z = drawDeepPoint(tx, shape);
+  const omegaN = rootOfUnity(shape.logN);
+  const zNext = emul(z, [omegaN, 0, 0, 0]);
+  const traceAtZ = evaluateAtPoint(trace, z);
+  const traceAtZNext = evaluateAtPoint(trace, zNext);
+  const quotientAtZ = quotientCoeffs.map((c) => hornerExt(c, z));
+  const flatten = (xs: Ext[]): Uint32Array => {
+    const f = new Uint32Array(4 * xs.length);
+    for (let i = 0; i < xs.length; i++) writeExt(f, i, xs[i]!);
+    return f;
+  };
+  const openings = {
+    traceAtZ: flatten(traceAtZ),
+    traceAtZNext: flatten(traceAtZNext),
+    quotientAtZ: flatten(quotientAtZ),
+  };
+  tx.absorbWords('trace at z', openings.traceAtZ);
+  tx.absorbWords('trace at zw', openings.traceAtZNext);
+  tx.absorbWords('quotient at z', openings.quotientAtZ);
+
+  // 4. DEEP composition F(x) = (A(x) - A(z)) / (x - z) + (B(x) - B(zw)) / (x - zw).
+  const beta = tx.challengeExt();
+  const deep = deepComposition(
+    shape,
+    traceLde,
+    quotientLde,
+    beta,
+    z,
+    zNext,
+    traceAtZ,
+    traceAtZNext,
+    quotientAtZ,
+  );
+  report('deep', 0.65);
+
+  // 5. FRI on F (degree < n) and proof-of-work before the queries.
+  const fri = await friCommit(tx, deep, shape.logLde, shape.logN, params, kernels, (f) =>
+    report('fri', 0.65 + 0.3 * f),
+  );
+  const seed = tx.powSeed();
+  const powNonce = grind(seed, params.powBits);
+  if (powLeadingZeros(seed, powNonce) < params.powBits) fail('E_INTERNAL', 'grinding failed');
+  tx.absorbWords('pow nonce', [powNonce]);
+  const queries = uniqueSorted(tx.challengeIndices(params.numQueries, shape.logLde));
+
+  const rows = (cols: Uint32Array[]): Uint32Array => {
+    const out = new Uint32Array(cols.length * queries.length);
+    queries.forEach((q, i) => {
+      cols.forEach((c, j) => {
+        out[i * cols.length + j] = c[q]!;
+      });
+    });
+    return out;
+  };
+  const proof: StarkProof = {
+    traceCap: traceTree.cap,
+    quotientCap: quotientTree.cap,
+    ...openings,
+    friCaps: fri.caps,
+    finalPoly: fri.finalPoly,
+    powNonce,
+    trace: { values: rows(traceLde), siblings: openBatch(traceTree, queries) },
+    quotient: { values: rows(quotientLde), siblings: openBatch(quotientTree, queries) },
+    fri: friOpen(fri, queries),
+  };
+  report('queries', 1);
+  return encodeProof(proof);
+}
+
+/**
+ * The composition quotient Q = sum_t alpha^t C_t / Z_T + sum_b alpha^(T+b) (T_col - v_b) / (x - w^row_b),
+ * with Z_T = (x^n - 1) / (x - w^(n-1)) the transition zerofier, evaluated on the first M = n * 2^logQ
+ * points of the bit-reversed trace LDE (the coset g<w_M>), interpolated, and split into 2^logQ chunks
+ * Q = sum_c x^(c n) Q_c. Returns 4 coefficient columns (the extension coordinates) per chunk.
+ */
+function compositionQuotient(
+  air: Air,
+  shape: Shape,
+  traceLde: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  alpha: Ext,
+): Uint32Array[] {
+  const { n, logN, logQuotientBlowup: logQ } = shape;
+  const logM = logN + logQ;
+  const M = 2 ** logM;
+  const qBlowup = 2 ** logQ;
+  const width = air.width;
+  const T = air.numTransitionConstraints;
+  const boundaries = air.boundaries(publicInputs);
+  const alphas = powers(alpha, T + boundaries.length);
+
+  // Points x_k = g * w_M^bitrev(k).
+  const wM = rootOfUnity(logM);
+  const naturalPowers = new Uint32Array(M);
+  let acc = GENERATOR;
+  for (let i = 0; i < M; i++) {
+    naturalPowers[i] = acc;
+    acc = mul(acc, wM);
+  }
+  const xs = new Uint32Array(M);
+  for (let k = 0; k < M; k++) xs[k] = naturalPowers[bitReverse(k, logM)]!;
+
+  // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values: g^n * w_qBlowup^i.
+  const omegaLast = inv(rootOfUnity(logN));
+  const gn = pow(GENERATOR, n);
+  const wq = rootOfUnity(logQ);
+  const vanishInv = new Uint32Array(qBlowup);
+  for (let i = 0, w = 1; i < qBlowup; i++, w = mul(w, wq)) vanishInv[i] = inv(sub(mul(gn, w), 1));
+
+  const rowsOf = [...new Set(boundaries.map((b) => b.row))];
+  const boundaryInv = new Map<number, Uint32Array>();
+  const omegaN = rootOfUnity(logN);
+  for (const row of rowsOf) {
+    const root = pow(omegaN, row);
+    const d = new Uint32Array(M);
+    for (let k = 0; k < M; k++) d[k] = sub(xs[k]!, root);
+    boundaryInv.set(row, batchInv(d));
+  }
+
+  const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
+  const cur: number[] = new Array(width);
+  const next: number[] = new Array(width);
+  const out: number[] = new Array(T).fill(0);
+  for (let k = 0; k < M; k++) {
+    const natural = bitReverse(k, logM);
+    const kNext = bitReverse((natural + qBlowup) % M, logM);
+    for (let j = 0; j < width; j++) {
+      cur[j] = traceLde[j]![k]!;
+      next[j] = traceLde[j]![kNext]!;
+    }
+    air.evaluateTransition(baseOps, cur, next, out);
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let t = 0; t < T; t++) {
+      const c = out[t]!;
+      const al = alphas[t]!;
+      a0 = add(a0, mul(al[0], c));
+      a1 = add(a1, mul(al[1], c));
+      a2 = add(a2, mul(al[2], c));
+      a3 = add(a3, mul(al[3], c));
+    }
+    const zt = mul(sub(xs[k]!, omegaLast), vanishInv[natural % qBlowup]!);
+    a0 = mul(a0, zt);
+    a1 = mul(a1, zt);
+    a2 = mul(a2, zt);
+    a3 = mul(a3, zt);
+    for (let b = 0; b < boundaries.length; b++) {
+      const bc = boundaries[b]!;
+      const c = mul(sub(cur[bc.column]!, bc.value), boundaryInv.get(bc.row)![k]!);
+      const al = alphas[T + b]!;
+      a0 = add(a0, mul(al[0], c));
+      a1 = add(a1, mul(al[1], c));
+      a2 = add(a2, mul(al[2], c));
+      a3 = add(a3, mul(al[3], c));
+    }
+    q[0]![k] = a0;
+    q[1]![k] = a1;
+    q[2]![k] = a2;
+    q[3]![k] = a3;
+  }
+  const coeffs = q.map((col) => interpolateCoset(col, GENERATOR));
+  const chunks: Uint32Array[] = [];
+  for (let c = 0; c < qBlowup; c++) {
+    for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
+  }
+  return chunks;
+}
+
+/** Barycentric evaluation of each natural-order column over <w_n> at an extension point outside it. */
+function evaluateAtPoint(columns: readonly Uint32Array[], z: Ext): Ext[] {
+  const n = columns[0]!.length;
+  const logN = Math.log2(n);
+  const w = rootOfUnity(logN);
+  const diffs: Ext[] = new Array(n);
+  const wi = new Uint32Array(n);
+  for (let i = 0, x = 1; i < n; i++, x = mul(x, w)) {
+    wi[i] = x;
+    diffs[i] = esub(z, [x, 0, 0, 0]);
+  }
+  const invs = ebatchInv(diffs);
+  // weight_i = w^i / (z - w^i); f(z) = (z^n - 1) / n * sum_i f_i weight_i.
+  const weights = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const d = invs[i]!;
+    const s = wi[i]!;
+    weights.set([mul(d[0], s), mul(d[1], s), mul(d[2], s), mul(d[3], s)], 4 * i);
+  }
+  const zn = pow2Ext(z, logN);
+  const scale = emul(esub(zn, [1, 0, 0, 0]), [inv(n), 0, 0, 0]);
+  return columns.map((col) => {
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let i = 0; i < n; i++) {
+      const f = col[i]!;
+      const o = 4 * i;
+      s0 = add(s0, mul(weights[o]!, f));
+      s1 = add(s1, mul(weights[o + 1]!, f));
+      s2 = add(s2, mul(weights[o + 2]!, f));
+      s3 = add(s3, mul(weights[o + 3]!, f));
+    }
+    return emul([s0, s1, s2, s3], scale);
+  });
+}
+
+function pow2Ext(z: Ext, k: number): Ext {
+  let x = z;
+  for (let i = 0; i < k; i++) x = emul(x, x);
+  return x;
+}
+
+/** Evaluates a base-field coefficient column at an extension point. */
+function hornerExt(coeffs: Uint32Array, z: Ext): Ext {
+  let acc: Ext = [0, 0, 0, 0];
+  for (let i = coeffs.length - 1; i >= 0; i--) acc = eadd(emul(acc, z), [coeffs[i]!, 0, 0, 0]);
+  return acc;
+}
+
+/**
+ * F over the whole bit-reversed LDE: the column order is trace, quotient (coefficient beta^i on
+ * f_i at z), then trace again at z*w. Uses the same arrangement as the verifier's deepAt.
+ */
+function deepComposition(
+  shape: Shape,
+  traceLde: readonly Uint32Array[],
+  quotientLde: readonly Uint32Array[],
+  beta: Ext,
+  z: Ext,
+  zNext: Ext,
+  traceAtZ: readonly Ext[],
+  traceAtZNext: readonly Ext[],
+  quotientAtZ: readonly Ext[],
+): Uint32Array {
+  const N = 2 ** shape.logLde;
+  const width = traceLde.length;
+  const cols = [...traceLde, ...quotientLde];
+  const betas = powers(beta, cols.length + width);
+  let az: Ext = [0, 0, 0, 0];
+  cols.forEach((_, i) => {
+    const v = i < width ? traceAtZ[i]! : quotientAtZ[i - width]!;
+    az = eadd(az, emul(betas[i]!, v));
+  });
+  let bz: Ext = [0, 0, 0, 0];
+  for (let j = 0; j < width; j++) bz = eadd(bz, emul(betas[cols.length + j]!, traceAtZNext[j]!));
+
+  const A = new Uint32Array(4 * N);
+  const B = new Uint32Array(4 * N);
+  accumulate(A, cols, betas, 0);
+  accumulate(B, traceLde, betas, cols.length);
+
+  const w = rootOfUnity(shape.logLde);
+  const natural = new Uint32Array(N);
+  for (let i = 0, x = GENERATOR; i < N; i++, x = mul(x, w)) natural[i] = x;
+  const dz: Ext[] = new Array(2 * N);
+  for (let k = 0; k < N; k++) {
+    const x = natural[bitReverse(k, shape.logLde)]!;
+    dz[k] = esub([x, 0, 0, 0], z);
+    dz[N + k] = esub([x, 0, 0, 0], zNext);
+  }
+  const invs = ebatchInv(dz);
+  const out = new Uint32Array(4 * N);
+  for (let k = 0; k < N; k++) {
+    const f = eadd(emul(esub(readExt(A, k), az), invs[k]!), emul(esub(readExt(B, k), bz), invs[N + k]!));
+    writeExt(out, k, f);
+  }
+  return out;
+}
+
+/** acc[k] += sum_i betas[offset + i] * cols[i][k] (base times extension, coordinate-wise). */
+function accumulate(
+  acc: Uint32Array,
+  cols: readonly Uint32Array[],
+  betas: readonly Ext[],
+  offset: number,
+): void {
+  const N = acc.length / 4;
+  cols.forEach((col, i) => {
+    const [b0, b1, b2, b3] = betas[offset + i]!;
+    for (let k = 0; k < N; k++) {
+      const v = col[k]!;
+      const o = 4 * k;
+      acc[o] = add(acc[o]!, mul(b0, v));
+      acc[o + 1] = add(acc[o + 1]!, mul(b1, v));
+      acc[o + 2] = add(acc[o + 2]!, mul(b2, v));
+      acc[o + 3] = add(acc[o + 3]!, mul(b3, v));
+    }
+  });
+}
