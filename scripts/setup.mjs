@@ -21,7 +21,8 @@ function run(cmd, argv) {
 }
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 19)) fail(`Node >= 20.19 is required (this is ${process.version}).`);
+if (major < 20 || (major === 20 && minor < 19))
+  fail(`Node >= 20.19 is required (this is ${process.version}).`);
 
 // npm dependencies: reinstall only when the lockfile changed since the last install.
 const lock = readFileSync(join(root, 'package-lock.json'));

@@ -2,11 +2,17 @@
 export * from './agent/index.ts';
 export * from './caps/index.ts';
 export * from './clock.ts';
+export { Contexts } from './crypto/contexts.ts';
+export {
+  defaultEd25519,
+  type Ed25519,
+  ed25519PublicKey,
+  nobleEd25519,
+  webCryptoEd25519,
+} from './crypto/ed25519.ts';
+export { hashFor } from './crypto/hash.ts';
+export { openSealed, seal } from './crypto/sealed-box.ts';
+export { type CborValue, decodeCbor, encodeCbor } from './encoding/cbor.ts';
+export { didKeyFromEd25519, ed25519FromDidKey } from './encoding/did-key.ts';
 export * from './errors.ts';
 export * from './keys/index.ts';
-export { Contexts } from './crypto/contexts.ts';
-export { hashFor } from './crypto/hash.ts';
-export { type Ed25519, defaultEd25519, nobleEd25519, webCryptoEd25519, ed25519PublicKey } from './crypto/ed25519.ts';
-export { seal, openSealed } from './crypto/sealed-box.ts';
-export { didKeyFromEd25519, ed25519FromDidKey } from './encoding/did-key.ts';
-export { decodeCbor, encodeCbor, type CborValue } from './encoding/cbor.ts';

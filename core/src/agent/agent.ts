@@ -6,14 +6,20 @@
  * Secrets (mnemonic, root keys) live in `secrets` and reach disk only through `lockAgent`, encrypted
  * under the unlock passphrase. `state` holds nothing secret and is stored in plain JSON.
  */
+
+import {
+  applyRevocation,
+  emptyRevocationState,
+  type RevocationState,
+  revocationFromText,
+} from '../caps/revocation.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { type Ed25519, defaultEd25519 } from '../crypto/ed25519.ts';
 import type { ScryptParams } from '../crypto/at-rest.ts';
+import { defaultEd25519, type Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
 import { type Identity, identityFromMnemonic } from '../keys/identity.ts';
 import { type KeyringContents, lockKeyring, unlockKeyring } from '../keys/keyring.ts';
 import { newMnemonic, normalizeMnemonic } from '../keys/mnemonic.ts';
-import { type RevocationState, applyRevocation, emptyRevocationState, revocationFromText } from '../caps/revocation.ts';
 
 export const STATE_VERSION = 1;
 
@@ -73,7 +79,17 @@ export interface AgentOptions {
 }
 
 function emptyState(did: string): AgentState {
-  return { version: STATE_VERSION, did, epoch: 0, minted: {}, channels: {}, held: {}, issued: {}, revocations: [], meters: {} };
+  return {
+    version: STATE_VERSION,
+    did,
+    epoch: 0,
+    minted: {},
+    channels: {},
+    held: {},
+    issued: {},
+    revocations: [],
+    meters: {},
+  };
 }
 
 async function assemble(secrets: KeyringContents, state: AgentState, options: AgentOptions): Promise<Agent> {
@@ -112,7 +128,10 @@ export async function createAgent(
     account: args.account ?? 0,
     rootKeys: {},
   };
-  const identity = identityFromMnemonic(mnemonic, { bip39Passphrase: secrets.bip39Passphrase, account: secrets.account });
+  const identity = identityFromMnemonic(mnemonic, {
+    bip39Passphrase: secrets.bip39Passphrase,
+    account: secrets.account,
+  });
   return assemble(secrets, emptyState(identity.did), args);
 }
 
@@ -122,15 +141,24 @@ export interface LockedAgent {
   readonly state: AgentState;
 }
 
-export async function lockAgent(agent: Agent, unlockPassphrase: string, params?: ScryptParams): Promise<LockedAgent> {
+export async function lockAgent(
+  agent: Agent,
+  unlockPassphrase: string,
+  params?: ScryptParams,
+): Promise<LockedAgent> {
   return { keyring: await lockKeyring(agent.secrets, unlockPassphrase, params), state: agent.state };
 }
 
-export async function unlockAgent(locked: LockedAgent, unlockPassphrase: string, options: AgentOptions = {}): Promise<Agent> {
+export async function unlockAgent(
+  locked: LockedAgent,
+  unlockPassphrase: string,
+  options: AgentOptions = {},
+): Promise<Agent> {
   return assemble(await unlockKeyring(locked.keyring, unlockPassphrase), parseState(locked.state), options);
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks the shape of a state read from disk (it is outside input: a user may have edited it). */
 export function parseState(value: unknown): AgentState {

@@ -1,6 +1,13 @@
-import { type Caveat, actionsCaveat, servicesCaveat } from '../caps/caveats.ts';
+import { actionsCaveat, type Caveat, servicesCaveat } from '../caps/caveats.ts';
 import { checkValidity } from '../caps/chain.ts';
-import { type Chain, type EnvelopeBody, chainToText, envelopeHash, envelopeHashHex, signEnvelope } from '../caps/envelope.ts';
+import {
+  type Chain,
+  chainToText,
+  type EnvelopeBody,
+  envelopeHash,
+  envelopeHashHex,
+  signEnvelope,
+} from '../caps/envelope.ts';
 import { checkRevocation } from '../caps/revocation.ts';
 import { assertNarrows, declaredRights, rightsOf } from '../caps/rights.ts';
 import { attenuate, tokenId } from '../caps/token.ts';
@@ -40,11 +47,17 @@ export interface DelegateReturnType {
  * an envelope binding the result to `recipient`. Refuses with `E_WIDENING` any restriction wider than
  * what the agent holds.
  */
-export async function delegate(agent: Agent, tokenRef: string, recipient: string, a: Attenuation = {}): Promise<DelegateReturnType> {
+export async function delegate(
+  agent: Agent,
+  tokenRef: string,
+  recipient: string,
+  a: Attenuation = {},
+): Promise<DelegateReturnType> {
   ed25519FromDidKey(recipient);
   const parent = resolveCapability(agent, tokenRef);
   const holder = parent.chain.length > 0 ? parent.chain[parent.chain.length - 1]!.to : parent.token.issuer;
-  if (holder !== agent.did) throw new DreggError('E_AUDIENCE', 'This capability was delegated to someone else');
+  if (holder !== agent.did)
+    throw new DreggError('E_AUDIENCE', 'This capability was delegated to someone else');
   const now = nowSeconds(agent.clock);
   checkRevocation(agent.revocation, parent.token, parent.chain, agent);
   checkValidity(parent.token, now);
@@ -52,8 +65,10 @@ export async function delegate(agent: Agent, tokenRef: string, recipient: string
   const restrict: Caveat[] = [];
   if (a.services !== undefined) restrict.push(servicesCaveat(a.services));
   if (a.actions !== undefined) restrict.push(actionsCaveat(a.actions));
-  if (a.maxBudget !== undefined) restrict.push({ t: 'budget', id: randomHex(8), max: wholeNumber(a.maxBudget, 'budget') });
-  if (a.notBefore !== undefined) restrict.push({ t: 'nbf', at: now + wholeNumber(a.notBefore, 'not-before') });
+  if (a.maxBudget !== undefined)
+    restrict.push({ t: 'budget', id: randomHex(8), max: wholeNumber(a.maxBudget, 'budget') });
+  if (a.notBefore !== undefined)
+    restrict.push({ t: 'nbf', at: now + wholeNumber(a.notBefore, 'not-before') });
   restrict.push({ t: 'exp', at: now + wholeNumber(a.maxTtl ?? DEFAULT_DELEGATION_TTL_S, 'ttl') });
   let channel: string | undefined;
   if (a.channel === true) {

@@ -48,7 +48,13 @@ function inspectParts(token: Token, chain: Chain): Inspection {
     issuer: token.issuer,
     holder: chain.length > 0 ? chain[chain.length - 1]!.to : null,
     caveats: token.caveats.map(view),
-    effective: { services: list(r.services), actions: list(r.actions), budget: r.budget, notBefore: r.notBefore, expiry: r.expiry },
+    effective: {
+      services: list(r.services),
+      actions: list(r.actions),
+      budget: r.budget,
+      notBefore: r.notBefore,
+      expiry: r.expiry,
+    },
     chain: chain.map((e) => ({
       hash: envelopeHashHex(e),
       from: e.from,

@@ -1,5 +1,5 @@
-import { type Caveat, actionsCaveat, servicesCaveat } from '../caps/caveats.ts';
-import { type Token, mintRootToken, newRootKey, tokenId, tokenToText } from '../caps/token.ts';
+import { actionsCaveat, type Caveat, servicesCaveat } from '../caps/caveats.ts';
+import { mintRootToken, newRootKey, type Token, tokenId, tokenToText } from '../caps/token.ts';
 import { nowSeconds } from '../clock.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
@@ -31,8 +31,10 @@ export function randomHex(bytes: number): string {
 export function mintToken(agent: Agent, p: MintParameters): MintReturnType {
   const caveats: Caveat[] = [servicesCaveat([p.service])];
   if (p.actions !== undefined) caveats.push(actionsCaveat(p.actions));
-  if (p.budget !== undefined) caveats.push({ t: 'budget', id: randomHex(8), max: wholeNumber(p.budget, 'budget') });
-  if (p.ttl !== undefined) caveats.push({ t: 'exp', at: nowSeconds(agent.clock) + wholeNumber(p.ttl, 'ttl') });
+  if (p.budget !== undefined)
+    caveats.push({ t: 'budget', id: randomHex(8), max: wholeNumber(p.budget, 'budget') });
+  if (p.ttl !== undefined)
+    caveats.push({ t: 'exp', at: nowSeconds(agent.clock) + wholeNumber(p.ttl, 'ttl') });
   let channel: string | undefined;
   if (p.channel === true) {
     channel = randomHex(16);
@@ -49,6 +51,7 @@ export function mintToken(agent: Agent, p: MintParameters): MintReturnType {
 }
 
 export function wholeNumber(n: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new DreggError('E_ARGUMENT', `The ${what} must be a whole number`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new DreggError('E_ARGUMENT', `The ${what} must be a whole number`);
   return n;
 }

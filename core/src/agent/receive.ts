@@ -32,7 +32,8 @@ export async function receiveSignedDelegation(
     trust: authority,
   });
   const last = chain[chain.length - 1]!;
-  if (last.to !== agent.did) throw new DreggError('E_AUDIENCE', `This delegation is for ${last.to}, not for you`);
+  if (last.to !== agent.did)
+    throw new DreggError('E_AUDIENCE', `This delegation is for ${last.to}, not for you`);
   const id = envelopeHashHex(last);
   agent.state.held[id] = { chain: chainToText(chain), from: last.from, acceptedAt: nowSeconds(agent.clock) };
   return { id, token, chain };

@@ -5,11 +5,10 @@
 import { type Caveat, caveatFromCbor, caveatToCbor } from '../caps/caveats.ts';
 import { type Chain, chainFromText } from '../caps/envelope.ts';
 import type { Presented } from '../caps/request.ts';
-import { type Token, mintRootToken, tokenFromText } from '../caps/token.ts';
-import { fromHex } from '../encoding/bytes.ts';
+import { mintRootToken, type Token, tokenFromText } from '../caps/token.ts';
+import { fromHex, toHex } from '../encoding/bytes.ts';
 import { decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { textKind } from '../encoding/text.ts';
-import { toHex } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
 import type { Agent } from './agent.ts';
 
@@ -28,7 +27,12 @@ export function mintedToken(agent: Agent, id: string): Token | undefined {
   const minted = agent.state.minted[id];
   const rootKey = agent.secrets.rootKeys[id];
   if (minted === undefined || rootKey === undefined) return undefined;
-  return mintRootToken({ issuer: agent.did, rootKey, caveats: decodeCaveatList(minted.caveats), nonce: fromHex(id) });
+  return mintRootToken({
+    issuer: agent.did,
+    rootKey,
+    caveats: decodeCaveatList(minted.caveats),
+    nonce: fromHex(id),
+  });
 }
 
 /** Resolves a reference to a capability this agent can present or delegate. */
@@ -44,7 +48,10 @@ export function resolveCapability(agent: Agent, ref: string): Presented {
     case 'envelope':
       return presentedFromChain(chainFromText(text));
     default:
-      throw new DreggError('E_NOT_FOUND', 'Not a token id, a held delegation id, or a token or delegation text');
+      throw new DreggError(
+        'E_NOT_FOUND',
+        'Not a token id, a held delegation id, or a token or delegation text',
+      );
   }
 }
 

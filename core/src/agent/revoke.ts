@@ -1,7 +1,7 @@
 import {
+  applyRevocation,
   type RevocationRecord,
   type RevocationSubject,
-  applyRevocation,
   revocationFromText,
   revocationToText,
   signRevocation,
@@ -17,7 +17,11 @@ export interface RevokeReturnType {
 }
 
 async function record(agent: Agent, subject: RevocationSubject): Promise<RevokeReturnType> {
-  const rec = await signRevocation({ ...subject, by: agent.did, at: nowSeconds(agent.clock) }, agent.identity.seed, agent.ed);
+  const rec = await signRevocation(
+    { ...subject, by: agent.did, at: nowSeconds(agent.clock) },
+    agent.identity.seed,
+    agent.ed,
+  );
   await applyRevocation(agent.revocation, rec, agent.ed);
   const text = revocationToText(rec);
   agent.state.revocations.push(text);
@@ -27,13 +31,19 @@ async function record(agent: Agent, subject: RevocationSubject): Promise<RevokeR
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Revokes a delegation (and so its whole subtree) by its hash. */
-export async function revoke(agent: Agent, p: { token: string; delegation: string }): Promise<RevokeReturnType> {
+export async function revoke(
+  agent: Agent,
+  p: { token: string; delegation: string },
+): Promise<RevokeReturnType> {
   const delegation = p.delegation.trim().toLowerCase();
   if (!HEX64.test(delegation)) throw new DreggError('E_ARGUMENT', 'A delegation hash is 64 hex characters');
   const issued = agent.state.issued[delegation];
   const token = issued?.token ?? p.token.trim();
   if (issued !== undefined && p.token.trim() !== issued.token) {
-    throw new DreggError('E_ARGUMENT', `Delegation ${delegation.slice(0, 16)}… is of token ${issued.token}, not ${p.token}`);
+    throw new DreggError(
+      'E_ARGUMENT',
+      `Delegation ${delegation.slice(0, 16)}… is of token ${issued.token}, not ${p.token}`,
+    );
   }
   if (!/^[0-9a-f]{32}$/.test(token)) throw new DreggError('E_ARGUMENT', 'A token id is 32 hex characters');
   return record(agent, { kind: 'delegation', token, delegation });

@@ -12,7 +12,11 @@ export type VerifyReturnType =
  * The minting service's decision on a request made with a capability (token or delegation text, or
  * a reference): allowed, or denied with the code of the first check that failed. Budgets are metered.
  */
-export async function verifyRequest(agent: Agent, capability: string, request: CapRequest): Promise<VerifyReturnType> {
+export async function verifyRequest(
+  agent: Agent,
+  capability: string,
+  request: CapRequest,
+): Promise<VerifyReturnType> {
   try {
     const presented = resolveCapability(agent, capability);
     await checkRequest(presented, request, {

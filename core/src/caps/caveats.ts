@@ -46,7 +46,8 @@ function bad(message: string): never {
 }
 
 function uint(v: CborValue | undefined, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_INT) bad(`${what} must be a whole number`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_INT)
+    bad(`${what} must be a whole number`);
   return v;
 }
 
@@ -96,7 +97,11 @@ export function caveatFromCbor(v: CborValue): Caveat {
       return { t: 'aud', did: str(m.did, DID, 'audience DID') };
     case 'rev':
       exactKeys(m, ['t', 'channel', 'owner']);
-      return { t: 'rev', channel: str(m.channel, HEX16, 'channel id'), owner: str(m.owner, DID, 'channel owner') };
+      return {
+        t: 'rev',
+        channel: str(m.channel, HEX16, 'channel id'),
+        owner: str(m.owner, DID, 'channel owner'),
+      };
     case 'epoch':
       exactKeys(m, ['t', 'by', 'epoch']);
       return { t: 'epoch', by: str(m.by, DID, 'epoch owner'), epoch: uint(m.epoch, 'epoch') };

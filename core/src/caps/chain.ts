@@ -17,7 +17,7 @@ import { bytesEqual } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
 import { type Caveat, caveatBytes } from './caveats.ts';
 import { type Chain, envelopeHash, verifyEnvelopeSignature } from './envelope.ts';
-import { type RevocationState, checkRevocation } from './revocation.ts';
+import { checkRevocation, type RevocationState } from './revocation.ts';
 import { assertNarrows, declaredRights, rightsOf } from './rights.ts';
 import type { Token } from './token.ts';
 import { type TrustPolicy, trusts } from './trust.ts';
@@ -53,10 +53,15 @@ export function checkChainStructure(chain: Chain, now: number): void {
     }
     let parentCaveats: readonly Caveat[];
     if (i === 0) {
-      if (env.parent !== null) throw new DreggError('E_INVALID', 'The first delegation has no parent envelope');
-      if (env.from !== tok.issuer) throw new DreggError('E_INVALID', 'The first delegation must come from the issuer');
+      if (env.parent !== null)
+        throw new DreggError('E_INVALID', 'The first delegation has no parent envelope');
+      if (env.from !== tok.issuer)
+        throw new DreggError('E_INVALID', 'The first delegation must come from the issuer');
       if (env.restrict.length > tok.caveats.length) {
-        throw new DreggError('E_RESTRICTION_MISMATCH', `In ${step} more restrictions are declared than appended`);
+        throw new DreggError(
+          'E_RESTRICTION_MISMATCH',
+          `In ${step} more restrictions are declared than appended`,
+        );
       }
       parentCaveats = tok.caveats.slice(0, tok.caveats.length - env.restrict.length);
     } else {
@@ -64,14 +69,18 @@ export function checkChainStructure(chain: Chain, now: number): void {
       if (env.parent === null || !bytesEqual(env.parent, envelopeHash(prev))) {
         throw new DreggError('E_INVALID', `In ${step} the parent hash does not name the previous envelope`);
       }
-      if (env.from !== prev.to) throw new DreggError('E_INVALID', `In ${step} the delegator is not the previous recipient`);
+      if (env.from !== prev.to)
+        throw new DreggError('E_INVALID', `In ${step} the delegator is not the previous recipient`);
       parentCaveats = prev.token.caveats;
     }
     const parentRights = rightsOf(parentCaveats);
     assertNarrows(rightsOf(tok.caveats), parentRights, `delegation in ${step}`);
     assertNarrows(declaredRights(parentRights, env.restrict), parentRights, `delegation in ${step}`);
     if (!sameCaveats(tok.caveats, [...parentCaveats, ...env.restrict])) {
-      throw new DreggError('E_RESTRICTION_MISMATCH', `In ${step} the declared restrictions differ from the caveats appended`);
+      throw new DreggError(
+        'E_RESTRICTION_MISMATCH',
+        `In ${step} the declared restrictions differ from the caveats appended`,
+      );
     }
     if (!env.restrict.some((c) => c.t === 'aud' && c.did === env.to)) {
       throw new DreggError('E_INVALID', `In ${step} the token is not bound to its recipient`);
@@ -80,9 +89,13 @@ export function checkChainStructure(chain: Chain, now: number): void {
       throw new DreggError('E_INVALID', `In ${step} the token does not carry the delegator's epoch`);
     }
     if (rightsOf(tok.caveats).expiry !== env.expiry) {
-      throw new DreggError('E_RESTRICTION_MISMATCH', `In ${step} the declared expiry is not the token's expiry`);
+      throw new DreggError(
+        'E_RESTRICTION_MISMATCH',
+        `In ${step} the declared expiry is not the token's expiry`,
+      );
     }
-    if (env.issuedAt > now + MAX_SKEW_S) throw new DreggError('E_INVALID', `In ${step} the envelope is issued in the future`);
+    if (env.issuedAt > now + MAX_SKEW_S)
+      throw new DreggError('E_INVALID', `In ${step} the envelope is issued in the future`);
   }
 }
 
@@ -104,6 +117,8 @@ export async function verifyChain(chain: Chain, options: ChainOptions): Promise<
 /** Throws `E_EXPIRED` or `E_NOT_YET_VALID` unless `now` (Unix seconds) is inside the token's window. */
 export function checkValidity(token: Token, now: number): void {
   const r = rightsOf(token.caveats);
-  if (r.expiry !== null && now >= r.expiry) throw new DreggError('E_EXPIRED', `Expired at ${new Date(r.expiry * 1000).toISOString()}`);
-  if (now < r.notBefore) throw new DreggError('E_NOT_YET_VALID', `Not valid before ${new Date(r.notBefore * 1000).toISOString()}`);
+  if (r.expiry !== null && now >= r.expiry)
+    throw new DreggError('E_EXPIRED', `Expired at ${new Date(r.expiry * 1000).toISOString()}`);
+  if (now < r.notBefore)
+    throw new DreggError('E_NOT_YET_VALID', `Not valid before ${new Date(r.notBefore * 1000).toISOString()}`);
 }

@@ -104,16 +104,19 @@ function envelopeFromCbor(value: CborValue): Envelope {
   if (keys.length !== FIELDS.length || !FIELDS.every((k) => Object.hasOwn(m, k))) {
     throw new DreggError('E_INVALID', `An envelope has exactly the fields ${FIELDS.join(', ')}`);
   }
-  if (m.v !== ENVELOPE_VERSION) throw new DreggError('E_INVALID', `Unsupported envelope version ${String(m.v)}`);
+  if (m.v !== ENVELOPE_VERSION)
+    throw new DreggError('E_INVALID', `Unsupported envelope version ${String(m.v)}`);
   if (m.par !== null && !(m.par instanceof Uint8Array && m.par.length === 32)) {
     throw new DreggError('E_INVALID', 'Envelope parent must be a 32-byte hash or null');
   }
-  if (typeof m.from !== 'string' || typeof m.to !== 'string') throw new DreggError('E_INVALID', 'Envelope parties are DIDs');
+  if (typeof m.from !== 'string' || typeof m.to !== 'string')
+    throw new DreggError('E_INVALID', 'Envelope parties are DIDs');
   // Decoding the DIDs here makes a malformed party an early, typed error.
   ed25519FromDidKey(m.from);
   ed25519FromDidKey(m.to);
   if (!Array.isArray(m.res)) throw new DreggError('E_INVALID', 'Envelope restrictions must be a list');
-  if (!(m.sig instanceof Uint8Array) || m.sig.length !== 64) throw new DreggError('E_INVALID', 'Envelope signature must be 64 bytes');
+  if (!(m.sig instanceof Uint8Array) || m.sig.length !== 64)
+    throw new DreggError('E_INVALID', 'Envelope signature must be 64 bytes');
   return {
     v: ENVELOPE_VERSION,
     token: tokenFromCbor(m.tok),

@@ -42,7 +42,11 @@ export interface RequestOptions extends Omit<ChainOptions, 'trust'> {
 }
 
 /** Throws a coded `DreggError` unless the request is allowed; charges the meter when it is. */
-export async function checkRequest(p: Presented, request: CapRequest, options: RequestOptions): Promise<void> {
+export async function checkRequest(
+  p: Presented,
+  request: CapRequest,
+  options: RequestOptions,
+): Promise<void> {
   const token = p.chain.length > 0 ? p.chain[p.chain.length - 1]!.token : p.token;
   if (p.chain.length > 0) {
     await verifyChain(p.chain, { ...options, trust: TrustedKey(options.self) });
@@ -52,7 +56,8 @@ export async function checkRequest(p: Presented, request: CapRequest, options: R
   }
   const rootKey = token.issuer === options.self ? options.rootKey(tokenId(token)) : undefined;
   if (rootKey === undefined) throw new DreggError('E_UNTRUSTED', 'This token was not minted here');
-  if (!verifyTag(token, rootKey)) throw new DreggError('E_BAD_MAC', 'The token has been altered (HMAC chain broken)');
+  if (!verifyTag(token, rootKey))
+    throw new DreggError('E_BAD_MAC', 'The token has been altered (HMAC chain broken)');
 
   const rights = rightsOf(token.caveats);
   if (rights.services !== 'all' && !rights.services.has(request.service)) {
@@ -74,12 +79,16 @@ export async function checkRequest(p: Presented, request: CapRequest, options: R
   }
 
   const cost = request.cost ?? 0;
-  if (!Number.isSafeInteger(cost) || cost < 0) throw new DreggError('E_ARGUMENT', 'Cost must be a whole number');
+  if (!Number.isSafeInteger(cost) || cost < 0)
+    throw new DreggError('E_ARGUMENT', 'Cost must be a whole number');
   for (const c of token.caveats) {
     if (c.t !== 'budget') continue;
     const spent = options.meter?.spent(c.id) ?? 0;
     if (spent + cost > c.max) {
-      throw new DreggError('E_BUDGET', `Cost ${cost} exceeds the remaining budget ${c.max - spent} of ${c.max}`);
+      throw new DreggError(
+        'E_BUDGET',
+        `Cost ${cost} exceeds the remaining budget ${c.max - spent} of ${c.max}`,
+      );
     }
   }
   if (options.meter !== undefined && cost > 0) {

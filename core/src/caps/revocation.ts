@@ -47,7 +47,11 @@ function digest(b: RevocationBody): Uint8Array {
   return hashFor('revocationSigning', encodeCbor(bodyToCbor(b)));
 }
 
-export async function signRevocation(body: RevocationBody, seed: Uint8Array, ed: Ed25519): Promise<RevocationRecord> {
+export async function signRevocation(
+  body: RevocationBody,
+  seed: Uint8Array,
+  ed: Ed25519,
+): Promise<RevocationRecord> {
   return { ...body, signature: await ed.sign(seed, digest(body)) };
 }
 
@@ -79,7 +83,8 @@ export function decodeRevocation(bytes: Uint8Array): RevocationRecord {
   const base = { by: m.by, at: m.at, signature: m.sig };
   const expect = (keys: string[]) => {
     const all = ['v', 'k', 'by', 'at', 'sig', ...keys];
-    if (Object.keys(m).length !== all.length || !all.every((k) => Object.hasOwn(m, k))) throw invalid('wrong fields');
+    if (Object.keys(m).length !== all.length || !all.every((k) => Object.hasOwn(m, k)))
+      throw invalid('wrong fields');
   };
   switch (m.k) {
     case 'delegation':
@@ -125,7 +130,11 @@ export function emptyRevocationState(): RevocationState {
 }
 
 /** Verifies a record's signature and folds it into the state. Idempotent. */
-export async function applyRevocation(state: RevocationState, r: RevocationRecord, ed: Ed25519): Promise<void> {
+export async function applyRevocation(
+  state: RevocationState,
+  r: RevocationRecord,
+  ed: Ed25519,
+): Promise<void> {
   await verifyRevocation(r, ed);
   switch (r.kind) {
     case 'delegation': {
@@ -159,16 +168,22 @@ export function checkRevocation(
     upstream.add(env.from);
     const revokers = state.delegations.get(envelopeHashHex(env));
     if (revokers !== undefined && [...revokers].some((d) => upstream.has(d))) {
-      throw new DreggError('E_REVOKED', `Delegation ${envelopeHashHex(env).slice(0, 16)}… from ${env.from} was revoked`);
+      throw new DreggError(
+        'E_REVOKED',
+        `Delegation ${envelopeHashHex(env).slice(0, 16)}… from ${env.from} was revoked`,
+      );
     }
   }
   for (const c of token.caveats) {
     if (c.t === 'rev') {
       const key = `${c.channel}/${c.owner}`;
-      if (state.tripped.has(key)) throw new DreggError('E_REVOKED', `Revocation channel ${c.channel} was tripped`);
+      if (state.tripped.has(key))
+        throw new DreggError('E_REVOKED', `Revocation channel ${c.channel} was tripped`);
       // Enrolment: the verifier knows the channel, or its owner signed a step carrying this caveat.
       const signedByOwner = chain.some(
-        (e) => e.from === c.owner && e.token.caveats.some((x) => x.t === 'rev' && x.channel === c.channel && x.owner === c.owner),
+        (e) =>
+          e.from === c.owner &&
+          e.token.caveats.some((x) => x.t === 'rev' && x.channel === c.channel && x.owner === c.owner),
       );
       if (!state.enrolled.has(key) && !signedByOwner) {
         throw new DreggError('E_REVOKED', `Unknown revocation channel ${c.channel} counts as revoked`);
@@ -176,7 +191,10 @@ export function checkRevocation(
     } else if (c.t === 'epoch') {
       const current = state.epochs.get(c.by) ?? c.epoch;
       if (current - c.epoch > options.maxStaleness) {
-        throw new DreggError('E_STALE_EPOCH', `Delegated at epoch ${c.epoch} by ${c.by}, who is now at epoch ${current}`);
+        throw new DreggError(
+          'E_STALE_EPOCH',
+          `Delegated at epoch ${c.epoch} by ${c.by}, who is now at epoch ${current}`,
+        );
       }
     }
   }

@@ -7,9 +7,10 @@
  * its validity window inside the parent's, its budget no larger, and its caveats include all of the
  * parent's (so every condition the parent imposed, such as audience, channels and epochs, still applies).
  */
-import { type Caveat, caveatBytes } from './caveats.ts';
+
 import { toHex } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
+import { type Caveat, caveatBytes } from './caveats.ts';
 
 /** A set of names, or every name (`'all'`, the top of the lattice: no restriction of that kind). */
 export type NameSet = ReadonlySet<string> | 'all';
@@ -81,8 +82,10 @@ function subset(child: NameSet, parent: NameSet): boolean {
 
 /** The first way in which `child` is wider than `parent`, or `undefined` if it narrows. */
 export function widening(child: Rights, parent: Rights): string | undefined {
-  if (!subset(child.services, parent.services)) return `services ${show(child.services)} exceed ${show(parent.services)}`;
-  if (!subset(child.actions, parent.actions)) return `actions ${show(child.actions)} exceed ${show(parent.actions)}`;
+  if (!subset(child.services, parent.services))
+    return `services ${show(child.services)} exceed ${show(parent.services)}`;
+  if (!subset(child.actions, parent.actions))
+    return `actions ${show(child.actions)} exceed ${show(parent.actions)}`;
   if (parent.budget !== null && (child.budget === null || child.budget > parent.budget)) {
     return `budget ${child.budget ?? 'unlimited'} exceeds ${parent.budget}`;
   }

@@ -58,7 +58,13 @@ export function mintRootToken(args: {
   if (args.rootKey.length !== 32) throw new DreggError('E_ARGUMENT', 'A root key is 32 bytes');
   const nonce = args.nonce ?? crypto.getRandomValues(new Uint8Array(16));
   const tag0 = hmac(sha256, args.rootKey, identifier(nonce, args.issuer));
-  return { v: TOKEN_VERSION, nonce, issuer: args.issuer, caveats: [...args.caveats], tag: chain(tag0, args.caveats) };
+  return {
+    v: TOKEN_VERSION,
+    nonce,
+    issuer: args.issuer,
+    caveats: [...args.caveats],
+    tag: chain(tag0, args.caveats),
+  };
 }
 
 /** Appends caveats. The result can only be narrower (caveats are conjunctive). */
@@ -76,7 +82,13 @@ export function verifyTag(token: Token, rootKey: Uint8Array): boolean {
 }
 
 export function tokenToCbor(token: Token): CborMap {
-  return { v: token.v, n: token.nonce, iss: token.issuer, cav: token.caveats.map(caveatToCbor), tag: token.tag };
+  return {
+    v: token.v,
+    n: token.nonce,
+    iss: token.issuer,
+    cav: token.caveats.map(caveatToCbor),
+    tag: token.tag,
+  };
 }
 
 export function encodeToken(token: Token): Uint8Array {
@@ -96,10 +108,14 @@ export function tokenFromCbor(value: unknown): Token {
     throw new DreggError('E_INVALID', 'A token has exactly the fields v, n, iss, cav, tag');
   }
   if (m.v !== TOKEN_VERSION) throw new DreggError('E_INVALID', `Unsupported token version ${String(m.v)}`);
-  if (!(m.n instanceof Uint8Array) || m.n.length !== 16) throw new DreggError('E_INVALID', 'Token nonce must be 16 bytes');
-  if (typeof m.iss !== 'string' || !DID_SHAPE.test(m.iss)) throw new DreggError('E_INVALID', 'Token issuer is not a did:key');
-  if (!Array.isArray(m.cav) || m.cav.length > MAX_CAVEATS) throw new DreggError('E_INVALID', 'Token caveats malformed');
-  if (!(m.tag instanceof Uint8Array) || m.tag.length !== 32) throw new DreggError('E_INVALID', 'Token tag must be 32 bytes');
+  if (!(m.n instanceof Uint8Array) || m.n.length !== 16)
+    throw new DreggError('E_INVALID', 'Token nonce must be 16 bytes');
+  if (typeof m.iss !== 'string' || !DID_SHAPE.test(m.iss))
+    throw new DreggError('E_INVALID', 'Token issuer is not a did:key');
+  if (!Array.isArray(m.cav) || m.cav.length > MAX_CAVEATS)
+    throw new DreggError('E_INVALID', 'Token caveats malformed');
+  if (!(m.tag instanceof Uint8Array) || m.tag.length !== 32)
+    throw new DreggError('E_INVALID', 'Token tag must be 32 bytes');
   return { v: TOKEN_VERSION, nonce: m.n, issuer: m.iss, caveats: m.cav.map(caveatFromCbor), tag: m.tag };
 }
 

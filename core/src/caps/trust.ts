@@ -15,7 +15,10 @@ export type TrustPolicy =
   | { readonly kind: 'ChainsFromParent'; readonly parent: Uint8Array };
 
 export const TrustedKey = (did: string): TrustPolicy => ({ kind: 'TrustedKey', did });
-export const TrustedKeys = (dids: readonly string[]): TrustPolicy => ({ kind: 'TrustedKeys', dids: [...dids] });
+export const TrustedKeys = (dids: readonly string[]): TrustPolicy => ({
+  kind: 'TrustedKeys',
+  dids: [...dids],
+});
 export const ChainsFromParent = (parent: Uint8Array): TrustPolicy => ({ kind: 'ChainsFromParent', parent });
 
 /** Whether the policy vouches for this (already signature-checked) chain. */

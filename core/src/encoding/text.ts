@@ -24,10 +24,14 @@ export function fromText(kind: TextKind, text: string): Uint8Array {
   if (typeof text !== 'string') throw new DreggError('E_DECODE', `Expected a ${kind} in text form`);
   const trimmed = text.trim();
   if (!trimmed.startsWith(prefix)) {
-    const other = (Object.keys(TextPrefixes) as TextKind[]).find((k) => trimmed.startsWith(`${TextPrefixes[k]}_`));
+    const other = (Object.keys(TextPrefixes) as TextKind[]).find((k) =>
+      trimmed.startsWith(`${TextPrefixes[k]}_`),
+    );
     throw new DreggError(
       'E_DECODE',
-      other ? `Expected a ${kind} but this is a ${other}` : `Expected a ${kind} (text starting with "${prefix}")`,
+      other
+        ? `Expected a ${kind} but this is a ${other}`
+        : `Expected a ${kind} (text starting with "${prefix}")`,
     );
   }
   try {

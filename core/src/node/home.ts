@@ -5,10 +5,26 @@
  * is written before the state: a crash between the two can leave an unused root key, never a token
  * without its key.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Agent, type AgentOptions, type AgentState, lockAgent, parseState, unlockAgent } from '../agent/agent.ts';
+import {
+  type Agent,
+  type AgentOptions,
+  type AgentState,
+  lockAgent,
+  parseState,
+  unlockAgent,
+} from '../agent/agent.ts';
 import { DreggError } from '../errors.ts';
 
 export function defaultHome(): string {
@@ -39,7 +55,8 @@ function read(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DreggError('E_NOT_FOUND', `No ${what} here: run "dregg id new" or "dregg id restore" first`);
+    if (code === 'ENOENT')
+      throw new DreggError('E_NOT_FOUND', `No ${what} here: run "dregg id new" or "dregg id restore" first`);
     throw new DreggError('E_IO', `Cannot read the ${what}`, { cause: e });
   }
 }
@@ -56,7 +73,11 @@ export function readState(home: string): AgentState {
   return parseState(value);
 }
 
-export async function openAgent(home: string, passphrase: string, options: AgentOptions = {}): Promise<Agent> {
+export async function openAgent(
+  home: string,
+  passphrase: string,
+  options: AgentOptions = {},
+): Promise<Agent> {
   const state = readState(home);
   const keyring = new Uint8Array(read(keyringPath(home), 'keyring'));
   return unlockAgent({ keyring, state }, passphrase, options);

@@ -1,3 +1,3 @@
 /** Node-only parts of core: the `dregg` CLI and the home directory it keeps state in. */
 export { main as dreggMain, USAGE } from './cli/main.ts';
-export { openAgent, saveAgent, readState, defaultHome } from './home.ts';
+export { defaultHome, openAgent, readState, saveAgent } from './home.ts';

@@ -7,14 +7,16 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_
 /** `90s`, `30m`, `24h`, `7d`, `2w`, or plain seconds. */
 export function parseDuration(text: string, what = '--ttl'): number {
   const m = /^(\d{1,9})([smhdw]?)$/.exec(text.trim());
-  if (m === null) throw new DreggError('E_ARGUMENT', `${what} takes a duration like 90s, 30m, 24h or 7d (got "${text}")`);
+  if (m === null)
+    throw new DreggError('E_ARGUMENT', `${what} takes a duration like 90s, 30m, 24h or 7d (got "${text}")`);
   const seconds = Number(m[1]) * UNITS[m[2] || 's']!;
   if (seconds <= 0) throw new DreggError('E_ARGUMENT', `${what} must be longer than zero`);
   return seconds;
 }
 
 export function parseCount(text: string, what: string): number {
-  if (!/^\d{1,15}$/.test(text.trim())) throw new DreggError('E_ARGUMENT', `${what} takes a whole number (got "${text}")`);
+  if (!/^\d{1,15}$/.test(text.trim()))
+    throw new DreggError('E_ARGUMENT', `${what} takes a whole number (got "${text}")`);
   return Number(text.trim());
 }
 

@@ -23,7 +23,8 @@ async function unlocked(inv: Invocation): Promise<{ agent: Agent; passphrase: st
 /** The text argument of inspect/verify/accept: positional, --envelope, or standard input. */
 async function textArgument(inv: Invocation, positional: string | undefined): Promise<string> {
   const text = positional ?? inv.flags.envelope ?? (await inv.io.readStdin());
-  if (text.trim() === '') throw new DreggError('E_ARGUMENT', 'Give the token or delegation text (argument or stdin)');
+  if (text.trim() === '')
+    throw new DreggError('E_ARGUMENT', 'Give the token or delegation text (argument or stdin)');
   return text.trim();
 }
 
@@ -64,12 +65,18 @@ export async function capCommand(inv: Invocation): Promise<number> {
       });
       await saveAgent(inv.home, agent, passphrase);
       const channel = r.channel === undefined ? {} : { channel: r.channel };
-      print(inv, { id: r.id, token: r.text, ...channel }, `Minted token ${r.id}${r.channel ? ` (channel ${r.channel})` : ''}\n${r.text}`);
+      print(
+        inv,
+        { id: r.id, token: r.text, ...channel },
+        `Minted token ${r.id}${r.channel ? ` (channel ${r.channel})` : ''}\n${r.text}`,
+      );
       return 0;
     }
     case 'delegate': {
       const { agent } = await unlocked(inv);
-      const restrict = (inv.flags.restrict ?? []).map(parseRestrict).reduce((a, b) => mergeRestrictions(a, b), {});
+      const restrict = (inv.flags.restrict ?? [])
+        .map(parseRestrict)
+        .reduce((a, b) => mergeRestrictions(a, b), {});
       const r = await delegate(agent, required(inv, 'token'), required(inv, 'to'), {
         ...restrict,
         ...(inv.flags.ttl === undefined ? {} : { maxTtl: parseDuration(inv.flags.ttl) }),
@@ -87,7 +94,11 @@ export async function capCommand(inv: Invocation): Promise<number> {
       const { agent } = await unlocked(inv);
       const r = await receiveSignedDelegation(agent, text, TrustedKey(from));
       saveState(inv.home, agent.state);
-      print(inv, { accepted: true, id: r.id }, `Accepted; held as ${r.id}\n${renderInspection(inspect(text))}`);
+      print(
+        inv,
+        { accepted: true, id: r.id },
+        `Accepted; held as ${r.id}\n${renderInspection(inspect(text))}`,
+      );
       return 0;
     }
     case 'inspect': {
@@ -104,7 +115,12 @@ export async function capCommand(inv: Invocation): Promise<number> {
         createdAt: m.createdAt,
       }));
       const held = Object.entries(s.held).map(([id, h]) => ({ id, from: h.from, acceptedAt: h.acceptedAt }));
-      const issued = Object.entries(s.issued).map(([hash, d]) => ({ hash, token: d.token, to: d.to, issuedAt: d.issuedAt }));
+      const issued = Object.entries(s.issued).map(([hash, d]) => ({
+        hash,
+        token: d.token,
+        to: d.to,
+        issuedAt: d.issuedAt,
+      }));
       const human = [
         `Minted (${tokens.length}):`,
         ...tokens.map((t) => `  ${t.id}  ${t.caveats.join('; ')}`),
@@ -135,16 +151,27 @@ export async function capCommand(inv: Invocation): Promise<number> {
     }
     case 'revoke': {
       const { agent } = await unlocked(inv);
-      const r = await revoke(agent, { token: required(inv, 'token'), delegation: required(inv, 'delegation') });
+      const r = await revoke(agent, {
+        token: required(inv, 'token'),
+        delegation: required(inv, 'delegation'),
+      });
       saveState(inv.home, agent.state);
-      print(inv, { revoked: true, record: r.text }, `Revoked delegation ${r.record.kind === 'delegation' ? r.record.delegation : ''}\n${r.text}`);
+      print(
+        inv,
+        { revoked: true, record: r.text },
+        `Revoked delegation ${r.record.kind === 'delegation' ? r.record.delegation : ''}\n${r.text}`,
+      );
       return 0;
     }
     case 'trip-channel': {
       const { agent } = await unlocked(inv);
       const r = await tripChannel(agent, required(inv, 'channel'));
       saveState(inv.home, agent.state);
-      print(inv, { tripped: true, record: r.text }, `Tripped; everything enrolled in it is revoked\n${r.text}`);
+      print(
+        inv,
+        { tripped: true, record: r.text },
+        `Tripped; everything enrolled in it is revoked\n${r.text}`,
+      );
       return 0;
     }
     case 'epoch': {
@@ -156,21 +183,30 @@ export async function capCommand(inv: Invocation): Promise<number> {
       return 0;
     }
     case 'revocation': {
-      if (args[0] !== 'import') throw new DreggError('E_ARGUMENT', 'Usage: dregg cap revocation import [TEXT]');
+      if (args[0] !== 'import')
+        throw new DreggError('E_ARGUMENT', 'Usage: dregg cap revocation import [TEXT]');
       const text = await textArgument(inv, args[1]);
       const { agent } = await unlocked(inv);
       const rec = await importRevocation(agent, text);
       saveState(inv.home, agent.state);
-      print(inv, { imported: true, kind: rec.kind, by: rec.by }, `Imported a ${rec.kind} revocation by ${rec.by}`);
+      print(
+        inv,
+        { imported: true, kind: rec.kind, by: rec.by },
+        `Imported a ${rec.kind} revocation by ${rec.by}`,
+      );
       return 0;
     }
     default:
-      throw new DreggError('E_ARGUMENT', 'Usage: dregg cap mint|delegate|accept|inspect|list|verify|revoke|trip-channel|epoch bump');
+      throw new DreggError(
+        'E_ARGUMENT',
+        'Usage: dregg cap mint|delegate|accept|inspect|list|verify|revoke|trip-channel|epoch bump',
+      );
   }
 }
 
 function mergeRestrictions(a: ReturnType<typeof parseRestrict>, b: ReturnType<typeof parseRestrict>) {
-  if (a.maxBudget !== undefined && b.maxBudget !== undefined) throw new DreggError('E_ARGUMENT', '--restrict names budget twice');
+  if (a.maxBudget !== undefined && b.maxBudget !== undefined)
+    throw new DreggError('E_ARGUMENT', '--restrict names budget twice');
   const services = [...(a.services ?? []), ...(b.services ?? [])];
   const actions = [...(a.actions ?? []), ...(b.actions ?? [])];
   const maxBudget = a.maxBudget ?? b.maxBudget;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createAgent } from '../../agent/agent.ts';
+import { ed25519FromDidKey } from '../../encoding/did-key.ts';
 import { DreggError } from '../../errors.ts';
 import { fingerprint } from '../../keys/identity.ts';
-import { ed25519FromDidKey } from '../../encoding/did-key.ts';
 import { hasIdentity, readState, saveAgent } from '../home.ts';
 import { unlockPassphrase } from './io.ts';
 import { type Invocation, print, required } from './main.ts';
@@ -45,7 +45,11 @@ export async function idCommand(inv: Invocation): Promise<number> {
     case 'show': {
       const state = readState(inv.home);
       const fp = fingerprint(ed25519FromDidKey(state.did));
-      print(inv, { did: state.did, fingerprint: fp, epoch: state.epoch }, `${state.did}\nfingerprint ${fp}\nepoch ${state.epoch}`);
+      print(
+        inv,
+        { did: state.did, fingerprint: fp, epoch: state.epoch },
+        `${state.did}\nfingerprint ${fp}\nepoch ${state.epoch}`,
+      );
       return 0;
     }
     default:

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { DreggError, isDreggError } from '../../errors.ts';
+import { defaultHome } from '../home.ts';
 import { capCommand } from './cap.ts';
 import { demoCommand } from './demo.ts';
 import { idCommand } from './id.ts';
 import { type CliIO, processIO } from './io.ts';
-import { defaultHome } from '../home.ts';
 
 export const USAGE = `dregg — cipherclerk on the command line
 
@@ -80,7 +80,12 @@ function parse(argv: readonly string[]): { flags: Flags; positionals: string[] }
   const isTrip = argv.includes('trip-channel');
   const args = argv.map((a) => (a === '--channel' && !isTrip ? '--channel=new' : a));
   try {
-    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     return { flags: values as Flags, positionals };
   } catch (e) {
     throw new DreggError('E_ARGUMENT', e instanceof Error ? e.message : 'Invalid arguments');
@@ -97,7 +102,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       io.stdout(USAGE);
       return group === undefined && flags.help !== true ? 2 : 0;
     }
-    const inv: Invocation = { home: flags.home ?? io.env.DREGG_HOME ?? defaultHome(), json, flags, positionals: rest, io };
+    const inv: Invocation = {
+      home: flags.home ?? io.env.DREGG_HOME ?? defaultHome(),
+      json,
+      flags,
+      positionals: rest,
+      io,
+    };
     switch (group) {
       case 'id':
         return await idCommand(inv);
@@ -109,9 +120,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
     }
   } catch (e) {
-    const err = isDreggError(e) ? e : new DreggError('E_INTERNAL', 'Internal error (set DREGG_DEBUG=1 for details)');
+    const err = isDreggError(e)
+      ? e
+      : new DreggError('E_INTERNAL', 'Internal error (set DREGG_DEBUG=1 for details)');
     if (!isDreggError(e) && io.env.DREGG_DEBUG === '1') io.stderr(`${String((e as Error)?.stack ?? e)}\n`);
-    io.stderr(json ? `${JSON.stringify({ error: err.toJSON() })}\n` : `dregg: ${err.message} [${err.code}]\n`);
+    io.stderr(
+      json ? `${JSON.stringify({ error: err.toJSON() })}\n` : `dregg: ${err.message} [${err.code}]\n`,
+    );
     return 2;
   }
 }

@@ -1,0 +1,34 @@
+import { type Agent, createAgent } from '../../src/agent/agent.ts';
+import { manualClock } from '../../src/clock.ts';
+import type { Ed25519 } from '../../src/crypto/ed25519.ts';
+import { type ErrorCode, isDreggError } from '../../src/errors.ts';
+
+/** 2026-11-20T00:00:00Z: a fixed "now" so expiry checks are deterministic. */
+export const T0 = Date.UTC(2026, 10, 20) / 1000;
+
+export type Cast = {
+  alice: Agent;
+  bob: Agent;
+  carol: Agent;
+  mallory: Agent;
+  clock: ReturnType<typeof manualClock>;
+};
+
+/** Four agents sharing one manual clock. */
+export async function cast(options: { ed?: Ed25519; maxStaleness?: number } = {}): Promise<Cast> {
+  const clock = manualClock(T0 * 1000);
+  const make = () => createAgent({ clock, ...options });
+  const [alice, bob, carol, mallory] = await Promise.all([make(), make(), make(), make()]);
+  return { alice: alice!, bob: bob!, carol: carol!, mallory: mallory!, clock };
+}
+
+/** The error code a promise or function rejects with; fails the test if it resolves. */
+export async function codeOf(f: Promise<unknown> | (() => unknown)): Promise<ErrorCode> {
+  try {
+    await (typeof f === 'function' ? f() : f);
+  } catch (e) {
+    if (isDreggError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a DreggError, but it succeeded');
+}
