@@ -1,0 +1,648 @@
+/**
+ * Proving kernels for BabyBear (p = 2^31 - 2^27 + 1) and BLAKE3, hand-written with 128-bit SIMD.
+ *
+ * Memory is managed by the TypeScript loader (src/kernels.ts): every function takes byte offsets of
+ * buffers it has placed in linear memory, and works on a whole batch per call (crossing the JS/WASM
+ * boundary per element would cost more than the work). Field elements are u32 in canonical form in
+ * every buffer; Montgomery form (R = 2^32) appears only in twiddle tables and constants, so
+ * mont_mul(x, wR) = x * w keeps data canonical. Results are bit-identical to core/src/stark.
+ */
+
+const P: u32 = 2013265921;
+/** p^-1 mod 2^32, for Montgomery reduction. */
+const MU: u32 = 2281701377;
+/** R^2 mod p: to_mont(x) = mont_mul(x, R2). */
+const R2: u32 = 1172168163;
+/** 11 * R mod p: multiplies by the extension's non-residue W = 11. */
+const W_MONT: u32 = 939524073;
+
+// ---------------------------------------------------------------- field arithmetic
+
+/** a * b * 2^-32 mod p for canonical inputs (Montgomery, "Montgomery Multiplication", 1985). */
+@inline function mmul(a: u32, b: u32): u32 {
+  const ab = <u64>a * <u64>b;
+  const q = <u32>ab * MU;
+  const qp = <u64>q * <u64>P;
+  // The low halves of ab and qp are equal, so the difference of the high halves is exact.
+  const t = <u32>(ab >> 32) - <u32>(qp >> 32);
+  const u = t + P;
+  return t < u ? t : u;
+}
+
+@inline function addp(a: u32, b: u32): u32 {
+  const s = a + b;
+  return s >= P ? s - P : s;
+}
+
+@inline function subp(a: u32, b: u32): u32 {
+  return a >= b ? a - b : a + P - b;
+}
+
+@inline function mmul4(a: v128, b: v128): v128 {
+  const p4 = i32x4.splat(P);
+  const q = i32x4.mul(i32x4.mul(a, b), i32x4.splat(MU));
+  const abHi = v128.shuffle<i32>(i64x2.extmul_low_i32x4_u(a, b), i64x2.extmul_high_i32x4_u(a, b), 1, 3, 5, 7);
+  const qpHi = v128.shuffle<i32>(i64x2.extmul_low_i32x4_u(q, p4), i64x2.extmul_high_i32x4_u(q, p4), 1, 3, 5, 7);
+  const d = i32x4.sub(abHi, qpHi);
+  // d is in (-p, p): as unsigned, min(d, d + p) is the canonical representative.
+  return i32x4.min_u(d, i32x4.add(d, p4));
+}
+
+@inline function add4(a: v128, b: v128): v128 {
+  const s = i32x4.add(a, b);
+  return i32x4.min_u(s, i32x4.sub(s, i32x4.splat(P)));
+}
+
+@inline function sub4(a: v128, b: v128): v128 {
+  const d = i32x4.sub(a, b);
+  return i32x4.min_u(d, i32x4.add(d, i32x4.splat(P)));
+}
+
+/** out[i] = a[i] * b[i] * 2^-32 mod p for i < n (n a multiple of 4). */
+export function mont_mul_batch(a: usize, b: usize, out: usize, n: u32): void {
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) {
+    v128.store(out + i, mmul4(v128.load(a + i), v128.load(b + i)));
+  }
+}
+
+/** In place, canonical -> canonical: x[i] = x[i] * y[i] (y in Montgomery form). */
+function scale_by_table(x: usize, n: u32, sMont: u32, startMont: u32): void {
+  let s = startMont;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    store<u32>(x + (i << 2), mmul(load<u32>(x + (i << 2)), s));
+    s = mmul(s, sMont);
+  }
+}
+
+// ---------------------------------------------------------------- NTT
+
+/**
+ * Twiddle table for all NTT sizes up to 2^logN: entry len + j (j < len) is w_(2 len)^j in
+ * Montgomery form. Built from the largest stage down, since w_(2 len)^j = w_(4 len)^(2j).
+ */
+export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32): void {
+  const half: usize = (<usize>1) << (logN - 1);
+  let w = oneMont;
+  for (let j: usize = 0; j < half; j++) {
+    store<u32>(tw + ((half + j) << 2), w);
+    w = mmul(w, rootMont);
+  }
+  for (let len = half >> 1; len >= 1; len >>= 1) {
+    for (let j: usize = 0; j < len; j++) store<u32>(tw + ((len + j) << 2), load<u32>(tw + ((2 * len + 2 * j) << 2)));
+  }
+}
+
+/** Gentleman-Sande: natural-order coefficients -> bit-reversed evaluations, in place. */
+export function ntt_dif(a: usize, logN: u32, tw: usize): void {
+  const n: usize = (<usize>1) << logN;
+  for (let len = n >> 1; len >= 4; len >>= 1) {
+    for (let start: usize = 0; start < n; start += 2 * len) {
+      const lo = a + (start << 2);
+      const hi = lo + (len << 2);
+      const t = tw + (len << 2);
+      for (let j: usize = 0; j < len << 2; j += 16) {
+        const u = v128.load(lo + j);
+        const v = v128.load(hi + j);
+        v128.store(lo + j, add4(u, v));
+        v128.store(hi + j, mmul4(sub4(u, v), v128.load(t + j)));
+      }
+    }
+  }
+  for (let len: usize = n < 4 ? n >> 1 : 2; len >= 1; len >>= 1) {
+    for (let start: usize = 0; start < n; start += 2 * len) {
+      for (let j: usize = 0; j < len; j++) {
+        const pl = a + ((start + j) << 2);
+        const ph = pl + (len << 2);
+        const u = load<u32>(pl);
+        const v = load<u32>(ph);
+        store<u32>(pl, addp(u, v));
+        store<u32>(ph, mmul(subp(u, v), load<u32>(tw + ((len + j) << 2))));
+      }
+    }
+  }
+}
+
+/** Cooley-Tukey: bit-reversed evaluations -> natural-order coefficients times n, in place (unscaled). */
+export function intt_dit_unscaled(a: usize, logN: u32, tw: usize): void {
+  const n: usize = (<usize>1) << logN;
+  for (let len: usize = 1; len < n && len < 4; len <<= 1) {
+    for (let start: usize = 0; start < n; start += 2 * len) {
+      for (let j: usize = 0; j < len; j++) {
+        const pl = a + ((start + j) << 2);
+        const ph = pl + (len << 2);
+        const u = load<u32>(pl);
+        const v = mmul(load<u32>(ph), load<u32>(tw + ((len + j) << 2)));
+        store<u32>(pl, addp(u, v));
+        store<u32>(ph, subp(u, v));
+      }
+    }
+  }
+  for (let len: usize = 4; len < n; len <<= 1) {
+    for (let start: usize = 0; start < n; start += 2 * len) {
+      const lo = a + (start << 2);
+      const hi = lo + (len << 2);
+      const t = tw + (len << 2);
+      for (let j: usize = 0; j < len << 2; j += 16) {
+        const u = v128.load(lo + j);
+        const v = mmul4(v128.load(hi + j), v128.load(t + j));
+        v128.store(lo + j, add4(u, v));
+        v128.store(hi + j, sub4(u, v));
+      }
+    }
+  }
+}
+
+function bit_reverse_permute(a: usize, logN: u32): void {
+  const n: u32 = 1 << logN;
+  for (let i: u32 = 0; i < n; i++) {
+    const j: u32 = logN === 0 ? 0 : reverseBits32(i) >>> (32 - logN);
+    if (j > i) {
+      const pi = a + (<usize>i << 2);
+      const pj = a + (<usize>j << 2);
+      const t = load<u32>(pi);
+      store<u32>(pi, load<u32>(pj));
+      store<u32>(pj, t);
+    }
+  }
+}
+
+@inline function reverseBits32(x: u32): u32 {
+  x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
+  x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
+  x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
+  x = ((x >>> 8) & 0x00ff00ff) | ((x & 0x00ff00ff) << 8);
+  return (x >>> 16) | (x << 16);
+}
+
+/**
+ * Coset low-degree extension of `cols` columns: column c's n = 2^logN natural-order values at
+ * input + c * n words become its N = n * 2^logBlowup bit-reversed evaluations on shift<w_N> at
+ * output + c * N words. nInvMont = (1/n) R, shiftMont = shift R.
+ */
+export function lde_columns(
+  input: usize,
+  output: usize,
+  cols: u32,
+  logN: u32,
+  logBlowup: u32,
+  twFwd: usize,
+  twInv: usize,
+  nInvMont: u32,
+  shiftMont: u32,
+): void {
+  const n: usize = (<usize>1) << logN;
+  const bigN: usize = n << logBlowup;
+  for (let c: usize = 0; c < <usize>cols; c++) {
+    const src = input + ((c * n) << 2);
+    const dst = output + ((c * bigN) << 2);
+    memory.copy(dst, src, n << 2);
+    bit_reverse_permute(dst, logN);
+    intt_dit_unscaled(dst, logN, twInv);
+    // The 1/n of the inverse transform and the coset shift in one pass: c_i *= shift^i / n.
+    scale_by_table(dst, <u32>n, shiftMont, nInvMont);
+    memory.fill(dst + (n << 2), 0, (bigN - n) << 2);
+    ntt_dif(dst, logN + logBlowup, twFwd);
+  }
+}
+
+/**
+ * Evaluates `cols` coefficient columns (m words each, m <= N) on shift<w_N>, bit-reversed; output
+ * column c at output + c * N words. oneMont = R.
+ */
+export function evaluate_columns(
+  input: usize,
+  output: usize,
+  cols: u32,
+  m: u32,
+  logSize: u32,
+  twFwd: usize,
+  oneMont: u32,
+  shiftMont: u32,
+): void {
+  const bigN: usize = (<usize>1) << logSize;
+  for (let c: usize = 0; c < <usize>cols; c++) {
+    const dst = output + ((c * bigN) << 2);
+    memory.copy(dst, input + ((c * <usize>m) << 2), <usize>m << 2);
+    scale_by_table(dst, m, shiftMont, oneMont);
+    memory.fill(dst + (<usize>m << 2), 0, (bigN - m) << 2);
+    ntt_dif(dst, logSize, twFwd);
+  }
+}
+
+// ---------------------------------------------------------------- BLAKE3 (4 lanes)
+
+const IV0: u32 = 0x6a09e667;
+const IV1: u32 = 0xbb67ae85;
+const IV2: u32 = 0x3c6ef372;
+const IV3: u32 = 0xa54ff53a;
+const CHUNK_START: u32 = 1;
+const CHUNK_END: u32 = 2;
+const ROOT: u32 = 8;
+const KEYED_HASH: u32 = 16;
+
+@inline function rot16(x: v128): v128 {
+  return v128.shuffle<u8>(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+}
+@inline function rot8(x: v128): v128 {
+  return v128.shuffle<u8>(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+}
+@inline function rot12(x: v128): v128 {
+  return v128.or(i32x4.shr_u(x, 12), i32x4.shl(x, 20));
+}
+@inline function rot7(x: v128): v128 {
+  return v128.or(i32x4.shr_u(x, 7), i32x4.shl(x, 25));
+}
+
+/**
+ * Four BLAKE3 compressions side by side (BLAKE3 spec section 2.2; lanes are independent inputs).
+ * cv: 8 vectors (word i of the 4 chaining values), updated in place to the output's first half;
+ * msg: 16 vectors (word i of the 4 blocks). Counter 0 in every lane: all our inputs are one chunk.
+ */
+function compress4(cv: usize, msg: usize, blockLen: u32, flags: u32): void {
+  let v0 = v128.load(cv), v1 = v128.load(cv, 16), v2 = v128.load(cv, 32), v3 = v128.load(cv, 48);
+  let v4 = v128.load(cv, 64), v5 = v128.load(cv, 80), v6 = v128.load(cv, 96), v7 = v128.load(cv, 112);
+  let v8 = i32x4.splat(IV0), v9 = i32x4.splat(IV1), v10 = i32x4.splat(IV2), v11 = i32x4.splat(IV3);
+  let v12 = i32x4.splat(0), v13 = i32x4.splat(0), v14 = i32x4.splat(blockLen), v15 = i32x4.splat(flags);
+  const m0 = v128.load(msg), m1 = v128.load(msg, 16), m2 = v128.load(msg, 32), m3 = v128.load(msg, 48);
+  const m4 = v128.load(msg, 64), m5 = v128.load(msg, 80), m6 = v128.load(msg, 96), m7 = v128.load(msg, 112);
+  const m8 = v128.load(msg, 128), m9 = v128.load(msg, 144), m10 = v128.load(msg, 160), m11 = v128.load(msg, 176);
+  const m12 = v128.load(msg, 192), m13 = v128.load(msg, 208), m14 = v128.load(msg, 224), m15 = v128.load(msg, 240);
+  // round 0
+  v0 = i32x4.add(i32x4.add(v0, v4), m0); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m1); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m2); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m4); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m5); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m8); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m9); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m12); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m13); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m14); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 1
+  v0 = i32x4.add(i32x4.add(v0, v4), m2); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m6); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m7); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m0); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m4); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m1); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m11); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m9); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m14); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 2
+  v0 = i32x4.add(i32x4.add(v0, v4), m3); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m4); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m13); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m2); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m6); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m5); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m9); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m11); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m15); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 3
+  v0 = i32x4.add(i32x4.add(v0, v4), m10); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m7); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m14); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m3); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m4); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m0); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m5); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m8); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 4
+  v0 = i32x4.add(i32x4.add(v0, v4), m12); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m13); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m15); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m10); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m7); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m2); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m3); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m0); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m1); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 5
+  v0 = i32x4.add(i32x4.add(v0, v4), m9); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m14); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m8); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m12); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m1); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m13); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m3); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m2); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m6); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  // round 6
+  v0 = i32x4.add(i32x4.add(v0, v4), m11); v12 = rot16(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
+  v0 = i32x4.add(i32x4.add(v0, v4), m15); v12 = rot8(v128.xor(v12, v0));
+  v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
+  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot16(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
+  v1 = i32x4.add(i32x4.add(v1, v5), m0); v13 = rot8(v128.xor(v13, v1));
+  v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
+  v2 = i32x4.add(i32x4.add(v2, v6), m1); v14 = rot16(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
+  v2 = i32x4.add(i32x4.add(v2, v6), m9); v14 = rot8(v128.xor(v14, v2));
+  v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
+  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot16(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
+  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot8(v128.xor(v15, v3));
+  v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
+  v0 = i32x4.add(i32x4.add(v0, v5), m14); v15 = rot16(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
+  v0 = i32x4.add(i32x4.add(v0, v5), m10); v15 = rot8(v128.xor(v15, v0));
+  v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
+  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot16(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
+  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot8(v128.xor(v12, v1));
+  v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
+  v2 = i32x4.add(i32x4.add(v2, v7), m3); v13 = rot16(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
+  v2 = i32x4.add(i32x4.add(v2, v7), m4); v13 = rot8(v128.xor(v13, v2));
+  v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot16(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
+  v3 = i32x4.add(i32x4.add(v3, v4), m13); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));  v128.store(cv, v128.xor(v0, v8));
+  v128.store(cv, v128.xor(v1, v9), 16);
+  v128.store(cv, v128.xor(v2, v10), 32);
+  v128.store(cv, v128.xor(v3, v11), 48);
+  v128.store(cv, v128.xor(v4, v12), 64);
+  v128.store(cv, v128.xor(v5, v13), 80);
+  v128.store(cv, v128.xor(v6, v14), 96);
+  v128.store(cv, v128.xor(v7, v15), 112);
+}
+
+/** Scratch for compress4: 8 chaining vectors then 16 message vectors; set by the loader (256-aligned). */
+let scratch: usize = 0;
+
+export function set_scratch(ptr: usize): void {
+  scratch = ptr;
+}
+
+/** Flags of block b of blocks for a keyed single-chunk hash. */
+@inline function blockFlags(b: u32, blocks: u32): u32 {
+  let f = KEYED_HASH;
+  if (b === 0) f |= CHUNK_START;
+  if (b === blocks - 1) f |= CHUNK_END | ROOT;
+  return f;
+}
+
+function initCv(key: usize): void {
+  for (let i: usize = 0; i < 8; i++) v128.store(scratch + (i << 4), i32x4.splat(load<u32>(key + (i << 2))));
+}
+
+/** Writes lane k of the 4-lane chaining value as digest number `index` (8 words) at out. */
+function storeDigests(out: usize, first: u32, count: u32): void {
+  for (let k: u32 = 0; k < count; k++) {
+    const d = out + (<usize>(first + k) << 5);
+    for (let i: usize = 0; i < 8; i++) store<u32>(d + (i << 2), load<u32>(scratch + (i << 4) + (<usize>k << 2)));
+  }
+}
+
+/**
+ * Keyed BLAKE3 of each of `leaves` runs of `words` words (<= 256) at input, 8-word digests to out.
+ * Merkle nodes are the case words = 16 (two child digests: exactly one compression).
+ */
+export function hash_leaves(input: usize, leaves: u32, words: u32, key: usize, out: usize): void {
+  const blocks: u32 = words === 0 ? 1 : (words + 15) >> 4;
+  const msg = scratch + 128;
+  for (let g: u32 = 0; g < leaves; g += 4) {
+    const count = leaves - g < 4 ? leaves - g : 4;
+    initCv(key);
+    for (let b: u32 = 0; b < blocks; b++) {
+      const first = b << 4;
+      const n = words - first < 16 ? words - first : 16;
+      for (let i: u32 = 0; i < 16; i++) {
+        let vec = i32x4.splat(0);
+        if (i < n) {
+          // Lanes past the last leaf re-read the first one; their digests are not stored.
+          const at = (<usize>first + i) << 2;
+          const stride = <usize>words << 2;
+          const l0 = input + <usize>g * stride + at;
+          vec = i32x4.replace_lane(vec, 0, load<u32>(l0));
+          vec = i32x4.replace_lane(vec, 1, load<u32>(l0 + (count > 1 ? stride : 0)));
+          vec = i32x4.replace_lane(vec, 2, load<u32>(l0 + (count > 2 ? 2 * stride : 0)));
+          vec = i32x4.replace_lane(vec, 3, load<u32>(l0 + (count > 3 ? 3 * stride : 0)));
+        }
+        v128.store(msg + (<usize>i << 4), vec);
+      }
+      compress4(scratch, msg, n << 2, blockFlags(b, blocks));
+    }
+    storeDigests(out, g, count);
+  }
+}
+
+/**
+ * Keyed BLAKE3 of each row of a column-major matrix (`width` columns of `rows` words, column c at
+ * input + c * rows words): row r is the words (col0[r], col1[r], ...). Four consecutive rows are
+ * one vector load per word, so no gathering is needed. rows must be a multiple of 4.
+ */
+export function hash_columns(input: usize, rows: u32, width: u32, key: usize, out: usize): void {
+  const blocks: u32 = width === 0 ? 1 : (width + 15) >> 4;
+  const msg = scratch + 128;
+  for (let r: u32 = 0; r < rows; r += 4) {
+    initCv(key);
+    for (let b: u32 = 0; b < blocks; b++) {
+      const first = b << 4;
+      const n = width - first < 16 ? width - first : 16;
+      for (let i: u32 = 0; i < 16; i++) {
+        const vec = i < n ? v128.load(input + ((<usize>(first + i) * rows + r) << 2)) : i32x4.splat(0);
+        v128.store(msg + (<usize>i << 4), vec);
+      }
+      compress4(scratch, msg, n << 2, blockFlags(b, blocks));
+    }
+    storeDigests(out, r, 4);
+  }
+}
+
+// ---------------------------------------------------------------- FRI folding
+
+/**
+ * Folds `cosets` cosets of 8 extension elements (bit-reversed layer) with challenge zeta, exactly as
+ * core/src/stark/kernels.ts foldCoset: c_k = sum_t v_bitrev3(t) M[k][t] (inverse 8-point DFT, M in
+ * Montgomery form at matrix), then f' = sum_k (zeta / x_m)^k c_k by Horner. The 4 coordinates of an
+ * extension element are the 4 lanes of a vector. xInv holds canonical 1 / x_m.
+ */
+export function fri_fold(
+  input: usize,
+  xInv: usize,
+  cosets: u32,
+  z0: u32,
+  z1: u32,
+  z2: u32,
+  z3: u32,
+  matrix: usize,
+  out: usize,
+): void {
+  for (let m: usize = 0; m < <usize>cosets; m++) {
+    const xm = mmul(load<u32>(xInv + (m << 2)), R2);
+    // r = zeta * x^-1, kept in Montgomery form for the Horner multiplications below.
+    const r0 = mmul(mmul(z0, xm), R2);
+    const r1 = mmul(mmul(z1, xm), R2);
+    const r2 = mmul(mmul(z2, xm), R2);
+    const r3 = mmul(mmul(z3, xm), R2);
+    const base = input + (m << 7);
+    let a0: u32 = 0, a1: u32 = 0, a2: u32 = 0, a3: u32 = 0;
+    for (let k: i32 = 7; k >= 0; k--) {
+      const row = matrix + (<usize>k << 5);
+      let c = i32x4.splat(0);
+      c = add4(c, mmul4(v128.load(base), i32x4.splat(load<u32>(row))));
+      c = add4(c, mmul4(v128.load(base, 64), i32x4.splat(load<u32>(row, 4))));
+      c = add4(c, mmul4(v128.load(base, 32), i32x4.splat(load<u32>(row, 8))));
+      c = add4(c, mmul4(v128.load(base, 96), i32x4.splat(load<u32>(row, 12))));
+      c = add4(c, mmul4(v128.load(base, 16), i32x4.splat(load<u32>(row, 16))));
+      c = add4(c, mmul4(v128.load(base, 80), i32x4.splat(load<u32>(row, 20))));
+      c = add4(c, mmul4(v128.load(base, 48), i32x4.splat(load<u32>(row, 24))));
+      c = add4(c, mmul4(v128.load(base, 112), i32x4.splat(load<u32>(row, 28))));
+      // acc = acc * r + c in F_p[X] / (X^4 - 11).
+      const m0 = addp(mmul(a0, r0), mmul(addp(addp(mmul(a1, r3), mmul(a2, r2)), mmul(a3, r1)), W_MONT));
+      const m1 = addp(addp(mmul(a0, r1), mmul(a1, r0)), mmul(addp(mmul(a2, r3), mmul(a3, r2)), W_MONT));
+      const m2 = addp(addp(addp(mmul(a0, r2), mmul(a1, r1)), mmul(a2, r0)), mmul(mmul(a3, r3), W_MONT));
+      const m3 = addp(addp(mmul(a0, r3), mmul(a1, r2)), addp(mmul(a2, r1), mmul(a3, r0)));
+      a0 = addp(m0, i32x4.extract_lane(c, 0));
+      a1 = addp(m1, i32x4.extract_lane(c, 1));
+      a2 = addp(m2, i32x4.extract_lane(c, 2));
+      a3 = addp(m3, i32x4.extract_lane(c, 3));
+    }
+    const o = out + (m << 4);
+    store<u32>(o, a0);
+    store<u32>(o, a1, 4);
+    store<u32>(o, a2, 8);
+    store<u32>(o, a3, 12);
+  }
+}

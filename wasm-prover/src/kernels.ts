@@ -1,0 +1,270 @@
+/**
+ * Thin loader for the AssemblyScript kernels (assembly/kernels.ts -> build/kernels.wasm). It owns the
+ * module's linear memory: a fixed area (BLAKE3 scratch, the FRI fold matrix, twiddle tables for the
+ * largest size seen so far) followed by a per-call area that is reused by every call. Each method
+ * copies its batch in, makes one WASM call and copies the result out.
+ *
+ * The object it returns has the shape of core's StarkKernels (this package depends on nothing of
+ * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time.
+ */
+
+const P = 2013265921n;
+const R = (1n << 32n) % P;
+
+function modPow(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  let x = b % P;
+  let k = e;
+  while (k > 0n) {
+    if (k & 1n) r = (r * x) % P;
+    x = (x * x) % P;
+    k >>= 1n;
+  }
+  return r;
+}
+
+const toMont = (x: bigint | number): number => Number((BigInt(x) * R) % P);
+const inverse = (x: bigint | number): bigint => modPow(BigInt(x), P - 2n);
+const root = (log: number): bigint => modPow(31n, (P - 1n) >> BigInt(log));
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  set_scratch(ptr: number): void;
+  mont_mul_batch(a: number, b: number, out: number, n: number): void;
+  build_twiddles(tw: number, logN: number, rootMont: number, oneMont: number): void;
+  ntt_dif(a: number, logN: number, tw: number): void;
+  intt_dit_unscaled(a: number, logN: number, tw: number): void;
+  lde_columns(
+    input: number,
+    output: number,
+    cols: number,
+    logN: number,
+    logBlowup: number,
+    twFwd: number,
+    twInv: number,
+    nInvMont: number,
+    shiftMont: number,
+  ): void;
+  evaluate_columns(
+    input: number,
+    output: number,
+    cols: number,
+    m: number,
+    logSize: number,
+    twFwd: number,
+    oneMont: number,
+    shiftMont: number,
+  ): void;
+  hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
+  hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
+  fri_fold(
+    input: number,
+    xInv: number,
+    cosets: number,
+    z0: number,
+    z1: number,
+    z2: number,
+    z3: number,
+    matrix: number,
+    out: number,
+  ): void;
+}
+
+const FIXED = 65536;
+const SCRATCH = FIXED;
+const MATRIX = FIXED + 512;
+const KEY = FIXED + 768;
+const TABLES = FIXED + 1024;
+
+export type Ext4 = readonly [number, number, number, number];
+
+export class WasmKernels {
+  readonly name = 'wasm-simd';
+  private readonly x: Exports;
+  private tableLog = 0;
+  private heap = TABLES;
+  private top = TABLES;
+
+  constructor(instance: WebAssembly.Instance) {
+    this.x = instance.exports as unknown as Exports;
+    this.reserve(TABLES);
+    this.x.set_scratch(SCRATCH);
+    const w8inv = inverse(root(3));
+    const eighth = inverse(8);
+    const m = new Uint32Array(64);
+    for (let k = 0; k < 8; k++) {
+      for (let t = 0; t < 8; t++) m[8 * k + t] = toMont((modPow(w8inv, BigInt((t * k) % 8)) * eighth) % P);
+    }
+    this.u32().set(m, MATRIX / 4);
+  }
+
+  private u32(): Uint32Array {
+    return new Uint32Array(this.x.memory.buffer);
+  }
+
+  private reserve(bytes: number): void {
+    const have = this.x.memory.buffer.byteLength;
+    if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / 65536));
+  }
+
+  /** Twiddle tables (forward, inverse) valid for every NTT size up to 2^log. */
+  private tables(log: number): { fwd: number; inv: number } {
+    if (log > this.tableLog) {
+      const size = 4 * 2 ** log;
+      this.reserve(TABLES + 2 * size);
+      this.x.build_twiddles(TABLES, log, toMont(root(log)), toMont(1));
+      this.x.build_twiddles(TABLES + size, log, toMont(inverse(root(log))), toMont(1));
+      this.tableLog = log;
+      this.heap = TABLES + 2 * size;
+    }
+    return { fwd: TABLES, inv: TABLES + 4 * 2 ** this.tableLog };
+  }
+
+  /** Starts a call's allocations after the fixed area. */
+  private begin(): void {
+    this.top = this.heap;
+  }
+
+  private alloc(words: number): number {
+    const ptr = this.top;
+    this.top += 4 * words + ((16 - ((4 * words) % 16)) % 16);
+    this.reserve(this.top);
+    return ptr;
+  }
+
+  private put(words: Uint32Array): number {
+    const ptr = this.alloc(words.length);
+    this.u32().set(words, ptr / 4);
+    return ptr;
+  }
+
+  private get(ptr: number, words: number): Uint32Array {
+    return this.u32().slice(ptr / 4, ptr / 4 + words);
+  }
+
+  private setKey(key: Uint32Array): void {
+    this.u32().set(key, KEY / 4);
+  }
+
+  /** a[i] * b[i] * 2^-32 mod p (Montgomery multiplication), length a multiple of 4. */
+  montMul(a: Uint32Array, b: Uint32Array): Uint32Array {
+    this.tables(1);
+    this.begin();
+    const pa = this.put(a);
+    const pb = this.put(b);
+    const out = this.alloc(a.length);
+    this.x.mont_mul_batch(pa, pb, out, a.length);
+    return this.get(out, a.length);
+  }
+
+  /** Forward NTT: natural-order coefficients -> bit-reversed evaluations (as core's nttDif). */
+  nttDif(a: Uint32Array): Uint32Array {
+    const log = Math.log2(a.length);
+    const { fwd } = this.tables(log);
+    this.begin();
+    const pa = this.put(a);
+    this.x.ntt_dif(pa, log, fwd);
+    return this.get(pa, a.length);
+  }
+
+  /** Inverse NTT without the 1/n factor (the LDE folds it into the coset shift). */
+  inttDitUnscaled(a: Uint32Array): Uint32Array {
+    const log = Math.log2(a.length);
+    const { inv } = this.tables(log);
+    this.begin();
+    const pa = this.put(a);
+    this.x.intt_dit_unscaled(pa, log, inv);
+    return this.get(pa, a.length);
+  }
+
+  async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
+    const n = columns[0]!.length;
+    const logN = Math.log2(n);
+    const big = n << logBlowup;
+    const { fwd, inv } = this.tables(logN + logBlowup);
+    this.begin();
+    const input = this.alloc(n * columns.length);
+    const mem = this.u32();
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
+    const output = this.alloc(big * columns.length);
+    this.x.lde_columns(
+      input,
+      output,
+      columns.length,
+      logN,
+      logBlowup,
+      fwd,
+      inv,
+      toMont(inverse(n)),
+      toMont(shift),
+    );
+    return columns.map((_, i) => this.get(output + 4 * i * big, big));
+  }
+
+  async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
+    const m = coeffColumns[0]!.length;
+    if (coeffColumns.some((c) => c.length !== m) || m > size)
+      throw new RangeError('coefficient columns differ');
+    const logSize = Math.log2(size);
+    const { fwd } = this.tables(logSize);
+    this.begin();
+    const input = this.alloc(m * coeffColumns.length);
+    const mem = this.u32();
+    for (let i = 0; i < coeffColumns.length; i++) mem.set(coeffColumns[i]!, input / 4 + i * m);
+    const output = this.alloc(size * coeffColumns.length);
+    this.x.evaluate_columns(input, output, coeffColumns.length, m, logSize, fwd, toMont(1), toMont(shift));
+    return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
+  }
+
+  async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
+    const rows = columns[0]?.length ?? 0;
+    // hash_columns takes 4 rows per step: pad to a multiple of 4 and drop the extra digests.
+    const padded = Math.ceil(rows / 4) * 4;
+    this.begin();
+    const input = this.alloc(padded * columns.length);
+    const mem = this.u32();
+    mem.fill(0, input / 4, input / 4 + padded * columns.length);
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
+    const out = this.alloc(8 * padded);
+    this.setKey(key);
+    this.x.hash_columns(input, padded, columns.length, KEY, out);
+    return this.get(out, 8 * rows);
+  }
+
+  async hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
+    if (wordsPerLeaf > 256) throw new RangeError('a leaf is at most one 1024-byte chunk');
+    const leaves = words.length / wordsPerLeaf;
+    this.begin();
+    const input = this.put(words);
+    const out = this.alloc(8 * leaves);
+    this.setKey(key);
+    this.x.hash_leaves(input, leaves, wordsPerLeaf, KEY, out);
+    return this.get(out, 8 * leaves);
+  }
+
+  async hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array> {
+    return this.hashLeaves(children, 16, key);
+  }
+
+  async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
+    const cosets = values.length / 32;
+    this.begin();
+    const input = this.put(values);
+    const px = this.put(xInv);
+    const out = this.alloc(4 * cosets);
+    this.x.fri_fold(input, px, cosets, zeta[0], zeta[1], zeta[2], zeta[3], MATRIX, out);
+    return this.get(out, 4 * cosets);
+  }
+}
+
+/** Instantiates the kernels from the module's bytes (fetch them in a browser, read them in Node). */
+export async function instantiateKernels(bytes: BufferSource): Promise<WasmKernels> {
+  const { instance } = await WebAssembly.instantiate(bytes, {
+    env: {
+      abort: () => {
+        throw new Error('wasm-prover kernel aborted');
+      },
+    },
+  });
+  return new WasmKernels(instance);
+}

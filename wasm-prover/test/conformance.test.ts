@@ -1,0 +1,137 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
+import { inv, mul, P } from '../../core/src/stark/field.ts';
+import { tsKernels } from '../../core/src/stark/kernels.ts';
+import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
+import { inttDit, nttDif } from '../../core/src/stark/ntt.ts';
+import { prove } from '../../core/src/stark/prover.ts';
+import { verify } from '../../core/src/stark/verifier.ts';
+import vectors from '../../core/test/vectors/blake3.json' with { type: 'json' };
+import type { WasmKernels } from '../src/kernels.ts';
+import { loadKernels } from '../src/node.ts';
+
+let wasm: WasmKernels;
+beforeAll(async () => {
+  wasm = await loadKernels();
+});
+
+const elem = fc.integer({ min: 0, max: P - 1 });
+const column = (n: number): fc.Arbitrary<Uint32Array> =>
+  fc.array(elem, { minLength: n, maxLength: n }).map((a) => Uint32Array.from(a));
+const words = (n: number): fc.Arbitrary<Uint32Array> =>
+  fc
+    .array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: n, maxLength: n })
+    .map((a) => Uint32Array.from(a));
+const R_INV = inv(2 ** 32 % P);
+
+describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
+  it('Montgomery multiplication', () => {
+    fc.assert(
+      fc.property(column(64), column(64), (a, b) => {
+        expect(wasm.montMul(a, b)).toEqual(a.map((x, i) => mul(mul(x, b[i]!), R_INV)));
+      }),
+      { numRuns: 50 },
+    );
+    const edge = Uint32Array.of(0, 1, P - 1, P - 2);
+    expect(wasm.montMul(edge, edge)).toEqual(edge.map((x) => mul(mul(x, x), R_INV)));
+  });
+
+  it('forward and inverse NTT at every size from 2 to 2^12', () => {
+    for (let log = 1; log <= 12; log++) {
+      fc.assert(
+        fc.property(column(2 ** log), (a) => {
+          const expected = a.slice();
+          nttDif(expected);
+          expect(wasm.nttDif(a)).toEqual(expected);
+          const back = wasm.inttDitUnscaled(expected);
+          inttDit(expected);
+          expect(back).toEqual(expected.map((x) => mul(x, 2 ** log)));
+        }),
+        { numRuns: 3 },
+      );
+    }
+  });
+
+  it('coset LDE and coset evaluation', async () => {
+    for (const [logN, logBlowup, cols] of [
+      [1, 3, 1],
+      [2, 3, 3],
+      [5, 3, 4],
+      [8, 2, 2],
+      [10, 3, 5],
+    ] as const) {
+      const columns = fc.sample(column(2 ** logN), cols);
+      expect(await wasm.lde(columns, logBlowup, 31)).toEqual(await tsKernels.lde(columns, logBlowup, 31));
+      expect(await wasm.evaluate(columns, 2 ** (logN + logBlowup), 7)).toEqual(
+        await tsKernels.evaluate(columns, 2 ** (logN + logBlowup), 7),
+      );
+    }
+  });
+
+  it('BLAKE3 leaf hashing of rows (column-major input), any width and row count', async () => {
+    for (const [rows, width] of [
+      [16, 1],
+      [8, 2],
+      [5, 16],
+      [12, 17],
+      [64, 64],
+      [7, 72],
+      [4, 256],
+    ] as const) {
+      const columns = fc.sample(words(rows), width);
+      expect(await wasm.hashRows(columns, LEAF_KEY)).toEqual(await tsKernels.hashRows(columns, LEAF_KEY));
+    }
+  });
+
+  it('BLAKE3 hashing of contiguous leaves and Merkle nodes', async () => {
+    for (const [leaves, per] of [
+      [1, 1],
+      [9, 16],
+      [5, 32],
+      [6, 100],
+      [3, 256],
+      [64, 8],
+    ] as const) {
+      const input = fc.sample(words(leaves * per), 1)[0]!;
+      expect(await wasm.hashLeaves(input, per, LEAF_KEY)).toEqual(
+        await tsKernels.hashLeaves(input, per, LEAF_KEY),
+      );
+    }
+    const children = fc.sample(words(16 * 13), 1)[0]!;
+    expect(await wasm.hashNodes(children, NODE_KEY)).toEqual(await tsKernels.hashNodes(children, NODE_KEY));
+  });
+
+  it('BLAKE3 keyed hash matches the official vector for a full 1024-byte chunk', async () => {
+    const key = new Uint32Array(new TextEncoder().encode(vectors.key).buffer);
+    const c = vectors.cases.find((v) => v.input_len === 1024)!;
+    const input = new Uint32Array(new Uint8Array(1024).map((_, i) => i % 251).buffer);
+    const digest = await wasm.hashLeaves(input, 256, key);
+    expect(Buffer.from(digest.buffer, digest.byteOffset, 32).toString('hex')).toBe(c.keyed_hash.slice(0, 64));
+  });
+
+  it('FRI folding by 8', async () => {
+    fc.assert(
+      fc.asyncProperty(
+        column(32 * 16),
+        column(16),
+        fc.tuple(elem, elem, elem, elem),
+        async (values, xInv, zeta) => {
+          expect(await wasm.friFold(values, xInv, zeta)).toEqual(await tsKernels.friFold(values, xInv, zeta));
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('a proof made with the WASM kernels is byte-identical to the TypeScript one and verifies', async () => {
+    const air = cubeChainAir(4);
+    const { trace, publicInputs } = cubeChainTrace(
+      4,
+      Array.from({ length: 64 }, (_, i) => 3 * i + 2),
+    );
+    const viaWasm = await prove(air, trace, publicInputs, { kernels: wasm });
+    expect(viaWasm).toEqual(await prove(air, trace, publicInputs));
+    expect(() => verify(air, publicInputs, viaWasm)).not.toThrow();
+  });
+});
