@@ -69,7 +69,12 @@ export async function delegate(
     restrict.push({ t: 'budget', id: randomHex(8), max: wholeNumber(a.maxBudget, 'budget') });
   if (a.notBefore !== undefined)
     restrict.push({ t: 'nbf', at: now + wholeNumber(a.notBefore, 'not-before') });
-  restrict.push({ t: 'exp', at: now + wholeNumber(a.maxTtl ?? DEFAULT_DELEGATION_TTL_S, 'ttl') });
+  // An explicit TTL beyond the parent's expiry is refused below; the default simply stops at it.
+  const parentExpiry = rightsOf(parent.token.caveats).expiry;
+  const ttl = a.maxTtl === undefined ? DEFAULT_DELEGATION_TTL_S : wholeNumber(a.maxTtl, 'ttl');
+  const expiry =
+    a.maxTtl === undefined && parentExpiry !== null ? Math.min(now + ttl, parentExpiry) : now + ttl;
+  restrict.push({ t: 'exp', at: expiry });
   let channel: string | undefined;
   if (a.channel === true) {
     channel = randomHex(16);

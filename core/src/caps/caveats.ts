@@ -5,6 +5,8 @@
  *
  * Actions are whole names in a set, never letters or prefixes (PITFALLS 8).
  */
+
+import { toHex } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { encodeCbor } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
@@ -117,9 +119,30 @@ export function caveatToCbor(c: Caveat): CborMap {
   return { ...c };
 }
 
+// Caveats are immutable values, so their encoding is computed once per object (it is on the hot path
+// of token verification: the HMAC chain and the rights lattice both need it).
+const encoded = new WeakMap<Caveat, Uint8Array>();
+
 /** The canonical bytes of a caveat: what the HMAC chain covers and how caveats are compared. */
 export function caveatBytes(c: Caveat): Uint8Array {
-  return encodeCbor(caveatToCbor(c));
+  let bytes = encoded.get(c);
+  if (bytes === undefined) {
+    bytes = encodeCbor(caveatToCbor(c));
+    encoded.set(c, bytes);
+  }
+  return bytes;
+}
+
+const keys = new WeakMap<Caveat, string>();
+
+/** A caveat's identity for set membership: the hex of its canonical bytes (memoised like them). */
+export function caveatKey(c: Caveat): string {
+  let k = keys.get(c);
+  if (k === undefined) {
+    k = toHex(caveatBytes(c));
+    keys.set(c, k);
+  }
+  return k;
 }
 
 function sortedNames(names: readonly string[], what: string): string[] {

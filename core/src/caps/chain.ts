@@ -116,9 +116,11 @@ export async function verifyChain(chain: Chain, options: ChainOptions): Promise<
 
 /** Throws `E_EXPIRED` or `E_NOT_YET_VALID` unless `now` (Unix seconds) is inside the token's window. */
 export function checkValidity(token: Token, now: number): void {
-  const r = rightsOf(token.caveats);
-  if (r.expiry !== null && now >= r.expiry)
-    throw new DreggError('E_EXPIRED', `Expired at ${new Date(r.expiry * 1000).toISOString()}`);
-  if (now < r.notBefore)
-    throw new DreggError('E_NOT_YET_VALID', `Not valid before ${new Date(r.notBefore * 1000).toISOString()}`);
+  for (const c of token.caveats) {
+    if (c.t === 'exp' && now >= c.at)
+      throw new DreggError('E_EXPIRED', `Expired at ${new Date(c.at * 1000).toISOString()}`);
+    if (c.t === 'nbf' && now < c.at) {
+      throw new DreggError('E_NOT_YET_VALID', `Not valid before ${new Date(c.at * 1000).toISOString()}`);
+    }
+  }
 }

@@ -71,8 +71,16 @@ export function signingDigest(body: EnvelopeBody): Uint8Array {
 
 /** The delegation hash: what `revoke --delegation` names and what a child's `parent` points to. */
 export function envelopeHash(e: Envelope): Uint8Array {
-  return hashFor('envelopeHash', encodeCbor(envelopeToCbor(e)));
+  let h = hashes.get(e);
+  if (h === undefined) {
+    h = hashFor('envelopeHash', encodeCbor(envelopeToCbor(e)));
+    hashes.set(e, h);
+  }
+  return h;
 }
+
+// Envelopes are immutable values and their hash is needed at several checks of one chain.
+const hashes = new WeakMap<Envelope, Uint8Array>();
 
 export function envelopeHashHex(e: Envelope): string {
   return toHex(envelopeHash(e));

@@ -7,7 +7,6 @@ import { DreggError } from '../errors.ts';
 import { type ChainOptions, checkValidity, verifyChain } from './chain.ts';
 import type { Chain } from './envelope.ts';
 import { checkRevocation } from './revocation.ts';
-import { rightsOf } from './rights.ts';
 import { type Token, tokenId, verifyTag } from './token.ts';
 import { TrustedKey } from './trust.ts';
 
@@ -59,12 +58,14 @@ export async function checkRequest(
   if (!verifyTag(token, rootKey))
     throw new DreggError('E_BAD_MAC', 'The token has been altered (HMAC chain broken)');
 
-  const rights = rightsOf(token.caveats);
-  if (rights.services !== 'all' && !rights.services.has(request.service)) {
-    throw new DreggError('E_DENIED', `Not granted for the service "${request.service}"`);
-  }
-  if (rights.actions !== 'all' && !rights.actions.has(request.action)) {
-    throw new DreggError('E_DENIED', `The action "${request.action}" is not granted`);
+  // Every caveat must allow the request (conjunction); checked caveat by caveat, no sets built.
+  for (const c of token.caveats) {
+    if (c.t === 'services' && !c.services.includes(request.service)) {
+      throw new DreggError('E_DENIED', `Not granted for the service "${request.service}"`);
+    }
+    if (c.t === 'actions' && !c.actions.includes(request.action)) {
+      throw new DreggError('E_DENIED', `The action "${request.action}" is not granted`);
+    }
   }
 
   const custody = p.chain.length > 0 ? [token.issuer, ...p.chain.map((e) => e.to)] : [];

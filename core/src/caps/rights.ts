@@ -8,9 +8,8 @@
  * parent's (so every condition the parent imposed, such as audience, channels and epochs, still applies).
  */
 
-import { toHex } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
-import { type Caveat, caveatBytes } from './caveats.ts';
+import { type Caveat, caveatKey } from './caveats.ts';
 
 /** A set of names, or every name (`'all'`, the top of the lattice: no restriction of that kind). */
 export type NameSet = ReadonlySet<string> | 'all';
@@ -46,7 +45,7 @@ export function rightsOf(caveats: readonly Caveat[]): Rights {
   let { services, actions, budget, notBefore, expiry } = TOP;
   const keys = new Set<string>();
   for (const c of caveats) {
-    keys.add(toHex(caveatBytes(c)));
+    keys.add(caveatKey(c));
     switch (c.t) {
       case 'services':
         services = intersect(services, c.services);

@@ -24,7 +24,21 @@ export function didKeyFromEd25519(publicKey: Uint8Array): string {
  * bad base58, another key type, a wrong length, or bytes that are not a strictly valid public key
  * (non-canonical, not on the curve, or of small order), since no signature could ever verify under those.
  */
+// Decoding checks the point (a square root in the field), which costs more than verifying a chain's
+// structure; DIDs recur constantly, so valid ones are remembered (bounded, oldest dropped first).
+const decoded = new Map<string, Uint8Array>();
+const DECODED_MAX = 4096;
+
 export function ed25519FromDidKey(did: string): Uint8Array {
+  const known = typeof did === 'string' ? decoded.get(did) : undefined;
+  if (known !== undefined) return known.slice();
+  const publicKey = decodeDidKey(did);
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
+  decoded.set(did, publicKey);
+  return publicKey.slice();
+}
+
+function decodeDidKey(did: string): Uint8Array {
   if (typeof did !== 'string' || !did.startsWith(PREFIX)) {
     fail('E_DECODE', 'Not an Ed25519 did:key (expected "did:key:z6Mk...")');
   }

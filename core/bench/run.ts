@@ -1,0 +1,103 @@
+/**
+ * Benchmarks for the foundation (`npm run bench -w core`). One JSON object per line; never a test.
+ *
+ *   token_verify      decode a 5-caveat root token from bytes, check its HMAC chain and a request
+ *   envelope_accept   verify a 3-deep delegation chain from bytes (signatures, structure, trust,
+ *                     revocation), once with WebCrypto Ed25519 and once with the noble fallback
+ *   keyring_unlock    scrypt + XChaCha20-Poly1305 unlock of a keyring at the default parameters
+ */
+import { createAgent, lockAgent } from '../src/agent/agent.ts';
+import { delegate } from '../src/agent/delegate.ts';
+import { mintToken } from '../src/agent/mint.ts';
+import { receiveSignedDelegation } from '../src/agent/receive.ts';
+import { verifyChain } from '../src/caps/chain.ts';
+import { decodeChain, encodeChain } from '../src/caps/envelope.ts';
+import { checkRequest } from '../src/caps/request.ts';
+import { emptyRevocationState } from '../src/caps/revocation.ts';
+import { decodeToken, encodeToken, tokenId } from '../src/caps/token.ts';
+import { TrustedKey } from '../src/caps/trust.ts';
+import { type Ed25519, nobleEd25519, webCryptoEd25519 } from '../src/crypto/ed25519.ts';
+import { unlockKeyring } from '../src/keys/keyring.ts';
+
+function emit(bench: string, figures: Record<string, number | string>): void {
+  process.stdout.write(`${JSON.stringify({ bench, ...figures })}\n`);
+}
+
+/** Runs `op` repeatedly for about `ms` after a warm-up; returns operations per second. */
+async function rate(op: () => unknown, ms = 2000): Promise<number> {
+  const warmEnd = performance.now() + 300;
+  while (performance.now() < warmEnd) await op();
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 50; i++) await op();
+    n += 50;
+    now = performance.now();
+  }
+  return (n * 1000) / (now - start);
+}
+
+const alice = await createAgent();
+const bob = await createAgent();
+const carol = await createAgent();
+const dave = await createAgent();
+
+// token_verify: services, actions, budget, expiry, audience: five caveats.
+const root = mintToken(alice, {
+  service: 'storage',
+  actions: ['read', 'write'],
+  budget: 1_000_000,
+  ttl: 86_400,
+});
+const { attenuate } = await import('../src/caps/token.ts');
+const five = attenuate(root.token, [{ t: 'aud', did: bob.did }]);
+const tokenBytes = encodeToken(five);
+const rootKey = alice.secrets.rootKeys[tokenId(five)]!;
+const requestOptions = {
+  ed: nobleEd25519,
+  now: Math.floor(Date.now() / 1000),
+  revocation: emptyRevocationState(),
+  maxStaleness: 0,
+  self: alice.did,
+  rootKey: () => rootKey,
+};
+const request = { service: 'storage', action: 'read', cost: 1, holder: bob.did };
+const tokenRate = await rate(async () => {
+  await checkRequest({ token: decodeToken(tokenBytes), chain: [] }, request, requestOptions);
+});
+emit('token_verify', { per_s: Math.round(tokenRate), caveats: five.caveats.length });
+
+// envelope_accept: alice -> bob -> carol -> dave.
+const d1 = await delegate(alice, root.id, bob.did, { actions: ['read'] });
+await receiveSignedDelegation(bob, d1.text, TrustedKey(alice.did));
+const d2 = await delegate(bob, d1.hash, carol.did, { maxBudget: 1000 });
+await receiveSignedDelegation(carol, d2.text, TrustedKey(bob.did));
+const d3 = await delegate(carol, d2.hash, dave.did, { maxTtl: 600 });
+const chainBytes = encodeChain(d3.chain);
+async function acceptRate(ed: Ed25519): Promise<number> {
+  return rate(async () => {
+    await verifyChain(decodeChain(chainBytes), {
+      ed,
+      now: Math.floor(Date.now() / 1000),
+      revocation: emptyRevocationState(),
+      maxStaleness: 0,
+      trust: TrustedKey(carol.did),
+    });
+  });
+}
+const web = await webCryptoEd25519();
+if (web !== undefined)
+  emit('envelope_accept', { per_s: Math.round(await acceptRate(web)), depth: 3, ed25519: 'webcrypto' });
+emit('envelope_accept', { per_s: Math.round(await acceptRate(nobleEd25519)), depth: 3, ed25519: 'noble' });
+
+// keyring_unlock at the default scrypt parameters (the deliberate cost of a passphrase guess).
+const locked = await lockAgent(alice, 'correct horse battery staple');
+const times: number[] = [];
+for (let i = 0; i < 7; i++) {
+  const t = performance.now();
+  await unlockKeyring(locked.keyring, 'correct horse battery staple');
+  times.push(performance.now() - t);
+}
+times.sort((a, b) => a - b);
+emit('keyring_unlock', { median_ms: Math.round(times[3]! * 10) / 10, runs: times.length });
