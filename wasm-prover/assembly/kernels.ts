@@ -646,3 +646,21 @@ export function fri_fold(
     store<u32>(o, a3, 12);
   }
 }
+
+// ---------------------------------------------------------------- DEEP batching
+
+/**
+ * acc[k] += sum_c coeff_c * column_c[k] for `cols` base-field columns of n words at input (column
+ * major) and extension coefficients in Montgomery form (4 words each): the random linear
+ * combinations of the DEEP composition. An extension accumulator is one vector per point.
+ */
+export function combine_columns(input: usize, cols: u32, n: u32, coeffs: usize, acc: usize): void {
+  for (let c: usize = 0; c < <usize>cols; c++) {
+    const beta = v128.load(coeffs + (c << 4));
+    const col = input + ((c * <usize>n) << 2);
+    for (let k: usize = 0; k < <usize>n; k++) {
+      const p = acc + (k << 4);
+      v128.store(p, add4(v128.load(p), mmul4(i32x4.splat(load<u32>(col + (k << 2))), beta)));
+    }
+  }
+}

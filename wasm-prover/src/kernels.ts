@@ -57,6 +57,7 @@ interface Exports {
   ): void;
   hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
   hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
+  combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
   fri_fold(
     input: number,
     xInv: number,
@@ -144,6 +145,29 @@ export class WasmKernels {
 
   private setKey(key: Uint32Array): void {
     this.u32().set(key, KEY / 4);
+  }
+
+  /**
+   * For the benchmarks: places two random batches of n elements in memory once and returns a
+   * function that runs only the multiply kernel over them (no copying), to time the kernel itself.
+   */
+  mulKernel(n: number): () => void {
+    this.tables(1);
+    this.begin();
+    const random = (): Uint32Array =>
+      Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
+    const pa = this.put(random());
+    const pb = this.put(random());
+    const out = this.alloc(n);
+    return () => this.x.mont_mul_batch(pa, pb, out, n);
+  }
+
+  /** For the benchmarks: a function running the in-place forward NTT of one resident column of 2^log. */
+  nttKernel(log: number): () => void {
+    const { fwd } = this.tables(log);
+    this.begin();
+    const pa = this.put(Uint32Array.from({ length: 2 ** log }, () => Math.floor(Math.random() * 2013265921)));
+    return () => this.x.ntt_dif(pa, log, fwd);
   }
 
   /** a[i] * b[i] * 2^-32 mod p (Montgomery multiplication), length a multiple of 4. */
@@ -244,6 +268,26 @@ export class WasmKernels {
 
   async hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array> {
     return this.hashLeaves(children, 16, key);
+  }
+
+  async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
+    const n = columns[0]!.length;
+    const batch = 16;
+    this.begin();
+    const acc = this.alloc(4 * n);
+    const pc = this.alloc(4 * batch);
+    const input = this.alloc(n * batch);
+    this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
+    for (let first = 0; first < columns.length; first += batch) {
+      const count = Math.min(batch, columns.length - first);
+      const mem = this.u32();
+      for (let i = 0; i < count; i++) {
+        mem.set(columns[first + i]!, input / 4 + i * n);
+        for (let c = 0; c < 4; c++) mem[pc / 4 + 4 * i + c] = toMont(coeffs[first + i]![c]!);
+      }
+      this.x.combine_columns(input, count, n, pc, acc);
+    }
+    return this.get(acc, 4 * n);
   }
 
   async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {

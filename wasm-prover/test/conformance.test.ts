@@ -124,6 +124,14 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
     );
   });
 
+  it('DEEP linear combination of base columns with extension coefficients', async () => {
+    for (const cols of [1, 5, 16, 17, 40]) {
+      const columns = fc.sample(column(64), cols);
+      const coeffs = fc.sample(fc.tuple(elem, elem, elem, elem), cols);
+      expect(await wasm.combine(columns, coeffs)).toEqual(await tsKernels.combine(columns, coeffs));
+    }
+  });
+
   it('a proof made with the WASM kernels is byte-identical to the TypeScript one and verifies', async () => {
     const air = cubeChainAir(4);
     const { trace, publicInputs } = cubeChainTrace(

@@ -112,3 +112,44 @@ export function ebatchInv(values: Ext[]): Ext[] {
   }
   return out;
 }
+
+/** out[o..o+4] = a[ao..ao+4] * b[bo..bo+4] on flat arrays (no allocation: the prover's hot loops). */
+export function emulFlat(
+  out: Uint32Array,
+  o: number,
+  a: Uint32Array,
+  ao: number,
+  b: Uint32Array,
+  bo: number,
+): void {
+  const a0 = a[ao]!;
+  const a1 = a[ao + 1]!;
+  const a2 = a[ao + 2]!;
+  const a3 = a[ao + 3]!;
+  const b0 = b[bo]!;
+  const b1 = b[bo + 1]!;
+  const b2 = b[bo + 2]!;
+  const b3 = b[bo + 3]!;
+  out[o] = add(mul(a0, b0), mul(W, add(add(mul(a1, b3), mul(a2, b2)), mul(a3, b1))));
+  out[o + 1] = add(add(mul(a0, b1), mul(a1, b0)), mul(W, add(mul(a2, b3), mul(a3, b2))));
+  out[o + 2] = add(add(add(mul(a0, b2), mul(a1, b1)), mul(a2, b0)), mul(W, mul(a3, b3)));
+  out[o + 3] = add(add(mul(a0, b3), mul(a1, b2)), add(mul(a2, b1), mul(a3, b0)));
+}
+
+/** Batch inversion of a flat array of non-zero extension elements (Montgomery's trick). */
+export function ebatchInvFlat(values: Uint32Array): Uint32Array {
+  const n = values.length / 4;
+  const prefix = new Uint32Array(4 * n);
+  const acc = Uint32Array.of(1, 0, 0, 0);
+  for (let i = 0; i < n; i++) {
+    prefix.set(acc, 4 * i);
+    emulFlat(acc, 0, acc, 0, values, 4 * i);
+  }
+  const invAcc = Uint32Array.from(einv(readExt(acc, 0)));
+  const out = new Uint32Array(4 * n);
+  for (let i = n - 1; i >= 0; i--) {
+    emulFlat(out, 4 * i, prefix, 4 * i, invAcc, 0);
+    emulFlat(invAcc, 0, invAcc, 0, values, 4 * i);
+  }
+  return out;
+}

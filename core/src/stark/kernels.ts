@@ -27,6 +27,8 @@ export interface StarkKernels {
    * values at x_m * w_8^bitrev3(j), and `xInv[m]` = 1 / x_m. Returns the N/8 folded values.
    */
   friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext): Promise<Uint32Array>;
+  /** sum_i coeffs[i] * columns[i] pointwise: base columns, extension coefficients, flat extension result. */
+  combine(columns: readonly Uint32Array[], coeffs: readonly Ext[]): Promise<Uint32Array>;
 }
 
 /** w_8^(-t*k) / 8 for t, k < 8, with the coset's inputs taken in natural order t. */
@@ -134,6 +136,23 @@ export const tsKernels: StarkKernels = {
     const out = new Uint32Array(8 * parents);
     for (let i = 0; i < parents; i++) keyedHashWords(key, children, 16 * i, 16, out, 8 * i);
     return out;
+  },
+  async combine(columns, coeffs) {
+    const n = columns[0]!.length;
+    const acc = new Uint32Array(4 * n);
+    for (let i = 0; i < columns.length; i++) {
+      const col = columns[i]!;
+      const [b0, b1, b2, b3] = coeffs[i]!;
+      for (let k = 0; k < n; k++) {
+        const v = col[k]!;
+        const o = 4 * k;
+        acc[o] = add(acc[o]!, mul(b0, v));
+        acc[o + 1] = add(acc[o + 1]!, mul(b1, v));
+        acc[o + 2] = add(acc[o + 2]!, mul(b2, v));
+        acc[o + 3] = add(acc[o + 3]!, mul(b3, v));
+      }
+    }
+    return acc;
   },
   async friFold(values, xInv, zeta) {
     const cosets = values.length / 32;

@@ -7,7 +7,7 @@
 
 import { fail } from '../errors.ts';
 import { type Air, type ConstraintOps, checkPublicInputs } from './air.ts';
-import { type Ext, eadd, ebatchInv, emul, esub, readExt, writeExt } from './ext.ts';
+import { type Ext, eadd, ebatchInv, ebatchInvFlat, emul, emulFlat, esub, writeExt } from './ext.ts';
 import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type StarkKernels, tsKernels } from './kernels.ts';
@@ -121,7 +121,8 @@ export async function proveUnchecked(
 
   // 4. DEEP composition F(x) = (A(x) - A(z)) / (x - z) + (B(x) - B(zw)) / (x - zw).
   const beta = tx.challengeExt();
-  const deep = deepComposition(
+  const deep = await deepComposition(
+    kernels,
     shape,
     traceLde,
     quotientLde,
@@ -324,7 +325,8 @@ function hornerExt(coeffs: Uint32Array, z: Ext): Ext {
  * F over the whole bit-reversed LDE: the column order is trace, quotient (coefficient beta^i on
  * f_i at z), then trace again at z*w. Uses the same arrangement as the verifier's deepAt.
  */
-function deepComposition(
+async function deepComposition(
+  kernels: StarkKernels,
   shape: Shape,
   traceLde: readonly Uint32Array[],
   quotientLde: readonly Uint32Array[],
@@ -334,7 +336,7 @@ function deepComposition(
   traceAtZ: readonly Ext[],
   traceAtZNext: readonly Ext[],
   quotientAtZ: readonly Ext[],
-): Uint32Array {
+): Promise<Uint32Array> {
   const N = 2 ** shape.logLde;
   const width = traceLde.length;
   const cols = [...traceLde, ...quotientLde];
@@ -347,46 +349,39 @@ function deepComposition(
   let bz: Ext = [0, 0, 0, 0];
   for (let j = 0; j < width; j++) bz = eadd(bz, emul(betas[cols.length + j]!, traceAtZNext[j]!));
 
-  const A = new Uint32Array(4 * N);
-  const B = new Uint32Array(4 * N);
-  accumulate(A, cols, betas, 0);
-  accumulate(B, traceLde, betas, cols.length);
+  const A = await kernels.combine(cols, betas.slice(0, cols.length));
+  const B = await kernels.combine(traceLde, betas.slice(cols.length));
 
+  // Denominators x - z and x - zw for every point, inverted in one batch.
   const w = rootOfUnity(shape.logLde);
   const natural = new Uint32Array(N);
   for (let i = 0, x = GENERATOR; i < N; i++, x = mul(x, w)) natural[i] = x;
-  const dz: Ext[] = new Array(2 * N);
+  const d = new Uint32Array(8 * N);
   for (let k = 0; k < N; k++) {
     const x = natural[bitReverse(k, shape.logLde)]!;
-    dz[k] = esub([x, 0, 0, 0], z);
-    dz[N + k] = esub([x, 0, 0, 0], zNext);
+    const o = 4 * k;
+    const o2 = 4 * (N + k);
+    d[o] = sub(x, z[0]);
+    d[o + 1] = sub(0, z[1]);
+    d[o + 2] = sub(0, z[2]);
+    d[o + 3] = sub(0, z[3]);
+    d[o2] = sub(x, zNext[0]);
+    d[o2 + 1] = sub(0, zNext[1]);
+    d[o2 + 2] = sub(0, zNext[2]);
+    d[o2 + 3] = sub(0, zNext[3]);
   }
-  const invs = ebatchInv(dz);
-  const out = new Uint32Array(4 * N);
+  const invs = ebatchInvFlat(d);
+  // F = (A - A(z)) / (x - z) + (B - B(zw)) / (x - zw), in place in A.
+  const t = new Uint32Array(4);
   for (let k = 0; k < N; k++) {
-    const f = eadd(emul(esub(readExt(A, k), az), invs[k]!), emul(esub(readExt(B, k), bz), invs[N + k]!));
-    writeExt(out, k, f);
-  }
-  return out;
-}
-
-/** acc[k] += sum_i betas[offset + i] * cols[i][k] (base times extension, coordinate-wise). */
-function accumulate(
-  acc: Uint32Array,
-  cols: readonly Uint32Array[],
-  betas: readonly Ext[],
-  offset: number,
-): void {
-  const N = acc.length / 4;
-  cols.forEach((col, i) => {
-    const [b0, b1, b2, b3] = betas[offset + i]!;
-    for (let k = 0; k < N; k++) {
-      const v = col[k]!;
-      const o = 4 * k;
-      acc[o] = add(acc[o]!, mul(b0, v));
-      acc[o + 1] = add(acc[o + 1]!, mul(b1, v));
-      acc[o + 2] = add(acc[o + 2]!, mul(b2, v));
-      acc[o + 3] = add(acc[o + 3]!, mul(b3, v));
+    const o = 4 * k;
+    for (let c = 0; c < 4; c++) {
+      A[o + c] = sub(A[o + c]!, az[c as 0]);
+      B[o + c] = sub(B[o + c]!, bz[c as 0]);
     }
-  });
+    emulFlat(A, o, A, o, invs, o);
+    emulFlat(t, 0, B, o, invs, 4 * (N + k));
+    for (let c = 0; c < 4; c++) A[o + c] = add(A[o + c]!, t[c]!);
+  }
+  return A;
 }

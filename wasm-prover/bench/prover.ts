@@ -1,0 +1,77 @@
+/**
+ * Prover benchmarks (`npm run bench:prover`): one JSON object per line,
+ * {"bench": NAME, "median_ms": x, "runs": n, ...extra}. Benchmarks, not tests: nothing here asserts
+ * a time. Workloads are defined in ../shared/design/FIELD-NOTES.md (B1-B4).
+ */
+import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
+import { buildTree, LEAF_KEY } from '../../core/src/stark/merkle.ts';
+import { prove } from '../../core/src/stark/prover.ts';
+import { verify } from '../../core/src/stark/verifier.ts';
+import { loadKernels } from '../src/node.ts';
+
+const runsArg = process.argv.find((a) => a.startsWith('--runs='));
+const RUNS = runsArg === undefined ? 5 : Number(runsArg.slice(7));
+
+async function time(f: () => unknown, runs: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+function line(bench: string, medianMs: number, runs: number, extra: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ bench, median_ms: Number(medianMs.toFixed(3)), runs, ...extra }));
+}
+
+const random = (n: number): Uint32Array =>
+  Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
+
+const wasm = await loadKernels();
+
+{
+  const n = 2 ** 24;
+  const run = wasm.mulKernel(n);
+  run();
+  const ms = await time(run, RUNS);
+  line('mul', ms, RUNS, { gmul_per_s: Number((n / ms / 1e6).toFixed(3)), cores: 1, backend: wasm.name });
+}
+{
+  const run = wasm.nttKernel(20);
+  run();
+  line('ntt_2^20', await time(run, RUNS), RUNS, { cores: 1, backend: wasm.name });
+}
+{
+  const columns = Array.from({ length: 64 }, () => random(2 ** 16));
+  line('lde_2^16x64', await time(() => wasm.lde(columns, 3, 31), RUNS), RUNS, {
+    cores: 1,
+    backend: wasm.name,
+  });
+}
+{
+  const leaves = random(16 * 2 ** 20);
+  const ms = await time(async () => buildTree(await wasm.hashLeaves(leaves, 16, LEAF_KEY), 4, wasm), RUNS);
+  line('merkle_2^20', ms, RUNS, { cores: 1, backend: wasm.name, leaf_bytes: 64 });
+}
+{
+  const logN = 16;
+  const air = cubeChainAir(logN);
+  const { trace, publicInputs } = cubeChainTrace(
+    logN,
+    Array.from({ length: 64 }, (_, i) => i + 1),
+  );
+  const proveRuns = Math.max(1, Math.min(RUNS, 3));
+  let proof: Uint8Array = new Uint8Array(0);
+  const ms = await time(async () => {
+    proof = await prove(air, trace, publicInputs, { kernels: wasm });
+  }, proveRuns);
+  line('prove_2^16x64', ms, proveRuns, {
+    proof_kib: Number((proof.length / 1024).toFixed(1)),
+    cores: 1,
+    backend: wasm.name,
+  });
+  line('verify_2^16x64', await time(() => verify(air, publicInputs, proof), RUNS), RUNS, { cores: 1 });
+}
