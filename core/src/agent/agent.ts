@@ -14,7 +14,7 @@ import {
   revocationFromText,
 } from '../caps/revocation.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import type { ScryptParams } from '../crypto/at-rest.ts';
+import { AT_REST_SCRYPT, atRestParams, type ScryptParams } from '../crypto/at-rest.ts';
 import { defaultEd25519, type Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
 import { type Identity, identityFromMnemonic } from '../keys/identity.ts';
@@ -70,12 +70,16 @@ export interface Agent {
   readonly clock: Clock;
   /** Epochs a delegation may lag its delegator's current epoch before it is refused (default 0). */
   readonly maxStaleness: number;
+  /** The scrypt parameters the keyring is sealed with; kept when it is sealed again. */
+  readonly kdf: ScryptParams;
 }
 
 export interface AgentOptions {
   readonly clock?: Clock;
   readonly ed?: Ed25519;
   readonly maxStaleness?: number;
+  /** scrypt parameters for the keyring (default `AT_REST_SCRYPT`). */
+  readonly kdf?: ScryptParams;
 }
 
 function emptyState(did: string): AgentState {
@@ -113,6 +117,7 @@ async function assemble(secrets: KeyringContents, state: AgentState, options: Ag
     ed,
     clock: options.clock ?? systemClock,
     maxStaleness: options.maxStaleness ?? 0,
+    kdf: options.kdf ?? AT_REST_SCRYPT,
   };
 }
 
@@ -141,12 +146,9 @@ export interface LockedAgent {
   readonly state: AgentState;
 }
 
-export async function lockAgent(
-  agent: Agent,
-  unlockPassphrase: string,
-  params?: ScryptParams,
-): Promise<LockedAgent> {
-  return { keyring: await lockKeyring(agent.secrets, unlockPassphrase, params), state: agent.state };
+/** Seals the agent's secrets with the scrypt parameters it was created or unlocked with. */
+export async function lockAgent(agent: Agent, unlockPassphrase: string): Promise<LockedAgent> {
+  return { keyring: await lockKeyring(agent.secrets, unlockPassphrase, agent.kdf), state: agent.state };
 }
 
 export async function unlockAgent(
@@ -154,7 +156,8 @@ export async function unlockAgent(
   unlockPassphrase: string,
   options: AgentOptions = {},
 ): Promise<Agent> {
-  return assemble(await unlockKeyring(locked.keyring, unlockPassphrase), parseState(locked.state), options);
+  const secrets = await unlockKeyring(locked.keyring, unlockPassphrase);
+  return assemble(secrets, parseState(locked.state), { ...options, kdf: atRestParams(locked.keyring) });
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>

@@ -169,6 +169,11 @@ function parse(blob: Uint8Array): Parsed {
   };
 }
 
+/** The KDF parameters a blob was sealed with, so that re-encrypting it can keep the owner's choice. */
+export function atRestParams(blob: Uint8Array): ScryptParams {
+  return parse(blob).params;
+}
+
 /**
  * Decrypts a blob from `encryptAtRest`. `E_DECODE` for malformed or unsupported data, `E_INVALID`
  * for out-of-bounds KDF parameters, `E_LOCKED` for a wrong passphrase or altered data (the two are

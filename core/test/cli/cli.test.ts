@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dregg, tempHome } from './harness.ts';
+import { createAgent } from '../../src/agent/agent.ts';
+import { saveAgent } from '../../src/node/home.ts';
+import { dregg, PASSPHRASE, tempHome } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'core', 'bin', 'dregg.js');
@@ -10,11 +12,16 @@ const BIN = join(ROOT, 'core', 'bin', 'dregg.js');
 const WORDS =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art';
 
+/**
+ * A home with a fresh identity, made through the SDK with cheap scrypt parameters (the keyring keeps
+ * them when re-sealed) so that each CLI command does not pay the deliberate unlock cost. `dregg id new`
+ * itself, with the default parameters, is exercised by the tests that call it.
+ */
 async function identity(name: string) {
   const home = tempHome(name);
-  const r = await dregg(['id', 'new', '--home', home, '--json']);
-  expect(r.code).toBe(0);
-  return { home, did: r.json.did as string };
+  const agent = await createAgent({ kdf: { N: 2 ** 10, r: 8, p: 1 } });
+  await saveAgent(home, agent, PASSPHRASE);
+  return { home, did: agent.did };
 }
 
 describe('dregg CLI', () => {
@@ -246,7 +253,10 @@ describe('dregg CLI', () => {
   });
 
   it('never overwrites an identity, and a wrong passphrase is E_LOCKED', async () => {
-    const alice = await identity('alice');
+    const home = tempHome('alice');
+    const made = await dregg(['id', 'new', '--home', home, '--json']);
+    expect(made.code).toBe(0);
+    const alice = { home, did: made.json.did as string };
     expect((await dregg(['id', 'new', '--home', alice.home, '--json'])).json).toMatchObject({
       error: { code: 'E_EXISTS' },
     });

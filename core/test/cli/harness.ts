@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/node/cli/main.ts';
 
+export const PASSPHRASE = 'correct horse battery staple';
+
 export interface Run {
   code: number;
   stdout: string;
@@ -28,7 +30,7 @@ export async function dregg(
     stderr: (t) => {
       stderr += t;
     },
-    env: { DREGG_PASSPHRASE: 'correct horse battery staple', ...opts.env },
+    env: { DREGG_PASSPHRASE: PASSPHRASE, ...opts.env },
     readStdin: async () => opts.stdin ?? '',
     promptSecret: undefined,
   });
