@@ -54,7 +54,10 @@ class Writer {
       } else this.head(major, BigInt(arg));
       return;
     }
-    if (arg < 0x100000000n) return this.head(major, Number(arg));
+    if (arg < 0x100000000n) {
+      this.head(major, Number(arg));
+      return;
+    }
     b[this.len++] = m | 27;
     for (let shift = 56n; shift >= 0n; shift -= 8n) b[this.len++] = Number((arg >> shift) & 0xffn);
   }
@@ -117,12 +120,17 @@ function encodeInto(w: Writer, v: CborValue, depth: number): void {
     case 'number':
       if (!Number.isSafeInteger(v))
         throw new DreggError('E_INTERNAL', 'Only safe integers are encodable (no floats)');
-      return v >= 0 ? w.head(0, v) : w.head(1, -1 - v);
+      if (v >= 0) w.head(0, v);
+      else w.head(1, -1 - v);
+      return;
     case 'bigint':
       if (v > MAX_U64 || v < -1n - MAX_U64) throw new DreggError('E_INTERNAL', 'Integer outside 64 bits');
-      return v >= 0n ? w.head(0, v) : w.head(1, -1n - v);
+      if (v >= 0n) w.head(0, v);
+      else w.head(1, -1n - v);
+      return;
     case 'string':
-      return writeText(w, v);
+      writeText(w, v);
+      return;
     case 'boolean':
       w.reserve(1);
       w.buf[w.len++] = v ? 0xf5 : 0xf4;
@@ -135,7 +143,8 @@ function encodeInto(w: Writer, v: CborValue, depth: number): void {
       }
       if (v instanceof Uint8Array) {
         w.head(2, v.length);
-        return w.bytes(v);
+        w.bytes(v);
+        return;
       }
       if (Array.isArray(v)) {
         w.head(4, v.length);

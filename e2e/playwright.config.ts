@@ -1,0 +1,12 @@
+import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './tests/chromium.ts';
+
+// End-to-end tests drive Debian's Chromium (never a downloaded browser: the machines cannot fetch one).
+export default defineConfig({
+  testDir: './tests',
+  testMatch: '**/*.spec.ts',
+  timeout: 120_000,
+  workers: 1,
+  reporter: process.env.CI ? 'list' : 'line',
+  use: { launchOptions: chromiumLaunchOptions() },
+});
