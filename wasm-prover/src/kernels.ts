@@ -312,3 +312,5 @@ export async function instantiateKernels(bytes: BufferSource): Promise<WasmKerne
   });
   return new WasmKernels(instance);
 }
+
+export { type KernelApi, KernelPool } from './pool.ts';

@@ -1,0 +1,127 @@
+/**
+ * A pool of kernel workers (one per core) behind the same interface as one WasmKernels, so the
+ * prover parallelises without knowing it. Each batch is split into contiguous parts, one per worker,
+ * and the parts' results are concatenated: columns for LDE and evaluation, rows for leaf hashing and
+ * the DEEP combination, leaves and cosets for Merkle layers and FRI folding. Every kernel is
+ * elementwise over the split, so the result is bit-identical to one worker's.
+ *
+ * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
+ * Node (./node.ts).
+ */
+import type { Ext4, WasmKernels } from './kernels.ts';
+
+export type KernelApi = Pick<
+  WasmKernels,
+  'lde' | 'evaluate' | 'hashRows' | 'hashLeaves' | 'hashNodes' | 'friFold' | 'combine'
+>;
+
+/** Below this many elements per call a batch goes to one worker: messaging would cost more. */
+const MIN_SPLIT = 1 << 12;
+
+function ranges(total: number, parts: number, align: number): [number, number][] {
+  const out: [number, number][] = [];
+  const step = Math.ceil(total / parts / align) * align;
+  for (let start = 0; start < total; start += step) out.push([start, Math.min(total, start + step)]);
+  return out;
+}
+
+function concat(parts: Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export class KernelPool implements KernelApi {
+  readonly name: string;
+
+  constructor(
+    private readonly workers: readonly KernelApi[],
+    private readonly close: () => void,
+  ) {
+    this.name = `pool-${workers.length}x`;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private split(total: number, align = 1): [number, number][] {
+    return total * align < MIN_SPLIT ? [[0, total]] : ranges(total, this.workers.length, align);
+  }
+
+  async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
+    const parts = this.split(columns.length, columns[0]!.length);
+    const results = await Promise.all(
+      parts.map(([a, b], i) => this.workers[i]!.lde(columns.slice(a, b), logBlowup, shift)),
+    );
+    return results.flat();
+  }
+
+  async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
+    const parts = this.split(coeffColumns.length, size);
+    const results = await Promise.all(
+      parts.map(([a, b], i) => this.workers[i]!.evaluate(coeffColumns.slice(a, b), size, shift)),
+    );
+    return results.flat();
+  }
+
+  async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
+    const rows = columns[0]?.length ?? 0;
+    const parts = this.split(rows, columns.length);
+    const results = await Promise.all(
+      parts.map(([a, b], i) =>
+        this.workers[i]!.hashRows(
+          columns.map((c) => c.slice(a, b)),
+          key,
+        ),
+      ),
+    );
+    return concat(results);
+  }
+
+  async hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
+    const leaves = words.length / wordsPerLeaf;
+    const parts = this.split(leaves, wordsPerLeaf);
+    const results = await Promise.all(
+      parts.map(([a, b], i) =>
+        this.workers[i]!.hashLeaves(words.slice(a * wordsPerLeaf, b * wordsPerLeaf), wordsPerLeaf, key),
+      ),
+    );
+    return concat(results);
+  }
+
+  async hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array> {
+    return this.hashLeaves(children, 16, key);
+  }
+
+  async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
+    const parts = this.split(values.length / 32, 32);
+    const results = await Promise.all(
+      parts.map(([a, b], i) =>
+        this.workers[i]!.friFold(values.slice(32 * a, 32 * b), xInv.slice(a, b), zeta),
+      ),
+    );
+    return concat(results);
+  }
+
+  async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
+    const parts = this.split(columns[0]!.length, columns.length);
+    const results = await Promise.all(
+      parts.map(([a, b], i) =>
+        this.workers[i]!.combine(
+          columns.map((c) => c.slice(a, b)),
+          coeffs,
+        ),
+      ),
+    );
+    return concat(results);
+  }
+
+  terminate(): void {
+    this.close();
+  }
+}

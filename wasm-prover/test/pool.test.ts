@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
+import { P } from '../../core/src/stark/field.ts';
+import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
+import { type ProvePhase, prove } from '../../core/src/stark/prover.ts';
+import { verify } from '../../core/src/stark/verifier.ts';
+import type { WasmKernels } from '../src/kernels.ts';
+import { createNodeKernelPool, loadKernels } from '../src/node.ts';
+import type { KernelPool } from '../src/pool.ts';
+
+let pool: KernelPool;
+let single: WasmKernels;
+beforeAll(async () => {
+  pool = createNodeKernelPool(2);
+  single = await loadKernels();
+});
+afterAll(() => pool.terminate());
+
+const elem = fc.integer({ min: 0, max: P - 1 });
+const column = (n: number): Uint32Array => Uint32Array.from(fc.sample(elem, n));
+
+describe('worker_threads kernel pool', () => {
+  it('splits every kernel across workers with results identical to one worker', async () => {
+    expect(pool.size).toBe(2);
+    const cols = Array.from({ length: 6 }, () => column(1024));
+    expect(await pool.lde(cols, 3, 31)).toEqual(await single.lde(cols, 3, 31));
+    expect(await pool.evaluate(cols, 8192, 31)).toEqual(await single.evaluate(cols, 8192, 31));
+    expect(await pool.hashRows(cols, LEAF_KEY)).toEqual(await single.hashRows(cols, LEAF_KEY));
+    const words = column(16 * 4096);
+    expect(await pool.hashLeaves(words, 32, LEAF_KEY)).toEqual(await single.hashLeaves(words, 32, LEAF_KEY));
+    expect(await pool.hashNodes(words, NODE_KEY)).toEqual(await single.hashNodes(words, NODE_KEY));
+    const xInv = column(2048);
+    const zeta = [1, 2, 3, 4] as const;
+    expect(await pool.friFold(words, xInv, zeta)).toEqual(await single.friFold(words, xInv, zeta));
+    const coeffs = cols.map((_, i) => [i, 7, 11, i + 1] as const);
+    expect(await pool.combine(cols, coeffs)).toEqual(await single.combine(cols, coeffs));
+  });
+
+  it('proves in the pool with progress events, byte-identical to the single-thread proof', async () => {
+    const air = cubeChainAir(6);
+    const { trace, publicInputs } = cubeChainTrace(
+      6,
+      Array.from({ length: 64 }, (_, i) => i * i),
+    );
+    const phases = new Set<ProvePhase>();
+    let last = 0;
+    const proof = await prove(air, trace, publicInputs, {
+      kernels: pool,
+      onProgress: (phase, fraction) => {
+        phases.add(phase);
+        last = fraction;
+      },
+    });
+    expect(phases).toEqual(new Set(['trace', 'quotient', 'deep', 'fri', 'queries']));
+    expect(last).toBe(1);
+    expect(proof).toEqual(await prove(air, trace, publicInputs, { kernels: single }));
+    expect(() => verify(air, publicInputs, proof)).not.toThrow();
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * The browser prover pool: one module Web Worker per core, each running the WASM kernels, combined
+ * by KernelPool into one StarkKernels for the prover. `proveInPool` forwards the prover's progress
+ * events (phase, fraction) to the caller, for a progress bar.
+ */
+
+import { type KernelApi, KernelPool } from '@cipherclerk/wasm-prover';
+import { wrap } from 'comlink';
+import type { Air, ProgressListener } from '../../../core/src/stark/index.ts';
+import { prove } from '../../../core/src/stark/index.ts';
+
+export function createBrowserKernelPool(size = navigator.hardwareConcurrency || 2): KernelPool {
+  const workers = Array.from(
+    { length: size },
+    () => new Worker(new URL('./kernel-worker.ts', import.meta.url), { type: 'module' }),
+  );
+  return new KernelPool(
+    workers.map((w) => wrap<KernelApi>(w)),
+    () => {
+      for (const w of workers) w.terminate();
+    },
+  );
+}
+
+export async function proveInPool(
+  pool: KernelPool,
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  onProgress?: ProgressListener,
+): Promise<Uint8Array> {
+  return prove(air, trace, publicInputs, { kernels: pool, ...(onProgress ? { onProgress } : {}) });
+}
