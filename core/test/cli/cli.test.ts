@@ -322,4 +322,11 @@ describe('dregg CLI', () => {
     expect(broken.status).toBe(2);
     expect(JSON.parse(broken.stderr)).toMatchObject({ error: { code: 'E_DECODE' } });
   });
+
+  it('runs the guided demo that npm start shows, every step passing', async () => {
+    const r = await dregg(['demo', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect((r.json.steps as { ok: boolean }[]).every((s) => s.ok)).toBe(true);
+  });
 });

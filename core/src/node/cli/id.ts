@@ -15,12 +15,17 @@ async function create(inv: Invocation, mnemonic: string | undefined): Promise<nu
   const agent = await createAgent({ ...(mnemonic === undefined ? {} : { mnemonic }), bip39Passphrase });
   const passphrase = await unlockPassphrase(inv.io, true);
   await saveAgent(inv.home, agent, passphrase);
-  const reveal = mnemonic === undefined && (inv.flags['reveal-mnemonic'] === true || !inv.json);
   const words = agent.secrets.mnemonic;
+  const fresh = mnemonic === undefined;
+  const inJson = fresh && inv.flags['reveal-mnemonic'] === true;
+  // With --json the words stay out of stdout (scripts log it) unless asked for; a person still sees them.
+  if (fresh && inv.json && !inJson) {
+    inv.io.stderr(`Your recovery words (write them down; they are shown only now):\n  ${words}\n`);
+  }
   print(
     inv,
-    { did: agent.did, ...(reveal && inv.json ? { mnemonic: words } : {}) },
-    mnemonic === undefined
+    { did: agent.did, ...(inJson ? { mnemonic: words } : {}) },
+    fresh
       ? `Created ${agent.did}\n\nYour recovery words (write them down; they are shown only now):\n\n  ${words}\n`
       : `Restored ${agent.did}`,
   );
