@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { inspect } from '../../src/agent/inspect.ts';
+import { decodeChain } from '../../src/caps/envelope.ts';
+import { decodeRevocation, revocationFromText } from '../../src/caps/revocation.ts';
+import { decodeToken } from '../../src/caps/token.ts';
+import { fromHex } from '../../src/encoding/bytes.ts';
+import { encodeCbor } from '../../src/encoding/cbor.ts';
+import { fromText } from '../../src/encoding/text.ts';
+import { DreggError } from '../../src/errors.ts';
+import { parseCount, parseDuration, parseRestrict } from '../../src/node/cli/args.ts';
+
+/** Runs a decoder on hostile input: it may succeed or fail, but only ever with our typed error. */
+function onlyTyped(decode: () => unknown): void {
+  try {
+    decode();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DreggError);
+    expect((e as DreggError).message).not.toMatch(/\n\s+at /);
+  }
+}
+
+// Structured garbage reaches deeper than random bytes: well-formed CBOR of the wrong shape.
+const cborish = fc
+  .anything({ maxDepth: 3, withBigInt: true, withTypedArray: false, withNullPrototype: false })
+  .map((v) => {
+    try {
+      return encodeCbor(
+        JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x)) ?? null),
+      );
+    } catch {
+      return new Uint8Array([0xf6]);
+    }
+  });
+
+describe('decoders of outside input give only typed errors', () => {
+  it('binary decoders: token, delegation chain, revocation record', () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 400 }), cborish);
+    fc.assert(
+      fc.property(bytes, (b) => {
+        onlyTyped(() => decodeToken(b));
+        onlyTyped(() => decodeChain(b));
+        onlyTyped(() => decodeRevocation(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('text decoders: text forms, inspect, hex', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.constantFrom('cctok_', 'ccdel_', 'ccrev_', ''),
+        (s, prefix) => {
+          onlyTyped(() => inspect(prefix + s));
+          onlyTyped(() => revocationFromText(prefix + s));
+          onlyTyped(() => fromText('envelope', prefix + s));
+          onlyTyped(() => fromHex(s));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('CLI argument parsers', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (s) => {
+        onlyTyped(() => parseDuration(s));
+        onlyTyped(() => parseCount(s, '--cost'));
+        onlyTyped(() => parseRestrict(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
