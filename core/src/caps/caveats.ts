@@ -119,31 +119,27 @@ export function caveatToCbor(c: Caveat): CborMap {
   return { ...c };
 }
 
-// Caveats are immutable values, so their encoding is computed once per object (it is on the hot path
-// of token verification: the HMAC chain and the rights lattice both need it).
-const encoded = new WeakMap<Caveat, Uint8Array>();
+/** Remembers a derived value per (immutable) object. */
+function memoised<V>(derive: (c: Caveat) => V): (c: Caveat) => V {
+  const cache = new WeakMap<Caveat, V>();
+  return (c) => {
+    let v = cache.get(c);
+    if (v === undefined) {
+      v = derive(c);
+      cache.set(c, v);
+    }
+    return v;
+  };
+}
+
+// Caveats are immutable values, so their encoding is computed once per object: it is on the hot path
+// of token verification (the HMAC chain and the rights lattice both need it).
 
 /** The canonical bytes of a caveat: what the HMAC chain covers and how caveats are compared. */
-export function caveatBytes(c: Caveat): Uint8Array {
-  let bytes = encoded.get(c);
-  if (bytes === undefined) {
-    bytes = encodeCbor(caveatToCbor(c));
-    encoded.set(c, bytes);
-  }
-  return bytes;
-}
+export const caveatBytes: (c: Caveat) => Uint8Array = memoised((c) => encodeCbor(caveatToCbor(c)));
 
-const keys = new WeakMap<Caveat, string>();
-
-/** A caveat's identity for set membership: the hex of its canonical bytes (memoised like them). */
-export function caveatKey(c: Caveat): string {
-  let k = keys.get(c);
-  if (k === undefined) {
-    k = toHex(caveatBytes(c));
-    keys.set(c, k);
-  }
-  return k;
-}
+/** A caveat's identity for set membership: the hex of its canonical bytes. */
+export const caveatKey: (c: Caveat) => string = memoised((c) => toHex(caveatBytes(c)));
 
 function sortedNames(names: readonly string[], what: string): string[] {
   const set = [...new Set(names)].sort();

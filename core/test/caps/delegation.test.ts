@@ -21,7 +21,7 @@ import { attenuate, tokenToText } from '../../src/caps/token.ts';
 import { ChainsFromParent, TrustedKey, TrustedKeys } from '../../src/caps/trust.ts';
 import { openSealed, seal } from '../../src/crypto/sealed-box.ts';
 import { DreggError } from '../../src/errors.ts';
-import { cast, codeOf, T0 } from './fixtures.ts';
+import { cast, codeOf, expectEveryFlipRefused, T0 } from './fixtures.ts';
 
 /** Signs a step by hand, the way an attacker (or a buggy client) could. */
 async function handStep(
@@ -233,21 +233,10 @@ describe('delegation envelopes', () => {
     const root = mintToken(alice, { service: 'storage' });
     const d = await delegate(alice, root.id, bob.did, { actions: ['read'] });
     const bytes = encodeChain(d.chain);
-    await fc.assert(
-      fc.asyncProperty(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), async (i, x) => {
-        const b = bytes.slice();
-        b[i]! ^= x;
-        let accepted = true;
-        try {
-          await receiveSignedDelegation(bob, decodeChain(b), TrustedKey(alice.did));
-        } catch (e) {
-          expect(e).toBeInstanceOf(DreggError);
-          accepted = false;
-        }
-        expect(accepted).toBe(false);
-      }),
-      { numRuns: 300 },
-    );
+    await expectEveryFlipRefused(bytes, async (b) => {
+      await receiveSignedDelegation(bob, decodeChain(b), TrustedKey(alice.did));
+      return true;
+    });
   });
 
   it('gives only typed errors for random delegation text', () => {

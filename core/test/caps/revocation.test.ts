@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { delegate } from '../../src/agent/delegate.ts';
 import { mintToken } from '../../src/agent/mint.ts';
@@ -14,8 +13,7 @@ import {
   verifyRevocation,
 } from '../../src/caps/revocation.ts';
 import { TrustedKey } from '../../src/caps/trust.ts';
-import { DreggError } from '../../src/errors.ts';
-import { cast, codeOf } from './fixtures.ts';
+import { cast, codeOf, expectEveryFlipRefused } from './fixtures.ts';
 
 const read = { service: 'storage', action: 'read' };
 
@@ -105,21 +103,9 @@ describe('revocation', () => {
     const rec = await bumpEpoch(alice);
     expect(revocationFromText(rec.text)).toEqual(rec.record);
     const bytes = encodeRevocation(rec.record);
-    await fc.assert(
-      fc.asyncProperty(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), async (i, x) => {
-        const b = bytes.slice();
-        b[i]! ^= x;
-        let ok = true;
-        try {
-          const r = decodeRevocation(b);
-          await verifyRevocation(r, bob.ed);
-        } catch (e) {
-          expect(e).toBeInstanceOf(DreggError);
-          ok = false;
-        }
-        expect(ok).toBe(false);
-      }),
-      { numRuns: 200 },
-    );
+    await expectEveryFlipRefused(bytes, async (b) => {
+      await verifyRevocation(decodeRevocation(b), bob.ed);
+      return true;
+    });
   });
 });

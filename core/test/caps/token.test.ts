@@ -12,6 +12,7 @@ import {
   verifyTag,
 } from '../../src/caps/token.ts';
 import { DreggError } from '../../src/errors.ts';
+import { expectEveryFlipRefused } from './fixtures.ts';
 
 const issuer = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
 
@@ -57,24 +58,10 @@ describe('capability tokens (HMAC chain)', () => {
     expect(tokenFromText(tokenToText(t))).toEqual(t);
   });
 
-  it('fails verification when any byte of the token is flipped', () => {
+  it('fails verification when any byte of the token is flipped', async () => {
     const { rootKey, token } = root();
     const bytes = encodeToken(attenuate(token, [actionsCaveat(['read'])]));
-    fc.assert(
-      fc.property(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), (i, x) => {
-        const b = bytes.slice();
-        b[i]! ^= x;
-        let ok: boolean;
-        try {
-          ok = verifyTag(decodeToken(b), rootKey);
-        } catch (e) {
-          expect(e).toBeInstanceOf(DreggError);
-          ok = false;
-        }
-        expect(ok).toBe(false);
-      }),
-      { numRuns: 400 },
-    );
+    await expectEveryFlipRefused(bytes, (b) => verifyTag(decodeToken(b), rootKey), 400);
   });
 
   it('gives only typed errors for random bytes and random text', () => {
