@@ -664,3 +664,112 @@ export function combine_columns(input: usize, cols: u32, n: u32, coeffs: usize, 
     }
   }
 }
+
+/**
+ * out[c] = sum_k column_c[k] * weight[k] for `cols` base columns of n words and n extension weights
+ * in Montgomery form: barycentric evaluation of every trace column at the DEEP point.
+ */
+export function dot_columns(input: usize, cols: u32, n: u32, weights: usize, out: usize): void {
+  for (let c: usize = 0; c < <usize>cols; c++) {
+    const col = input + ((c * <usize>n) << 2);
+    let acc = i32x4.splat(0);
+    for (let k: usize = 0; k < <usize>n; k++) {
+      acc = add4(acc, mmul4(i32x4.splat(load<u32>(col + (k << 2))), v128.load(weights + (k << 4))));
+    }
+    v128.store(out + (c << 4), acc);
+  }
+}
+
+// Extension arithmetic on scalars, result in (e0, e1, e2, e3). With both inputs in Montgomery form the
+// result is too; with one canonical and one Montgomery the result is canonical.
+let e0: u32 = 0;
+let e1: u32 = 0;
+let e2: u32 = 0;
+let e3: u32 = 0;
+
+@inline function emulTo(a0: u32, a1: u32, a2: u32, a3: u32, b0: u32, b1: u32, b2: u32, b3: u32): void {
+  const t0 = addp(mmul(a0, b0), mmul(addp(addp(mmul(a1, b3), mmul(a2, b2)), mmul(a3, b1)), W_MONT));
+  const t1 = addp(addp(mmul(a0, b1), mmul(a1, b0)), mmul(addp(mmul(a2, b3), mmul(a3, b2)), W_MONT));
+  const t2 = addp(addp(addp(mmul(a0, b2), mmul(a1, b1)), mmul(a2, b0)), mmul(mmul(a3, b3), W_MONT));
+  const t3 = addp(addp(mmul(a0, b3), mmul(a1, b2)), addp(mmul(a2, b1), mmul(a3, b0)));
+  e0 = t0;
+  e1 = t1;
+  e2 = t2;
+  e3 = t3;
+}
+
+/** (e0..e3) = a^(p^4 - 2) = a^-1 in Montgomery form (Fermat in F_(p^4); ~190 multiplications, once per batch). */
+function einvMontTo(a0: u32, a1: u32, a2: u32, a3: u32, oneMont: u32): void {
+  const hi: u64 = 0xc5c100069780001;
+  const lo: u64 = 0x51800001dfffffff;
+  let r0 = oneMont, r1: u32 = 0, r2: u32 = 0, r3: u32 = 0;
+  for (let i: i32 = 123; i >= 0; i--) {
+    emulTo(r0, r1, r2, r3, r0, r1, r2, r3);
+    r0 = e0; r1 = e1; r2 = e2; r3 = e3;
+    const bit = i >= 64 ? (hi >> <u64>(i - 64)) & 1 : (lo >> <u64>i) & 1;
+    if (bit !== 0) {
+      emulTo(r0, r1, r2, r3, a0, a1, a2, a3);
+      r0 = e0; r1 = e1; r2 = e2; r3 = e3;
+    }
+  }
+  e0 = r0; e1 = r1; e2 = r2; e3 = r3;
+}
+
+/**
+ * The DEEP composition F(x) = (A(x) - a) / (x - z) + (B(x) - b) / (x - z w) at n points x (canonical,
+ * at xs), with A and B flat extension arrays (canonical) and consts = [z, z w] in Montgomery form then
+ * [a, b] canonical (16 words). The 2n denominators are inverted with one extension inversion
+ * (Montgomery's trick) using `prefix` (8n words of scratch). oneMont = R.
+ */
+export function deep_compose(
+  a: usize,
+  b: usize,
+  xs: usize,
+  n: u32,
+  consts: usize,
+  prefix: usize,
+  oneMont: u32,
+  out: usize,
+): void {
+  const z0 = load<u32>(consts), z1 = load<u32>(consts, 4), z2 = load<u32>(consts, 8), z3 = load<u32>(consts, 12);
+  const w0 = load<u32>(consts, 16), w1 = load<u32>(consts, 20), w2 = load<u32>(consts, 24), w3 = load<u32>(consts, 28);
+  const nz1 = subp(0, z1), nz2 = subp(0, z2), nz3 = subp(0, z3);
+  const nw1 = subp(0, w1), nw2 = subp(0, w2), nw3 = subp(0, w3);
+  let r0 = oneMont, r1: u32 = 0, r2: u32 = 0, r3: u32 = 0;
+  for (let k: usize = 0; k < <usize>n; k++) {
+    const x = mmul(load<u32>(xs + (k << 2)), R2);
+    const p = prefix + (k << 5);
+    store<u32>(p, r0); store<u32>(p, r1, 4); store<u32>(p, r2, 8); store<u32>(p, r3, 12);
+    emulTo(r0, r1, r2, r3, subp(x, z0), nz1, nz2, nz3);
+    store<u32>(p, e0, 16); store<u32>(p, e1, 20); store<u32>(p, e2, 24); store<u32>(p, e3, 28);
+    emulTo(e0, e1, e2, e3, subp(x, w0), nw1, nw2, nw3);
+    r0 = e0; r1 = e1; r2 = e2; r3 = e3;
+  }
+  einvMontTo(r0, r1, r2, r3, oneMont);
+  let i0 = e0, i1 = e1, i2 = e2, i3 = e3;
+  const a0 = load<u32>(consts, 32), a1 = load<u32>(consts, 36), a2 = load<u32>(consts, 40), a3 = load<u32>(consts, 44);
+  const b0 = load<u32>(consts, 48), b1 = load<u32>(consts, 52), b2 = load<u32>(consts, 56), b3 = load<u32>(consts, 60);
+  for (let k: isize = <isize>n - 1; k >= 0; k--) {
+    const x = mmul(load<u32>(xs + (<usize>k << 2)), R2);
+    const p = prefix + (<usize>k << 5);
+    // 1 / (x - z w) = prefix-through-(x - z) * inv; then inv *= (x - z w).
+    emulTo(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28), i0, i1, i2, i3);
+    const v0 = e0, v1 = e1, v2 = e2, v3 = e3;
+    emulTo(i0, i1, i2, i3, subp(x, w0), nw1, nw2, nw3);
+    i0 = e0; i1 = e1; i2 = e2; i3 = e3;
+    // 1 / (x - z) = prefix-before * inv; then inv *= (x - z).
+    emulTo(load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12), i0, i1, i2, i3);
+    const u0 = e0, u1 = e1, u2 = e2, u3 = e3;
+    emulTo(i0, i1, i2, i3, subp(x, z0), nz1, nz2, nz3);
+    i0 = e0; i1 = e1; i2 = e2; i3 = e3;
+    const o = <usize>k << 4;
+    // Canonical numerators times Montgomery inverses give canonical terms.
+    emulTo(subp(load<u32>(a + o), a0), subp(load<u32>(a + o, 4), a1), subp(load<u32>(a + o, 8), a2), subp(load<u32>(a + o, 12), a3), u0, u1, u2, u3);
+    const f0 = e0, f1 = e1, f2 = e2, f3 = e3;
+    emulTo(subp(load<u32>(b + o), b0), subp(load<u32>(b + o, 4), b1), subp(load<u32>(b + o, 8), b2), subp(load<u32>(b + o, 12), b3), v0, v1, v2, v3);
+    store<u32>(out + o, addp(f0, e0));
+    store<u32>(out + o, addp(f1, e1), 4);
+    store<u32>(out + o, addp(f2, e2), 8);
+    store<u32>(out + o, addp(f3, e3), 12);
+  }
+}

@@ -7,7 +7,7 @@ import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-cha
 import { buildTree, LEAF_KEY } from '../../core/src/stark/merkle.ts';
 import { prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
-import { loadKernels } from '../src/node.ts';
+import { createNodeKernelPool, loadKernels } from '../src/node.ts';
 
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const RUNS = runsArg === undefined ? 5 : Number(runsArg.slice(7));
@@ -31,6 +31,7 @@ const random = (n: number): Uint32Array =>
   Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
 
 const wasm = await loadKernels();
+const pool = createNodeKernelPool();
 
 {
   const n = 2 ** 24;
@@ -47,14 +48,14 @@ const wasm = await loadKernels();
 {
   const columns = Array.from({ length: 64 }, () => random(2 ** 16));
   line('lde_2^16x64', await time(() => wasm.lde(columns, 3, 31), RUNS), RUNS, {
-    cores: 1,
-    backend: wasm.name,
+    cores: pool.size,
+    backend: pool.name,
   });
 }
 {
   const leaves = random(16 * 2 ** 20);
-  const ms = await time(async () => buildTree(await wasm.hashLeaves(leaves, 16, LEAF_KEY), 4, wasm), RUNS);
-  line('merkle_2^20', ms, RUNS, { cores: 1, backend: wasm.name, leaf_bytes: 64 });
+  const ms = await time(async () => buildTree(await pool.hashLeaves(leaves, 16, LEAF_KEY), 4, pool), RUNS);
+  line('merkle_2^20', ms, RUNS, { cores: pool.size, backend: pool.name, leaf_bytes: 64 });
 }
 {
   const logN = 16;
@@ -66,12 +67,13 @@ const wasm = await loadKernels();
   const proveRuns = Math.max(1, Math.min(RUNS, 3));
   let proof: Uint8Array = new Uint8Array(0);
   const ms = await time(async () => {
-    proof = await prove(air, trace, publicInputs, { kernels: wasm });
+    proof = await prove(air, trace, publicInputs, { kernels: pool });
   }, proveRuns);
   line('prove_2^16x64', ms, proveRuns, {
     proof_kib: Number((proof.length / 1024).toFixed(1)),
-    cores: 1,
-    backend: wasm.name,
+    cores: pool.size,
+    backend: pool.name,
   });
   line('verify_2^16x64', await time(() => verify(air, publicInputs, proof), RUNS), RUNS, { cores: 1 });
 }
+pool.terminate();

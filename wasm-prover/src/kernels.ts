@@ -58,6 +58,17 @@ interface Exports {
   hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
   hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
   combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
+  dot_columns(input: number, cols: number, n: number, weights: number, out: number): void;
+  deep_compose(
+    a: number,
+    b: number,
+    xs: number,
+    n: number,
+    consts: number,
+    prefix: number,
+    oneMont: number,
+    out: number,
+  ): void;
   fri_fold(
     input: number,
     xInv: number,
@@ -288,6 +299,41 @@ export class WasmKernels {
       this.x.combine_columns(input, count, n, pc, acc);
     }
     return this.get(acc, 4 * n);
+  }
+
+  async dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
+    const n = columns[0]!.length;
+    this.begin();
+    const pw = this.alloc(4 * n);
+    const mem0 = this.u32();
+    for (let i = 0; i < 4 * n; i++) mem0[pw / 4 + i] = toMont(weights[i]!);
+    const input = this.alloc(n * columns.length);
+    const out = this.alloc(4 * columns.length);
+    const mem = this.u32();
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
+    this.x.dot_columns(input, columns.length, n, pw, out);
+    return this.get(out, 4 * columns.length);
+  }
+
+  async deepCompose(
+    A: Uint32Array,
+    B: Uint32Array,
+    xs: Uint32Array,
+    z: Ext4,
+    zNext: Ext4,
+    a: Ext4,
+    b: Ext4,
+  ): Promise<Uint32Array> {
+    const n = xs.length;
+    this.begin();
+    const pa = this.put(A);
+    const pb = this.put(B);
+    const px = this.put(xs);
+    const consts = this.put(Uint32Array.from([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]));
+    const prefix = this.alloc(8 * n);
+    const out = this.alloc(4 * n);
+    this.x.deep_compose(pa, pb, px, n, consts, prefix, toMont(1), out);
+    return this.get(out, 4 * n);
   }
 
   async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {

@@ -12,7 +12,7 @@ import type { Ext4, WasmKernels } from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
-  'lde' | 'evaluate' | 'hashRows' | 'hashLeaves' | 'hashNodes' | 'friFold' | 'combine'
+  'lde' | 'evaluate' | 'hashRows' | 'hashLeaves' | 'hashNodes' | 'friFold' | 'combine' | 'dot' | 'deepCompose'
 >;
 
 /** Below this many elements per call a batch goes to one worker: messaging would cost more. */
@@ -115,6 +115,40 @@ export class KernelPool implements KernelApi {
         this.workers[i]!.combine(
           columns.map((c) => c.slice(a, b)),
           coeffs,
+        ),
+      ),
+    );
+    return concat(results);
+  }
+
+  async dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
+    const parts = this.split(columns.length, columns[0]!.length);
+    const results = await Promise.all(
+      parts.map(([a, b], i) => this.workers[i]!.dot(columns.slice(a, b), weights)),
+    );
+    return concat(results);
+  }
+
+  async deepCompose(
+    A: Uint32Array,
+    B: Uint32Array,
+    xs: Uint32Array,
+    z: Ext4,
+    zNext: Ext4,
+    a: Ext4,
+    b: Ext4,
+  ): Promise<Uint32Array> {
+    const parts = this.split(xs.length, 4);
+    const results = await Promise.all(
+      parts.map(([s, e], i) =>
+        this.workers[i]!.deepCompose(
+          A.slice(4 * s, 4 * e),
+          B.slice(4 * s, 4 * e),
+          xs.slice(s, e),
+          z,
+          zNext,
+          a,
+          b,
         ),
       ),
     );

@@ -132,6 +132,42 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
     }
   });
 
+  it('dot products of base columns with extension weights', async () => {
+    for (const [cols, n] of [
+      [1, 4],
+      [3, 64],
+      [9, 128],
+    ] as const) {
+      const columns = fc.sample(column(n), cols);
+      const weights = fc.sample(column(4 * n), 1)[0]!;
+      expect(await wasm.dot(columns, weights)).toEqual(await tsKernels.dot(columns, weights));
+    }
+  });
+
+  it('DEEP composition with its batched extension inversion', async () => {
+    const ext4 = fc.tuple(elem, elem, elem, elem);
+    fc.assert(
+      fc.asyncProperty(
+        column(256),
+        column(256),
+        column(64),
+        ext4,
+        ext4,
+        ext4,
+        ext4,
+        async (A, B, xs, z, zn, a, b) => {
+          // z and zn have non-zero X coordinates, so no base-field point x equals them.
+          const zz = [z[0], z[1] || 1, z[2], z[3]] as const;
+          const zzn = [zn[0], zn[1], zn[2], zn[3] || 5] as const;
+          expect(await wasm.deepCompose(A, B, xs, zz, zzn, a, b)).toEqual(
+            await tsKernels.deepCompose(A, B, xs, zz, zzn, a, b),
+          );
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it('a proof made with the WASM kernels is byte-identical to the TypeScript one and verifies', async () => {
     const air = cubeChainAir(4);
     const { trace, publicInputs } = cubeChainTrace(

@@ -80,11 +80,14 @@ export function rootOfUnity(logN: number): number {
   return pow(GENERATOR, (P - 1) / 2 ** logN);
 }
 
-/** Reverses the low `bits` bits of i. */
+/** Reverses the low `bits` bits of i (swap halves, bytes, nibbles, pairs, bits of a 32-bit word). */
 export function bitReverse(i: number, bits: number): number {
-  let r = 0;
-  for (let b = 0; b < bits; b++) {
-    r = (r << 1) | ((i >>> b) & 1);
-  }
-  return r >>> 0;
+  if (bits === 0) return 0;
+  let x = i >>> 0;
+  x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
+  x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
+  x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
+  x = ((x >>> 8) & 0x00ff00ff) | ((x & 0x00ff00ff) << 8);
+  x = (x >>> 16) | (x << 16);
+  return x >>> (32 - bits);
 }

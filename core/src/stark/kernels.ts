@@ -6,8 +6,8 @@
  * Digests are 8 little-endian words (32 bytes); extension elements are 4 consecutive words.
  */
 import { keyedHashWords } from './blake3.ts';
-import { type Ext, readExt } from './ext.ts';
-import { add, inv, mul, rootOfUnity } from './field.ts';
+import { type Ext, ebatchInvFlat, emulFlat, readExt } from './ext.ts';
+import { add, inv, mul, rootOfUnity, sub } from './field.ts';
 import { evaluateOnCoset, ldeColumn } from './ntt.ts';
 
 export interface StarkKernels {
@@ -29,6 +29,21 @@ export interface StarkKernels {
   friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext): Promise<Uint32Array>;
   /** sum_i coeffs[i] * columns[i] pointwise: base columns, extension coefficients, flat extension result. */
   combine(columns: readonly Uint32Array[], coeffs: readonly Ext[]): Promise<Uint32Array>;
+  /** For each column, sum_k column[k] * weights[k] (extension weights, flat): 4 words per column. */
+  dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array>;
+  /**
+   * F(x) = (A(x) - a) / (x - z) + (B(x) - b) / (x - zNext) at the points xs (none equal to z or zNext),
+   * A and B flat extension arrays: the DEEP composition.
+   */
+  deepCompose(
+    A: Uint32Array,
+    B: Uint32Array,
+    xs: Uint32Array,
+    z: Ext,
+    zNext: Ext,
+    a: Ext,
+    b: Ext,
+  ): Promise<Uint32Array>;
 }
 
 /** w_8^(-t*k) / 8 for t, k < 8, with the coset's inputs taken in natural order t. */
@@ -153,6 +168,50 @@ export const tsKernels: StarkKernels = {
       }
     }
     return acc;
+  },
+  async dot(columns, weights) {
+    const out = new Uint32Array(4 * columns.length);
+    for (let c = 0; c < columns.length; c++) {
+      const col = columns[c]!;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < col.length; k++) {
+        const f = col[k]!;
+        const o = 4 * k;
+        s0 = add(s0, mul(weights[o]!, f));
+        s1 = add(s1, mul(weights[o + 1]!, f));
+        s2 = add(s2, mul(weights[o + 2]!, f));
+        s3 = add(s3, mul(weights[o + 3]!, f));
+      }
+      out.set([s0, s1, s2, s3], 4 * c);
+    }
+    return out;
+  },
+  async deepCompose(A, B, xs, z, zNext, a, b) {
+    const N = xs.length;
+    const d = new Uint32Array(8 * N);
+    for (let k = 0; k < N; k++) {
+      const x = xs[k]!;
+      d.set([sub(x, z[0]), sub(0, z[1]), sub(0, z[2]), sub(0, z[3])], 4 * k);
+      d.set([sub(x, zNext[0]), sub(0, zNext[1]), sub(0, zNext[2]), sub(0, zNext[3])], 4 * (N + k));
+    }
+    const invs = ebatchInvFlat(d);
+    const out = new Uint32Array(4 * N);
+    const t = new Uint32Array(4);
+    const u = new Uint32Array(4);
+    for (let k = 0; k < N; k++) {
+      const o = 4 * k;
+      for (let c = 0; c < 4; c++) {
+        t[c] = sub(A[o + c]!, a[c as 0]);
+        u[c] = sub(B[o + c]!, b[c as 0]);
+      }
+      emulFlat(out, o, t, 0, invs, o);
+      emulFlat(u, 0, u, 0, invs, 4 * (N + k));
+      for (let c = 0; c < 4; c++) out[o + c] = add(out[o + c]!, u[c]!);
+    }
+    return out;
   },
   async friFold(values, xInv, zeta) {
     const cosets = values.length / 32;

@@ -7,12 +7,12 @@
 
 import { fail } from '../errors.ts';
 import { type Air, type ConstraintOps, checkPublicInputs } from './air.ts';
-import { type Ext, eadd, ebatchInv, ebatchInvFlat, emul, emulFlat, esub, writeExt } from './ext.ts';
+import { type Ext, eadd, ebatchInvFlat, emul, esub, readExt, writeExt } from './ext.ts';
 import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
-import { interpolateCoset } from './ntt.ts';
+import { bitReversePermute, interpolateCoset } from './ntt.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { encodeProof, type StarkProof } from './proof.ts';
 import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
@@ -102,8 +102,8 @@ export async function proveUnchecked(
   const z = drawDeepPoint(tx, shape);
   const omegaN = rootOfUnity(shape.logN);
   const zNext = emul(z, [omegaN, 0, 0, 0]);
-  const traceAtZ = evaluateAtPoint(trace, z);
-  const traceAtZNext = evaluateAtPoint(trace, zNext);
+  const traceAtZ = await evaluateAtPoint(kernels, trace, z);
+  const traceAtZNext = await evaluateAtPoint(kernels, trace, zNext);
   const quotientAtZ = quotientCoeffs.map((c) => hornerExt(c, z));
   const flatten = (xs: Ext[]): Uint32Array => {
     const f = new Uint32Array(4 * xs.length);
@@ -191,16 +191,17 @@ function compositionQuotient(
   const boundaries = air.boundaries(publicInputs);
   const alphas = powers(alpha, T + boundaries.length);
 
-  // Points x_k = g * w_M^bitrev(k).
+  // Work in natural order on the quotient domain so that row i's successor is i + 2^logQ (a
+  // sequential stream per column, not a bit-reversed scatter): the first M bit-reversed LDE entries
+  // are exactly g<w_M> in bit-reversed order.
+  const columns = traceLde.map((col) => {
+    const c = col.slice(0, M);
+    bitReversePermute(c);
+    return c;
+  });
   const wM = rootOfUnity(logM);
-  const naturalPowers = new Uint32Array(M);
-  let acc = GENERATOR;
-  for (let i = 0; i < M; i++) {
-    naturalPowers[i] = acc;
-    acc = mul(acc, wM);
-  }
   const xs = new Uint32Array(M);
-  for (let k = 0; k < M; k++) xs[k] = naturalPowers[bitReverse(k, logM)]!;
+  for (let i = 0, x = GENERATOR; i < M; i++, x = mul(x, wM)) xs[i] = x;
 
   // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values: g^n * w_qBlowup^i.
   const omegaLast = inv(rootOfUnity(logN));
@@ -215,7 +216,7 @@ function compositionQuotient(
   for (const row of rowsOf) {
     const root = pow(omegaN, row);
     const d = new Uint32Array(M);
-    for (let k = 0; k < M; k++) d[k] = sub(xs[k]!, root);
+    for (let i = 0; i < M; i++) d[i] = sub(xs[i]!, root);
     boundaryInv.set(row, batchInv(d));
   }
 
@@ -223,12 +224,11 @@ function compositionQuotient(
   const cur: number[] = new Array(width);
   const next: number[] = new Array(width);
   const out: number[] = new Array(T).fill(0);
-  for (let k = 0; k < M; k++) {
-    const natural = bitReverse(k, logM);
-    const kNext = bitReverse((natural + qBlowup) % M, logM);
+  for (let i = 0; i < M; i++) {
+    const iNext = (i + qBlowup) & (M - 1);
     for (let j = 0; j < width; j++) {
-      cur[j] = traceLde[j]![k]!;
-      next[j] = traceLde[j]![kNext]!;
+      cur[j] = columns[j]![i]!;
+      next[j] = columns[j]![iNext]!;
     }
     air.evaluateTransition(baseOps, cur, next, out);
     let a0 = 0;
@@ -243,25 +243,26 @@ function compositionQuotient(
       a2 = add(a2, mul(al[2], c));
       a3 = add(a3, mul(al[3], c));
     }
-    const zt = mul(sub(xs[k]!, omegaLast), vanishInv[natural % qBlowup]!);
+    const zt = mul(sub(xs[i]!, omegaLast), vanishInv[i & (qBlowup - 1)]!);
     a0 = mul(a0, zt);
     a1 = mul(a1, zt);
     a2 = mul(a2, zt);
     a3 = mul(a3, zt);
     for (let b = 0; b < boundaries.length; b++) {
       const bc = boundaries[b]!;
-      const c = mul(sub(cur[bc.column]!, bc.value), boundaryInv.get(bc.row)![k]!);
+      const c = mul(sub(cur[bc.column]!, bc.value), boundaryInv.get(bc.row)![i]!);
       const al = alphas[T + b]!;
       a0 = add(a0, mul(al[0], c));
       a1 = add(a1, mul(al[1], c));
       a2 = add(a2, mul(al[2], c));
       a3 = add(a3, mul(al[3], c));
     }
-    q[0]![k] = a0;
-    q[1]![k] = a1;
-    q[2]![k] = a2;
-    q[3]![k] = a3;
+    q[0]![i] = a0;
+    q[1]![i] = a1;
+    q[2]![i] = a2;
+    q[3]![i] = a3;
   }
+  for (const col of q) bitReversePermute(col);
   const coeffs = q.map((col) => interpolateCoset(col, GENERATOR));
   const chunks: Uint32Array[] = [];
   for (let c = 0; c < qBlowup; c++) {
@@ -271,41 +272,28 @@ function compositionQuotient(
 }
 
 /** Barycentric evaluation of each natural-order column over <w_n> at an extension point outside it. */
-function evaluateAtPoint(columns: readonly Uint32Array[], z: Ext): Ext[] {
+async function evaluateAtPoint(
+  kernels: StarkKernels,
+  columns: readonly Uint32Array[],
+  z: Ext,
+): Promise<Ext[]> {
   const n = columns[0]!.length;
   const logN = Math.log2(n);
   const w = rootOfUnity(logN);
-  const diffs: Ext[] = new Array(n);
+  // weight_i = w^i / (z - w^i); f(z) = (z^n - 1) / n * sum_i f_i weight_i.
+  const diffs = new Uint32Array(4 * n);
   const wi = new Uint32Array(n);
   for (let i = 0, x = 1; i < n; i++, x = mul(x, w)) {
     wi[i] = x;
-    diffs[i] = esub(z, [x, 0, 0, 0]);
+    diffs.set([sub(z[0], x), z[1], z[2], z[3]], 4 * i);
   }
-  const invs = ebatchInv(diffs);
-  // weight_i = w^i / (z - w^i); f(z) = (z^n - 1) / n * sum_i f_i weight_i.
-  const weights = new Uint32Array(4 * n);
+  const weights = ebatchInvFlat(diffs);
   for (let i = 0; i < n; i++) {
-    const d = invs[i]!;
-    const s = wi[i]!;
-    weights.set([mul(d[0], s), mul(d[1], s), mul(d[2], s), mul(d[3], s)], 4 * i);
+    for (let c = 0; c < 4; c++) weights[4 * i + c] = mul(weights[4 * i + c]!, wi[i]!);
   }
-  const zn = pow2Ext(z, logN);
-  const scale = emul(esub(zn, [1, 0, 0, 0]), [inv(n), 0, 0, 0]);
-  return columns.map((col) => {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < n; i++) {
-      const f = col[i]!;
-      const o = 4 * i;
-      s0 = add(s0, mul(weights[o]!, f));
-      s1 = add(s1, mul(weights[o + 1]!, f));
-      s2 = add(s2, mul(weights[o + 2]!, f));
-      s3 = add(s3, mul(weights[o + 3]!, f));
-    }
-    return emul([s0, s1, s2, s3], scale);
-  });
+  const scale = emul(esub(pow2Ext(z, logN), [1, 0, 0, 0]), [inv(n), 0, 0, 0]);
+  const sums = await kernels.dot(columns, weights);
+  return columns.map((_, c) => emul(readExt(sums, c), scale));
 }
 
 function pow2Ext(z: Ext, k: number): Ext {
@@ -352,36 +340,10 @@ async function deepComposition(
   const A = await kernels.combine(cols, betas.slice(0, cols.length));
   const B = await kernels.combine(traceLde, betas.slice(cols.length));
 
-  // Denominators x - z and x - zw for every point, inverted in one batch.
   const w = rootOfUnity(shape.logLde);
   const natural = new Uint32Array(N);
   for (let i = 0, x = GENERATOR; i < N; i++, x = mul(x, w)) natural[i] = x;
-  const d = new Uint32Array(8 * N);
-  for (let k = 0; k < N; k++) {
-    const x = natural[bitReverse(k, shape.logLde)]!;
-    const o = 4 * k;
-    const o2 = 4 * (N + k);
-    d[o] = sub(x, z[0]);
-    d[o + 1] = sub(0, z[1]);
-    d[o + 2] = sub(0, z[2]);
-    d[o + 3] = sub(0, z[3]);
-    d[o2] = sub(x, zNext[0]);
-    d[o2 + 1] = sub(0, zNext[1]);
-    d[o2 + 2] = sub(0, zNext[2]);
-    d[o2 + 3] = sub(0, zNext[3]);
-  }
-  const invs = ebatchInvFlat(d);
-  // F = (A - A(z)) / (x - z) + (B - B(zw)) / (x - zw), in place in A.
-  const t = new Uint32Array(4);
-  for (let k = 0; k < N; k++) {
-    const o = 4 * k;
-    for (let c = 0; c < 4; c++) {
-      A[o + c] = sub(A[o + c]!, az[c as 0]);
-      B[o + c] = sub(B[o + c]!, bz[c as 0]);
-    }
-    emulFlat(A, o, A, o, invs, o);
-    emulFlat(t, 0, B, o, invs, 4 * (N + k));
-    for (let c = 0; c < 4; c++) A[o + c] = add(A[o + c]!, t[c]!);
-  }
-  return A;
+  const xs = new Uint32Array(N);
+  for (let k = 0; k < N; k++) xs[k] = natural[bitReverse(k, shape.logLde)]!;
+  return kernels.deepCompose(A, B, xs, z, zNext, az, bz);
 }

@@ -31,6 +31,17 @@ describe('BabyBear field', () => {
     );
   });
 
+  it('reverses the low bits of an index', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 27 }), fc.nat(), (bits, raw) => {
+        const i = raw % 2 ** bits;
+        const expected = Number.parseInt(i.toString(2).padStart(bits, '0').split('').reverse().join(''), 2);
+        expect(bitReverse(i, bits)).toBe(expected);
+      }),
+    );
+    expect(bitReverse(0, 0)).toBe(0);
+  });
+
   it('has primitive 2^k-th roots of unity', () => {
     for (const k of [1, 3, 10, 27]) {
       const w = rootOfUnity(k);
