@@ -8,8 +8,7 @@
  * tag: HMAC is one-way in its key. Only the holder of the root key (the minting service) can check the
  * tag. Root keys are 32 random bytes, never derived from public data (PITFALLS 7).
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hmacSha256 } from '../crypto/hmac.ts';
 import { bytesEqual, toHex } from '../encoding/bytes.ts';
 import { type CborMap, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { fromText, toText } from '../encoding/text.ts';
@@ -36,7 +35,7 @@ function identifier(nonce: Uint8Array, issuer: string): Uint8Array {
 
 function chain(tag: Uint8Array, caveats: readonly Caveat[]): Uint8Array {
   let t = tag;
-  for (const c of caveats) t = hmac(sha256, t, caveatBytes(c));
+  for (const c of caveats) t = hmacSha256(t, caveatBytes(c));
   return t;
 }
 
@@ -57,7 +56,7 @@ export function mintRootToken(args: {
 }): Token {
   if (args.rootKey.length !== 32) throw new DreggError('E_ARGUMENT', 'A root key is 32 bytes');
   const nonce = args.nonce ?? crypto.getRandomValues(new Uint8Array(16));
-  const tag0 = hmac(sha256, args.rootKey, identifier(nonce, args.issuer));
+  const tag0 = hmacSha256(args.rootKey, identifier(nonce, args.issuer));
   return {
     v: TOKEN_VERSION,
     nonce,
@@ -77,7 +76,7 @@ export function attenuate(token: Token, caveats: readonly Caveat[]): Token {
 
 /** The minting service's check: recompute the chain from the root key (constant-time compare). */
 export function verifyTag(token: Token, rootKey: Uint8Array): boolean {
-  const tag0 = hmac(sha256, rootKey, identifier(token.nonce, token.issuer));
+  const tag0 = hmacSha256(rootKey, identifier(token.nonce, token.issuer));
   return bytesEqual(chain(tag0, token.caveats), token.tag);
 }
 

@@ -168,10 +168,19 @@ function encodeInto(w: Writer, v: CborValue, depth: number): void {
 
 /** Encodes a value in deterministic CBOR. Map entries whose value is `undefined` are omitted. */
 export function encodeCbor(value: CborValue): Uint8Array {
-  const w = new Writer();
-  encodeInto(w, value, 0);
-  return w.buf.slice(0, w.len);
+  // One scratch buffer, reused: encoding is synchronous and never re-entered, and small objects
+  // (caveats, identifiers) are encoded on every token verification.
+  const w = scratch;
+  w.len = 0;
+  try {
+    encodeInto(w, value, 0);
+    return w.buf.slice(0, w.len);
+  } finally {
+    if (w.buf.length > 1 << 16) w.buf = new Uint8Array(1024);
+  }
 }
+
+const scratch = new Writer();
 
 class Reader {
   pos = 0;

@@ -3,6 +3,7 @@
  * prints exactly one JSON object on stdout; errors go to stderr as {"error":{"code","message"}}.
  * Exit codes: 0 success (and "allowed" for `cap verify`), 1 "denied" from `cap verify`, 2 error.
  */
+import '../native.ts';
 import { parseArgs } from 'node:util';
 import { DreggError, isDreggError } from '../../errors.ts';
 import { defaultHome } from '../home.ts';
