@@ -8,6 +8,7 @@ import { buildTree, LEAF_KEY } from '../../core/src/stark/merkle.ts';
 import { prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import { createNodeKernelPool, loadKernels } from '../src/node.ts';
+import { benchWebGpuLde } from './webgpu.ts';
 
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const RUNS = runsArg === undefined ? 5 : Number(runsArg.slice(7));
@@ -77,3 +78,17 @@ const pool = createNodeKernelPool();
   line('verify_2^16x64', await time(() => verify(air, publicInputs, proof), RUNS), RUNS, { cores: 1 });
 }
 pool.terminate();
+{
+  // One run: on SwiftShader (no GPU here) it takes tens of seconds.
+  const gpu = await benchWebGpuLde(16, 64, 1);
+  const sorted = gpu.samples.slice().sort((a, b) => a - b);
+  const median = sorted.length === 0 ? null : Number(sorted[Math.floor(sorted.length / 2)]!.toFixed(3));
+  console.log(
+    JSON.stringify({
+      bench: 'webgpu_lde_2^16x64',
+      median_ms: median,
+      runs: sorted.length,
+      adapter: gpu.adapter,
+    }),
+  );
+}
