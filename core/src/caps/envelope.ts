@@ -9,7 +9,7 @@
  */
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
-import { toHex } from '../encoding/bytes.ts';
+import { concatBytes, toHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { fromText, toText } from '../encoding/text.ts';
@@ -64,23 +64,33 @@ function envelopeToCbor(e: Envelope): CborMap {
   return { ...bodyToCbor(e), sig: e.signature };
 }
 
-/** What the delegator signs. */
+// Envelopes are immutable values; their digest and hash are needed at several checks of one chain.
+const digests = new WeakMap<EnvelopeBody, Uint8Array>();
+const hashes = new WeakMap<Envelope, Uint8Array>();
+
+/** What the delegator signs: a digest of the canonical encoding of every field of the body. */
 export function signingDigest(body: EnvelopeBody): Uint8Array {
-  return hashFor('envelopeSigning', encodeCbor(bodyToCbor(body)));
+  let d = digests.get(body);
+  if (d === undefined) {
+    d = hashFor('envelopeSigning', encodeCbor(bodyToCbor(body)));
+    digests.set(body, d);
+  }
+  return d;
 }
 
-/** The delegation hash: what `revoke --delegation` names and what a child's `parent` points to. */
+/**
+ * The delegation hash: what `revoke --delegation` names and what a child's `parent` points to. It
+ * hashes the signing digest (which covers every field) with the signature, so it names this exact
+ * signed envelope without encoding it a second time.
+ */
 export function envelopeHash(e: Envelope): Uint8Array {
   let h = hashes.get(e);
   if (h === undefined) {
-    h = hashFor('envelopeHash', encodeCbor(envelopeToCbor(e)));
+    h = hashFor('envelopeHash', concatBytes(signingDigest(e), e.signature));
     hashes.set(e, h);
   }
   return h;
 }
-
-// Envelopes are immutable values and their hash is needed at several checks of one chain.
-const hashes = new WeakMap<Envelope, Uint8Array>();
 
 export function envelopeHashHex(e: Envelope): string {
   return toHex(envelopeHash(e));
