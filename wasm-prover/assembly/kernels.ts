@@ -773,3 +773,66 @@ export function deep_compose(
     store<u32>(out + o, addp(f3, e3), 12);
   }
 }
+
+// ---------------------------------------------------------------- vector arithmetic for constraints
+
+/** out = a + b, a - b, a * b elementwise over n canonical elements (n a multiple of 4). */
+export function vadd(a: usize, b: usize, out: usize, n: u32): void {
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(out + i, add4(v128.load(a + i), v128.load(b + i)));
+}
+
+export function vsub(a: usize, b: usize, out: usize, n: u32): void {
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(out + i, sub4(v128.load(a + i), v128.load(b + i)));
+}
+
+/** Canonical product: mont_mul(a, b) = ab / R, and one more mont_mul by R^2 restores ab. */
+export function vmul(a: usize, b: usize, out: usize, n: u32): void {
+  const r2 = i32x4.splat(R2);
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) {
+    v128.store(out + i, mmul4(mmul4(v128.load(a + i), v128.load(b + i)), r2));
+  }
+}
+
+export function vfill(out: usize, value: u32, n: u32): void {
+  const v = i32x4.splat(value);
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(out + i, v);
+}
+
+/** acc_l += c_l * v for l < 4: four coordinate vectors at acc + l * n words, c in Montgomery form. */
+export function vaxpy4(acc: usize, c0: u32, c1: u32, c2: u32, c3: u32, v: usize, n: u32): void {
+  const bytes = (<usize>n) << 2;
+  const k0 = i32x4.splat(c0);
+  const k1 = i32x4.splat(c1);
+  const k2 = i32x4.splat(c2);
+  const k3 = i32x4.splat(c3);
+  for (let i: usize = 0; i < bytes; i += 16) {
+    const x = v128.load(v + i);
+    const p0 = acc + i;
+    v128.store(p0, add4(v128.load(p0), mmul4(x, k0)));
+    const p1 = p0 + bytes;
+    v128.store(p1, add4(v128.load(p1), mmul4(x, k1)));
+    const p2 = p1 + bytes;
+    v128.store(p2, add4(v128.load(p2), mmul4(x, k2)));
+    const p3 = p2 + bytes;
+    v128.store(p3, add4(v128.load(p3), mmul4(x, k3)));
+  }
+}
+
+/** acc_l *= v for l < 4 (canonical v). */
+export function vscale4(acc: usize, v: usize, n: u32): void {
+  const bytes = (<usize>n) << 2;
+  const r2 = i32x4.splat(R2);
+  for (let i: usize = 0; i < bytes; i += 16) {
+    const x = mmul4(v128.load(v + i), r2);
+    for (let l: usize = 0; l < 4; l++) {
+      const p = acc + l * bytes + i;
+      v128.store(p, mmul4(v128.load(p), x));
+    }
+  }
+}
+
+/** Index of the first non-zero element of n, or n if all are zero. */
+export function vfirst_nonzero(a: usize, n: u32): u32 {
+  for (let i: u32 = 0; i < n; i++) if (load<u32>(a + (<usize>i << 2)) !== 0) return i;
+  return n;
+}

@@ -32,7 +32,7 @@ const random = (n: number): Uint32Array =>
   Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
 
 const wasm = await loadKernels();
-const pool = createNodeKernelPool();
+const pool = await createNodeKernelPool();
 
 {
   const n = 2 ** 24;

@@ -59,6 +59,13 @@ interface Exports {
   hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
   combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
   dot_columns(input: number, cols: number, n: number, weights: number, out: number): void;
+  vadd(a: number, b: number, out: number, n: number): void;
+  vsub(a: number, b: number, out: number, n: number): void;
+  vmul(a: number, b: number, out: number, n: number): void;
+  vfill(out: number, value: number, n: number): void;
+  vaxpy4(acc: number, c0: number, c1: number, c2: number, c3: number, v: number, n: number): void;
+  vscale4(acc: number, v: number, n: number): void;
+  vfirst_nonzero(a: number, n: number): number;
   deep_compose(
     a: number,
     b: number,
@@ -89,6 +96,23 @@ const KEY = FIXED + 768;
 const TABLES = FIXED + 1024;
 
 export type Ext4 = readonly [number, number, number, number];
+
+/** Constraint evaluation over vectors in this module's memory (core's ConstraintEvaluator<number>). */
+export interface WasmEvaluator {
+  readonly ops: {
+    add(a: number, b: number): number;
+    sub(a: number, b: number): number;
+    mul(a: number, b: number): number;
+    constant(c: number): number;
+  };
+  begin(): void;
+  load(values: Uint32Array): number;
+  extZeros(): number;
+  accumulate(acc: number, coeff: Ext4, v: number): void;
+  scaleExt(acc: number, v: number): void;
+  read(v: number, length: number): Uint32Array;
+  firstNonZero(v: number): number;
+}
 
 export class WasmKernels {
   readonly name = 'wasm-simd';
@@ -179,6 +203,53 @@ export class WasmKernels {
     this.begin();
     const pa = this.put(Uint32Array.from({ length: 2 ** log }, () => Math.floor(Math.random() * 2013265921)));
     return () => this.x.ntt_dif(pa, log, fwd);
+  }
+
+  /**
+   * Runs `use` with vectors of `size` elements (a multiple of 4) allocated in this module's memory;
+   * begin() releases the previous batch's vectors. No other kernel may run inside `use`.
+   */
+  withEvaluator<R>(size: number, use: (evaluator: WasmEvaluator) => R): R {
+    if (size % 4 !== 0) throw new RangeError('vector size must be a multiple of 4');
+    const x = this.x;
+    const vec = (): number => this.alloc(size);
+    const binary =
+      (f: (a: number, b: number, out: number, n: number) => void) =>
+      (a: number, b: number): number => {
+        const out = vec();
+        f(a, b, out, size);
+        return out;
+      };
+    const evaluator: WasmEvaluator = {
+      ops: {
+        add: binary(x.vadd),
+        sub: binary(x.vsub),
+        mul: binary(x.vmul),
+        constant: (c) => {
+          const out = vec();
+          x.vfill(out, c, size);
+          return out;
+        },
+      },
+      begin: () => this.begin(),
+      load: (values) => {
+        const out = vec();
+        this.u32().set(values.subarray(0, size), out / 4);
+        return out;
+      },
+      extZeros: () => {
+        const out = this.alloc(4 * size);
+        x.vfill(out, 0, 4 * size);
+        return out;
+      },
+      accumulate: (acc, c, v) =>
+        x.vaxpy4(acc, toMont(c[0]), toMont(c[1]), toMont(c[2]), toMont(c[3]), v, size),
+      scaleExt: (acc, v) => x.vscale4(acc, v, size),
+      read: (v, length) => this.get(v, length),
+      firstNonZero: (v) => x.vfirst_nonzero(v, size),
+    };
+    this.begin();
+    return use(evaluator);
   }
 
   /** a[i] * b[i] * 2^-32 mod p (Montgomery multiplication), length a multiple of 4. */

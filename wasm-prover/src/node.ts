@@ -17,13 +17,14 @@ export async function loadKernels(): Promise<WasmKernels> {
  * A pool of `size` worker threads (default: one per core), each with its own WASM instance. The
  * workers are TypeScript modules: node-worker-boot.mjs registers the tsx loader in each thread first.
  */
-export function createNodeKernelPool(size = availableParallelism()): KernelPool {
+export async function createNodeKernelPool(size = availableParallelism()): Promise<KernelPool> {
   const workers = Array.from(
     { length: size },
     () => new Worker(new URL('./node-worker-boot.mjs', import.meta.url)),
   );
   return new KernelPool(
     workers.map((w) => wrap<KernelApi>(nodeEndpoint(w))),
+    await loadKernels(),
     () => {
       for (const w of workers) void w.terminate();
     },

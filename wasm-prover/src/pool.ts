@@ -8,7 +8,7 @@
  * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
  * Node (./node.ts).
  */
-import type { Ext4, WasmKernels } from './kernels.ts';
+import type { Ext4, WasmEvaluator, WasmKernels } from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
@@ -38,8 +38,13 @@ function concat(parts: Uint32Array[]): Uint32Array {
 export class KernelPool implements KernelApi {
   readonly name: string;
 
+  /**
+   * `local` evaluates constraints on this thread: that step runs the AIR's own code, which cannot be
+   * sent to a worker.
+   */
   constructor(
     private readonly workers: readonly KernelApi[],
+    private readonly local: Pick<WasmKernels, 'withEvaluator'>,
     private readonly close: () => void,
   ) {
     this.name = `pool-${workers.length}x`;
@@ -153,6 +158,10 @@ export class KernelPool implements KernelApi {
       ),
     );
     return concat(results);
+  }
+
+  withEvaluator<R>(size: number, use: (evaluator: WasmEvaluator) => R): R {
+    return this.local.withEvaluator(size, use);
   }
 
   terminate(): void {

@@ -12,7 +12,7 @@ import type { KernelPool } from '../src/pool.ts';
 let pool: KernelPool;
 let single: WasmKernels;
 beforeAll(async () => {
-  pool = createNodeKernelPool(2);
+  pool = await createNodeKernelPool(2);
   single = await loadKernels();
 });
 afterAll(() => pool.terminate());

@@ -5,12 +5,37 @@
  *
  * Digests are 8 little-endian words (32 bytes); extension elements are 4 consecutive words.
  */
+
+import type { ConstraintOps } from './air.ts';
+import { batchOps } from './batch-ops.ts';
 import { keyedHashWords } from './blake3.ts';
 import { type Ext, ebatchInvFlat, emulFlat, readExt } from './ext.ts';
 import { add, inv, mul, rootOfUnity, sub } from './field.ts';
 import { evaluateOnCoset, ldeColumn } from './ntt.ts';
 
+/**
+ * Vectors of `size` field elements in a backend's memory, for evaluating an AIR's constraints over a
+ * batch of points at once (the AIR's generic code runs with F = V). An extension vector is 4 * size
+ * words, coordinate-major. Vectors live until the next begin().
+ */
+export interface ConstraintEvaluator<V> {
+  readonly ops: ConstraintOps<V>;
+  begin(): void;
+  load(values: Uint32Array): V;
+  extZeros(): V;
+  /** acc += coeff * v (acc an extension vector, v a base vector). */
+  accumulate(acc: V, coeff: Ext, v: V): void;
+  /** acc *= v pointwise (acc an extension vector, v a base vector). */
+  scaleExt(acc: V, v: V): void;
+  /** The first `length` words of v. */
+  read(v: V, length: number): Uint32Array;
+  /** Index of the first non-zero element of a base vector, or size if none. */
+  firstNonZero(v: V): number;
+}
+
 export interface StarkKernels {
+  /** Runs `use` with a constraint evaluator for batches of `size` points (a multiple of 4). */
+  withEvaluator<R>(size: number, use: <V>(evaluator: ConstraintEvaluator<V>) => R): R;
   readonly name: string;
   /** Natural-order columns over the trace subgroup -> bit-reversed evaluations on shift<w_(n * 2^logBlowup)>. */
   lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]>;
@@ -128,9 +153,37 @@ function hashRowsSync(columns: readonly Uint32Array[], key: Uint32Array): Uint32
   return out;
 }
 
+function tsEvaluator(size: number): ConstraintEvaluator<Uint32Array> {
+  return {
+    ops: batchOps(size),
+    begin() {},
+    load: (values) => values,
+    extZeros: () => new Uint32Array(4 * size),
+    accumulate(acc, coeff, v) {
+      for (let l = 0; l < 4; l++) {
+        const c = coeff[l as 0];
+        const o = l * size;
+        for (let i = 0; i < size; i++) acc[o + i] = add(acc[o + i]!, mul(c, v[i]!));
+      }
+    },
+    scaleExt(acc, v) {
+      for (let l = 0; l < 4; l++) {
+        const o = l * size;
+        for (let i = 0; i < size; i++) acc[o + i] = mul(acc[o + i]!, v[i]!);
+      }
+    },
+    read: (v, length) => v.slice(0, length),
+    firstNonZero(v) {
+      const i = v.findIndex((x) => x !== 0);
+      return i < 0 ? size : i;
+    },
+  };
+}
+
 /** The pure-TypeScript backend: the reference the others are checked against. */
 export const tsKernels: StarkKernels = {
   name: 'ts',
+  withEvaluator: (size, use) => use(tsEvaluator(size)),
   async lde(columns, logBlowup, shift) {
     return columns.map((c) => ldeColumn(c, logBlowup, shift));
   },

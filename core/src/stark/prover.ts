@@ -6,11 +6,12 @@
  */
 
 import { fail } from '../errors.ts';
-import { type Air, type ConstraintOps, checkPublicInputs } from './air.ts';
+import { type Air, checkPublicInputs } from './air.ts';
+import { rowBatches } from './batch-ops.ts';
 import { type Ext, eadd, ebatchInvFlat, emul, esub, readExt, writeExt } from './ext.ts';
-import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
-import { type StarkKernels, tsKernels } from './kernels.ts';
+import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
 import { bitReversePermute, interpolateCoset } from './ntt.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
@@ -29,23 +30,37 @@ export interface ProveOptions {
   readonly onProgress?: ProgressListener;
 }
 
-const baseOps: ConstraintOps<number> = { add, sub, mul, constant: (c) => c };
+/** Points per batch of constraint evaluation (see batch-ops.ts). */
+const BATCH = 2048;
 
 /** Checks every constraint on the trace itself; a violated one is an E_INVALID naming it. */
-export function checkTrace(air: Air, trace: readonly Uint32Array[], publicInputs: readonly number[]): void {
+export function checkTrace(
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  kernels: StarkKernels = tsKernels,
+): void {
   checkPublicInputs(air, publicInputs);
   const n = 2 ** air.logTraceLength;
   if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
     fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
   }
-  const out: number[] = new Array(air.numTransitionConstraints).fill(0);
-  for (let i = 0; i + 1 < n; i++) {
-    const cur = trace.map((c) => c[i]!);
-    const next = trace.map((c) => c[i + 1]!);
-    air.evaluateTransition(baseOps, cur, next, out);
-    const bad = out.findIndex((v) => v !== 0);
-    if (bad >= 0) fail('E_INVALID', `trace violates transition constraint ${bad} at row ${i}`);
-  }
+  const size = Math.min(n, BATCH);
+  (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
+    const out: V[] = new Array(air.numTransitionConstraints);
+    for (const { start, cur, next } of rowBatches(trace, n, 1, size)) {
+      e.begin();
+      air.evaluateTransition(e.ops, cur.map(e.load), next.map(e.load), out);
+      // The first violated row, and its first violated constraint; the last row has no successor,
+      // so its (wrapped) transition is not a constraint.
+      let row = size;
+      for (const v of out) row = Math.min(row, e.firstNonZero(v));
+      if (row < size && start + row < n - 1) {
+        const bad = out.findIndex((v) => e.read(v, row + 1)[row] !== 0);
+        fail('E_INVALID', `trace violates transition constraint ${bad} at row ${start + row}`);
+      }
+    }
+  });
   for (const b of air.boundaries(publicInputs)) {
     if (trace[b.column]![b.row] !== b.value) fail('E_INVALID', `trace violates the boundary at row ${b.row}`);
   }
@@ -58,7 +73,7 @@ export async function prove(
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
-  checkTrace(air, trace, publicInputs);
+  checkTrace(air, trace, publicInputs, options.kernels);
   return proveUnchecked(air, trace, publicInputs, options);
 }
 
@@ -88,7 +103,7 @@ export async function proveUnchecked(
   // 2. Composition quotient on the quotient domain (a prefix of the bit-reversed LDE), split into
   //    chunks of degree < n and committed by their LDE.
   const alpha = tx.challengeExt();
-  const quotientCoeffs = compositionQuotient(air, shape, traceLde, publicInputs, alpha);
+  const quotientCoeffs = compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
   const quotientLde = await kernels.evaluate(quotientCoeffs, 2 ** shape.logLde, GENERATOR);
   const quotientTree = await buildTree(
     await kernels.hashRows(quotientLde, LEAF_KEY),
@@ -176,6 +191,7 @@ export async function proveUnchecked(
  * Q = sum_c x^(c n) Q_c. Returns 4 coefficient columns (the extension coordinates) per chunk.
  */
 function compositionQuotient(
+  kernels: StarkKernels,
   air: Air,
   shape: Shape,
   traceLde: readonly Uint32Array[],
@@ -186,7 +202,6 @@ function compositionQuotient(
   const logM = logN + logQ;
   const M = 2 ** logM;
   const qBlowup = 2 ** logQ;
-  const width = air.width;
   const T = air.numTransitionConstraints;
   const boundaries = air.boundaries(publicInputs);
   const alphas = powers(alpha, T + boundaries.length);
@@ -221,47 +236,30 @@ function compositionQuotient(
   }
 
   const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
-  const cur: number[] = new Array(width);
-  const next: number[] = new Array(width);
-  const out: number[] = new Array(T).fill(0);
-  for (let i = 0; i < M; i++) {
-    const iNext = (i + qBlowup) & (M - 1);
-    for (let j = 0; j < width; j++) {
-      cur[j] = columns[j]![i]!;
-      next[j] = columns[j]![iNext]!;
+  const size = Math.min(M, BATCH);
+  const zt = new Uint32Array(size);
+  // Vector backends work in groups of 4 lanes; a quotient domain smaller than that is evaluated in TS.
+  (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
+    const out: V[] = new Array(T);
+    for (const { start, cur, next } of rowBatches(columns, M, qBlowup, size)) {
+      e.begin();
+      const curV = cur.map(e.load);
+      air.evaluateTransition(e.ops, curV, next.map(e.load), out);
+      const acc = e.extZeros();
+      for (let t = 0; t < T; t++) e.accumulate(acc, alphas[t]!, out[t]!);
+      for (let i = 0; i < size; i++) {
+        zt[i] = mul(sub(xs[start + i]!, omegaLast), vanishInv[(start + i) & (qBlowup - 1)]!);
+      }
+      e.scaleExt(acc, e.load(zt));
+      boundaries.forEach((bc, b) => {
+        const inverses = e.load(boundaryInv.get(bc.row)!.subarray(start, start + size));
+        const term = e.ops.mul(e.ops.sub(curV[bc.column]!, e.ops.constant(bc.value)), inverses);
+        e.accumulate(acc, alphas[T + b]!, term);
+      });
+      const words = e.read(acc, 4 * size);
+      for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
-    air.evaluateTransition(baseOps, cur, next, out);
-    let a0 = 0;
-    let a1 = 0;
-    let a2 = 0;
-    let a3 = 0;
-    for (let t = 0; t < T; t++) {
-      const c = out[t]!;
-      const al = alphas[t]!;
-      a0 = add(a0, mul(al[0], c));
-      a1 = add(a1, mul(al[1], c));
-      a2 = add(a2, mul(al[2], c));
-      a3 = add(a3, mul(al[3], c));
-    }
-    const zt = mul(sub(xs[i]!, omegaLast), vanishInv[i & (qBlowup - 1)]!);
-    a0 = mul(a0, zt);
-    a1 = mul(a1, zt);
-    a2 = mul(a2, zt);
-    a3 = mul(a3, zt);
-    for (let b = 0; b < boundaries.length; b++) {
-      const bc = boundaries[b]!;
-      const c = mul(sub(cur[bc.column]!, bc.value), boundaryInv.get(bc.row)![i]!);
-      const al = alphas[T + b]!;
-      a0 = add(a0, mul(al[0], c));
-      a1 = add(a1, mul(al[1], c));
-      a2 = add(a2, mul(al[2], c));
-      a3 = add(a3, mul(al[3], c));
-    }
-    q[0]![i] = a0;
-    q[1]![i] = a1;
-    q[2]![i] = a2;
-    q[3]![i] = a3;
-  }
+  });
   for (const col of q) bitReversePermute(col);
   const coeffs = q.map((col) => interpolateCoset(col, GENERATOR));
   const chunks: Uint32Array[] = [];

@@ -4,18 +4,22 @@
  * events (phase, fraction) to the caller, for a progress bar.
  */
 
-import { type KernelApi, KernelPool } from '@cipherclerk/wasm-prover';
+import { instantiateKernels, type KernelApi, KernelPool } from '@cipherclerk/wasm-prover';
 import { wrap } from 'comlink';
 import type { Air, ProgressListener } from '../../../core/src/stark/index.ts';
 import { prove } from '../../../core/src/stark/index.ts';
 
-export function createBrowserKernelPool(size = navigator.hardwareConcurrency || 2): KernelPool {
+export async function createBrowserKernelPool(
+  size = navigator.hardwareConcurrency || 2,
+): Promise<KernelPool> {
   const workers = Array.from(
     { length: size },
     () => new Worker(new URL('./kernel-worker.ts', import.meta.url), { type: 'module' }),
   );
+  const response = await fetch(new URL('@cipherclerk/wasm-prover/kernels.wasm', import.meta.url));
   return new KernelPool(
     workers.map((w) => wrap<KernelApi>(w)),
+    await instantiateKernels(await response.arrayBuffer()),
     () => {
       for (const w of workers) w.terminate();
     },
