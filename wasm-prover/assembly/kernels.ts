@@ -92,23 +92,93 @@ export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32
   }
 }
 
-/** Gentleman-Sande: natural-order coefficients -> bit-reversed evaluations, in place. */
+/** Transposes 4 vectors (4 rows of 4 lanes) so that lane k of row i becomes lane i of row k. */
+@inline function transpose4(a: usize): void {
+  const v0 = v128.load(a);
+  const v1 = v128.load(a, 16);
+  const v2 = v128.load(a, 32);
+  const v3 = v128.load(a, 48);
+  const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+  v128.store(a, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(a, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(a, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(a, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+}
+
+/**
+ * Gentleman-Sande: natural-order coefficients -> bit-reversed evaluations, in place. Stages are fused
+ * in pairs (a radix-4 pass does the butterflies of stage len and len/2 on 4 elements at once), which
+ * halves the passes over memory; the arithmetic, and so the result, is exactly radix-2's. The last two
+ * stages (len 2 and 1) are 4-point transforms on consecutive groups, done 4 groups at a time after a
+ * 4x4 transpose.
+ */
 export function ntt_dif(a: usize, logN: u32, tw: usize): void {
   const n: usize = (<usize>1) << logN;
-  for (let len = n >> 1; len >= 4; len >>= 1) {
+  let len: usize = n >> 1;
+  for (; len >= 8; len >>= 2) {
+    const q = len >> 1;
     for (let start: usize = 0; start < n; start += 2 * len) {
-      const lo = a + (start << 2);
-      const hi = lo + (len << 2);
-      const t = tw + (len << 2);
-      for (let j: usize = 0; j < len << 2; j += 16) {
-        const u = v128.load(lo + j);
-        const v = v128.load(hi + j);
-        v128.store(lo + j, add4(u, v));
-        v128.store(hi + j, mmul4(sub4(u, v), v128.load(t + j)));
+      const p0 = a + (start << 2);
+      const p1 = p0 + (q << 2);
+      const p2 = p0 + (len << 2);
+      const p3 = p2 + (q << 2);
+      const w1 = tw + (len << 2);
+      const w2 = w1 + (q << 2);
+      const w3 = tw + (q << 2);
+      for (let j: usize = 0; j < q << 2; j += 16) {
+        const a0 = v128.load(p0 + j);
+        const a1 = v128.load(p1 + j);
+        const a2 = v128.load(p2 + j);
+        const a3 = v128.load(p3 + j);
+        const b0 = add4(a0, a2);
+        const b2 = mmul4(sub4(a0, a2), v128.load(w1 + j));
+        const b1 = add4(a1, a3);
+        const b3 = mmul4(sub4(a1, a3), v128.load(w2 + j));
+        const t3 = v128.load(w3 + j);
+        v128.store(p0 + j, add4(b0, b1));
+        v128.store(p1 + j, mmul4(sub4(b0, b1), t3));
+        v128.store(p2 + j, add4(b2, b3));
+        v128.store(p3 + j, mmul4(sub4(b2, b3), t3));
       }
     }
   }
-  for (let len: usize = n < 4 ? n >> 1 : 2; len >= 1; len >>= 1) {
+  if (len === 4) {
+    for (let start: usize = 0; start < n; start += 8) {
+      const lo = a + (start << 2);
+      const u = v128.load(lo);
+      const v = v128.load(lo, 16);
+      v128.store(lo, add4(u, v));
+      v128.store(lo, mmul4(sub4(u, v), v128.load(tw, 16)), 16);
+    }
+    len = 2;
+  }
+  if (len === 2 && n >= 16) {
+    // Per group (x0, x1, x2, x3): stage len 2 pairs (x0, x2) with w^0 and (x1, x3) with w_4 = tw[3];
+    // stage len 1 pairs with w^0. Multiplying by w^0 (R in Montgomery form) is the identity.
+    const w4 = i32x4.splat(load<u32>(tw, 12));
+    for (let start: usize = 0; start < n; start += 16) {
+      const g = a + (start << 2);
+      transpose4(g);
+      const x0 = v128.load(g);
+      const x1 = v128.load(g, 16);
+      const x2 = v128.load(g, 32);
+      const x3 = v128.load(g, 48);
+      const y0 = add4(x0, x2);
+      const y2 = sub4(x0, x2);
+      const y1 = add4(x1, x3);
+      const y3 = mmul4(sub4(x1, x3), w4);
+      v128.store(g, add4(y0, y1));
+      v128.store(g, sub4(y0, y1), 16);
+      v128.store(g, add4(y2, y3), 32);
+      v128.store(g, sub4(y2, y3), 48);
+      transpose4(g);
+    }
+    len = 0;
+  }
+  for (; len >= 1; len >>= 1) {
     for (let start: usize = 0; start < n; start += 2 * len) {
       for (let j: usize = 0; j < len; j++) {
         const pl = a + ((start + j) << 2);
@@ -655,12 +725,17 @@ export function fri_fold(
  * combinations of the DEEP composition. An extension accumulator is one vector per point.
  */
 export function combine_columns(input: usize, cols: u32, n: u32, coeffs: usize, acc: usize): void {
-  for (let c: usize = 0; c < <usize>cols; c++) {
-    const beta = v128.load(coeffs + (c << 4));
-    const col = input + ((c * <usize>n) << 2);
-    for (let k: usize = 0; k < <usize>n; k++) {
-      const p = acc + (k << 4);
-      v128.store(p, add4(v128.load(p), mmul4(i32x4.splat(load<u32>(col + (k << 2))), beta)));
+  // Blocks of 1024 points keep their 16 KiB of accumulators in L1 across all columns.
+  const block: usize = 1024;
+  for (let k0: usize = 0; k0 < <usize>n; k0 += block) {
+    const k1 = k0 + block < <usize>n ? k0 + block : <usize>n;
+    for (let c: usize = 0; c < <usize>cols; c++) {
+      const beta = v128.load(coeffs + (c << 4));
+      const col = input + ((c * <usize>n) << 2);
+      for (let k = k0; k < k1; k++) {
+        const p = acc + (k << 4);
+        v128.store(p, add4(v128.load(p), mmul4(i32x4.splat(load<u32>(col + (k << 2))), beta)));
+      }
     }
   }
 }
@@ -835,4 +910,48 @@ export function vscale4(acc: usize, v: usize, n: u32): void {
 export function vfirst_nonzero(a: usize, n: u32): u32 {
   for (let i: u32 = 0; i < n; i++) if (load<u32>(a + (<usize>i << 2)) !== 0) return i;
   return n;
+}
+
+/**
+ * Bit-reversed evaluations on shift<w_N> -> natural-order coefficients, for `cols` columns of N words
+ * in place: inverse NTT, then coefficient i times shift^-i / N (scaleMont = (1/N) R, shiftInvMont =
+ * shift^-1 R).
+ */
+export function interpolate_columns(data: usize, cols: u32, logN: u32, twInv: usize, scaleMont: u32, shiftInvMont: u32): void {
+  const n: usize = (<usize>1) << logN;
+  for (let c: usize = 0; c < <usize>cols; c++) {
+    const col = data + ((c * n) << 2);
+    intt_dit_unscaled(col, logN, twInv);
+    scale_by_table(col, <u32>n, shiftInvMont, scaleMont);
+  }
+}
+
+// ---------------------------------------------------------------- proof-of-work
+
+/**
+ * The smallest nonce >= start (tried in groups of 4, one per lane) whose grinding hash, keyed BLAKE3
+ * of (seed: 8 words, nonce: 1 word), has at least `bits` leading zero bits counted from its first byte;
+ * returns 0xffffffff if none below start + count. Same hash as core/src/stark/transcript.ts powLeadingZeros.
+ */
+export function grind(seed: usize, key: usize, bits: u32, start: u32, count: u32): u32 {
+  const msg = scratch + 128;
+  for (let i: usize = 0; i < 8; i++) v128.store(msg + (i << 4), i32x4.splat(load<u32>(seed + (i << 2))));
+  for (let i: usize = 9; i < 16; i++) v128.store(msg + (i << 4), i32x4.splat(0));
+  for (let nonce: u32 = start; nonce - start < count; nonce += 4) {
+    let lanes = i32x4.splat(nonce);
+    lanes = i32x4.add(lanes, i32x4(0, 1, 2, 3));
+    v128.store(msg + (8 << 4), lanes);
+    initCv(key);
+    compress4(scratch, msg, 36, KEYED_HASH | CHUNK_START | CHUNK_END | ROOT);
+    const first = v128.load(scratch);
+    for (let k: u8 = 0; k < 4; k++) {
+      let w: u32 = 0;
+      if (k === 0) w = i32x4.extract_lane(first, 0);
+      else if (k === 1) w = i32x4.extract_lane(first, 1);
+      else if (k === 2) w = i32x4.extract_lane(first, 2);
+      else w = i32x4.extract_lane(first, 3);
+      if (<u32>clz(bswap(w)) >= bits) return nonce + k;
+    }
+  }
+  return 0xffffffff;
 }

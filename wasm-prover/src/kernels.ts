@@ -59,6 +59,15 @@ interface Exports {
   hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
   combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
   dot_columns(input: number, cols: number, n: number, weights: number, out: number): void;
+  interpolate_columns(
+    data: number,
+    cols: number,
+    logN: number,
+    twInv: number,
+    scaleMont: number,
+    shiftInvMont: number,
+  ): void;
+  grind(seed: number, key: number, bits: number, start: number, count: number): number;
   vadd(a: number, b: number, out: number, n: number): void;
   vsub(a: number, b: number, out: number, n: number): void;
   vmul(a: number, b: number, out: number, n: number): void;
@@ -305,6 +314,30 @@ export class WasmKernels {
       toMont(shift),
     );
     return columns.map((_, i) => this.get(output + 4 * i * big, big));
+  }
+
+  async interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
+    const n = columns[0]!.length;
+    const log = Math.log2(n);
+    const { inv } = this.tables(log);
+    this.begin();
+    const data = this.alloc(n * columns.length);
+    const mem = this.u32();
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, data / 4 + i * n);
+    this.x.interpolate_columns(data, columns.length, log, inv, toMont(inverse(n)), toMont(inverse(shift)));
+    return columns.map((_, i) => this.get(data + 4 * i * n, n));
+  }
+
+  async grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
+    this.begin();
+    const ps = this.put(seed);
+    this.setKey(key);
+    const step = 1 << 20;
+    for (let start = 0; start <= 0xffffffff - step; start += step) {
+      const nonce = this.x.grind(ps, KEY, bits, start, step) >>> 0;
+      if (nonce !== 0xffffffff) return nonce;
+    }
+    throw new RangeError('no proof-of-work nonce found');
   }
 
   async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {

@@ -12,7 +12,17 @@ import type { Ext4, WasmEvaluator, WasmKernels } from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
-  'lde' | 'evaluate' | 'hashRows' | 'hashLeaves' | 'hashNodes' | 'friFold' | 'combine' | 'dot' | 'deepCompose'
+  | 'lde'
+  | 'evaluate'
+  | 'interpolate'
+  | 'grind'
+  | 'hashRows'
+  | 'hashLeaves'
+  | 'hashNodes'
+  | 'friFold'
+  | 'combine'
+  | 'dot'
+  | 'deepCompose'
 >;
 
 /** Below this many elements per call a batch goes to one worker: messaging would cost more. */
@@ -72,6 +82,19 @@ export class KernelPool implements KernelApi {
       parts.map(([a, b], i) => this.workers[i]!.evaluate(coeffColumns.slice(a, b), size, shift)),
     );
     return results.flat();
+  }
+
+  async interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
+    const parts = this.split(columns.length, columns[0]!.length);
+    const results = await Promise.all(
+      parts.map(([a, b], i) => this.workers[i]!.interpolate(columns.slice(a, b), shift)),
+    );
+    return results.flat();
+  }
+
+  /** One worker grinds: the expected 2^bits hashes take a few milliseconds in WASM. */
+  async grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
+    return this.workers[0]!.grind(seed, key, bits);
   }
 
   async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {

@@ -6,6 +6,7 @@ import { tsKernels } from '../../core/src/stark/kernels.ts';
 import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
 import { inttDit, nttDif } from '../../core/src/stark/ntt.ts';
 import { prove } from '../../core/src/stark/prover.ts';
+import { POW_KEY } from '../../core/src/stark/transcript.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import vectors from '../../core/test/vectors/blake3.json' with { type: 'json' };
 import type { WasmKernels } from '../src/kernels.ts';
@@ -166,6 +167,23 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
       ),
       { numRuns: 20 },
     );
+  });
+
+  it('coset interpolation', async () => {
+    for (const log of [1, 2, 5, 9]) {
+      const columns = fc.sample(column(2 ** log), 3);
+      expect(await wasm.interpolate(columns, 31)).toEqual(await tsKernels.interpolate(columns, 31));
+    }
+  });
+
+  it('proof-of-work grinding finds the same (smallest) nonce', async () => {
+    for (const seedWords of fc.sample(words(8), 4)) {
+      for (const bits of [0, 3, 10]) {
+        expect(await wasm.grind(seedWords, POW_KEY, bits)).toBe(
+          await tsKernels.grind(seedWords, POW_KEY, bits),
+        );
+      }
+    }
   });
 
   it('a proof made with the WASM kernels is byte-identical to the TypeScript one and verifies', async () => {

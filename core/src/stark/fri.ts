@@ -15,7 +15,6 @@ import { type Ext, eadd, eequal, emul, fromBase, readExt } from './ext.ts';
 import { bitReverse, GENERATOR, inv, mul, pow, rootOfUnity } from './field.ts';
 import { foldOne, type StarkKernels } from './kernels.ts';
 import { buildTree, hashLeaf, LEAF_KEY, type MerkleTree, openBatch, verifyBatch } from './merkle.ts';
-import { interpolateCoset } from './ntt.ts';
 import type { StarkParams } from './params.ts';
 import type { BatchOpening } from './proof.ts';
 import type { Transcript } from './transcript.ts';
@@ -98,12 +97,15 @@ export async function friCommit(
   const lastShift = layerShift(folds, params);
   const finalCount = 2 ** (logDegree - 3 * folds);
   const size = layer.length / 4;
-  const finalPoly = new Uint32Array(4 * finalCount);
-  for (let c = 0; c < 4; c++) {
+  const components = [0, 1, 2, 3].map((c) => {
     const comp = new Uint32Array(size);
     for (let i = 0; i < size; i++) comp[i] = layer[4 * i + c]!;
-    const coeffs = interpolateCoset(comp, lastShift);
-    for (let i = 0; i < finalCount; i++) finalPoly[4 * i + c] = coeffs[i]!;
+    return comp;
+  });
+  const coeffs = await kernels.interpolate(components, lastShift);
+  const finalPoly = new Uint32Array(4 * finalCount);
+  for (let c = 0; c < 4; c++) {
+    for (let i = 0; i < finalCount; i++) finalPoly[4 * i + c] = coeffs[c]![i]!;
   }
   tx.absorbWords('fri final', finalPoly);
   progress(1);

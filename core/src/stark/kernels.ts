@@ -11,7 +11,8 @@ import { batchOps } from './batch-ops.ts';
 import { keyedHashWords } from './blake3.ts';
 import { type Ext, ebatchInvFlat, emulFlat, readExt } from './ext.ts';
 import { add, inv, mul, rootOfUnity, sub } from './field.ts';
-import { evaluateOnCoset, ldeColumn } from './ntt.ts';
+import { evaluateOnCoset, interpolateCoset, ldeColumn } from './ntt.ts';
+import { grind } from './transcript.ts';
 
 /**
  * Vectors of `size` field elements in a backend's memory, for evaluating an AIR's constraints over a
@@ -39,6 +40,10 @@ export interface StarkKernels {
   readonly name: string;
   /** Natural-order columns over the trace subgroup -> bit-reversed evaluations on shift<w_(n * 2^logBlowup)>. */
   lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]>;
+  /** Bit-reversed evaluations on shift<w_N> -> natural-order coefficients, per column. */
+  interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]>;
+  /** The smallest nonce whose grinding hash under `key` has `bits` leading zero bits (transcript.ts). */
+  grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number>;
   /** Natural-order coefficient columns -> bit-reversed evaluations on shift<w_size>. */
   evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]>;
   /** Leaf digests of the rows of `columns` (row i = columns[0][i], columns[1][i], ...), keyed by `key`. */
@@ -186,6 +191,12 @@ export const tsKernels: StarkKernels = {
   withEvaluator: (size, use) => use(tsEvaluator(size)),
   async lde(columns, logBlowup, shift) {
     return columns.map((c) => ldeColumn(c, logBlowup, shift));
+  },
+  async interpolate(columns, shift) {
+    return columns.map((c) => interpolateCoset(c, shift));
+  },
+  async grind(seed, key, bits) {
+    return grind(seed, bits, key);
   },
   async evaluate(coeffColumns, size, shift) {
     return coeffColumns.map((c) => evaluateOnCoset(c, size, shift));

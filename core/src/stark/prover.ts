@@ -13,11 +13,11 @@ import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
-import { bitReversePermute, interpolateCoset } from './ntt.ts';
+import { bitReversePermute } from './ntt.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { encodeProof, type StarkProof } from './proof.ts';
 import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
-import { grind, powLeadingZeros } from './transcript.ts';
+import { POW_KEY, powLeadingZeros } from './transcript.ts';
 
 export type ProvePhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries';
 
@@ -103,7 +103,7 @@ export async function proveUnchecked(
   // 2. Composition quotient on the quotient domain (a prefix of the bit-reversed LDE), split into
   //    chunks of degree < n and committed by their LDE.
   const alpha = tx.challengeExt();
-  const quotientCoeffs = compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
+  const quotientCoeffs = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
   const quotientLde = await kernels.evaluate(quotientCoeffs, 2 ** shape.logLde, GENERATOR);
   const quotientTree = await buildTree(
     await kernels.hashRows(quotientLde, LEAF_KEY),
@@ -155,7 +155,7 @@ export async function proveUnchecked(
     report('fri', 0.65 + 0.3 * f),
   );
   const seed = tx.powSeed();
-  const powNonce = grind(seed, params.powBits);
+  const powNonce = await kernels.grind(seed, POW_KEY, params.powBits);
   if (powLeadingZeros(seed, powNonce) < params.powBits) fail('E_INTERNAL', 'grinding failed');
   tx.absorbWords('pow nonce', [powNonce]);
   const queries = uniqueSorted(tx.challengeIndices(params.numQueries, shape.logLde));
@@ -190,14 +190,14 @@ export async function proveUnchecked(
  * points of the bit-reversed trace LDE (the coset g<w_M>), interpolated, and split into 2^logQ chunks
  * Q = sum_c x^(c n) Q_c. Returns 4 coefficient columns (the extension coordinates) per chunk.
  */
-function compositionQuotient(
+async function compositionQuotient(
   kernels: StarkKernels,
   air: Air,
   shape: Shape,
   traceLde: readonly Uint32Array[],
   publicInputs: readonly number[],
   alpha: Ext,
-): Uint32Array[] {
+): Promise<Uint32Array[]> {
   const { n, logN, logQuotientBlowup: logQ } = shape;
   const logM = logN + logQ;
   const M = 2 ** logM;
@@ -261,7 +261,7 @@ function compositionQuotient(
     }
   });
   for (const col of q) bitReversePermute(col);
-  const coeffs = q.map((col) => interpolateCoset(col, GENERATOR));
+  const coeffs = await kernels.interpolate(q, GENERATOR);
   const chunks: Uint32Array[] = [];
   for (let c = 0; c < qBlowup; c++) {
     for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));

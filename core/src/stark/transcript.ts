@@ -10,7 +10,8 @@ import { keyedHashWords, keyWords } from './blake3.ts';
 import type { Ext } from './ext.ts';
 import { P } from './field.ts';
 
-const POW_KEY = keyWords(hashFor('starkProofOfWork', new Uint8Array(0)));
+/** Key of the grinding hash (a registered context, like every BLAKE3 use). */
+export const POW_KEY = keyWords(hashFor('starkProofOfWork', new Uint8Array(0)));
 
 export class Transcript {
   private state: Uint8Array;
@@ -79,12 +80,12 @@ export class Transcript {
 }
 
 /** Leading zero bits of the grinding hash keyed-BLAKE3(seed || nonce). */
-export function powLeadingZeros(seed: Uint32Array, nonce: number): number {
+export function powLeadingZeros(seed: Uint32Array, nonce: number, key: Uint32Array = POW_KEY): number {
   const msg = new Uint32Array(9);
   msg.set(seed);
   msg[8] = nonce;
   const out = new Uint32Array(8);
-  keyedHashWords(POW_KEY, msg, 0, 9, out, 0);
+  keyedHashWords(key, msg, 0, 9, out, 0);
   // Bits are counted from the first byte of the digest (its little-endian first word, low byte first).
   const w = out[0]!;
   const be = ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24);
@@ -92,9 +93,9 @@ export function powLeadingZeros(seed: Uint32Array, nonce: number): number {
 }
 
 /** Grinds the smallest nonce with at least `bits` leading zero bits. */
-export function grind(seed: Uint32Array, bits: number): number {
+export function grind(seed: Uint32Array, bits: number, key: Uint32Array = POW_KEY): number {
   for (let nonce = 0; nonce <= 0xffffffff; nonce++) {
-    if (powLeadingZeros(seed, nonce) >= bits) return nonce;
+    if (powLeadingZeros(seed, nonce, key) >= bits) return nonce;
   }
   throw new RangeError('no proof-of-work nonce found');
 }
