@@ -9,7 +9,7 @@ import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
 import { type Ext, eadd, ebatchInvFlat, emul, esub, readExt, writeExt } from './ext.ts';
-import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
@@ -308,8 +308,11 @@ function hornerExt(coeffs: Uint32Array, z: Ext): Ext {
 }
 
 /**
- * F over the whole bit-reversed LDE: the column order is trace, quotient (coefficient beta^i on
- * f_i at z), then trace again at z*w. Uses the same arrangement as the verifier's deepAt.
+ * F over the whole bit-reversed LDE. Column i (trace columns, then quotient columns) has coefficient
+ * beta^i; a trace column keeps the same coefficient in its z*w term, which is sound because, per
+ * column, (T - a)/(x - z) + (T - b)/(x - zw) is a polynomial only if a = T(z) and b = T(zw)
+ * (evaluate (T - a)(x - zw) + (T - b)(x - z) at x = z and x = zw). Sharing the coefficient means
+ * the trace is combined once (B below) instead of twice. The verifier's DEEP check mirrors this.
  */
 async function deepComposition(
   kernels: StarkKernels,
@@ -325,18 +328,19 @@ async function deepComposition(
 ): Promise<Uint32Array> {
   const N = 2 ** shape.logLde;
   const width = traceLde.length;
-  const cols = [...traceLde, ...quotientLde];
-  const betas = powers(beta, cols.length + width);
+  const betas = powers(beta, width + quotientLde.length);
   let az: Ext = [0, 0, 0, 0];
-  cols.forEach((_, i) => {
-    const v = i < width ? traceAtZ[i]! : quotientAtZ[i - width]!;
-    az = eadd(az, emul(betas[i]!, v));
-  });
   let bz: Ext = [0, 0, 0, 0];
-  for (let j = 0; j < width; j++) bz = eadd(bz, emul(betas[cols.length + j]!, traceAtZNext[j]!));
+  for (let j = 0; j < width; j++) {
+    az = eadd(az, emul(betas[j]!, traceAtZ[j]!));
+    bz = eadd(bz, emul(betas[j]!, traceAtZNext[j]!));
+  }
+  for (let i = 0; i < quotientLde.length; i++) az = eadd(az, emul(betas[width + i]!, quotientAtZ[i]!));
 
-  const A = await kernels.combine(cols, betas.slice(0, cols.length));
-  const B = await kernels.combine(traceLde, betas.slice(cols.length));
+  // B = sum_j beta^j T_j; A = B + sum_i beta^(w+i) Q_i.
+  const B = await kernels.combine(traceLde, betas.slice(0, width));
+  const A = await kernels.combine(quotientLde, betas.slice(width));
+  for (let k = 0; k < A.length; k++) A[k] = add(A[k]!, B[k]!);
 
   const w = rootOfUnity(shape.logLde);
   const natural = new Uint32Array(N);

@@ -8,7 +8,7 @@
 
 import { fail } from '../errors.ts';
 import type { Air, ConstraintOps } from './air.ts';
-import { type Ext, eadd, eequal, einv, emul, epow, esub, fromBase, readExt } from './ext.ts';
+import { type Ext, eadd, eequal, einv, emul, epow, escale, esub, fromBase, readExt } from './ext.ts';
 import { bitReverse, GENERATOR, inv, mul, pow, rootOfUnity } from './field.ts';
 import { friReplayCommit, friVerifyQueries, numFolds, uniqueSorted } from './fri.ts';
 import { capLog, hashLeaf, verifyBatch } from './merkle.ts';
@@ -114,25 +114,24 @@ export function verify(
   );
 
   // DEEP composition at each query: F(x) = (A(x) - A(z)) / (x - z) + (B(x) - B(zw)) / (x - zw).
-  const cols = width + qCols;
-  const betas = powers(beta, cols + width);
+  // Coefficient beta^i for column i (trace, then quotient); a trace column's z*w term shares its
+  // coefficient (see the prover's deepComposition for why that is sound).
+  const betas = powers(beta, width + qCols);
   let az: Ext = [0, 0, 0, 0];
-  for (let i = 0; i < cols; i++) az = eadd(az, emul(betas[i]!, i < width ? tz[i]! : qz[i - width]!));
   let bz: Ext = [0, 0, 0, 0];
-  for (let j = 0; j < width; j++) bz = eadd(bz, emul(betas[cols + j]!, tzn[j]!));
+  for (let j = 0; j < width; j++) {
+    az = eadd(az, emul(betas[j]!, tz[j]!));
+    bz = eadd(bz, emul(betas[j]!, tzn[j]!));
+  }
+  for (let i = 0; i < qCols; i++) az = eadd(az, emul(betas[width + i]!, qz[i]!));
   const wLde = rootOfUnity(logLde);
   const values = new Map<number, Ext>();
   queries.forEach((q, i) => {
     const x = fromBase(mul(GENERATOR, pow(wLde, bitReverse(q, logLde))));
-    let a: Ext = [0, 0, 0, 0];
     let b: Ext = [0, 0, 0, 0];
-    for (let j = 0; j < width; j++) {
-      const v = traceRows[i * width + j]!;
-      a = eadd(a, emul(betas[j]!, fromBase(v)));
-      b = eadd(b, emul(betas[cols + j]!, fromBase(v)));
-    }
-    for (let j = 0; j < qCols; j++)
-      a = eadd(a, emul(betas[width + j]!, fromBase(quotientRows[i * qCols + j]!)));
+    for (let j = 0; j < width; j++) b = eadd(b, escale(betas[j]!, traceRows[i * width + j]!));
+    let a = b;
+    for (let j = 0; j < qCols; j++) a = eadd(a, escale(betas[width + j]!, quotientRows[i * qCols + j]!));
     const f = eadd(emul(esub(a, az), einv(esub(x, z))), emul(esub(b, bz), einv(esub(x, zNext))));
     values.set(q, f);
   });
