@@ -108,17 +108,9 @@ export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32
   v128.store(a, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
 }
 
-/**
- * Gentleman-Sande: natural-order coefficients -> bit-reversed evaluations, in place. Stages are fused
- * in pairs (a radix-4 pass does the butterflies of stage len and len/2 on 4 elements at once), which
- * halves the passes over memory; the arithmetic, and so the result, is exactly radix-2's. The last two
- * stages (len 2 and 1) are 4-point transforms on consecutive groups, done 4 groups at a time after a
- * 4x4 transpose.
- */
-export function ntt_dif(a: usize, logN: u32, tw: usize): void {
-  const n: usize = (<usize>1) << logN;
-  let len: usize = n >> 1;
-  for (; len >= 8; len >>= 2) {
+/** Radix-4 DIF passes (stages len and len/2 fused) over [a, a + n) while len >= max(8, stop); returns len. */
+function dif_radix4_passes(a: usize, n: usize, len: usize, tw: usize, stop: usize): usize {
+  for (; len >= 8 && len >= stop; len >>= 2) {
     const q = len >> 1;
     for (let start: usize = 0; start < n; start += 2 * len) {
       const p0 = a + (start << 2);
@@ -145,6 +137,12 @@ export function ntt_dif(a: usize, logN: u32, tw: usize): void {
       }
     }
   }
+  return len;
+}
+
+/** All remaining DIF stages, from half-size len down to 1, on the n elements at a. */
+function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
+  len = dif_radix4_passes(a, n, len, tw, 0);
   if (len === 4) {
     for (let start: usize = 0; start < n; start += 8) {
       const lo = a + (start << 2);
@@ -190,6 +188,23 @@ export function ntt_dif(a: usize, logN: u32, tw: usize): void {
       }
     }
   }
+}
+
+/** Sub-transforms of at most this many elements (16 KiB) are finished one at a time, in L1. */
+const DIF_BLOCK: usize = 4096;
+
+/**
+ * Gentleman-Sande: natural-order coefficients -> bit-reversed evaluations, in place. Stages are fused
+ * in pairs (a radix-4 pass does the butterflies of stage len and len/2 on 4 elements at once), which
+ * halves the passes over memory; once the independent sub-transforms fit in DIF_BLOCK elements, each
+ * is finished before the next is started (cache blocking). The last two stages (len 2 and 1) are
+ * 4-point transforms on consecutive groups, done 4 groups at a time after a 4x4 transpose. The
+ * arithmetic, and so the result, is exactly radix-2's.
+ */
+export function ntt_dif(a: usize, logN: u32, tw: usize): void {
+  const n: usize = (<usize>1) << logN;
+  const len = dif_radix4_passes(a, n, n >> 1, tw, DIF_BLOCK);
+  for (let start: usize = 0; start < n; start += 2 * len) dif_tail(a + (start << 2), 2 * len, len, tw);
 }
 
 /** Cooley-Tukey: bit-reversed evaluations -> natural-order coefficients times n, in place (unscaled). */

@@ -8,7 +8,7 @@
 import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
-import { type Ext, eadd, ebatchInvFlat, emul, esub, readExt, writeExt } from './ext.ts';
+import { type Ext, eadd, ebatchInvFlat, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
 import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
@@ -119,7 +119,7 @@ export async function proveUnchecked(
   const zNext = emul(z, [omegaN, 0, 0, 0]);
   const traceAtZ = await evaluateAtPoint(kernels, trace, z);
   const traceAtZNext = await evaluateAtPoint(kernels, trace, zNext);
-  const quotientAtZ = quotientCoeffs.map((c) => hornerExt(c, z));
+  const quotientAtZ = await evaluateCoefficientsAt(kernels, quotientCoeffs, z);
   const flatten = (xs: Ext[]): Uint32Array => {
     const f = new Uint32Array(4 * xs.length);
     for (let i = 0; i < xs.length; i++) writeExt(f, i, xs[i]!);
@@ -300,11 +300,19 @@ function pow2Ext(z: Ext, k: number): Ext {
   return x;
 }
 
-/** Evaluates a base-field coefficient column at an extension point. */
-function hornerExt(coeffs: Uint32Array, z: Ext): Ext {
-  let acc: Ext = [0, 0, 0, 0];
-  for (let i = coeffs.length - 1; i >= 0; i--) acc = eadd(emul(acc, z), [coeffs[i]!, 0, 0, 0]);
-  return acc;
+/** Evaluates base-field coefficient columns (all of one length) at an extension point: a dot product with z^i. */
+async function evaluateCoefficientsAt(
+  kernels: StarkKernels,
+  columns: readonly Uint32Array[],
+  z: Ext,
+): Promise<Ext[]> {
+  const n = columns[0]!.length;
+  const zPowers = new Uint32Array(4 * n);
+  zPowers[0] = 1;
+  const zFlat = Uint32Array.from(z);
+  for (let i = 1; i < n; i++) emulFlat(zPowers, 4 * i, zPowers, 4 * (i - 1), zFlat, 0);
+  const sums = await kernels.dot(columns, zPowers);
+  return columns.map((_, c) => readExt(sums, c));
 }
 
 /**
