@@ -463,4 +463,4 @@ export async function instantiateKernels(bytes: BufferSource): Promise<WasmKerne
   return new WasmKernels(instance);
 }
 
-export { type KernelApi, KernelPool } from './pool.ts';
+export { type KernelApi, KernelPool, workerApi } from './pool.ts';

@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { loadKernels } from './node.ts';
 import { nodeEndpoint } from './node-endpoint.ts';
+import { workerApi } from './pool.ts';
 
 if (parentPort === null) throw new Error('node-worker.ts runs only as a worker thread');
-expose(await loadKernels(), nodeEndpoint(parentPort));
+expose(workerApi(await loadKernels()), nodeEndpoint(parentPort));

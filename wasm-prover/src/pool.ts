@@ -8,6 +8,7 @@
  * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
  * Node (./node.ts).
  */
+import { transfer } from 'comlink';
 import type { Ext4, WasmEvaluator, WasmKernels } from './kernels.ts';
 
 export type KernelApi = Pick<
@@ -45,6 +46,39 @@ function concat(parts: Uint32Array[]): Uint32Array {
   return out;
 }
 
+/**
+ * Marks fresh copies to be moved, not cloned, to a worker (the sender no longer needs them), so a
+ * large batch crosses the thread boundary without a second copy.
+ */
+function moved<T extends Uint32Array | Uint32Array[]>(value: T): T {
+  const arrays: Uint32Array[] = Array.isArray(value) ? value : [value as Uint32Array];
+  return transfer(
+    value,
+    arrays.map((a) => a.buffer as ArrayBuffer),
+  );
+}
+
+/**
+ * The object a kernel worker exposes: the kernels, with every result moved back to the caller
+ * rather than cloned (results are fresh copies out of the worker's WASM memory).
+ */
+export function workerApi(kernels: KernelApi): KernelApi {
+  const back = moved;
+  return {
+    lde: async (...args) => back(await kernels.lde(...args)),
+    evaluate: async (...args) => back(await kernels.evaluate(...args)),
+    interpolate: async (...args) => back(await kernels.interpolate(...args)),
+    grind: (...args) => kernels.grind(...args),
+    hashRows: async (...args) => back(await kernels.hashRows(...args)),
+    hashLeaves: async (...args) => back(await kernels.hashLeaves(...args)),
+    hashNodes: async (...args) => back(await kernels.hashNodes(...args)),
+    friFold: async (...args) => back(await kernels.friFold(...args)),
+    combine: async (...args) => back(await kernels.combine(...args)),
+    dot: async (...args) => back(await kernels.dot(...args)),
+    deepCompose: async (...args) => back(await kernels.deepCompose(...args)),
+  };
+}
+
 export class KernelPool implements KernelApi {
   readonly name: string;
 
@@ -64,8 +98,9 @@ export class KernelPool implements KernelApi {
     return this.workers.length;
   }
 
-  private split(total: number, align = 1): [number, number][] {
-    return total * align < MIN_SPLIT ? [[0, total]] : ranges(total, this.workers.length, align);
+  /** Contiguous parts of `total` items of `weight` elements each, one per worker (rows in fours). */
+  private split(total: number, weight: number, align = 1): [number, number][] {
+    return total * weight < MIN_SPLIT ? [[0, total]] : ranges(total, this.workers.length, align);
   }
 
   async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
@@ -99,14 +134,9 @@ export class KernelPool implements KernelApi {
 
   async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
     const rows = columns[0]?.length ?? 0;
-    const parts = this.split(rows, columns.length);
+    const parts = this.split(rows, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) =>
-        this.workers[i]!.hashRows(
-          columns.map((c) => c.slice(a, b)),
-          key,
-        ),
-      ),
+      parts.map(([a, b], i) => this.workers[i]!.hashRows(moved(columns.map((c) => c.slice(a, b))), key)),
     );
     return concat(results);
   }
@@ -116,7 +146,11 @@ export class KernelPool implements KernelApi {
     const parts = this.split(leaves, wordsPerLeaf);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.hashLeaves(words.slice(a * wordsPerLeaf, b * wordsPerLeaf), wordsPerLeaf, key),
+        this.workers[i]!.hashLeaves(
+          moved(words.slice(a * wordsPerLeaf, b * wordsPerLeaf)),
+          wordsPerLeaf,
+          key,
+        ),
       ),
     );
     return concat(results);
@@ -130,21 +164,16 @@ export class KernelPool implements KernelApi {
     const parts = this.split(values.length / 32, 32);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.friFold(values.slice(32 * a, 32 * b), xInv.slice(a, b), zeta),
+        this.workers[i]!.friFold(moved(values.slice(32 * a, 32 * b)), moved(xInv.slice(a, b)), zeta),
       ),
     );
     return concat(results);
   }
 
   async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
-    const parts = this.split(columns[0]!.length, columns.length);
+    const parts = this.split(columns[0]!.length, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) =>
-        this.workers[i]!.combine(
-          columns.map((c) => c.slice(a, b)),
-          coeffs,
-        ),
-      ),
+      parts.map(([a, b], i) => this.workers[i]!.combine(moved(columns.map((c) => c.slice(a, b))), coeffs)),
     );
     return concat(results);
   }

@@ -7,7 +7,7 @@ import { type ProvePhase, prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import type { WasmKernels } from '../src/kernels.ts';
 import { createNodeKernelPool, loadKernels } from '../src/node.ts';
-import type { KernelPool } from '../src/pool.ts';
+import { type KernelApi, KernelPool } from '../src/pool.ts';
 
 let pool: KernelPool;
 let single: WasmKernels;
@@ -19,6 +19,62 @@ afterAll(() => pool.terminate());
 
 const elem = fc.integer({ min: 0, max: P - 1 });
 const column = (n: number): Uint32Array => Uint32Array.from(fc.sample(elem, n));
+
+describe('kernel pool splitting', () => {
+  it('gives every worker a part of each large batch', async () => {
+    const calls = [new Map<string, number>(), new Map<string, number>()];
+    const counting = (i: number): KernelApi =>
+      new Proxy(single, {
+        get(target, prop) {
+          const f = Reflect.get(target, prop);
+          if (typeof f !== 'function') return f;
+          return (...args: unknown[]) => {
+            calls[i]!.set(String(prop), (calls[i]!.get(String(prop)) ?? 0) + 1);
+            return f.apply(target, args);
+          };
+        },
+      });
+    const split = new KernelPool([counting(0), counting(1)], single, () => {});
+    const cols = Array.from({ length: 4 }, () => column(4096));
+    const words = column(32 * 512);
+    await split.lde(cols, 3, 31);
+    await split.evaluate(cols, 4096 * 8, 31);
+    await split.interpolate(cols, 31);
+    await split.hashRows(cols, LEAF_KEY);
+    await split.hashLeaves(words, 32, LEAF_KEY);
+    await split.friFold(words, column(512), [1, 2, 3, 4]);
+    await split.combine(cols, [
+      [1, 0, 0, 0],
+      [2, 0, 0, 0],
+      [3, 0, 0, 0],
+      [4, 0, 0, 0],
+    ]);
+    await split.dot(cols, column(4 * 4096));
+    await split.deepCompose(
+      column(4 * 4096),
+      column(4 * 4096),
+      column(4096),
+      [0, 1, 0, 0],
+      [0, 2, 0, 0],
+      [1, 1, 1, 1],
+      [2, 2, 2, 2],
+    );
+    const methods = [
+      'lde',
+      'evaluate',
+      'interpolate',
+      'hashRows',
+      'hashLeaves',
+      'friFold',
+      'combine',
+      'dot',
+      'deepCompose',
+    ];
+    for (const m of methods) {
+      expect([calls[0]!.get(m), calls[1]!.get(m)], m).toEqual([1, 1]);
+    }
+  });
+});
 
 describe('worker_threads kernel pool', () => {
   it('splits every kernel across workers with results identical to one worker', async () => {

@@ -3,8 +3,8 @@
  * Start it as a module worker (see pool.ts). Loaded from a packaged file, never a blob URL, so it also
  * runs in the extension's offscreen document.
  */
-import { instantiateKernels } from '@cipherclerk/wasm-prover';
+import { instantiateKernels, workerApi } from '@cipherclerk/wasm-prover';
 import { expose } from 'comlink';
 
 const response = await fetch(new URL('@cipherclerk/wasm-prover/kernels.wasm', import.meta.url));
-expose(await instantiateKernels(await response.arrayBuffer()));
+expose(workerApi(await instantiateKernels(await response.arrayBuffer())));
