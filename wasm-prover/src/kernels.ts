@@ -193,9 +193,10 @@ export class WasmKernels {
 
   /**
    * For the benchmarks: places two random batches of n elements in memory once and returns a
-   * function that runs only the multiply kernel over them (no copying), to time the kernel itself.
+   * function that runs only the multiply kernel over them `reps` times (no copying), to time the
+   * kernel itself.
    */
-  mulKernel(n: number): () => void {
+  mulKernel(n: number, reps = 1): () => void {
     this.tables(1);
     this.begin();
     const random = (): Uint32Array =>
@@ -203,7 +204,9 @@ export class WasmKernels {
     const pa = this.put(random());
     const pb = this.put(random());
     const out = this.alloc(n);
-    return () => this.x.mont_mul_batch(pa, pb, out, n);
+    return () => {
+      for (let r = 0; r < reps; r++) this.x.mont_mul_batch(pa, pb, out, n);
+    };
   }
 
   /** For the benchmarks: a function running the in-place forward NTT of one resident column of 2^log. */
