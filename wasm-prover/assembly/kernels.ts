@@ -613,6 +613,18 @@ function initCv(key: usize): void {
 
 /** Writes lane k of the 4-lane chaining value as digest number `index` (8 words) at out. */
 function storeDigests(out: usize, first: u32, count: u32): void {
+  if (count === 4) {
+    // Words 0-3 and 4-7 of the 4 chaining values, transposed in place: row k is then digest k's
+    // half, one vector store each.
+    transpose4(scratch);
+    transpose4(scratch + 64);
+    for (let k: usize = 0; k < 4; k++) {
+      const d = out + ((<usize>first + k) << 5);
+      v128.store(d, v128.load(scratch + (k << 4)));
+      v128.store(d, v128.load(scratch + 64 + (k << 4)), 16);
+    }
+    return;
+  }
   for (let k: u32 = 0; k < count; k++) {
     const d = out + (<usize>(first + k) << 5);
     for (let i: usize = 0; i < 8; i++) store<u32>(d + (i << 2), load<u32>(scratch + (i << 4) + (<usize>k << 2)));
@@ -632,19 +644,32 @@ export function hash_leaves(input: usize, leaves: u32, words: u32, key: usize, o
     for (let b: u32 = 0; b < blocks; b++) {
       const first = b << 4;
       const n = words - first < 16 ? words - first : 16;
-      for (let i: u32 = 0; i < 16; i++) {
-        let vec = i32x4.splat(0);
-        if (i < n) {
-          // Lanes past the last leaf re-read the first one; their digests are not stored.
-          const at = (<usize>first + i) << 2;
-          const stride = <usize>words << 2;
-          const l0 = input + <usize>g * stride + at;
-          vec = i32x4.replace_lane(vec, 0, load<u32>(l0));
-          vec = i32x4.replace_lane(vec, 1, load<u32>(l0 + (count > 1 ? stride : 0)));
-          vec = i32x4.replace_lane(vec, 2, load<u32>(l0 + (count > 2 ? 2 * stride : 0)));
-          vec = i32x4.replace_lane(vec, 3, load<u32>(l0 + (count > 3 ? 3 * stride : 0)));
+      const stride = <usize>words << 2;
+      const base = input + <usize>g * stride + ((<usize>first) << 2);
+      if (n === 16 && count === 4) {
+        // A full block of 4 leaves: 4 words of each leaf per vector load, then 4x4 transposes
+        // turn (leaf, word) into (word, leaf) vectors.
+        for (let q: usize = 0; q < 4; q++) {
+          const m = msg + (q << 6);
+          v128.store(m, v128.load(base + (q << 4)));
+          v128.store(m, v128.load(base + stride + (q << 4)), 16);
+          v128.store(m, v128.load(base + 2 * stride + (q << 4)), 32);
+          v128.store(m, v128.load(base + 3 * stride + (q << 4)), 48);
+          transpose4(m);
         }
-        v128.store(msg + (<usize>i << 4), vec);
+      } else {
+        for (let i: u32 = 0; i < 16; i++) {
+          let vec = i32x4.splat(0);
+          if (i < n) {
+            // Lanes past the last leaf re-read the first one; their digests are not stored.
+            const l0 = base + ((<usize>i) << 2);
+            vec = i32x4.replace_lane(vec, 0, load<u32>(l0));
+            vec = i32x4.replace_lane(vec, 1, load<u32>(l0 + (count > 1 ? stride : 0)));
+            vec = i32x4.replace_lane(vec, 2, load<u32>(l0 + (count > 2 ? 2 * stride : 0)));
+            vec = i32x4.replace_lane(vec, 3, load<u32>(l0 + (count > 3 ? 3 * stride : 0)));
+          }
+          v128.store(msg + (<usize>i << 4), vec);
+        }
       }
       compress4(scratch, msg, n << 2, blockFlags(b, blocks));
     }
