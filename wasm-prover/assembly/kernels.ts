@@ -260,9 +260,47 @@ function bit_reverse_permute(a: usize, logN: u32): void {
 }
 
 /**
+ * Scale tables for the blocks of a coset evaluation: table b (m words at tables + b * m) holds
+ * base * s_b^i in Montgomery form, for the block shifts sMont[b] (see coset_blocks).
+ */
+export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: usize, baseMont: u32): void {
+  for (let b: usize = 0; b < <usize>blocks; b++) {
+    const s = load<u32>(shifts + (b << 2));
+    let t = baseMont;
+    const row = tables + ((b * <usize>m) << 2);
+    for (let i: usize = 0; i < <usize>m; i++) {
+      store<u32>(row + (i << 2), t);
+      t = mmul(t, s);
+    }
+  }
+}
+
+/**
+ * Evaluates the polynomial whose m coefficients are at dst[0..m) on a coset of size m * blocks, in
+ * bit-reversed order, as `blocks` NTTs of size m: in bit-reversed order, block b of the result is the
+ * evaluation on s_b <w_m> with s_b = shift * w_(m blocks)^bitrev(b), i.e. the size-m NTT of the
+ * coefficients scaled by s_b^i (table b). Smaller transforms than one of size m * blocks, the same
+ * result, and no zero padding. Block 0 overwrites the coefficients, so it is done last.
+ */
+function coset_blocks(dst: usize, logM: u32, blocks: u32, tables: usize, twFwd: usize): void {
+  const m: usize = (<usize>1) << logM;
+  for (let b: isize = <isize>blocks - 1; b >= 0; b--) {
+    const out = dst + ((<usize>b * m) << 2);
+    const table = tables + ((<usize>b * m) << 2);
+    if (m >= 4) {
+      for (let i: usize = 0; i < m << 2; i += 16) v128.store(out + i, mmul4(v128.load(dst + i), v128.load(table + i)));
+    } else {
+      for (let i: usize = 0; i < m << 2; i += 4) store<u32>(out + i, mmul(load<u32>(dst + i), load<u32>(table + i)));
+    }
+    ntt_dif(out, logM, twFwd);
+  }
+}
+
+/**
  * Coset low-degree extension of `cols` columns: column c's n = 2^logN natural-order values at
  * input + c * n words become its N = n * 2^logBlowup bit-reversed evaluations on shift<w_N> at
- * output + c * N words. nInvMont = (1/n) R, shiftMont = shift R.
+ * output + c * N words. `tables` come from build_block_tables with base (1/n) R, which also applies
+ * the 1/n of the inverse transform.
  */
 export function lde_columns(
   input: usize,
@@ -272,45 +310,39 @@ export function lde_columns(
   logBlowup: u32,
   twFwd: usize,
   twInv: usize,
-  nInvMont: u32,
-  shiftMont: u32,
+  tables: usize,
 ): void {
   const n: usize = (<usize>1) << logN;
   const bigN: usize = n << logBlowup;
   for (let c: usize = 0; c < <usize>cols; c++) {
-    const src = input + ((c * n) << 2);
     const dst = output + ((c * bigN) << 2);
-    memory.copy(dst, src, n << 2);
+    memory.copy(dst, input + ((c * n) << 2), n << 2);
     bit_reverse_permute(dst, logN);
     intt_dit_unscaled(dst, logN, twInv);
-    // The 1/n of the inverse transform and the coset shift in one pass: c_i *= shift^i / n.
-    scale_by_table(dst, <u32>n, shiftMont, nInvMont);
-    memory.fill(dst + (n << 2), 0, (bigN - n) << 2);
-    ntt_dif(dst, logN + logBlowup, twFwd);
+    coset_blocks(dst, logN, 1 << logBlowup, tables, twFwd);
   }
 }
 
 /**
- * Evaluates `cols` coefficient columns (m words each, m <= N) on shift<w_N>, bit-reversed; output
- * column c at output + c * N words. oneMont = R.
+ * Evaluates `cols` coefficient columns of m = 2^logM words each on a coset of size 2^logSize,
+ * bit-reversed; output column c at output + c * 2^logSize words. `tables` from build_block_tables
+ * with base R (no scaling).
  */
 export function evaluate_columns(
   input: usize,
   output: usize,
   cols: u32,
-  m: u32,
+  logM: u32,
   logSize: u32,
   twFwd: usize,
-  oneMont: u32,
-  shiftMont: u32,
+  tables: usize,
 ): void {
+  const m: usize = (<usize>1) << logM;
   const bigN: usize = (<usize>1) << logSize;
   for (let c: usize = 0; c < <usize>cols; c++) {
     const dst = output + ((c * bigN) << 2);
-    memory.copy(dst, input + ((c * <usize>m) << 2), <usize>m << 2);
-    scale_by_table(dst, m, shiftMont, oneMont);
-    memory.fill(dst + (<usize>m << 2), 0, (bigN - m) << 2);
-    ntt_dif(dst, logSize, twFwd);
+    memory.copy(dst, input + ((c * m) << 2), m << 2);
+    coset_blocks(dst, logM, 1 << (logSize - logM), tables, twFwd);
   }
 }
 

@@ -34,6 +34,7 @@ interface Exports {
   build_twiddles(tw: number, logN: number, rootMont: number, oneMont: number): void;
   ntt_dif(a: number, logN: number, tw: number): void;
   intt_dit_unscaled(a: number, logN: number, tw: number): void;
+  build_block_tables(tables: number, m: number, blocks: number, shifts: number, baseMont: number): void;
   lde_columns(
     input: number,
     output: number,
@@ -42,18 +43,16 @@ interface Exports {
     logBlowup: number,
     twFwd: number,
     twInv: number,
-    nInvMont: number,
-    shiftMont: number,
+    tables: number,
   ): void;
   evaluate_columns(
     input: number,
     output: number,
     cols: number,
-    m: number,
+    logM: number,
     logSize: number,
     twFwd: number,
-    oneMont: number,
-    shiftMont: number,
+    tables: number,
   ): void;
   hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
   hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
@@ -295,27 +294,37 @@ export class WasmKernels {
     return this.get(pa, a.length);
   }
 
+  /**
+   * Scale tables for evaluating m coefficients on shift<w_(m * blocks)> as `blocks` NTTs of size m:
+   * block b's shift is shift * w^bitrev(b) (see coset_blocks in assembly/kernels.ts).
+   */
+  private blockTables(m: number, blocks: number, shift: number, base: bigint): number {
+    const logBlocks = Math.log2(blocks);
+    const w = root(Math.log2(m * blocks));
+    const shifts = new Uint32Array(Math.max(4, blocks));
+    for (let b = 0; b < blocks; b++) {
+      let r = 0;
+      for (let i = 0; i < logBlocks; i++) r |= ((b >>> i) & 1) << (logBlocks - 1 - i);
+      shifts[b] = toMont((BigInt(shift) * modPow(w, BigInt(r))) % P);
+    }
+    const ps = this.put(shifts);
+    const tables = this.alloc(m * blocks);
+    this.x.build_block_tables(tables, m, blocks, ps, toMont(base));
+    return tables;
+  }
+
   async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
     const n = columns[0]!.length;
     const logN = Math.log2(n);
     const big = n << logBlowup;
     const { fwd, inv } = this.tables(logN + logBlowup);
     this.begin();
+    const tables = this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
     const input = this.alloc(n * columns.length);
     const mem = this.u32();
     for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
     const output = this.alloc(big * columns.length);
-    this.x.lde_columns(
-      input,
-      output,
-      columns.length,
-      logN,
-      logBlowup,
-      fwd,
-      inv,
-      toMont(inverse(n)),
-      toMont(shift),
-    );
+    this.x.lde_columns(input, output, columns.length, logN, logBlowup, fwd, inv, tables);
     return columns.map((_, i) => this.get(output + 4 * i * big, big));
   }
 
@@ -345,16 +354,18 @@ export class WasmKernels {
 
   async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
     const m = coeffColumns[0]!.length;
-    if (coeffColumns.some((c) => c.length !== m) || m > size)
-      throw new RangeError('coefficient columns differ');
+    if (coeffColumns.some((c) => c.length !== m) || m > size || !Number.isInteger(Math.log2(m))) {
+      throw new RangeError('coefficient columns must share one power-of-two length');
+    }
     const logSize = Math.log2(size);
     const { fwd } = this.tables(logSize);
     this.begin();
+    const tables = this.blockTables(m, size / m, shift, 1n);
     const input = this.alloc(m * coeffColumns.length);
     const mem = this.u32();
     for (let i = 0; i < coeffColumns.length; i++) mem.set(coeffColumns[i]!, input / 4 + i * m);
     const output = this.alloc(size * coeffColumns.length);
-    this.x.evaluate_columns(input, output, coeffColumns.length, m, logSize, fwd, toMont(1), toMont(shift));
+    this.x.evaluate_columns(input, output, coeffColumns.length, Math.log2(m), logSize, fwd, tables);
     return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
   }
 
