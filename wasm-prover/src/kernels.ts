@@ -465,16 +465,23 @@ export class WasmKernels {
   }
 }
 
-/** Instantiates the kernels from the module's bytes (fetch them in a browser, read them in Node). */
-export async function instantiateKernels(bytes: BufferSource): Promise<WasmKernels> {
-  const { instance } = await WebAssembly.instantiate(bytes, {
+/**
+ * Instantiates the kernels from the module's bytes (fetch them in a browser, read them in Node) or
+ * from a compiled module (which can be posted to workers, so each compiles nothing).
+ */
+export async function instantiateKernels(source: BufferSource | WebAssembly.Module): Promise<WasmKernels> {
+  const imports = {
     env: {
       abort: () => {
         throw new Error('wasm-prover kernel aborted');
       },
     },
-  });
+  };
+  const instance =
+    source instanceof WebAssembly.Module
+      ? await WebAssembly.instantiate(source, imports)
+      : (await WebAssembly.instantiate(source, imports)).instance;
   return new WasmKernels(instance);
 }
 
-export { type KernelApi, KernelPool, workerApi } from './pool.ts';
+export { type KernelApi, KernelPool, type KernelWorkerApi, lazyWorkerApi, workerApi } from './pool.ts';

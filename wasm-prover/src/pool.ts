@@ -9,7 +9,7 @@
  * Node (./node.ts).
  */
 import { transfer } from 'comlink';
-import type { Ext4, WasmEvaluator, WasmKernels } from './kernels.ts';
+import { type Ext4, instantiateKernels, type WasmEvaluator, type WasmKernels } from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
@@ -76,6 +76,36 @@ export function workerApi(kernels: KernelApi): KernelApi {
     combine: async (...args) => back(await kernels.combine(...args)),
     dot: async (...args) => back(await kernels.dot(...args)),
     deepCompose: async (...args) => back(await kernels.deepCompose(...args)),
+  };
+}
+
+/** A kernel worker that receives its compiled module from the page (no URL to resolve inside it). */
+export interface KernelWorkerApi extends KernelApi {
+  init(module: WebAssembly.Module): Promise<void>;
+}
+
+/** The API a browser kernel worker exposes: kernels exist once init() has instantiated the module. */
+export function lazyWorkerApi(): KernelWorkerApi {
+  let api: KernelApi | undefined;
+  const ready = (): KernelApi => {
+    if (api === undefined) throw new Error('kernel worker used before init()');
+    return api;
+  };
+  return {
+    init: async (module) => {
+      api = workerApi(await instantiateKernels(module));
+    },
+    lde: (...args) => ready().lde(...args),
+    evaluate: (...args) => ready().evaluate(...args),
+    interpolate: (...args) => ready().interpolate(...args),
+    grind: (...args) => ready().grind(...args),
+    hashRows: (...args) => ready().hashRows(...args),
+    hashLeaves: (...args) => ready().hashLeaves(...args),
+    hashNodes: (...args) => ready().hashNodes(...args),
+    friFold: (...args) => ready().friFold(...args),
+    combine: (...args) => ready().combine(...args),
+    dot: (...args) => ready().dot(...args),
+    deepCompose: (...args) => ready().deepCompose(...args),
   };
 }
 

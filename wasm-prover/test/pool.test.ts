@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
@@ -6,8 +7,8 @@ import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
 import { type ProvePhase, prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import type { WasmKernels } from '../src/kernels.ts';
-import { createNodeKernelPool, loadKernels } from '../src/node.ts';
-import { type KernelApi, KernelPool } from '../src/pool.ts';
+import { createNodeKernelPool, KERNELS_WASM_URL, loadKernels } from '../src/node.ts';
+import { type KernelApi, KernelPool, lazyWorkerApi } from '../src/pool.ts';
 
 let pool: KernelPool;
 let single: WasmKernels;
@@ -19,6 +20,16 @@ afterAll(() => pool.terminate());
 
 const elem = fc.integer({ min: 0, max: P - 1 });
 const column = (n: number): Uint32Array => Uint32Array.from(fc.sample(elem, n));
+
+describe('browser kernel worker API', () => {
+  it('refuses work before init and then runs the kernels from a posted module', async () => {
+    const api = lazyWorkerApi();
+    const cols = [column(64)];
+    expect(() => api.lde(cols, 3, 31)).toThrow(/before init/);
+    await api.init(await WebAssembly.compile(await readFile(KERNELS_WASM_URL)));
+    expect(await api.lde(cols, 3, 31)).toEqual(await single.lde(cols, 3, 31));
+  });
+});
 
 describe('kernel pool splitting', () => {
   it('gives every worker a part of each large batch', async () => {

@@ -1,10 +1,9 @@
 /**
- * Web Worker entry of the prover pool: fetches the WASM kernels once and exposes them with comlink.
- * Start it as a module worker (see pool.ts). Loaded from a packaged file, never a blob URL, so it also
- * runs in the extension's offscreen document.
+ * Web Worker entry of the prover pool: exposes the WASM kernels with comlink once the page has sent
+ * the compiled module (init). Start it as a module worker from a packaged file, never a blob URL, so
+ * it also runs in the extension's offscreen document (an MV3 service worker cannot start workers).
  */
-import { instantiateKernels, workerApi } from '@cipherclerk/wasm-prover';
+import { lazyWorkerApi } from '@cipherclerk/wasm-prover';
 import { expose } from 'comlink';
 
-const response = await fetch(new URL('@cipherclerk/wasm-prover/kernels.wasm', import.meta.url));
-expose(workerApi(await instantiateKernels(await response.arrayBuffer())));
+expose(lazyWorkerApi());
