@@ -13,7 +13,9 @@ import { benchWebGpuLde } from './webgpu.ts';
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const RUNS = runsArg === undefined ? 5 : Number(runsArg.slice(7));
 
+/** Median of `runs` timed calls, after one untimed warm-up call (JIT tiers, memory growth). */
 async function time(f: () => unknown, runs: number): Promise<number> {
+  await f();
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -32,7 +34,6 @@ const random = (n: number): Uint32Array =>
   Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
 
 const wasm = await loadKernels();
-const pool = await createNodeKernelPool();
 
 {
   // 2^24 multiplies on a 2048-element working set (24 KiB, in L1): the kernel's arithmetic rate.
@@ -40,10 +41,8 @@ const pool = await createNodeKernelPool();
   const total = 2 ** 24;
   const batch = 2048;
   const inCache = wasm.mulKernel(batch, total / batch);
-  inCache();
   const ms = await time(inCache, RUNS);
   const streaming = wasm.mulKernel(total);
-  streaming();
   const streamMs = await time(streaming, RUNS);
   line('mul', ms, RUNS, {
     gmul_per_s: Number((total / ms / 1e6).toFixed(3)),
@@ -55,9 +54,10 @@ const pool = await createNodeKernelPool();
 }
 {
   const run = wasm.nttKernel(20);
-  run();
   line('ntt_2^20', await time(run, RUNS), RUNS, { cores: 1, backend: wasm.name });
 }
+// The pool starts only now, so that its threads' start-up does not share the cores with the 1-core runs.
+const pool = await createNodeKernelPool();
 {
   const columns = Array.from({ length: 64 }, () => random(2 ** 16));
   line('lde_2^16x64', await time(() => wasm.lde(columns, 3, 31), RUNS), RUNS, {
