@@ -395,8 +395,21 @@ export class WasmKernels {
     return this.get(out, 8 * leaves);
   }
 
-  async hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array> {
-    return this.hashLeaves(children, 16, key);
+  /** All `levels` layers in one call: each layer is hashed from the previous one in place in memory. */
+  async merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
+    this.begin();
+    let children = this.put(leaves);
+    let count = leaves.length / 8;
+    const ptrs: [number, number][] = [];
+    this.setKey(key);
+    for (let l = 0; l < levels; l++) {
+      count /= 2;
+      const out = this.alloc(8 * count);
+      this.x.hash_leaves(children, count, 16, KEY, out);
+      ptrs.push([out, 8 * count]);
+      children = out;
+    }
+    return ptrs.map(([ptr, words]) => this.get(ptr, words));
   }
 
   async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {

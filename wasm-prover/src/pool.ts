@@ -19,7 +19,7 @@ export type KernelApi = Pick<
   | 'grind'
   | 'hashRows'
   | 'hashLeaves'
-  | 'hashNodes'
+  | 'merkleLayers'
   | 'friFold'
   | 'combine'
   | 'dot'
@@ -71,7 +71,7 @@ export function workerApi(kernels: KernelApi): KernelApi {
     grind: (...args) => kernels.grind(...args),
     hashRows: async (...args) => back(await kernels.hashRows(...args)),
     hashLeaves: async (...args) => back(await kernels.hashLeaves(...args)),
-    hashNodes: async (...args) => back(await kernels.hashNodes(...args)),
+    merkleLayers: async (...args) => back(await kernels.merkleLayers(...args)),
     friFold: async (...args) => back(await kernels.friFold(...args)),
     combine: async (...args) => back(await kernels.combine(...args)),
     dot: async (...args) => back(await kernels.dot(...args)),
@@ -101,7 +101,7 @@ export function lazyWorkerApi(): KernelWorkerApi {
     grind: (...args) => ready().grind(...args),
     hashRows: (...args) => ready().hashRows(...args),
     hashLeaves: (...args) => ready().hashLeaves(...args),
-    hashNodes: (...args) => ready().hashNodes(...args),
+    merkleLayers: (...args) => ready().merkleLayers(...args),
     friFold: (...args) => ready().friFold(...args),
     combine: (...args) => ready().combine(...args),
     dot: (...args) => ready().dot(...args),
@@ -113,12 +113,12 @@ export class KernelPool implements KernelApi {
   readonly name: string;
 
   /**
-   * `local` evaluates constraints on this thread: that step runs the AIR's own code, which cannot be
-   * sent to a worker.
+   * `local` evaluates constraints on this thread (that step runs the AIR's own code, which cannot be
+   * sent to a worker) and hashes the top of Merkle trees.
    */
   constructor(
     private readonly workers: readonly KernelApi[],
-    private readonly local: Pick<WasmKernels, 'withEvaluator'>,
+    private readonly local: Pick<WasmKernels, 'withEvaluator' | 'merkleLayers'>,
     private readonly close: () => void,
   ) {
     this.name = `pool-${workers.length}x`;
@@ -186,8 +186,24 @@ export class KernelPool implements KernelApi {
     return concat(results);
   }
 
-  async hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array> {
-    return this.hashLeaves(children, 16, key);
+  /**
+   * Each worker builds the subtree over its share of the leaves; the few layers above the subtrees'
+   * roots are hashed here.
+   */
+  async merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
+    const count = leaves.length / 8;
+    const parts = this.workers.length;
+    if (count * 8 < MIN_SPLIT || parts & (parts - 1) || count < 2 * parts || levels < Math.log2(parts)) {
+      return this.local.merkleLayers(leaves, levels, key);
+    }
+    const share = leaves.length / parts;
+    const below = Math.min(levels, Math.log2(count / parts));
+    const subtrees = await Promise.all(
+      this.workers.map((w, i) => w.merkleLayers(moved(leaves.slice(i * share, (i + 1) * share)), below, key)),
+    );
+    const layers = Array.from({ length: below }, (_, l) => concat(subtrees.map((t) => t[l]!)));
+    const top = await this.local.merkleLayers(layers[below - 1]!, levels - below, key);
+    return [...layers, ...top];
   }
 
   async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {

@@ -53,6 +53,7 @@ describe('kernel pool splitting', () => {
     await split.interpolate(cols, 31);
     await split.hashRows(cols, LEAF_KEY);
     await split.hashLeaves(words, 32, LEAF_KEY);
+    await split.merkleLayers(words, 5, NODE_KEY);
     await split.friFold(words, column(512), [1, 2, 3, 4]);
     await split.combine(cols, [
       [1, 0, 0, 0],
@@ -96,7 +97,11 @@ describe('worker_threads kernel pool', () => {
     expect(await pool.hashRows(cols, LEAF_KEY)).toEqual(await single.hashRows(cols, LEAF_KEY));
     const words = column(16 * 4096);
     expect(await pool.hashLeaves(words, 32, LEAF_KEY)).toEqual(await single.hashLeaves(words, 32, LEAF_KEY));
-    expect(await pool.hashNodes(words, NODE_KEY)).toEqual(await single.hashNodes(words, NODE_KEY));
+    for (const levels of [0, 3, 13]) {
+      expect(await pool.merkleLayers(words, levels, NODE_KEY)).toEqual(
+        await single.merkleLayers(words, levels, NODE_KEY),
+      );
+    }
     const xInv = column(2048);
     const zeta = [1, 2, 3, 4] as const;
     expect(await pool.friFold(words, xInv, zeta)).toEqual(await single.friFold(words, xInv, zeta));

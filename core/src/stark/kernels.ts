@@ -50,8 +50,11 @@ export interface StarkKernels {
   hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array>;
   /** Leaf digests of consecutive runs of `wordsPerLeaf` words. */
   hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array>;
-  /** One Merkle layer: digest pairs (16 words) -> parents (8 words), one keyed compression each. */
-  hashNodes(children: Uint32Array, key: Uint32Array): Promise<Uint32Array>;
+  /**
+   * The `levels` Merkle layers above `leaves` (8-word digests, a power of two of them): each parent is
+   * one keyed compression of its two children (16 words). Returns the layers bottom-up.
+   */
+  merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]>;
   /**
    * FRI fold by 8 of a bit-reversed layer of extension elements on shift<w_N>: coset m holds the
    * values at x_m * w_8^bitrev3(j), and `xInv[m]` = 1 / x_m. Returns the N/8 folded values.
@@ -210,11 +213,17 @@ export const tsKernels: StarkKernels = {
     for (let i = 0; i < leaves; i++) keyedHashWords(key, words, i * wordsPerLeaf, wordsPerLeaf, out, 8 * i);
     return out;
   },
-  async hashNodes(children, key) {
-    const parents = children.length / 16;
-    const out = new Uint32Array(8 * parents);
-    for (let i = 0; i < parents; i++) keyedHashWords(key, children, 16 * i, 16, out, 8 * i);
-    return out;
+  async merkleLayers(leaves, levels, key) {
+    const layers: Uint32Array[] = [];
+    let children = leaves;
+    for (let l = 0; l < levels; l++) {
+      const parents = children.length / 16;
+      const out = new Uint32Array(8 * parents);
+      for (let i = 0; i < parents; i++) keyedHashWords(key, children, 16 * i, 16, out, 8 * i);
+      layers.push(out);
+      children = out;
+    }
+    return layers;
   },
   async combine(columns, coeffs) {
     const n = columns[0]!.length;

@@ -30,10 +30,7 @@ export async function buildTree(
 ): Promise<MerkleTree> {
   const logLeaves = Math.log2(leafDigests.length / 8);
   const stop = capLog(logLeaves, capHeight);
-  const layers = [leafDigests];
-  for (let level = logLeaves; level > stop; level--) {
-    layers.push(await kernels.hashNodes(layers[layers.length - 1]!, NODE_KEY));
-  }
+  const layers = [leafDigests, ...(await kernels.merkleLayers(leafDigests, logLeaves - stop, NODE_KEY))];
   return { layers, cap: layers[layers.length - 1]! };
 }
 
