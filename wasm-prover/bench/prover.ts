@@ -3,6 +3,10 @@
  * {"bench": NAME, "median_ms": x, "runs": n, ...extra}. Benchmarks, not tests: nothing here asserts
  * a time. Workloads are defined in ../shared/design/FIELD-NOTES.md (B1-B4).
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
 import { buildTree, LEAF_KEY } from '../../core/src/stark/merkle.ts';
 import { prove } from '../../core/src/stark/prover.ts';
@@ -52,10 +56,14 @@ const wasm = await loadKernels();
     backend: wasm.name,
   });
 }
-{
-  const run = wasm.nttKernel(20);
-  line('ntt_2^20', await time(run, RUNS), RUNS, { cores: 1, backend: wasm.name });
-}
+const nttMs = await time(wasm.nttKernel(20), RUNS);
+line('ntt_2^20', nttMs, RUNS, { cores: 1, backend: wasm.name });
+const merkleLeaves = random(16 * 2 ** 20);
+const merkle1Ms = await time(
+  async () => buildTree(await wasm.hashLeaves(merkleLeaves, 16, LEAF_KEY), 4, wasm),
+  RUNS,
+);
+
 // The pool starts only now, so that its threads' start-up does not share the cores with the 1-core runs.
 const pool = await createNodeKernelPool();
 {
@@ -66,9 +74,16 @@ const pool = await createNodeKernelPool();
   });
 }
 {
-  const leaves = random(16 * 2 ** 20);
-  const ms = await time(async () => buildTree(await pool.hashLeaves(leaves, 16, LEAF_KEY), 4, pool), RUNS);
-  line('merkle_2^20', ms, RUNS, { cores: pool.size, backend: pool.name, leaf_bytes: 64 });
+  const ms = await time(
+    async () => buildTree(await pool.hashLeaves(merkleLeaves, 16, LEAF_KEY), 4, pool),
+    RUNS,
+  );
+  line('merkle_2^20', ms, RUNS, {
+    cores: pool.size,
+    backend: pool.name,
+    leaf_bytes: 64,
+    one_core_ms: Number(merkle1Ms.toFixed(3)),
+  });
 }
 {
   const logN = 16;
@@ -90,6 +105,33 @@ const pool = await createNodeKernelPool();
   line('verify_2^16x64', await time(() => verify(air, publicInputs, proof), RUNS), RUNS, { cores: 1 });
 }
 pool.terminate();
+{
+  // The optional native reference: the same NTT and Merkle tree in scalar C (reference.c), built
+  // here with the system compiler if there is one; ratios are WASM / native, both on one core.
+  const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-native-'));
+  const exe = join(dir, 'reference');
+  const src = join(import.meta.dirname, 'native', 'reference.c');
+  const built = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src], { stdio: 'ignore' });
+  if (built.status === 0) {
+    const native = JSON.parse(spawnSync(exe, [String(RUNS)], { encoding: 'utf8' }).stdout) as {
+      ntt_ms: number;
+      merkle_ms: number;
+    };
+    console.log(
+      JSON.stringify({
+        bench: 'native_ratio',
+        median_ms: null,
+        runs: RUNS,
+        ntt_ratio: Number((nttMs / native.ntt_ms).toFixed(3)),
+        merkle_ratio: Number((merkle1Ms / native.merkle_ms).toFixed(3)),
+        ntt_native_ms: native.ntt_ms,
+        merkle_native_ms: native.merkle_ms,
+        native: 'scalar C, cc -O3 -march=native (wasm-prover/bench/native/reference.c)',
+      }),
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
 {
   // One run: on SwiftShader (no GPU here) it takes tens of seconds.
   const gpu = await benchWebGpuLde(16, 64, 1);
