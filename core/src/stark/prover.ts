@@ -13,7 +13,6 @@ import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub }
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
-import { bitReversePermute } from './ntt.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { encodeProof, type StarkProof } from './proof.ts';
 import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
@@ -209,9 +208,11 @@ async function compositionQuotient(
   // Work in natural order on the quotient domain so that row i's successor is i + 2^logQ (a
   // sequential stream per column, not a bit-reversed scatter): the first M bit-reversed LDE entries
   // are exactly g<w_M> in bit-reversed order.
+  const reversed = new Uint32Array(M);
+  for (let i = 0; i < M; i++) reversed[i] = bitReverse(i, logM);
   const columns = traceLde.map((col) => {
-    const c = col.slice(0, M);
-    bitReversePermute(c);
+    const c = new Uint32Array(M);
+    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
     return c;
   });
   const wM = rootOfUnity(logM);
@@ -260,8 +261,13 @@ async function compositionQuotient(
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
   });
-  for (const col of q) bitReversePermute(col);
-  const coeffs = await kernels.interpolate(q, GENERATOR);
+  // Back to bit-reversed order, which interpolation takes.
+  const qBitReversed = q.map((col) => {
+    const c = new Uint32Array(M);
+    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
+    return c;
+  });
+  const coeffs = await kernels.interpolate(qBitReversed, GENERATOR);
   const chunks: Uint32Array[] = [];
   for (let c = 0; c < qBlowup; c++) {
     for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
