@@ -76,7 +76,7 @@ describe('FRI (arity 8)', () => {
     }
   });
 
-  it('rejects a low-degree codeword with one position corrupted when that position is queried', async () => {
+  it('rejects a low-degree codeword with the first value of every coset corrupted', async () => {
     const codeword = codewordOfDegree(2 ** LOG_DEGREE, 8);
     // Corrupt the first element of every coset, so every query's layer-0 coset is inconsistent.
     for (let m = 0; m < 2 ** (LOG_SIZE - 3); m++) codeword[32 * m]! = (codeword[32 * m]! + 1) % P;
