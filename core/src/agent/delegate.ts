@@ -70,7 +70,8 @@ export async function delegate(
   if (a.notBefore !== undefined)
     restrict.push({ t: 'nbf', at: now + wholeNumber(a.notBefore, 'not-before') });
   // An explicit TTL beyond the parent's expiry is refused below; the default simply stops at it.
-  const parentExpiry = rightsOf(parent.token.caveats).expiry;
+  const parentRights = rightsOf(parent.token.caveats);
+  const parentExpiry = parentRights.expiry;
   const ttl = a.maxTtl === undefined ? DEFAULT_DELEGATION_TTL_S : wholeNumber(a.maxTtl, 'ttl');
   const expiry =
     a.maxTtl === undefined && parentExpiry !== null ? Math.min(now + ttl, parentExpiry) : now + ttl;
@@ -82,7 +83,6 @@ export async function delegate(
   }
   restrict.push({ t: 'aud', did: recipient }, { t: 'epoch', by: agent.did, epoch: agent.state.epoch });
 
-  const parentRights = rightsOf(parent.token.caveats);
   assertNarrows(declaredRights(parentRights, restrict), parentRights, 'delegation');
 
   const token = attenuate(parent.token, restrict);

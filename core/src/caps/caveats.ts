@@ -8,7 +8,7 @@
 
 import { toHex } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
-import { encodeCbor } from '../encoding/cbor.ts';
+import { encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
 
 export type Caveat =
@@ -35,7 +35,8 @@ export type CaveatType = Caveat['t'];
 const NAME = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
 const HEX16 = /^[0-9a-f]{32}$/;
 const BUDGET_ID = /^[0-9a-f]{16}$/;
-const DID = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
+/** The shape of an Ed25519 did:key (the key itself is checked where it is used). */
+export const DID_SHAPE = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
 /** Largest time or amount we accept: keeps arithmetic exact in doubles. */
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 
@@ -76,8 +77,8 @@ function exactKeys(m: CborMap, keys: readonly string[]): void {
 
 /** Validates a decoded value as a caveat; fails only with `E_INVALID`. */
 export function caveatFromCbor(v: CborValue): Caveat {
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) bad('not a map');
-  const m = v as CborMap;
+  if (!isCborMap(v)) return bad('not a map');
+  const m = v;
   switch (m.t) {
     case 'services':
       exactKeys(m, ['t', 'services']);
@@ -96,17 +97,17 @@ export function caveatFromCbor(v: CborValue): Caveat {
       return { t: 'exp', at: uint(m.at, 'expiry') };
     case 'aud':
       exactKeys(m, ['t', 'did']);
-      return { t: 'aud', did: str(m.did, DID, 'audience DID') };
+      return { t: 'aud', did: str(m.did, DID_SHAPE, 'audience DID') };
     case 'rev':
       exactKeys(m, ['t', 'channel', 'owner']);
       return {
         t: 'rev',
         channel: str(m.channel, HEX16, 'channel id'),
-        owner: str(m.owner, DID, 'channel owner'),
+        owner: str(m.owner, DID_SHAPE, 'channel owner'),
       };
     case 'epoch':
       exactKeys(m, ['t', 'by', 'epoch']);
-      return { t: 'epoch', by: str(m.by, DID, 'epoch owner'), epoch: uint(m.epoch, 'epoch') };
+      return { t: 'epoch', by: str(m.by, DID_SHAPE, 'epoch owner'), epoch: uint(m.epoch, 'epoch') };
     default:
       return bad(`unknown type ${JSON.stringify(m.t)}`);
   }

@@ -74,7 +74,8 @@ export function checkChainStructure(chain: Chain, now: number): void {
       parentCaveats = prev.token.caveats;
     }
     const parentRights = rightsOf(parentCaveats);
-    assertNarrows(rightsOf(tok.caveats), parentRights, `delegation in ${step}`);
+    const rights = rightsOf(tok.caveats);
+    assertNarrows(rights, parentRights, `delegation in ${step}`);
     assertNarrows(declaredRights(parentRights, env.restrict), parentRights, `delegation in ${step}`);
     if (!sameCaveats(tok.caveats, [...parentCaveats, ...env.restrict])) {
       throw new DreggError(
@@ -88,7 +89,7 @@ export function checkChainStructure(chain: Chain, now: number): void {
     if (!env.restrict.some((c) => c.t === 'epoch' && c.by === env.from && c.epoch === env.epoch)) {
       throw new DreggError('E_INVALID', `In ${step} the token does not carry the delegator's epoch`);
     }
-    if (rightsOf(tok.caveats).expiry !== env.expiry) {
+    if (rights.expiry !== env.expiry) {
       throw new DreggError(
         'E_RESTRICTION_MISMATCH',
         `In ${step} the declared expiry is not the token's expiry`,

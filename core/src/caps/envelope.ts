@@ -10,7 +10,7 @@
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
 import { concatBytes, toHex } from '../encoding/bytes.ts';
-import { type CborMap, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { fromText, toText } from '../encoding/text.ts';
 import { DreggError } from '../errors.ts';
@@ -114,10 +114,8 @@ function uint(v: CborValue | undefined, what: string): number {
 }
 
 function envelopeFromCbor(value: CborValue): Envelope {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new DreggError('E_INVALID', 'An envelope is a map');
-  }
-  const m = value as CborMap;
+  if (!isCborMap(value)) throw new DreggError('E_INVALID', 'An envelope is a map');
+  const m = value;
   const keys = Object.keys(m);
   if (keys.length !== FIELDS.length || !FIELDS.every((k) => Object.hasOwn(m, k))) {
     throw new DreggError('E_INVALID', `An envelope has exactly the fields ${FIELDS.join(', ')}`);
@@ -156,10 +154,8 @@ export function encodeChain(chain: Chain): Uint8Array {
 /** Decodes a delegation chain from outside bytes; fails only with typed errors. */
 export function decodeChain(bytes: Uint8Array): Chain {
   const value = decodeCbor(bytes, 'delegation');
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new DreggError('E_INVALID', 'A delegation is a map');
-  }
-  const m = value as CborMap;
+  if (!isCborMap(value)) throw new DreggError('E_INVALID', 'A delegation is a map');
+  const m = value;
   if (Object.keys(m).length !== 2 || m.v !== ENVELOPE_VERSION || !Array.isArray(m.chain)) {
     throw new DreggError('E_INVALID', 'A delegation has exactly the fields v (= 1) and chain');
   }

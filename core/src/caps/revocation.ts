@@ -14,7 +14,7 @@
  */
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
-import { type CborMap, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
+import { type CborMap, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { fromText, toText } from '../encoding/text.ts';
 import { DreggError } from '../errors.ts';
@@ -70,10 +70,8 @@ export function encodeRevocation(r: RevocationRecord): Uint8Array {
 
 export function decodeRevocation(bytes: Uint8Array): RevocationRecord {
   const v = decodeCbor(bytes, 'revocation record');
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new DreggError('E_INVALID', 'A revocation record is a map');
-  }
-  const m = v as CborMap;
+  if (!isCborMap(v)) throw new DreggError('E_INVALID', 'A revocation record is a map');
+  const m = v;
   const invalid = (why: string) => new DreggError('E_INVALID', `Invalid revocation record: ${why}`);
   if (m.v !== REVOCATION_VERSION) throw invalid('unsupported version');
   if (typeof m.by !== 'string') throw invalid('missing signer');

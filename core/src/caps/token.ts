@@ -10,10 +10,10 @@
  */
 import { hmacSha256 } from '../crypto/hmac.ts';
 import { bytesEqual, toHex } from '../encoding/bytes.ts';
-import { type CborMap, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
+import { type CborMap, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { fromText, toText } from '../encoding/text.ts';
 import { DreggError } from '../errors.ts';
-import { type Caveat, caveatBytes, caveatFromCbor, caveatToCbor } from './caveats.ts';
+import { type Caveat, caveatBytes, caveatFromCbor, caveatToCbor, DID_SHAPE } from './caveats.ts';
 
 export const TOKEN_VERSION = 1;
 /** More caveats than this is not a real token; the bound keeps hostile input cheap to reject. */
@@ -94,14 +94,10 @@ export function encodeToken(token: Token): Uint8Array {
   return encodeCbor(tokenToCbor(token));
 }
 
-const DID_SHAPE = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
-
 /** Validates a decoded value as a token; fails only with `E_INVALID`/`E_DECODE`. */
 export function tokenFromCbor(value: unknown): Token {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new DreggError('E_INVALID', 'A token is a map');
-  }
-  const m = value as CborMap;
+  if (!isCborMap(value)) throw new DreggError('E_INVALID', 'A token is a map');
+  const m = value;
   const keys = Object.keys(m);
   if (keys.length !== 5 || !['v', 'n', 'iss', 'cav', 'tag'].every((k) => Object.hasOwn(m, k))) {
     throw new DreggError('E_INVALID', 'A token has exactly the fields v, n, iss, cav, tag');

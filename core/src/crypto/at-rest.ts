@@ -15,7 +15,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { utf8 } from '../encoding/bytes.ts';
-import { type CborMap, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, fail } from '../errors.ts';
 import { hashFor } from './hash.ts';
 
@@ -114,12 +114,6 @@ export async function encryptAtRest(
   }
 }
 
-function isMap(value: CborValue): value is CborMap {
-  return (
-    typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value)
-  );
-}
-
 function hasExactly(map: CborMap, keys: readonly string[]): boolean {
   const own = Object.keys(map);
   return own.length === keys.length && keys.every((k) => Object.hasOwn(map, k));
@@ -149,12 +143,12 @@ interface Parsed {
 function parse(blob: Uint8Array): Parsed {
   if (!(blob instanceof Uint8Array)) fail('E_DECODE', 'Encrypted data must be bytes');
   const value = decodeCbor(blob, 'encrypted data');
-  if (!isMap(value) || !hasExactly(value, ['v', 'kdf', 'nonce', 'ct'])) {
+  if (!isCborMap(value) || !hasExactly(value, ['v', 'kdf', 'nonce', 'ct'])) {
     fail('E_DECODE', 'Malformed encrypted data: unexpected structure');
   }
   if (value.v !== VERSION) fail('E_DECODE', 'Unsupported encrypted data version');
   const kdf = value.kdf!;
-  if (!isMap(kdf) || !hasExactly(kdf, ['alg', 'N', 'r', 'p', 'salt'])) {
+  if (!isCborMap(kdf) || !hasExactly(kdf, ['alg', 'N', 'r', 'p', 'salt'])) {
     fail('E_DECODE', 'Malformed encrypted data: bad key derivation');
   }
   if (kdf.alg !== 'scrypt') fail('E_DECODE', 'Unsupported key derivation');

@@ -317,6 +317,11 @@ class Reader {
   }
 }
 
+/** Whether a decoded value is a map (not null, an array or a byte string). */
+export function isCborMap(v: unknown): v is CborMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
 /** Decodes outside bytes; fails only with `E_DECODE`. */
 export function decodeCbor(bytes: Uint8Array, what = 'CBOR'): CborValue {
   if (!(bytes instanceof Uint8Array)) throw new DreggError('E_DECODE', `Malformed ${what}: not bytes`);

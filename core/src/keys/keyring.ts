@@ -5,7 +5,7 @@
  * re-encrypts the same contents and changes no key.
  */
 import { decryptAtRest, encryptAtRest, type ScryptParams } from '../crypto/at-rest.ts';
-import { type CborMap, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
+import { type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { type ErrorCode, fail, isDreggError } from '../errors.ts';
 import { normalizeMnemonic } from './mnemonic.ts';
 
@@ -24,12 +24,6 @@ const FIELDS = ['version', 'mnemonic', 'bip39Passphrase', 'account', 'rootKeys']
 const TOKEN_ID = /^(?:[0-9a-f]{2}){1,64}$/;
 const ROOT_KEY_LENGTH = 32;
 
-function isMap(value: unknown): value is CborMap {
-  return (
-    typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value)
-  );
-}
-
 /**
  * Checks the shape strictly and returns a fresh copy (root keys copied, so the caller may wipe the
  * buffer they were decoded from). `code` is E_ARGUMENT for contents we are given to lock and
@@ -37,7 +31,7 @@ function isMap(value: unknown): value is CborMap {
  */
 function checked(value: unknown, code: ErrorCode): KeyringContents {
   const bad = (what: string): never => fail(code, `Invalid keyring: ${what}`);
-  if (!isMap(value)) return bad('not a map');
+  if (!isCborMap(value)) return bad('not a map');
   const keys = Object.keys(value);
   if (keys.length !== FIELDS.length || !FIELDS.every((f) => Object.hasOwn(value, f))) {
     return bad(`expected exactly the fields ${FIELDS.join(', ')}`);
@@ -57,7 +51,7 @@ function checked(value: unknown, code: ErrorCode): KeyringContents {
   if (typeof account !== 'number' || !Number.isSafeInteger(account) || account < 0 || account >= 2 ** 31) {
     bad('account is not an integer from 0 to 2^31 - 1');
   }
-  if (!isMap(rootKeys)) return bad('root keys are not a map');
+  if (!isCborMap(rootKeys)) return bad('root keys are not a map');
   const copy: Record<string, Uint8Array> = {};
   for (const id of Object.keys(rootKeys)) {
     const key: CborValue | undefined = rootKeys[id];
