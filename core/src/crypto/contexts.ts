@@ -28,6 +28,40 @@ export const Contexts = {
   starkMerkleLeaf: 'cipherclerk v1 stark merkle leaf',
   /** STARK Merkle trees: the BLAKE3 key of inner nodes (one compression of two child digests). */
   starkMerkleNode: 'cipherclerk v1 stark merkle node',
+  /** A cell's id: the hash of (owner public key, salt). */
+  cellId: 'cipherclerk v1 cell id',
+  /** A cell's state commitment: the hash of its canonical encoding. */
+  cellState: 'cipherclerk v1 cell state',
+  /** Ledger Merkle tree: leaves (cell id and state commitment). */
+  ledgerLeaf: 'cipherclerk v1 ledger merkle leaf',
+  /** Ledger Merkle tree: inner nodes (two child digests). */
+  ledgerNode: 'cipherclerk v1 ledger merkle node',
+  /** Commitment to the states of the cells one turn touched (before or after it). */
+  turnState: 'cipherclerk v1 turn state commitment',
+  /** Digest of a turn's unsigned body, which the acting agent signs. */
+  turnSigning: 'cipherclerk v1 turn signing',
+  /** Hash of a whole signed turn: the turn's id in receipts. */
+  turnHash: 'cipherclerk v1 turn hash',
+  /** Hash of a turn's effect list, in receipts. */
+  turnEffects: 'cipherclerk v1 turn effects',
+  /** Ids of ledger objects a turn creates (channels, seal pairs, boxes, obligations, locks, messages). */
+  ledgerObjectId: 'cipherclerk v1 ledger object id',
+  /** Digest of a receipt's unsigned body, which the executor signs. */
+  receiptSigning: 'cipherclerk v1 receipt signing',
+  /** Hash of a whole signed receipt: the link of the per-agent receipt chain. */
+  receiptHash: 'cipherclerk v1 receipt hash',
+  /** Digest a federation signs to attest a bridge event (a lock minted, finalized or cancelled). */
+  bridgeAttestation: 'cipherclerk v1 bridge attestation',
+  /** Pedersen commitments: seed of the blinding generator H (nobody knows log_G H). */
+  pedersenGenerator: 'cipherclerk v1 pedersen blinding generator',
+  /** Shielded notes: Fiat-Shamir challenge of a range proof. */
+  noteRangeChallenge: 'cipherclerk v1 note range proof challenge',
+  /** Shielded notes: Fiat-Shamir challenge of a turn's binding signature (value balance). */
+  noteBindingChallenge: 'cipherclerk v1 note binding signature challenge',
+  /** Shielded notes: a note's id (hash of its commitment and owner). */
+  noteId: 'cipherclerk v1 note id',
+  /** Shielded notes: the nullifier that marks a note spent. */
+  noteNullifier: 'cipherclerk v1 note nullifier',
 } as const;
 
 export type Context = keyof typeof Contexts;
