@@ -36,6 +36,10 @@ export const ErrorCodes = {
   E_DENIED: 'Request not permitted by the capability',
   /** A request's cost exceeds the capability's budget. */
   E_BUDGET: 'Budget exceeded',
+  /** A cell (or escrow) holds fewer computrons than an effect moves. */
+  E_INSUFFICIENT: 'Not enough computrons',
+  /** A turn is out of order: its nonce or previous receipt is not the current one, or it is too late. */
+  E_STALE: 'Turn is stale or out of order',
   /** Unlocking failed: wrong passphrase or corrupted keyring. */
   E_LOCKED: 'Keyring is locked or the passphrase is wrong',
   /** The named object does not exist. */

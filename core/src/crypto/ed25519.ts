@@ -133,11 +133,21 @@ export const nobleEd25519: Ed25519 = {
     return ed25519.sign(message, seed);
   },
   async verify(publicKey, message, signature) {
-    return (
-      strictlyEncoded(publicKey, message, signature) && verifyCofactorless(publicKey, message, signature)
-    );
+    return verifyEd25519Sync(publicKey, message, signature);
   },
 };
+
+/**
+ * Strict verification, synchronously (noble). For the few checks that run inside an atomic turn,
+ * where awaiting would let other work observe a half-applied state (bridge attestations).
+ */
+export function verifyEd25519Sync(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  return strictlyEncoded(publicKey, message, signature) && verifyCofactorless(publicKey, message, signature);
+}
 
 /** Public key of a 32-byte private key (synchronous: used where identities are derived). */
 export function ed25519PublicKey(seed: Uint8Array): Uint8Array {

@@ -1,0 +1,34 @@
+/** Small steps every effect group uses: replacing a cell, and moving computrons in and out of one. */
+import type { Cell } from '../../cells/cell.ts';
+import { DreggError } from '../../errors.ts';
+import type { TurnContext } from '../context.ts';
+import { MAX_AMOUNT } from '../effects.ts';
+import { cellKey, getCell } from '../state.ts';
+
+export function updateCell(ctx: TurnContext, id: string, change: (c: Cell) => Partial<Cell>): Cell {
+  const old = getCell(ctx.tx, id);
+  const next: Cell = { ...old, ...change(old) };
+  ctx.tx.put(cellKey(id), next);
+  return next;
+}
+
+export function debit(ctx: TurnContext, id: string, amount: bigint): void {
+  updateCell(ctx, id, (c) => {
+    if (c.balance < amount) {
+      throw new DreggError('E_INSUFFICIENT', `Cell ${id.slice(0, 12)}… holds ${c.balance}, not ${amount}`);
+    }
+    return { balance: c.balance - amount };
+  });
+}
+
+export function credit(ctx: TurnContext, id: string, amount: bigint): void {
+  updateCell(ctx, id, (c) => {
+    if (c.balance + amount > MAX_AMOUNT)
+      throw new DreggError('E_INVALID', `Cell ${id.slice(0, 12)}… would exceed 2^64 - 1`);
+    return { balance: c.balance + amount };
+  });
+}
+
+export function exists(ctx: TurnContext, id: string): boolean {
+  return ctx.tx.get(cellKey(id)) !== undefined;
+}

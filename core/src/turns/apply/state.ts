@@ -1,0 +1,69 @@
+/** State effects: SetField, CreateCell, IncrementNonce, SetPermissions, SetVerificationKey. */
+import { actsAsOwner, cellId, MAX_FIELDS, newCell } from '../../cells/cell.ts';
+import { DreggError } from '../../errors.ts';
+import { authorizeCell } from '../authority.ts';
+import type { TurnContext } from '../context.ts';
+import type { EffectOf } from '../effects.ts';
+import { cellKey, getCell } from '../state.ts';
+import { debit, exists, updateCell } from './common.ts';
+
+export function setField(ctx: TurnContext, e: EffectOf<'set-field'>): null {
+  const id = ctx.cellId(e.cell);
+  authorizeCell(ctx, id, 'set-field', e.via);
+  updateCell(ctx, id, (c) => {
+    const fields = { ...c.fields };
+    if (e.value === null) delete fields[e.key];
+    else fields[e.key] = e.value;
+    if (Object.keys(fields).length > MAX_FIELDS)
+      throw new DreggError('E_INVALID', `A cell holds at most ${MAX_FIELDS} fields`);
+    return { fields };
+  });
+  return null;
+}
+
+/** A new cell for `owner`, funded from the acting cell (so the total supply is unchanged). */
+export function createCell(ctx: TurnContext, salt: string, balance: bigint, owner = ctx.agent): string {
+  const id = cellId(owner, salt);
+  if (exists(ctx, id)) throw new DreggError('E_EXISTS', `Cell ${id} already exists`);
+  if (balance > 0n) debit(ctx, ctx.turn.cell, balance);
+  ctx.tx.put(cellKey(id), newCell(owner, salt, balance));
+  return id;
+}
+
+export function createCellEffect(ctx: TurnContext, e: EffectOf<'create-cell'>): string {
+  return createCell(ctx, e.salt, e.balance, e.owner);
+}
+
+export function incrementNonce(ctx: TurnContext, e: EffectOf<'increment-nonce'>): number {
+  const id = ctx.cellId(e.cell);
+  authorizeCell(ctx, id, 'increment-nonce', e.via);
+  return updateCell(ctx, id, (c) => ({ nonce: c.nonce + 1 })).nonce;
+}
+
+/** Permissions and the verification key are the owner's alone: no handle or permission delegates them. */
+function ownerOnly(ctx: TurnContext, id: string, what: 'set-permissions' | 'set-verification-key'): void {
+  authorizeCell(ctx, id, what);
+  if (!actsAsOwner(getCell(ctx.tx, id), ctx.agent))
+    throw new DreggError('E_DENIED', `Only the owner may ${what.replace('-', ' ')}`);
+}
+
+export function setPermissions(ctx: TurnContext, e: EffectOf<'set-permissions'>): null {
+  const id = ctx.cellId(e.cell);
+  ownerOnly(ctx, id, 'set-permissions');
+  updateCell(ctx, id, (c) => {
+    const permissions = { ...c.permissions };
+    for (const [effect, p] of Object.entries(e.permissions ?? {})) {
+      if (p === 'owner') delete permissions[effect as keyof typeof permissions];
+      else permissions[effect as keyof typeof permissions] = p;
+    }
+    return { permissions, lifecycle: e.lifecycle ?? c.lifecycle };
+  });
+  return null;
+}
+
+export function setVerificationKey(ctx: TurnContext, e: EffectOf<'set-verification-key'>): null {
+  const id = ctx.cellId(e.cell);
+  ownerOnly(ctx, id, 'set-verification-key');
+  updateCell(ctx, id, () => ({ vk: e.key }));
+  return null;
+}

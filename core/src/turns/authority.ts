@@ -1,0 +1,138 @@
+/**
+ * Who may cause an effect on a cell. Exactly one of:
+ *  - the owner (or the agent named by the cell's verification key), unless the cell's permissions
+ *    say "none" for that effect;
+ *  - anyone, when the cell's permissions say "anyone" for that effect;
+ *  - the holder of a handle (a slot of the acting cell's c-list, or a verified delegation chain)
+ *    whose target is the cell, whose caveats all hold now, and whose effect mask (`actions`) names
+ *    the effect. Handles are read through the one lattice (`handleRights`).
+ *
+ * A frozen cell refuses every effect except `set-permissions` by its owner (to thaw it).
+ */
+import { type Handle, handleRights, sameTarget } from '../caps/handle.ts';
+import { actsAsOwner, type Cell } from '../cells/cell.ts';
+import { DreggError } from '../errors.ts';
+import type { TurnContext } from './context.ts';
+import type { EffectType, Via } from './effects.ts';
+import { cellKey, getCell, record } from './state.ts';
+
+/** How an effect was authorized: by ownership/permission (no handle), or by a handle to charge. */
+export interface Authority {
+  readonly handle?: Handle;
+}
+
+const OWNER: Authority = {};
+
+/** The handle in slot `slot` of the acting cell; `E_NOT_FOUND` if the slot is empty. */
+export function slotHandle(ctx: TurnContext, slot: number, cellId = ctx.turn.cell): Handle {
+  const h = getCell(ctx.tx, cellId).clist.get(slot);
+  if (h === undefined)
+    throw new DreggError('E_NOT_FOUND', `Slot ${slot} of cell ${cellId.slice(0, 12)}… is empty`);
+  return h;
+}
+
+/**
+ * Throws unless every caveat of `h` holds now for this agent: the validity window, revocation
+ * channels (an unknown channel counts as revoked, PITFALLS 9), audience, and service.
+ */
+export function checkLive(ctx: TurnContext, h: Handle, custody: readonly string[] = []): void {
+  const now = ctx.env.now;
+  for (const c of h.caveats) {
+    switch (c.t) {
+      case 'nbf':
+        if (now < c.at) throw new DreggError('E_NOT_YET_VALID', `This handle is not valid before ${c.at}`);
+        break;
+      case 'exp':
+        if (now >= c.at) throw new DreggError('E_EXPIRED', `This handle expired at ${c.at}`);
+        break;
+      case 'rev': {
+        const ch = record(ctx.tx, `chan:${c.channel}`);
+        if (ch === undefined || ch.owner !== c.owner || ch.tripped !== false)
+          throw new DreggError('E_REVOKED', `Revocation channel ${c.channel} is tripped or unknown`);
+        break;
+      }
+      case 'aud':
+        if (c.did !== ctx.agent && !custody.includes(c.did))
+          throw new DreggError('E_AUDIENCE', `This handle is bound to ${c.did}`);
+        break;
+      case 'services':
+        if (!c.services.includes('cells')) throw new DreggError('E_DENIED', 'This handle is not for cells');
+        break;
+      case 'epoch':
+        // Epochs belong to an agent's delegation chains; a ledger has no epoch to compare with.
+        throw new DreggError('E_DENIED', 'Epoch-bound capabilities are not honoured on cells');
+      case 'actions':
+      case 'budget':
+        break;
+    }
+  }
+}
+
+/** Throws `E_DENIED` unless the handle's effect mask names `effect`. */
+export function checkAllows(h: Handle, effect: EffectType): void {
+  const { actions } = handleRights(h);
+  if (actions !== 'all' && !actions.has(effect)) {
+    throw new DreggError('E_DENIED', `This handle does not allow ${effect}`);
+  }
+}
+
+function viaHandle(ctx: TurnContext, via: Via): { handle: Handle; custody: readonly string[] } {
+  if ('slot' in via) return { handle: slotHandle(ctx, via.slot), custody: [] };
+  const prepared = ctx.chains.get(ctx.index);
+  if (prepared === undefined)
+    throw new DreggError('E_INTERNAL', 'A delegation chain was not verified before the turn');
+  return prepared;
+}
+
+/** Authorizes `effect` on `cell` for the acting agent, or throws a coded error. */
+export function authorize(ctx: TurnContext, cell: Cell, effect: EffectType, via?: Via): Authority {
+  const permission = cell.permissions[effect];
+  if (permission === 'none')
+    throw new DreggError('E_DENIED', `Cell ${cell.id.slice(0, 12)}… forbids ${effect} to everyone`);
+  if (cell.lifecycle === 'frozen' && !(effect === 'set-permissions' && actsAsOwner(cell, ctx.agent))) {
+    throw new DreggError('E_DENIED', `Cell ${cell.id.slice(0, 12)}… is frozen`);
+  }
+  if (via === undefined) {
+    if (actsAsOwner(cell, ctx.agent) || permission === 'anyone') return OWNER;
+    throw new DreggError(
+      'E_DENIED',
+      `${effect} on cell ${cell.id.slice(0, 12)}… needs its owner or a handle to it`,
+    );
+  }
+  const { handle, custody } = viaHandle(ctx, via);
+  if (!sameTarget(handle.target, { kind: 'cell', id: cell.id })) {
+    throw new DreggError(
+      'E_DENIED',
+      `That handle designates another ${handle.target.kind}, not cell ${cell.id.slice(0, 12)}…`,
+    );
+  }
+  checkLive(ctx, handle, custody);
+  checkAllows(handle, effect);
+  return { handle };
+}
+
+/** Authority over the cell named by `id` (which must exist). */
+export function authorizeCell(ctx: TurnContext, id: string, effect: EffectType, via?: Via): Authority {
+  if (ctx.tx.get(cellKey(id)) === undefined) throw new DreggError('E_NOT_FOUND', `No cell ${id}`);
+  return authorize(ctx, getCell(ctx.tx, id), effect, via);
+}
+
+/**
+ * Charges `amount` computrons to every budget caveat of the handle that authorized a movement of
+ * value (`E_BUDGET` if any would be exceeded). Ownership has no budget.
+ */
+export function chargeBudget(ctx: TurnContext, auth: Authority, amount: bigint): void {
+  if (auth.handle === undefined) return;
+  for (const c of auth.handle.caveats) {
+    if (c.t !== 'budget') continue;
+    const key = `meter:${c.id}`;
+    const spent = BigInt((record(ctx.tx, key)?.spent as bigint | number | undefined) ?? 0);
+    if (spent + amount > BigInt(c.max)) {
+      throw new DreggError(
+        'E_BUDGET',
+        `Moving ${amount} exceeds the remaining budget ${BigInt(c.max) - spent} of ${c.max}`,
+      );
+    }
+    ctx.tx.put(key, { spent: spent + amount });
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * The local executor. `applyTurn` is the pure heart: given the ledger state and a turn it applies every
+ * effect, or — on the first refusal — rolls the journal back and throws, leaving every record as it
+ * was (the same objects, so byte-identical). `createExecutor` wraps it with what a node needs: turn
+ * signatures, delegation chains verified before the turn, one turn at a time, signed receipts, and a
+ * durable store written in one transaction per turn (a crash never leaves half a turn).
+ */
+
+import { verifyChain } from '../caps/chain.ts';
+import { chainFromText } from '../caps/envelope.ts';
+import { emptyRevocationState } from '../caps/revocation.ts';
+import { TrustedKey } from '../caps/trust.ts';
+import { actsAsOwner, type Cell, newCell, stateCommitment } from '../cells/cell.ts';
+import { ledgerRoot } from '../cells/ledger-root.ts';
+import { type Clock, nowSeconds } from '../clock.ts';
+import type { Ed25519 } from '../crypto/ed25519.ts';
+import { ed25519PublicKey } from '../crypto/ed25519.ts';
+import { hashFor } from '../crypto/hash.ts';
+import { toHex } from '../encoding/bytes.ts';
+import { type CborValue, encodeCbor } from '../encoding/cbor.ts';
+import { didKeyFromEd25519 } from '../encoding/did-key.ts';
+import { DreggError } from '../errors.ts';
+import type { Store, Write } from '../store/store.ts';
+import { credit, debit, exists } from './apply/common.ts';
+import { HANDLERS } from './apply/index.ts';
+import { checkNoteBalance } from './apply/privacy.ts';
+import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
+import type { Effect } from './effects.ts';
+import {
+  decodeReceipt,
+  effectsHash,
+  encodeReceipt,
+  type Receipt,
+  type ReceiptBody,
+  receiptHashHex,
+  signReceipt,
+} from './receipt.ts';
+import {
+  cellKey,
+  decodeValue,
+  encodeValue,
+  getCell,
+  isCell,
+  record,
+  type State,
+  type Supply,
+  supplyOf,
+  Tx,
+  type Value,
+  valueToCbor,
+} from './state.ts';
+import { type Turn, type TurnBody, turnHashHex, turnSigningDigest, verifyTurnSignature } from './turn.ts';
+
+/** The store collections an executor keeps: ledger records and receipts. */
+export const EXECUTOR_COLLECTIONS = ['ledger', 'receipts'] as const;
+
+function headOf(
+  state: { get(k: string): Value | undefined },
+  agent: string,
+): { hash: string | null; seq: number } {
+  const h = record(state, `head:${agent}`);
+  return h === undefined ? { hash: null, seq: 0 } : { hash: h.hash as string, seq: (h.seq as number) + 1 };
+}
+
+/** Commitment to the given records: H_turnState(CBOR [[key, commitment | record | null], ...] by key). */
+function touchedCommitment(keys: readonly string[], value: (k: string) => Value | undefined): Uint8Array {
+  const items: CborValue[] = keys.map((k) => {
+    const v = value(k);
+    return [k, v === undefined ? null : isCell(v) ? stateCommitment(v) : valueToCbor(v)];
+  });
+  return hashFor('turnState', encodeCbor(items));
+}
+
+export interface Applied {
+  /** The receipt, unsigned. */
+  readonly body: ReceiptBody;
+  /** The transaction, still open: commit by dropping it, or `rollback()` if persisting fails. */
+  readonly tx: Tx;
+}
+
+export interface ApplyOptions extends ExecEnv {
+  readonly executor: string;
+  /** The cell that receives fees; without one, fees are burned (and recorded as such). */
+  readonly feeCell?: string;
+  readonly chains?: ReadonlyMap<number, PreparedChain>;
+  /** The turn's hash, when it is signed; unsigned turns (benchmarks of the core) use the signing digest. */
+  readonly turnHash?: string;
+}
+
+/**
+ * Applies a turn to `state` atomically. Checks, in order: the deadline, that the agent acts for the
+ * acting cell, the nonce, the previous receipt; then every effect; then the fee and the note balance.
+ */
+export function applyTurn(state: State, turn: TurnBody, options: ApplyOptions): Applied {
+  const tx = new Tx(state);
+  const digest = turnSigningDigest(turn);
+  const ctx = new TurnContext(tx, turn, digest, options, options.chains ?? new Map());
+  try {
+    if (options.now > turn.validUntil)
+      throw new DreggError('E_STALE', `The turn was valid until ${turn.validUntil}`);
+    const acting = state.get(cellKey(turn.cell));
+    if (!isCell(acting)) throw new DreggError('E_NOT_FOUND', `No cell ${turn.cell}`);
+    if (!actsAsOwner(acting, turn.agent))
+      throw new DreggError('E_DENIED', 'Only the owner of a cell (or its verification key) acts as it');
+    if (turn.nonce !== acting.nonce)
+      throw new DreggError('E_STALE', `Cell nonce is ${acting.nonce}, the turn carries ${turn.nonce}`);
+    const head = headOf(state, turn.agent);
+    if (turn.prev !== head.hash)
+      throw new DreggError('E_STALE', "The turn does not follow the agent's latest receipt");
+
+    let burned = supplyOf(tx).burned;
+    for (const [i, e] of turn.effects.entries()) {
+      ctx.index = i;
+      ctx.results.push((HANDLERS[e.type] as (c: TurnContext, e: Effect) => CborValue)(ctx, e));
+    }
+    checkNoteBalance(ctx);
+    if (turn.fee > 0n) {
+      debit(ctx, turn.cell, turn.fee);
+      if (options.feeCell !== undefined && exists(ctx, options.feeCell))
+        credit(ctx, options.feeCell, turn.fee);
+      else
+        ctx.updateSupply((s) => {
+          s.burned += turn.fee;
+        });
+    }
+    const cell = getCell(tx, turn.cell);
+    tx.put(cellKey(turn.cell), { ...cell, nonce: cell.nonce + 1 });
+    burned = supplyOf(tx).burned - burned;
+
+    const touched = [...tx.before().keys()].sort();
+    const body: ReceiptBody = {
+      turn: options.turnHash ?? toHex(digest),
+      agent: turn.agent,
+      cell: turn.cell,
+      seq: head.seq,
+      prev: head.hash,
+      oldState: touchedCommitment(touched, (k) => tx.before().get(k)),
+      newState: touchedCommitment(touched, (k) => state.get(k)),
+      effects: effectsHash(turn.effects),
+      events: ctx.events,
+      results: ctx.results,
+      fee: turn.fee,
+      burned,
+      at: options.now,
+      executor: options.executor,
+    };
+    return { body, tx };
+  } catch (e) {
+    tx.rollback();
+    throw e;
+  }
+}
+
+/** Which cell an effect's `via` claims authority over (the one its chain must lead to). */
+function viaTarget(e: Effect): string | undefined {
+  switch (e.type) {
+    case 'set-field':
+    case 'increment-nonce':
+    case 'burn':
+    case 'revoke-capability':
+      return e.cell;
+    case 'transfer':
+    case 'create-obligation':
+    case 'bridge-lock':
+      return e.from;
+    case 'grant-capability':
+    case 'pipelined-send':
+      return e.to;
+    default:
+      return undefined;
+  }
+}
+
+export interface ExecutorOptions {
+  readonly ed: Ed25519;
+  readonly clock: Clock;
+  /** The executor's signing key (32-byte Ed25519 seed): it signs every receipt. */
+  readonly seed: Uint8Array;
+  /** Where the ledger lives; omitted: memory only. Opened with `EXECUTOR_COLLECTIONS`. */
+  readonly store?: Store;
+  readonly federation?: string;
+  readonly federations?: ReadonlyMap<string, Uint8Array>;
+  readonly feeCell?: string;
+}
+
+export interface Executor {
+  /** The executor's did:key (receipts are signed by it). */
+  readonly did: string;
+  /** Verifies, applies, signs and persists one turn; returns its receipt. */
+  submit(turn: Turn): Promise<Receipt>;
+  /** A cell as of the last applied turn. */
+  cell(id: string): Cell | undefined;
+  cells(): Cell[];
+  /** The agent's receipt chain head: the hash and seq the agent's next turn follows. */
+  head(agent: string): { prev: string | null; seq: number };
+  receipts(agent: string): Promise<Receipt[]>;
+  ledgerRoot(): Uint8Array;
+  supply(): Supply;
+  /** Local demo genesis: a new cell with `balance` computrons created from nothing (recorded). */
+  genesis(owner: string, salt: string, balance: bigint): Promise<Cell>;
+  /** Value held in cells, escrows, locks and the shielded pool, and what the supply ledger says it must be. */
+  audit(): { held: bigint; expected: bigint };
+}
+
+function receiptKey(agent: string, seq: number): string {
+  return `${agent}/${seq.toString().padStart(12, '0')}`;
+}
+
+export async function createExecutor(options: ExecutorOptions): Promise<Executor> {
+  const { ed, clock, seed, store } = options;
+  const did = didKeyFromEd25519(ed25519PublicKey(seed));
+  const state: State = new Map();
+  const memoryReceipts = new Map<string, Receipt[]>();
+  if (store !== undefined) {
+    for (const { key, value } of await store.list('ledger')) state.set(key, decodeValue(key, value));
+  }
+  const env = (): ExecEnv => ({
+    now: nowSeconds(clock),
+    federation: options.federation ?? 'local',
+    federations: options.federations ?? new Map(),
+  });
+
+  async function prepareChains(turn: Turn, now: number): Promise<Map<number, PreparedChain>> {
+    const out = new Map<number, PreparedChain>();
+    for (const [i, e] of turn.effects.entries()) {
+      const via = 'via' in e ? e.via : undefined;
+      if (via === undefined || !('chain' in via)) continue;
+      const target = viaTarget(e);
+      const cell = target === undefined || target.startsWith('$') ? undefined : state.get(cellKey(target));
+      if (!isCell(cell))
+        throw new DreggError('E_INVALID', `effects[${i}]: a delegation chain must name an existing cell`);
+      const chain = chainFromText(via.chain);
+      const token = await verifyChain(chain, {
+        ed,
+        now,
+        revocation: emptyRevocationState(),
+        maxStaleness: 0,
+        trust: TrustedKey(cell.owner),
+      });
+      const custody = [token.issuer, ...chain.map((env) => env.to)];
+      if (custody[custody.length - 1] !== turn.agent)
+        throw new DreggError('E_AUDIENCE', `effects[${i}]: the chain was delegated to someone else`);
+      out.set(i, { handle: { target: { kind: 'cell', id: cell.id }, caveats: token.caveats }, custody });
+    }
+    return out;
+  }
+
+  async function persist(tx: Tx, receipt: Receipt | undefined): Promise<void> {
+    if (store === undefined) {
+      if (receipt !== undefined) {
+        const list = memoryReceipts.get(receipt.agent) ?? [];
+        list.push(receipt);
+        memoryReceipts.set(receipt.agent, list);
+      }
+      return;
+    }
+    const writes: Write[] = [];
+    for (const key of tx.before().keys()) {
+      const v = state.get(key);
+      writes.push(
+        v === undefined
+          ? { op: 'delete', collection: 'ledger', key }
+          : { op: 'put', collection: 'ledger', key, value: encodeValue(v) },
+      );
+    }
+    if (receipt !== undefined)
+      writes.push({
+        op: 'put',
+        collection: 'receipts',
+        key: receiptKey(receipt.agent, receipt.seq),
+        value: encodeReceipt(receipt),
+      });
+    await store.transact(writes);
+  }
+
+  // One turn at a time: each starts when the one before has been signed and persisted (or refused).
+  let queue: Promise<unknown> = Promise.resolve();
+  function serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function commit(tx: Tx, receipt?: Receipt): Promise<void> {
+    try {
+      await persist(tx, receipt);
+    } catch (e) {
+      tx.rollback();
+      throw e instanceof DreggError ? e : new DreggError('E_IO', 'Persisting the turn failed', { cause: e });
+    }
+  }
+
+  const cells = () => [...state.values()].filter(isCell);
+  return {
+    did,
+    async submit(turn) {
+      const e0 = env();
+      if (!(await verifyTurnSignature(turn, ed)))
+        throw new DreggError('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
+      const chains = await prepareChains(turn, e0.now);
+      return serialized(async () => {
+        const { body, tx } = applyTurn(state, turn, {
+          ...env(),
+          executor: did,
+          feeCell: options.feeCell,
+          chains,
+          turnHash: turnHashHex(turn),
+        });
+        let receipt: Receipt;
+        try {
+          receipt = await signReceipt(body, seed, ed);
+        } catch (e) {
+          tx.rollback();
+          throw e;
+        }
+        tx.put(`head:${turn.agent}`, { hash: receiptHashHex(receipt), seq: receipt.seq });
+        await commit(tx, receipt);
+        return receipt;
+      });
+    },
+    cell(id) {
+      const v = state.get(cellKey(id));
+      return isCell(v) ? v : undefined;
+    },
+    cells,
+    head(agent) {
+      const h = headOf(state, agent);
+      return { prev: h.hash, seq: h.seq };
+    },
+    async receipts(agent) {
+      if (store === undefined) return [...(memoryReceipts.get(agent) ?? [])];
+      return (await store.list('receipts', { prefix: `${agent}/` })).map((e) => decodeReceipt(e.value));
+    },
+    ledgerRoot() {
+      return ledgerRoot(cells().map((c) => ({ id: c.id, commitment: stateCommitment(c) })));
+    },
+    supply() {
+      return supplyOf(state);
+    },
+    genesis(owner, salt, balance) {
+      return serialized(async () => {
+        const tx = new Tx(state);
+        const cell = newCell(owner, salt, balance);
+        if (state.has(cellKey(cell.id))) throw new DreggError('E_EXISTS', `Cell ${cell.id} already exists`);
+        tx.put(cellKey(cell.id), cell);
+        const s = supplyOf(tx);
+        tx.put('supply', { ...s, genesis: s.genesis + balance });
+        await commit(tx);
+        return cell;
+      });
+    },
+    audit() {
+      return auditState(state);
+    },
+  };
+}
+
+/** Sums every holder of value and compares with the supply ledger: the conservation invariant. */
+export function auditState(state: State): { held: bigint; expected: bigint } {
+  let held = 0n;
+  for (const [key, v] of state) {
+    if (isCell(v)) held += v.balance;
+    else if (key.startsWith('obl:')) held += BigInt(v.amount as bigint | number);
+    else if (key.startsWith('lock:') && v.state === 'locked') held += BigInt(v.amount as bigint | number);
+  }
+  const s = supplyOf(state);
+  held += s.shielded;
+  return { held, expected: s.genesis + s.bridgedIn - s.bridgedOut - s.burned };
+}
