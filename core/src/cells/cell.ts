@@ -63,6 +63,10 @@ export function cellId(owner: string, saltHex: string): string {
   return toHex(hashFor('cellId', concatBytes(ed25519FromDidKey(owner), utf8.encode(saltHex))));
 }
 
+/**
+ * A fresh cell. Its one default permission: anyone may grant it a capability (receiving is open, as
+ * in E a reference can be passed to anyone); its owner can close that with set-permissions.
+ */
 export function newCell(owner: string, saltHex: string, balance = 0n): Cell {
   return {
     id: cellId(owner, saltHex),
@@ -71,7 +75,7 @@ export function newCell(owner: string, saltHex: string, balance = 0n): Cell {
     nonce: 0,
     balance,
     clist: new Map(),
-    permissions: {},
+    permissions: { 'grant-capability': 'anyone' },
     vk: null,
     lifecycle: 'active',
   };

@@ -1,0 +1,2 @@
+export * from './local-cells.ts';
+export * from './router.ts';

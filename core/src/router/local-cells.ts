@@ -1,0 +1,137 @@
+/**
+ * The router's backing for cells in the local ledger: every verb becomes a signed turn by the holding
+ * agent, acting as its own cell, through the local executor — which checks authority again (the
+ * executor derives with the same `attenuateHandle` and authorizes with the same lattice).
+ *
+ * A handle is "held" by the agent when it sits in a slot of the acting cell's c-list, or when it is
+ * the owner's handle (no caveats) to a cell the agent owns.
+ */
+import { caveatBytes } from '../caps/caveats.ts';
+import { assertHandleNarrows, type Handle } from '../caps/handle.ts';
+import { actsAsOwner } from '../cells/cell.ts';
+import { type Clock, nowSeconds } from '../clock.ts';
+import type { Ed25519 } from '../crypto/ed25519.ts';
+import { bytesEqual } from '../encoding/bytes.ts';
+import type { CborMap, CborValue } from '../encoding/cbor.ts';
+import { DreggError } from '../errors.ts';
+import { type Effect, type EffectType, effectFromValue } from '../turns/effects.ts';
+import type { Executor } from '../turns/executor.ts';
+import { signTurn } from '../turns/turn.ts';
+import type { Backing, Invocation } from './router.ts';
+
+export interface LocalCellsOptions {
+  readonly executor: Executor;
+  readonly ed: Ed25519;
+  readonly clock: Clock;
+  /** The holding agent and its signing key (the backing lives where the key already is). */
+  readonly agent: { readonly did: string; readonly seed: Uint8Array };
+  /** The agent's cell whose c-list holds its handles, and which acts in every turn. */
+  readonly cell: string;
+  /** How long a turn this backing signs stays valid (seconds). */
+  readonly validFor?: number;
+}
+
+/** The parameter of each effect that names the cell a handle is exercised on. */
+const TARGET_PARAM: Partial<Record<EffectType, string>> = {
+  'set-field': 'cell',
+  'increment-nonce': 'cell',
+  burn: 'cell',
+  'revoke-capability': 'cell',
+  transfer: 'from',
+  'create-obligation': 'from',
+  'bridge-lock': 'from',
+  'grant-capability': 'to',
+  'pipelined-send': 'to',
+};
+
+function sameHandle(a: Handle, b: Handle): boolean {
+  return (
+    a.target.kind === b.target.kind &&
+    a.target.id === b.target.id &&
+    a.caveats.length === b.caveats.length &&
+    a.caveats.every((c, i) => bytesEqual(caveatBytes(c), caveatBytes(b.caveats[i]!)))
+  );
+}
+
+export function localCellBacking(options: LocalCellsOptions): Backing {
+  const { executor, ed, clock, agent, cell } = options;
+
+  /** Where the agent holds `h`: its c-list slot, or ownership. */
+  function locate(h: Handle): { slot: number } | { owner: true } {
+    const acting = executor.cell(cell);
+    if (acting === undefined) throw new DreggError('E_NOT_FOUND', `No cell ${cell}`);
+    for (const [slot, held] of acting.clist) if (sameHandle(held, h)) return { slot };
+    const target = executor.cell(h.target.id);
+    if (h.caveats.length === 0 && target !== undefined && actsAsOwner(target, agent.did))
+      return { owner: true };
+    throw new DreggError('E_NOT_FOUND', 'This agent holds no such handle');
+  }
+
+  async function run(effects: Effect[]): Promise<CborValue[]> {
+    const now = nowSeconds(clock);
+    const head = executor.head(agent.did);
+    const turn = await signTurn(
+      {
+        agent: agent.did,
+        cell,
+        nonce: executor.cell(cell)?.nonce ?? 0,
+        prev: head.prev,
+        effects,
+        fee: 0n,
+        validUntil: now + (options.validFor ?? 300),
+      },
+      agent.seed,
+      ed,
+    );
+    return [...(await executor.submit(turn)).results];
+  }
+
+  return {
+    kind: 'cell',
+    async resolve(h) {
+      const where = locate(h);
+      const target = executor.cell(h.target.id);
+      if (target === undefined) throw new DreggError('E_NOT_FOUND', `No cell ${h.target.id}`);
+      return {
+        kind: 'cell',
+        id: target.id,
+        held: 'slot' in where ? `slot ${where.slot}` : 'owner',
+        summary: { owner: target.owner, nonce: target.nonce, lifecycle: target.lifecycle },
+      };
+    },
+    async invoke(h, request: Invocation) {
+      const where = locate(h);
+      const param = TARGET_PARAM[request.action as EffectType];
+      if (param === undefined)
+        throw new DreggError('E_DENIED', `${request.action} is not an effect a handle can cause on a cell`);
+      const raw: CborMap = { ...request.args, type: request.action, [param]: h.target.id };
+      if ('slot' in where) raw.via = { slot: where.slot };
+      const [result] = await run([effectFromValue(raw, 'invocation')]);
+      return result ?? null;
+    },
+    async grant(parent, child, recipient) {
+      assertHandleNarrows(child, parent);
+      const appended = child.caveats.slice(parent.caveats.length);
+      if (
+        !sameHandle({ target: child.target, caveats: child.caveats.slice(0, parent.caveats.length) }, parent)
+      ) {
+        throw new DreggError('E_WIDENING', 'A derived handle must keep every caveat of its parent, in order');
+      }
+      const where = locate(parent);
+      const source = 'slot' in where ? { slot: where.slot } : { cell: parent.target.id };
+      await run([{ type: 'grant-capability', source, to: recipient, caveats: appended }]);
+      return child;
+    },
+    async revoke(h) {
+      const where = locate(h);
+      if (!('slot' in where))
+        throw new DreggError('E_INVALID', 'Ownership of a cell is not a handle that can be revoked');
+      const channel = h.caveats.find((c) => c.t === 'rev' && c.owner === agent.did);
+      await run([
+        channel?.t === 'rev'
+          ? { type: 'revoke-delegation', channel: channel.channel }
+          : { type: 'revoke-capability', cell, slot: where.slot },
+      ]);
+    },
+  };
+}
