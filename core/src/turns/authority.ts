@@ -119,18 +119,28 @@ export function authorizeCell(ctx: TurnContext, id: string, effect: EffectType, 
 
 /**
  * Charges `amount` computrons to every budget caveat of the handle that authorized a movement of
- * value (`E_BUDGET` if any would be exceeded). Ownership has no budget.
+ * value (`E_BUDGET` if any would be exceeded). Ownership has no budget. A meter is named by the
+ * handle's target and the budget id, so nobody can spend another cell's budget by reusing its id on a
+ * handle to a cell of their own; a derived handle that restates its parent's id with a smaller cap
+ * shares the parent's meter, charged once, up to the smaller cap.
  */
 export function chargeBudget(ctx: TurnContext, auth: Authority, amount: bigint): void {
   if (auth.handle === undefined) return;
+  const caps = new Map<string, bigint>();
   for (const c of auth.handle.caveats) {
     if (c.t !== 'budget') continue;
-    const key = `meter:${c.id}`;
+    const max = BigInt(c.max);
+    const prev = caps.get(c.id);
+    caps.set(c.id, prev === undefined || max < prev ? max : prev);
+  }
+  const { kind, id: target } = auth.handle.target;
+  for (const [id, max] of caps) {
+    const key = `meter:${kind}:${target}/${id}`;
     const spent = BigInt((record(ctx.tx, key)?.spent as bigint | number | undefined) ?? 0);
-    if (spent + amount > BigInt(c.max)) {
+    if (spent + amount > max) {
       throw new DreggError(
         'E_BUDGET',
-        `Moving ${amount} exceeds the remaining budget ${BigInt(c.max) - spent} of ${c.max}`,
+        `Moving ${amount} exceeds the remaining budget ${max - spent} of ${max} (budget ${id})`,
       );
     }
     ctx.tx.put(key, { spent: spent + amount });

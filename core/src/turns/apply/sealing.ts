@@ -6,12 +6,14 @@
 import { attenuateHandle, type Handle, handleFromCbor, handleToCbor } from '../../caps/handle.ts';
 import type { CborMap } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
-import { checkAllows, checkLive, slotHandle } from '../authority.ts';
+import { authorizeCell, checkAllows, checkLive, slotHandle } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
 import type { EffectOf } from '../effects.ts';
 import { deposit } from './capabilities.ts';
 
 export function createSealPair(ctx: TurnContext): CborMap {
+  // Both halves land in the acting cell's c-list: an effect on it (refused while it is frozen).
+  authorizeCell(ctx, ctx.turn.cell, 'create-seal-pair');
   const pair = ctx.objectId();
   const sealer = deposit(ctx, ctx.turn.cell, { target: { kind: 'sealer', id: pair }, caveats: [] });
   const unsealer = deposit(ctx, ctx.turn.cell, { target: { kind: 'unsealer', id: pair }, caveats: [] });
@@ -55,5 +57,6 @@ export function unseal(ctx: TurnContext, e: EffectOf<'unseal'>): number {
     throw new DreggError('E_DENIED', 'This box was sealed under another seal pair');
   const content = handleFromCbor(box.h);
   checkLive(ctx, content);
+  authorizeCell(ctx, ctx.turn.cell, 'unseal');
   return deposit(ctx, ctx.turn.cell, content);
 }

@@ -21,11 +21,23 @@ export function setField(ctx: TurnContext, e: EffectOf<'set-field'>): null {
   return null;
 }
 
-/** A new cell for `owner`, funded from the acting cell (so the total supply is unchanged). */
-export function createCell(ctx: TurnContext, salt: string, balance: bigint, owner = ctx.agent): string {
+/**
+ * A new cell for `owner`, funded from the acting cell (so the total supply is unchanged). Funding it
+ * is an effect on the acting cell, so it needs authority there (refused while that cell is frozen).
+ */
+export function createCell(
+  ctx: TurnContext,
+  salt: string,
+  balance: bigint,
+  owner = ctx.agent,
+  effect: 'create-cell' | 'spawn-with-delegation' = 'create-cell',
+): string {
   const id = cellId(owner, salt);
   if (exists(ctx, id)) throw new DreggError('E_EXISTS', `Cell ${id} already exists`);
-  if (balance > 0n) debit(ctx, ctx.turn.cell, balance);
+  if (balance > 0n) {
+    authorizeCell(ctx, ctx.turn.cell, effect);
+    debit(ctx, ctx.turn.cell, balance);
+  }
   ctx.tx.put(cellKey(id), newCell(owner, salt, balance));
   return id;
 }
