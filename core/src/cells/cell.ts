@@ -57,7 +57,10 @@ export interface Cell {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** A cell id from its owner and a 32-byte salt (hex): unforgeable by anyone without the owner's key. */
+/**
+ * A cell id from its owner and a 32-byte salt (hex). An agent creating a cell for itself chooses the
+ * salt; a cell created for someone else gets a salt mixed with the creating turn (apply/state.ts).
+ */
 export function cellId(owner: string, saltHex: string): string {
   if (!HEX64.test(saltHex)) throw new DreggError('E_ARGUMENT', 'A cell salt is 32 bytes in hex');
   return toHex(hashFor('cellId', concatBytes(ed25519FromDidKey(owner), utf8.encode(saltHex))));

@@ -12,7 +12,7 @@
  *   lock:<id>              a bridge lock {owner, cell, amount, federation, recipient, expires, state}
  *   minted:<fed>/<lock>    a bridge mint already done {amount}
  *   msg:<id>               a message waiting in a cell's inbox {to, from, agent, topic, data}
- *   meter:<budget id>      computrons moved so far under a budget caveat
+ *   meter:cell:<id>/<budget id>   computrons moved so far under a budget caveat of handles to a cell
  *   supply                 the supply ledger {genesis, bridgedIn, bridgedOut, burned, shielded}
  *
  * A transaction records the first old value of every key it touches; rolling back writes them back,

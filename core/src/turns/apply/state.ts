@@ -1,5 +1,7 @@
 /** State effects: SetField, CreateCell, IncrementNonce, SetPermissions, SetVerificationKey. */
-import { actsAsOwner, cellId, MAX_FIELDS, newCell } from '../../cells/cell.ts';
+import { cellId, MAX_FIELDS, newCell } from '../../cells/cell.ts';
+import { hashFor } from '../../crypto/hash.ts';
+import { concatBytes, fromHex, toHex } from '../../encoding/bytes.ts';
 import { DreggError } from '../../errors.ts';
 import { authorizeCell } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
@@ -32,14 +34,24 @@ export function createCell(
   owner = ctx.agent,
   effect: 'create-cell' | 'spawn-with-delegation' = 'create-cell',
 ): string {
-  const id = cellId(owner, salt);
+  const id = cellId(owner, owner === ctx.agent ? salt : saltFor(ctx, salt));
   if (exists(ctx, id)) throw new DreggError('E_EXISTS', `Cell ${id} already exists`);
   if (balance > 0n) {
     authorizeCell(ctx, ctx.turn.cell, effect);
     debit(ctx, ctx.turn.cell, balance);
   }
-  ctx.tx.put(cellKey(id), newCell(owner, salt, balance));
+  ctx.tx.put(cellKey(id), newCell(owner, owner === ctx.agent ? salt : saltFor(ctx, salt), balance));
   return id;
+}
+
+/**
+ * The salt of a cell made for someone else: mixed with this turn and effect, so nobody can occupy the
+ * id an owner would choose for itself (the creator learns the id from the result, or uses `$n`).
+ */
+function saltFor(ctx: TurnContext, salt: string): string {
+  const at = new Uint8Array(2);
+  new DataView(at.buffer).setUint16(0, ctx.index);
+  return toHex(hashFor('ledgerObjectId', concatBytes(ctx.digest, at, fromHex(salt))));
 }
 
 export function createCellEffect(ctx: TurnContext, e: EffectOf<'create-cell'>): string {
@@ -52,10 +64,13 @@ export function incrementNonce(ctx: TurnContext, e: EffectOf<'increment-nonce'>)
   return updateCell(ctx, id, (c) => ({ nonce: c.nonce + 1 })).nonce;
 }
 
-/** Permissions and the verification key are the owner's alone: no handle or permission delegates them. */
+/**
+ * Permissions and the verification key are the owner's alone: no handle, permission or verification
+ * key delegates them (a session key may act as the cell, never lock its owner out or replace itself).
+ */
 function ownerOnly(ctx: TurnContext, id: string, what: 'set-permissions' | 'set-verification-key'): void {
   authorizeCell(ctx, id, what);
-  if (!actsAsOwner(getCell(ctx.tx, id), ctx.agent))
+  if (getCell(ctx.tx, id).owner !== ctx.agent)
     throw new DreggError('E_DENIED', `Only the owner may ${what.replace('-', ' ')}`);
 }
 
