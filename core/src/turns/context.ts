@@ -8,7 +8,7 @@ import { hashFor } from '../crypto/hash.ts';
 import { concatBytes, toHex } from '../encoding/bytes.ts';
 import type { CborValue } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
-import type { CellRef, FieldValue } from './effects.ts';
+import { type CellRef, type FieldValue, MAX_AMOUNT } from './effects.ts';
 import { putSupply, type Supply, supplyOf, type Tx } from './state.ts';
 import type { TurnBody } from './turn.ts';
 
@@ -81,9 +81,14 @@ export class TurnContext {
     return toHex(hashFor('ledgerObjectId', concatBytes(this.digest, at), 16));
   }
 
+  /** Changes the supply ledger; `E_INVALID` if a counter would leave [0, 2^64), which no record can hold. */
   updateSupply(change: (s: Supply) => void): void {
     const s = supplyOf(this.tx);
     change(s);
+    for (const [k, v] of Object.entries(s)) {
+      if (v < 0n || v > MAX_AMOUNT)
+        throw new DreggError('E_INVALID', `The supply counter ${k} would leave [0, 2^64)`);
+    }
     putSupply(this.tx, s);
   }
 }

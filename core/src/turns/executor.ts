@@ -25,7 +25,7 @@ import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
-import type { Effect } from './effects.ts';
+import { type Effect, MAX_AMOUNT } from './effects.ts';
 import {
   decodeReceipt,
   effectsHash,
@@ -342,8 +342,12 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
         const tx = new Tx(state);
         const cell = newCell(owner, salt, balance);
         if (state.has(cellKey(cell.id))) throw new DreggError('E_EXISTS', `Cell ${cell.id} already exists`);
-        tx.put(cellKey(cell.id), cell);
         const s = supplyOf(tx);
+        if (typeof balance !== 'bigint' || balance < 0n)
+          throw new DreggError('E_ARGUMENT', 'A genesis balance is a non-negative bigint');
+        if (s.genesis + balance > MAX_AMOUNT)
+          throw new DreggError('E_INVALID', 'Genesis would create more than 2^64 - 1 computrons in all');
+        tx.put(cellKey(cell.id), cell);
         tx.put('supply', { ...s, genesis: s.genesis + balance });
         await commit(tx);
         return cell;

@@ -7,7 +7,7 @@
  * burn, at, exec, sig}. `old`/`new` commit to every ledger record the turn touched, before and after.
  */
 
-import { DID_SHAPE } from '../caps/caveats.ts';
+import { DID_SHAPE, isName } from '../caps/caveats.ts';
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
 import { bytesEqual, concatBytes, toHex } from '../encoding/bytes.ts';
@@ -128,6 +128,17 @@ function bad(why: string): never {
   throw new DreggError('E_INVALID', `Invalid receipt: ${why}`);
 }
 
+function isEventData(v: CborValue | undefined): v is EmittedEvent['data'] {
+  return (
+    v === null ||
+    typeof v === 'string' ||
+    typeof v === 'number' ||
+    typeof v === 'bigint' ||
+    typeof v === 'boolean' ||
+    v instanceof Uint8Array
+  );
+}
+
 function bytes32(v: CborValue | undefined, what: string): Uint8Array {
   if (!(v instanceof Uint8Array) || v.length !== 32) bad(`${what} must be 32 bytes`);
   return v;
@@ -154,9 +165,18 @@ export function receiptFromCbor(v: CborValue): Receipt {
     if (typeof v[k] !== 'number' || !Number.isSafeInteger(v[k]) || v[k] < 0)
       bad(`${k} must be a whole number`);
   if (!Array.isArray(v.ev) || !Array.isArray(v.res)) bad('events and results are lists');
+  // Exactly what an executor emits, so that a receipt decodes only from its canonical encoding.
   const events = v.ev.map((e) => {
-    if (!isCborMap(e) || typeof e.cell !== 'string' || typeof e.topic !== 'string') bad('malformed event');
-    return { cell: e.cell, topic: e.topic, data: (e.data ?? null) as EmittedEvent['data'] };
+    if (
+      !isCborMap(e) ||
+      Object.keys(e).length !== 3 ||
+      typeof e.cell !== 'string' ||
+      !HEX64.test(e.cell) ||
+      !isName(e.topic) ||
+      !isEventData(e.data)
+    )
+      bad('an event is {cell, topic, data}: a cell id, a topic name, and a field value or null');
+    return { cell: e.cell, topic: e.topic, data: e.data };
   });
   if (!(v.sig instanceof Uint8Array) || v.sig.length !== 64) bad('sig must be 64 bytes');
   return {

@@ -87,7 +87,13 @@ export async function signTurn(body: TurnBody, seed: Uint8Array, ed: Ed25519): P
 }
 
 export async function verifyTurnSignature(t: Turn, ed: Ed25519): Promise<boolean> {
-  return ed.verify(ed25519FromDidKey(t.agent), turnSigningDigest(t), t.signature);
+  let key: Uint8Array;
+  try {
+    key = ed25519FromDidKey(t.agent);
+  } catch {
+    return false; // No signature verifies under something that is not a key.
+  }
+  return ed.verify(key, turnSigningDigest(t), t.signature);
 }
 
 export function encodeTurn(t: Turn): Uint8Array {
@@ -98,8 +104,19 @@ function bad(why: string): never {
   throw new DreggError('E_INVALID', `Invalid turn: ${why}`);
 }
 
+/** Whether a did:key of the right shape decodes to a valid Ed25519 public key (cached by did-key.ts). */
+function isKey(did: string): boolean {
+  try {
+    ed25519FromDidKey(did);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function checkBody(b: TurnBody): void {
-  if (typeof b.agent !== 'string' || !DID_SHAPE.test(b.agent)) bad('agent must be an Ed25519 did:key');
+  if (typeof b.agent !== 'string' || !DID_SHAPE.test(b.agent) || !isKey(b.agent))
+    bad('agent must be an Ed25519 did:key');
   if (typeof b.cell !== 'string' || !HEX64.test(b.cell)) bad('cell must be a cell id (64 hex digits)');
   if (!Number.isSafeInteger(b.nonce) || b.nonce < 0) bad('nonce must be a whole number');
   if (b.prev !== null && !(typeof b.prev === 'string' && HEX64.test(b.prev)))

@@ -15,7 +15,7 @@ import type { CborMap } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
 import { authorizeCell } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
-import type { EffectOf } from '../effects.ts';
+import { type EffectOf, MAX_AMOUNT } from '../effects.ts';
 import { bindingMessage } from '../turn.ts';
 import { credit, debit, exists } from './common.ts';
 
@@ -93,6 +93,9 @@ export function checkNoteBalance(ctx: TurnContext): void {
   }
   if (binding === undefined)
     throw new DreggError('E_INVALID', 'A turn with note effects needs a binding signature');
+  // Each amount is below 2^64, but several in one turn may add up past what a balance point takes.
+  if (publicIn > MAX_AMOUNT || publicOut > MAX_AMOUNT)
+    throw new DreggError('E_INVALID', 'The deposits or withdrawals of one turn total more than 2^64 - 1');
   const point = balancePoint(inputs, outputs, publicIn, publicOut);
   if (!bindingVerify(point, bindingMessage(ctx.turn), binding)) {
     throw new DreggError('E_BAD_SIGNATURE', 'The notes of this turn do not balance (binding signature)');
