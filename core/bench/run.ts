@@ -6,6 +6,10 @@
  *   envelope_accept   verify a 3-deep delegation chain from bytes (signatures, structure, trust,
  *                     revocation), once with WebCrypto Ed25519 and once with the noble fallback
  *   keyring_unlock    scrypt + XChaCha20-Poly1305 unlock of a keyring at the default parameters
+ *   turns_mem, turns_sig, turns_sqlite
+ *                     a 2-effect turn (set-field + transfer) through the executor core, through a
+ *                     memory executor with signatures, and with every receipt persisted in SQLite
+ *                     (see ./turns.ts)
  */
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
 import { delegate } from '../src/agent/delegate.ts';
@@ -21,32 +25,8 @@ import { type Ed25519, nobleEd25519, webCryptoEd25519 } from '../src/crypto/ed25
 import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
-
-function emit(bench: string, figures: Record<string, number | string>): void {
-  process.stdout.write(`${JSON.stringify({ bench, ...figures })}\n`);
-}
-
-/**
- * Runs `op` repeatedly for about `ms` after a warm-up; returns operations per second of this
- * process's CPU time (all its threads, so WebCrypto's thread-pool work counts), which stays honest on a
- * machine shared with other work, and per second of wall time.
- */
-async function rate(op: () => unknown, ms = 2000): Promise<{ per_s: number; per_wall_s: number }> {
-  const warmEnd = performance.now() + 300;
-  while (performance.now() < warmEnd) await op();
-  let n = 0;
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    for (let i = 0; i < 50; i++) await op();
-    n += 50;
-    now = performance.now();
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  return { per_s: Math.round(n / cpuSeconds), per_wall_s: Math.round((n * 1000) / (now - start)) };
-}
+import { emit, rate } from './measure.ts';
+import { turnBenches } from './turns.ts';
 
 const alice = await createAgent();
 const bob = await createAgent();
@@ -118,3 +98,5 @@ for (let i = 0; i < 7; i++) {
 }
 times.sort((a, b) => a - b);
 emit('keyring_unlock', { median_ms: Math.round(times[3]! * 10) / 10, runs: times.length });
+
+await turnBenches();

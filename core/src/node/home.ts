@@ -1,9 +1,9 @@
 /**
  * The CLI's home directory (`--home DIR`, default ~/.cipherclerk): `keyring.bin` (secrets, encrypted
- * under the unlock passphrase) and `state.json` (public bookkeeping). Every write goes to a temporary
- * file that is flushed and renamed over the old one, so a crash never leaves half a file. The keyring
- * is written before the state: a crash between the two can leave an unused root key, never a token
- * without its key.
+ * under the unlock passphrase) and `state.json` (public bookkeeping); the local ledger beside them is
+ * `./ledger.ts`. Every write goes to a temporary file that is flushed and renamed over the old one, so
+ * a crash never leaves half a file. The keyring is written before the state: a crash between the two
+ * can leave an unused root key, never a token without its key.
  */
 import {
   closeSync,
@@ -38,7 +38,8 @@ export function hasIdentity(home: string): boolean {
   return existsSync(keyringPath(home));
 }
 
-function atomicWrite(path: string, data: Uint8Array | string): void {
+/** Writes a file whole or not at all: a temporary file, flushed, renamed over the old one. */
+export function atomicWrite(path: string, data: Uint8Array | string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

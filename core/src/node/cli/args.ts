@@ -1,6 +1,7 @@
 /** Parsers for CLI argument values. Each fails only with `E_ARGUMENT` and says what it expected. */
 import type { Attenuation } from '../../agent/delegate.ts';
 import { DreggError } from '../../errors.ts';
+import { MAX_AMOUNT } from '../../turns/effects.ts';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -18,6 +19,17 @@ export function parseCount(text: string, what: string): number {
   if (!/^\d{1,15}$/.test(text.trim()))
     throw new DreggError('E_ARGUMENT', `${what} takes a whole number (got "${text}")`);
   return Number(text.trim());
+}
+
+/** A whole number of computrons, 0 to 2^64 - 1, as a bigint. */
+export function parseAmount(text: string, what: string): bigint {
+  const t = text.trim();
+  if (!/^\d{1,20}$/.test(t) || BigInt(t) > MAX_AMOUNT)
+    throw new DreggError(
+      'E_ARGUMENT',
+      `${what} takes a whole number of computrons below 2^64 (got "${text}")`,
+    );
+  return BigInt(t);
 }
 
 /** Comma- or plus-separated names: `read,write`. */

@@ -8,9 +8,12 @@ import { parseArgs } from 'node:util';
 import { DreggError, isDreggError } from '../../errors.ts';
 import { defaultHome } from '../home.ts';
 import { capCommand } from './cap.ts';
+import { cellCommand } from './cell.ts';
 import { demoCommand } from './demo.ts';
 import { idCommand } from './id.ts';
 import { type CliIO, processIO } from './io.ts';
+import { receiptCommand } from './receipt.ts';
+import { turnCommand } from './turn.ts';
 
 export const USAGE = `dregg — cipherclerk on the command line
 
@@ -25,6 +28,12 @@ export const USAGE = `dregg — cipherclerk on the command line
   dregg cap trip-channel --channel ID
   dregg cap epoch bump
   dregg cap revocation import [TEXT | stdin]
+  dregg cell new [--balance N] [--salt HEX]   a cell of yours in the local ledger; --balance N is a
+                                   LOCAL DEMO genesis allowance (computrons created from nothing, recorded)
+  dregg cell show ID | list
+  dregg turn submit --cell ID --effects FILE.json [--out FILE]   sign, apply locally, print the receipt
+  dregg receipt verify [FILE...] [--executor DID] [--chain]       check signatures (and chain order)
+  dregg receipt list [--agent DID]
   dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
 
 Options: --home DIR (default ~/.cipherclerk), --json.
@@ -53,6 +62,14 @@ const OPTIONS = {
   cost: { type: 'string' },
   holder: { type: 'string' },
   delegation: { type: 'string' },
+  balance: { type: 'string' },
+  salt: { type: 'string' },
+  cell: { type: 'string' },
+  effects: { type: 'string' },
+  out: { type: 'string' },
+  executor: { type: 'string', multiple: true },
+  chain: { type: 'boolean' },
+  agent: { type: 'string' },
 } as const;
 
 export type Flags = {
@@ -117,6 +134,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await capCommand(inv);
       case 'demo':
         return await demoCommand(inv);
+      case 'cell':
+        return await cellCommand(inv);
+      case 'turn':
+        return await turnCommand(inv);
+      case 'receipt':
+        return await receiptCommand(inv);
       default:
         throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
     }

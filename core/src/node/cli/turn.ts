@@ -1,0 +1,148 @@
+/**
+ * `dregg turn submit --cell ID --effects FILE`: reads an effects file, builds the turn (nonce and
+ * previous receipt from the local ledger), signs it with the identity's key, applies it with the local
+ * executor, and prints the signed receipt (and writes its text form to `--out FILE`).
+ *
+ * Effects file: JSON `{"effects": [...], "fee"?: N, "validUntil"?: UNIX_SECONDS}`. Each effect is read by
+ * `effectsFromValue(..., 'json')`: amounts are integers or decimal strings, bytes hex strings or
+ * {"hex": "..."}. A rule broken is `E_INVALID` naming the field (`effects[1].amount: ...`); text that
+ * is not JSON is `E_DECODE`. See docs/cli.md and core/docs/effects.md.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { nowSeconds } from '../../clock.ts';
+import type { CborValue } from '../../encoding/cbor.ts';
+import { DreggError } from '../../errors.ts';
+import { type Effect, effectsFromValue, MAX_AMOUNT } from '../../turns/effects.ts';
+import type { Receipt } from '../../turns/receipt.ts';
+import { signTurn } from '../../turns/turn.ts';
+import { atomicWrite } from '../home.ts';
+import { hasLedger, matchCellId, openLedger } from '../ledger.ts';
+import { unlockedAgent } from './cell.ts';
+import { type Invocation, print, required } from './main.ts';
+import { receiptJson, receiptToText, renderReceipt } from './receipt.ts';
+
+/** How long a turn stays valid when its effects file does not say (seconds). */
+export const DEFAULT_TURN_VALIDITY = 600;
+
+export interface EffectsFile {
+  readonly effects: Effect[];
+  readonly fee: bigint;
+  readonly validUntil: number | undefined;
+}
+
+const FILE_FIELDS = ['effects', 'fee', 'validUntil'];
+
+/** Validates a parsed effects file; fails only with `E_INVALID` naming the field. */
+export function effectsFileFromJson(value: unknown): EffectsFile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new DreggError('E_INVALID', 'An effects file is a JSON object {"effects": [...]}');
+  const v = value as Record<string, unknown>;
+  for (const k of Object.keys(v))
+    if (!FILE_FIELDS.includes(k))
+      throw new DreggError(
+        'E_INVALID',
+        `${k}: is not a field of an effects file (${FILE_FIELDS.join(', ')})`,
+      );
+  const effects = effectsFromValue(v.effects as CborValue | undefined, 'json');
+  let fee = 0n;
+  if (v.fee !== undefined) {
+    const f = v.fee;
+    const n =
+      typeof f === 'number' && Number.isSafeInteger(f)
+        ? BigInt(f)
+        : typeof f === 'string' && /^[0-9]{1,20}$/.test(f)
+          ? BigInt(f)
+          : undefined;
+    if (n === undefined || n < 0n || n > MAX_AMOUNT)
+      throw new DreggError('E_INVALID', 'fee: must be a non-negative whole number of computrons below 2^64');
+    fee = n;
+  }
+  const until = v.validUntil;
+  if (until !== undefined && !(typeof until === 'number' && Number.isSafeInteger(until) && until >= 0))
+    throw new DreggError('E_INVALID', 'validUntil: must be Unix seconds (a whole number)');
+  return { effects, fee, validUntil: until as number | undefined };
+}
+
+export function readEffectsFile(path: string): EffectsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new DreggError('E_NOT_FOUND', `Cannot read the effects file ${path}`, { cause: e });
+    throw new DreggError('E_IO', `Cannot read the effects file ${path}`, { cause: e });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new DreggError('E_DECODE', `The effects file ${path} is not valid JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  return effectsFileFromJson(value);
+}
+
+async function submit(inv: Invocation): Promise<number> {
+  const cellText = required(inv, 'cell');
+  const file = readEffectsFile(required(inv, 'effects'));
+  if (!hasLedger(inv.home))
+    throw new DreggError(
+      'E_NOT_FOUND',
+      `No local ledger in ${inv.home}: create a cell first ("dregg cell new")`,
+    );
+  const agent = await unlockedAgent(inv);
+  const ledger = await openLedger(inv.home, agent);
+  let receipt: Receipt;
+  try {
+    const { executor } = ledger;
+    const id = matchCellId(
+      cellText,
+      executor.cells().map((c) => c.id),
+    );
+    const cell = executor.cell(id);
+    if (cell === undefined) throw new DreggError('E_NOT_FOUND', `No cell ${id} in the local ledger`);
+    const turn = await signTurn(
+      {
+        agent: agent.did,
+        cell: id,
+        nonce: cell.nonce,
+        prev: executor.head(agent.did).prev,
+        effects: file.effects,
+        fee: file.fee,
+        validUntil: file.validUntil ?? nowSeconds(agent.clock) + DEFAULT_TURN_VALIDITY,
+      },
+      agent.identity.seed,
+      agent.ed,
+    );
+    receipt = await executor.submit(turn);
+  } finally {
+    await ledger.close();
+  }
+  const text = receiptToText(receipt);
+  let out: string | undefined;
+  if (inv.flags.out !== undefined) {
+    out = resolve(inv.flags.out);
+    try {
+      atomicWrite(out, `${text}\n`);
+    } catch (e) {
+      throw new DreggError('E_IO', `The turn was applied, but writing ${out} failed`, { cause: e });
+    }
+  }
+  print(
+    inv,
+    { ...receiptJson(receipt), text, ...(out === undefined ? {} : { out }) },
+    [
+      renderReceipt(receipt),
+      out === undefined ? `\n${text}` : `\nReceipt written to ${out} (check it with "dregg receipt verify")`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export async function turnCommand(inv: Invocation): Promise<number> {
+  const [verb] = inv.positionals;
+  if (verb === 'submit') return submit(inv);
+  throw new DreggError('E_ARGUMENT', 'Usage: dregg turn submit --cell ID --effects FILE.json [--out FILE]');
+}
