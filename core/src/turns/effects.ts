@@ -10,6 +10,7 @@
 import { type Caveat, caveatFromCbor, caveatToCbor, DID_SHAPE, isName } from '../caps/caveats.ts';
 import { fromHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, encodeCbor, isCborMap } from '../encoding/cbor.ts';
+import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
 
 export const EFFECT_GROUPS = {
@@ -40,7 +41,7 @@ export type Source = { slot: number } | { cell: CellRef };
 
 export type Effect =
   | { type: 'set-field'; cell: CellRef; key: string; value: FieldValue | null; via?: Via }
-  | { type: 'create-cell'; salt: string; balance: bigint; owner?: string }
+  | { type: 'create-cell'; salt: string; balance?: bigint; owner?: string }
   | { type: 'increment-nonce'; cell: CellRef; via?: Via }
   | {
       type: 'set-permissions';
@@ -64,7 +65,7 @@ export type Effect =
   | {
       type: 'spawn-with-delegation';
       salt: string;
-      balance: bigint;
+      balance?: bigint;
       owner?: string;
       grants: readonly { source: Source; caveats: readonly Caveat[] }[];
     }
@@ -90,6 +91,8 @@ export type Effect =
       lock: string;
       amount: bigint;
       to: CellRef;
+      /** The lock's expiry on the source side (attested): no mint once it is near. */
+      expires: number;
       attestation: Uint8Array;
     }
   | {
@@ -109,6 +112,8 @@ export type EffectOf<T extends EffectType> = Extract<Effect, { type: T }>;
 /** Largest amount of computrons anywhere (balances, transfers): unsigned 64-bit. */
 export const MAX_AMOUNT = (1n << 64n) - 1n;
 export const MAX_EFFECTS = 64;
+/** Range proofs are the costliest check (hundreds of ms each): bounded per turn. */
+export const MAX_NOTE_OUTPUTS = 4;
 export const MAX_SLOT = 0xffff;
 /** Largest encoded field or event value. */
 export const MAX_VALUE_BYTES = 4096;
@@ -154,7 +159,13 @@ class Reader {
   }
 
   did(key: string): string {
-    return this.pattern(key, DID_SHAPE, 'an Ed25519 did:key');
+    const did = this.pattern(key, DID_SHAPE, 'an Ed25519 did:key');
+    try {
+      ed25519FromDidKey(did); // a real key, or nobody could ever act for it
+    } catch {
+      this.bad(key, 'is not a valid Ed25519 did:key');
+    }
+    return did;
   }
 
   uint(key: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -457,13 +468,14 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
         via: r.via(),
       };
     case 'bridge-mint':
-      keys(['federation', 'lock', 'amount', 'to', 'attestation']);
+      keys(['federation', 'lock', 'amount', 'to', 'expires', 'attestation']);
       return {
         type: 'bridge-mint',
         federation: r.pattern('federation', FEDERATION, 'a federation name'),
         lock: r.pattern('lock', HEX32, 'a lock id (32 hex digits)'),
         amount: r.amount('amount'),
         to: r.cell('to'),
+        expires: r.uint('expires'),
         attestation: r.bytes('attestation', 64),
       };
     case 'bridge-lock':
@@ -520,5 +532,24 @@ export function effectsFromValue(v: CborValue | undefined, from: Source_ = 'cbor
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_EFFECTS) {
     throw new DreggError('E_INVALID', `effects: must be a list of 1 to ${MAX_EFFECTS} effects`);
   }
-  return v.map((e, i) => effectFromValue(e, `effects[${i}]`, from));
+  const effects = v.map((e, i) => effectFromValue(e, `effects[${i}]`, from));
+  validated.add(effects);
+  if (effects.filter((e) => e.type === 'note-create').length > MAX_NOTE_OUTPUTS) {
+    throw new DreggError(
+      'E_INVALID',
+      `effects: at most ${MAX_NOTE_OUTPUTS} note-create per turn (each range proof costs the executor)`,
+    );
+  }
+  return effects;
 }
+
+/**
+ * Effects built in memory (by an SDK, not decoded) pass through the same validator, via their
+ * canonical encoding — what the signature covers is exactly what is checked.
+ */
+export function checkEffects(effects: readonly Effect[]): readonly Effect[] {
+  return validated.has(effects) ? effects : effectsFromValue(effects.map(effectToCbor));
+}
+
+/** Effect lists this module produced (decoded or checked): immutable by convention, never re-checked. */
+const validated = new WeakSet<readonly Effect[]>();

@@ -25,7 +25,7 @@ import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
-import { type Effect, MAX_AMOUNT } from './effects.ts';
+import { checkEffects, type Effect, MAX_AMOUNT } from './effects.ts';
 import {
   decodeReceipt,
   effectsHash,
@@ -109,7 +109,7 @@ export function applyTurn(state: State, turn: TurnBody, options: ApplyOptions): 
       throw new DreggError('E_STALE', "The turn does not follow the agent's latest receipt");
 
     let burned = supplyOf(tx).burned;
-    for (const [i, e] of turn.effects.entries()) {
+    for (const [i, e] of checkEffects(turn.effects).entries()) {
       ctx.index = i;
       ctx.results.push((HANDLERS[e.type] as (c: TurnContext, e: Effect) => CborValue)(ctx, e));
     }

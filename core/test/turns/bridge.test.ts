@@ -17,6 +17,10 @@ import { codeOf } from '../caps/fixtures.ts';
 import { FEDERATION_SEED, type Person, saltOf, seedOf, T0, type World, world } from './fixtures.ts';
 
 const LOCK = 'c0'.repeat(16);
+/** Lock lifetime in these tests: more than twice BRIDGE_MARGIN_S, as bridge-lock requires. */
+const TTL = 3600;
+/** Expiry of the locks 'away' attests for minting here: far enough ahead to mint. */
+const AWAY_EXPIRES = T0 + 7200;
 
 function snapshot(w: World) {
   const e = w.executor;
@@ -49,7 +53,7 @@ const balance = (w: World, p: Person) => w.executor.cell(p.cell)!.balance;
 const attest = (w: World, event: BridgeEvent, seed = FEDERATION_SEED) => signAttestation(event, seed, w.ed);
 
 /** Alice locks `amount` of her cell for bob on 'away', expiring `ttl` seconds from now; returns the lock id. */
-async function lock(w: World, amount = 100n, ttl = 600): Promise<string> {
+async function lock(w: World, amount = 100n, ttl = TTL): Promise<string> {
   const r = await w.act(w.alice, [
     {
       type: 'bridge-lock',
@@ -65,16 +69,24 @@ async function lock(w: World, amount = 100n, ttl = 600): Promise<string> {
 
 /** The event 'away' signs when it minted (or refused) alice's lock. */
 function outbound(w: World, kind: 'minted' | 'refused', lockId: string, amount = 100n): BridgeEvent {
-  return { kind, from: 'home', to: 'away', lock: lockId, amount, recipient: w.bob.did };
+  return { kind, from: 'home', to: 'away', lock: lockId, amount, recipient: w.bob.did, expires: T0 + TTL };
 }
 
 /** The event 'away' signs when something was locked there for `recipient` here. */
 function inbound(recipient: Person, amount = 50n, lockId = LOCK): BridgeEvent {
-  return { kind: 'locked', from: 'away', to: 'home', lock: lockId, amount, recipient: recipient.did };
+  return {
+    kind: 'locked',
+    from: 'away',
+    to: 'home',
+    lock: lockId,
+    amount,
+    recipient: recipient.did,
+    expires: AWAY_EXPIRES,
+  };
 }
 
 function mint(to: string, attestation: Uint8Array, amount = 50n, lockId = LOCK, federation = 'away'): Effect {
-  return { type: 'bridge-mint', federation, lock: lockId, amount, to, attestation };
+  return { type: 'bridge-mint', federation, lock: lockId, amount, to, expires: AWAY_EXPIRES, attestation };
 }
 
 describe('bridge-lock', () => {
@@ -95,7 +107,7 @@ describe('bridge-lock', () => {
       amount: 10n,
       federation: 'away',
       recipient: w.bob.did,
-      expires: T0 + 60,
+      expires: T0 + TTL,
     } as const;
     await expectRefused(w, w.turn(w.alice, [{ ...base, federation: 'elsewhere' }]), 'E_UNTRUSTED');
     await expectRefused(w, w.turn(w.alice, [{ ...base, federation: 'home' }]), 'E_UNTRUSTED');
@@ -166,14 +178,14 @@ describe('bridge-cancel', () => {
     const w = await world();
     const id = await lock(w);
     await expectRefused(w, w.turn(w.alice, [{ type: 'bridge-cancel', lock: id }]), 'E_DENIED');
-    w.clock.advance(599_000);
+    w.clock.advance((TTL - 1) * 1000);
     await expectRefused(w, w.turn(w.alice, [{ type: 'bridge-cancel', lock: id }]), 'E_DENIED');
   });
 
   it('after expiry, refunds the locker; nobody else may cancel without an attestation', async () => {
     const w = await world();
     const id = await lock(w);
-    w.clock.advance(600_000);
+    w.clock.advance(TTL * 1000);
     await expectRefused(w, w.turn(w.bob, [{ type: 'bridge-cancel', lock: id }]), 'E_DENIED');
     await w.act(w.alice, [{ type: 'bridge-cancel', lock: id }]);
     expect(balance(w, w.alice)).toBe(1000n);
@@ -298,7 +310,15 @@ describe('a round trip between two ledgers', () => {
     expectConserved(w);
     // Home's federation attests the lock; bob mints on away.
     const locked = await signAttestation(
-      { kind: 'locked', from: 'home', to: 'away', lock: id, amount: 250n, recipient: w.bob.did },
+      {
+        kind: 'locked',
+        from: 'home',
+        to: 'away',
+        lock: id,
+        amount: 250n,
+        recipient: w.bob.did,
+        expires: T0 + TTL,
+      },
       HOME_SEED,
       w.ed,
     );
@@ -316,6 +336,7 @@ describe('a round trip between two ledgers', () => {
               lock: id,
               amount: 250n,
               to: bobAway.id,
+              expires: T0 + TTL,
               attestation: locked,
             },
           ],

@@ -19,7 +19,7 @@ import { noteId, nullifier, rangeContext } from '../../src/turns/apply/privacy.t
 import type { Effect } from '../../src/turns/effects.ts';
 import { bindingMessage, type Turn, type TurnBody } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
-import { FEDERATION_SEED, type Person, type World, world } from './fixtures.ts';
+import { FEDERATION_SEED, type Person, T0, type World, world } from './fixtures.ts';
 
 interface Note {
   readonly value: bigint;
@@ -438,12 +438,20 @@ describe('limits', () => {
     const lock = 'ab'.repeat(16);
     const amount = MAX - MAX / 3n;
     const attestation = await signAttestation(
-      { kind: 'locked', from: 'away', to: 'home', lock, amount, recipient: w.alice.did },
+      { kind: 'locked', from: 'away', to: 'home', lock, amount, recipient: w.alice.did, expires: T0 + 7200 },
       FEDERATION_SEED,
       w.ed,
     );
     await w.act(w.alice, [
-      { type: 'bridge-mint', federation: 'away', lock, amount, to: w.alice.cell, attestation },
+      {
+        type: 'bridge-mint',
+        federation: 'away',
+        lock,
+        amount,
+        to: w.alice.cell,
+        expires: T0 + 7200,
+        attestation,
+      },
     ]);
     expect(balance(w, w.alice)).toBe(MAX);
     // bob lets anyone deposit from his cell, so alice can deposit from two cells in one turn.

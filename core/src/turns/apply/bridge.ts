@@ -30,7 +30,16 @@ export interface BridgeEvent {
   readonly amount: bigint;
   /** The agent (did:key) that receives the wrapped claim. */
   readonly recipient: string;
+  /** When the lock expires on the source side (Unix seconds): after it the locker may cancel. */
+  readonly expires: number;
 }
+
+/**
+ * A destination mints only while the lock is at least this far from expiring, and a locker cancels
+ * only after it expired: with clocks of the two federations within this margin, value never exists
+ * on both sides at once.
+ */
+export const BRIDGE_MARGIN_S = 600;
 
 export function attestationDigest(a: BridgeEvent): Uint8Array {
   return hashFor('bridgeAttestation', encodeCbor({ ...a } as unknown as CborMap));
@@ -78,13 +87,19 @@ function eventOf(ctx: TurnContext, kind: BridgeEvent['kind'], id: string, lock: 
     lock: id,
     amount: BigInt(lock.amount as bigint | number),
     recipient: lock.recipient as string,
+    expires: lock.expires as number,
   };
 }
 
 export function bridgeLock(ctx: TurnContext, e: EffectOf<'bridge-lock'>): string {
   const from = ctx.cellId(e.from);
   federationKey(ctx, e.federation);
-  if (e.expires <= ctx.env.now) throw new DreggError('E_INVALID', 'A bridge lock must expire in the future');
+  if (e.expires <= ctx.env.now + 2 * BRIDGE_MARGIN_S) {
+    throw new DreggError(
+      'E_INVALID',
+      `A bridge lock must expire more than ${2 * BRIDGE_MARGIN_S} s from now`,
+    );
+  }
   const auth = authorizeCell(ctx, from, 'bridge-lock', e.via);
   chargeBudget(ctx, auth, e.amount);
   debit(ctx, from, e.amount);
@@ -133,6 +148,9 @@ export function bridgeMint(ctx: TurnContext, e: EffectOf<'bridge-mint'>): null {
   const key = `minted:${e.federation}/${e.lock}`;
   if (ctx.tx.get(key) !== undefined)
     throw new DreggError('E_EXISTS', `Lock ${e.lock} of ${e.federation} was already minted`);
+  if (ctx.env.now + BRIDGE_MARGIN_S >= e.expires) {
+    throw new DreggError('E_EXPIRED', 'The lock expires too soon to mint against it (its locker may cancel)');
+  }
   const event: BridgeEvent = {
     kind: 'locked',
     from: e.federation,
@@ -140,6 +158,7 @@ export function bridgeMint(ctx: TurnContext, e: EffectOf<'bridge-mint'>): null {
     lock: e.lock,
     amount: e.amount,
     recipient: getCell(ctx.tx, to).owner,
+    expires: e.expires,
   };
   checkAttestation(ctx, e.federation, event, e.attestation);
   ctx.tx.put(key, { amount: e.amount, cell: to });

@@ -83,7 +83,7 @@ export function revokeDelegation(ctx: TurnContext, e: EffectOf<'revoke-delegatio
 export function spawnWithDelegation(ctx: TurnContext, e: EffectOf<'spawn-with-delegation'>): string {
   // Derive every handle before the child exists, so a grant cannot name the child itself.
   const handles = e.grants.map((g) => attenuateHandle(sourceHandle(ctx, g.source), g.caveats));
-  const id = createCell(ctx, e.salt, e.balance, e.owner, 'spawn-with-delegation');
+  const id = createCell(ctx, e.salt, e.balance ?? 0n, e.owner, 'spawn-with-delegation');
   updateCell(ctx, id, () => ({ clist: new Map(handles.map((h, slot) => [slot, h])) }));
   return id;
 }

@@ -55,7 +55,7 @@ function saltFor(ctx: TurnContext, salt: string): string {
 }
 
 export function createCellEffect(ctx: TurnContext, e: EffectOf<'create-cell'>): string {
-  return createCell(ctx, e.salt, e.balance, e.owner);
+  return createCell(ctx, e.salt, e.balance ?? 0n, e.owner);
 }
 
 export function incrementNonce(ctx: TurnContext, e: EffectOf<'increment-nonce'>): number {
