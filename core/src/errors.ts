@@ -40,6 +40,8 @@ export const ErrorCodes = {
   E_INSUFFICIENT: 'Not enough computrons',
   /** A turn is out of order: its nonce or previous receipt is not the current one, or it is too late. */
   E_STALE: 'Turn is stale or out of order',
+  /** A store-and-forward quota (per recipient or in total, messages or bytes) would be exceeded. */
+  E_QUOTA: 'Quota exceeded',
   /** Unlocking failed: wrong passphrase or corrupted keyring. */
   E_LOCKED: 'Keyring is locked or the passphrase is wrong',
   /** The named object does not exist. */

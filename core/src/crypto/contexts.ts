@@ -62,6 +62,26 @@ export const Contexts = {
   noteId: 'cipherclerk v1 note id',
   /** Shielded notes: the nullifier that marks a note spent. */
   noteNullifier: 'cipherclerk v1 note nullifier',
+  /** Relay inboxes: hash of a deposited sealed box (a message digest commits to it, not to the bytes). */
+  inboxCiphertext: 'cipherclerk v1 inbox ciphertext',
+  /** Relay inboxes: a message's digest (times, size, deposit, refund claim, ciphertext hash). */
+  inboxMessage: 'cipherclerk v1 inbox message',
+  /** Relay inboxes, MerkleQueue: leaves (sequence number and message digest). */
+  inboxLeaf: 'cipherclerk v1 inbox merkle leaf',
+  /** Relay inboxes, MerkleQueue: inner nodes (two child digests). */
+  inboxNode: 'cipherclerk v1 inbox merkle node',
+  /** Relay inboxes, MerkleQueue: the root (message count and top node). */
+  inboxRoot: 'cipherclerk v1 inbox merkle root',
+  /** Relay inboxes: digest of an inbox head (relay, recipient, height, root, time); the relay signs it. */
+  inboxHead: 'cipherclerk v1 inbox head',
+  /** Relay inboxes: a drain challenge's digest (relay, recipient, nonce, height, expiry); recipient signs. */
+  inboxDrainChallenge: 'cipherclerk v1 inbox drain challenge',
+  /** Relay inboxes: digest of an acknowledgement (relay, recipient, height, root); the recipient signs it. */
+  inboxAck: 'cipherclerk v1 inbox acknowledgement',
+  /** Relay inboxes: the relay's key of an idempotency record (recipient and the sender's key). */
+  inboxIdempotency: 'cipherclerk v1 inbox idempotency key',
+  /** Relay inboxes: commitment to a refund claim secret (whoever reveals the secret collects the refund). */
+  inboxRefundClaim: 'cipherclerk v1 inbox refund claim',
 } as const;
 
 export type Context = keyof typeof Contexts;
