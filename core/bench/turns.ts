@@ -114,6 +114,7 @@ async function turnsMem(ms: number): Promise<void> {
     const batch: TurnBody[] = [];
     for (let k = 0; k < BATCH; k++) {
       const body: TurnBody = {
+        ledger: 'local',
         agent: AGENT,
         cell: a.id,
         nonce,
@@ -152,6 +153,7 @@ async function turnsSigned(name: string, ms: number, ed: Ed25519, store?: Store)
       const nonce = twin.ex.cell(twin.a)!.nonce;
       const turn = await signTurn(
         {
+          ledger: 'local',
           agent: AGENT,
           cell: twin.a,
           nonce,

@@ -72,6 +72,7 @@ export function localCellBacking(options: LocalCellsOptions): Backing {
     const head = executor.head(agent.did);
     const turn = await signTurn(
       {
+        ledger: executor.ledger,
         agent: agent.did,
         cell,
         nonce: executor.cell(cell)?.nonce ?? 0,

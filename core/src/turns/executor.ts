@@ -96,6 +96,11 @@ export function applyTurn(state: State, turn: TurnBody, options: ApplyOptions): 
   const digest = turnSigningDigest(turn);
   const ctx = new TurnContext(tx, turn, digest, options, options.chains ?? new Map());
   try {
+    if (turn.ledger !== options.federation)
+      throw new DreggError(
+        'E_INVALID',
+        `The turn is for ledger ${turn.ledger}, this is ${options.federation}`,
+      );
     if (options.now > turn.validUntil)
       throw new DreggError('E_STALE', `The turn was valid until ${turn.validUntil}`);
     const acting = state.get(cellKey(turn.cell));
@@ -186,6 +191,8 @@ export interface ExecutorOptions {
 export interface Executor {
   /** The executor's did:key (receipts are signed by it). */
   readonly did: string;
+  /** The ledger's name: every turn submitted here must carry it. */
+  readonly ledger: string;
   /** Verifies, applies, signs and persists one turn; returns its receipt. */
   submit(turn: Turn): Promise<Receipt>;
   /** A cell as of the last applied turn. */
@@ -293,6 +300,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
   const cells = () => [...state.values()].filter(isCell);
   return {
     did,
+    ledger: options.federation ?? 'local',
     async submit(turn) {
       const e0 = env();
       if (!(await verifyTurnSignature(turn, ed)))

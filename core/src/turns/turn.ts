@@ -1,10 +1,11 @@
 /**
  * A turn: one atomic state transition an agent asks for. The agent's signature covers the canonical
- * encoding of every field (PITFALLS 10) under the `turnSigning` context: the agent, the acting cell and
+ * encoding of every field (PITFALLS 10) under the `turnSigning` context: the ledger it is for (no
+ * replay on another ledger), the agent, the acting cell and
  * its nonce (no replay), the previous receipt (no reordering or forking of the agent's chain), every
  * effect, the fee and the deadline (no alteration).
  *
- * Wire form (deterministic CBOR map): {v, agent, cell, n, prev, fx, fee, until, bind?, sig}.
+ * Wire form (deterministic CBOR map): {v, led, agent, cell, n, prev, fx, fee, until, bind?, sig}.
  */
 
 import { DID_SHAPE } from '../caps/caveats.ts';
@@ -19,6 +20,8 @@ import { type Effect, effectsFromValue, effectToCbor, MAX_AMOUNT } from './effec
 export const TURN_VERSION = 1;
 
 export interface TurnBody {
+  /** The ledger (federation) the turn is for: signed, so it cannot be replayed on another ledger. */
+  readonly ledger: string;
   readonly agent: string;
   /** The acting cell: its nonce must equal `nonce`, and it pays the fee. */
   readonly cell: string;
@@ -42,6 +45,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 function bodyToCbor(b: TurnBody, withBinding: boolean): CborMap {
   return {
     v: TURN_VERSION,
+    led: b.ledger,
     agent: b.agent,
     cell: b.cell,
     n: b.nonce,
@@ -114,7 +118,11 @@ function isKey(did: string): boolean {
   }
 }
 
+/** Ledger names: the federation names bridges use ("local" for the n = 1 ledger). */
+const LEDGER = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
 function checkBody(b: TurnBody): void {
+  if (typeof b.ledger !== 'string' || !LEDGER.test(b.ledger)) bad('ledger must be a ledger name');
   if (typeof b.agent !== 'string' || !DID_SHAPE.test(b.agent) || !isKey(b.agent))
     bad('agent must be an Ed25519 did:key');
   if (typeof b.cell !== 'string' || !HEX64.test(b.cell)) bad('cell must be a cell id (64 hex digits)');
@@ -128,7 +136,7 @@ function checkBody(b: TurnBody): void {
     bad('binding must be 64 bytes');
 }
 
-const FIELDS = ['agent', 'bind', 'cell', 'fee', 'fx', 'n', 'prev', 'sig', 'until', 'v'];
+const FIELDS = ['agent', 'bind', 'cell', 'fee', 'fx', 'led', 'n', 'prev', 'sig', 'until', 'v'];
 
 export function turnFromCbor(v: CborValue): Turn {
   if (!isCborMap(v)) bad('not a map');
@@ -137,6 +145,7 @@ export function turnFromCbor(v: CborValue): Turn {
   if (!(v.sig instanceof Uint8Array) || v.sig.length !== 64) bad('sig must be 64 bytes');
   const fee = typeof v.fee === 'number' ? BigInt(v.fee) : v.fee;
   const body: TurnBody = {
+    ledger: v.led as string,
     agent: v.agent as string,
     cell: v.cell as string,
     nonce: v.n as number,

@@ -325,6 +325,7 @@ describe('a round trip between two ledgers', () => {
     await away.submit(
       await signTurn(
         {
+          ledger: 'away',
           agent: w.bob.did,
           cell: bobAway.id,
           nonce: 0,

@@ -96,6 +96,7 @@ describe('executor on SQLite: SIGKILL mid-turn, reopen', () => {
     const r = await executor.submit(
       await signTurn(
         {
+          ledger: 'local',
           agent: a.did,
           cell: a.cell,
           nonce: executor.cell(a.cell)!.nonce,

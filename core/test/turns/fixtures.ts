@@ -69,6 +69,7 @@ export async function world(options: { store?: Store; balance?: bigint; ed?: Ed2
   const turn = async (who: Person, effects: Effect[], o: Partial<TurnBody> & { cell?: string } = {}) => {
     const cell = o.cell ?? who.cell;
     const body: TurnBody = {
+      ledger: executor.ledger,
       agent: who.did,
       cell,
       nonce: executor.cell(cell)?.nonce ?? 0,

@@ -342,6 +342,7 @@ describe('atomicity (property)', () => {
           let salts = 0;
           const salt = () => (++salts).toString(16).padStart(64, '0');
           const body = (who: Person, effects: Effect[], extra: Partial<TurnBody> = {}): TurnBody => ({
+            ledger: 'home',
             agent: who.did,
             cell: who.cell,
             nonce: (state.get(cellKey(who.cell)) as { nonce: number }).nonce,

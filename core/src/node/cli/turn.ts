@@ -105,6 +105,7 @@ async function submit(inv: Invocation): Promise<number> {
     if (cell === undefined) throw new DreggError('E_NOT_FOUND', `No cell ${id} in the local ledger`);
     const turn = await signTurn(
       {
+        ledger: executor.ledger,
         agent: agent.did,
         cell: id,
         nonce: cell.nonce,
