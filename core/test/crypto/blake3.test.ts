@@ -2,7 +2,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { type Context, Contexts } from '../../src/crypto/contexts.ts';
-import { blake3Hash, hashFor } from '../../src/crypto/hash.ts';
+import { blake3Hash, contextKey, deriveKeySmall, hashFor } from '../../src/crypto/hash.ts';
 import vectors from '../vectors/blake3.json';
 
 const text = new TextEncoder();
@@ -42,5 +42,30 @@ describe('hashFor: derive-key mode under the registered contexts', () => {
     const digests = new Set(contexts.map((c) => bytesToHex(hashFor(c, data))));
     expect(digests.size).toBe(contexts.length);
     for (const context of contexts) expect(Contexts[context]).toMatch(/^cipherclerk v1 [a-z0-9 ]+$/);
+  });
+});
+
+describe('hashFor one-chunk fast path', () => {
+  it('matches the official derive_key vectors for every input of at most one chunk', () => {
+    const key = contextKey(text.encode(vectors.context_string));
+    let checked = 0;
+    for (const c of vectors.cases) {
+      if (c.input_len > 1024) continue;
+      expect(bytesToHex(deriveKeySmall(key, input(c.input_len), 32))).toBe(c.derive_key.slice(0, 64));
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(4);
+  });
+
+  it('equals @noble/hashes for every registered context, at every length up to a chunk and past it', () => {
+    for (const name of Object.keys(Contexts) as Context[]) {
+      for (const length of [0, 1, 3, 4, 63, 64, 65, 127, 128, 200, 1023, 1024, 1025, 3000]) {
+        const data = Uint8Array.from({ length }, (_, i) => (i * 7 + length) & 0xff);
+        for (const dkLen of [16, 32]) {
+          const expected = blake3(data, { context: text.encode(Contexts[name]), dkLen });
+          expect(bytesToHex(hashFor(name, data, dkLen))).toBe(bytesToHex(expected));
+        }
+      }
+    }
   });
 });
