@@ -1,6 +1,7 @@
 /** @cipherclerk/core: the isomorphic surface (browsers and Node). Node-only parts are under `./node`. */
 export * from './agent/index.ts';
 export * from './caps/index.ts';
+export * from './cells/index.ts';
 export * from './clock.ts';
 export { Contexts } from './crypto/contexts.ts';
 export {
@@ -15,4 +16,7 @@ export { openSealed, seal } from './crypto/sealed-box.ts';
 export { type CborValue, decodeCbor, encodeCbor } from './encoding/cbor.ts';
 export { didKeyFromEd25519, ed25519FromDidKey } from './encoding/did-key.ts';
 export * from './errors.ts';
+export * as inbox from './inbox/index.ts';
 export * from './keys/index.ts';
+export * from './router/index.ts';
+export * from './turns/index.ts';

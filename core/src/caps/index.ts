@@ -1,6 +1,7 @@
 export * from './caveats.ts';
 export * from './chain.ts';
 export * from './envelope.ts';
+export * from './handle.ts';
 export * from './request.ts';
 export * from './revocation.ts';
 export * from './rights.ts';
