@@ -14,7 +14,7 @@ import type { Ed25519 } from '../crypto/ed25519.ts';
 import { bytesEqual } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
-import { type Effect, type EffectType, effectFromValue } from '../turns/effects.ts';
+import { type Effect, type EffectType, effectFromValue, VIA_TARGET } from '../turns/effects.ts';
 import type { Executor } from '../turns/executor.ts';
 import { signTurn } from '../turns/turn.ts';
 import type { Backing, Invocation } from './router.ts';
@@ -30,19 +30,6 @@ export interface LocalCellsOptions {
   /** How long a turn this backing signs stays valid (seconds). */
   readonly validFor?: number;
 }
-
-/** The parameter of each effect that names the cell a handle is exercised on. */
-const TARGET_PARAM: Partial<Record<EffectType, string>> = {
-  'set-field': 'cell',
-  'increment-nonce': 'cell',
-  burn: 'cell',
-  'revoke-capability': 'cell',
-  transfer: 'from',
-  'create-obligation': 'from',
-  'bridge-lock': 'from',
-  'grant-capability': 'to',
-  'pipelined-send': 'to',
-};
 
 function sameHandle(a: Handle, b: Handle): boolean {
   return (
@@ -102,7 +89,7 @@ export function localCellBacking(options: LocalCellsOptions): Backing {
     },
     async invoke(h, request: Invocation) {
       const where = locate(h);
-      const param = TARGET_PARAM[request.action as EffectType];
+      const param = (VIA_TARGET as Partial<Record<EffectType, string>>)[request.action as EffectType];
       if (param === undefined)
         throw new DreggError('E_DENIED', `${request.action} is not an effect a handle can cause on a cell`);
       const raw: CborMap = { ...request.args, type: request.action, [param]: h.target.id };

@@ -59,8 +59,12 @@ export function checkLive(ctx: TurnContext, h: Handle, custody: readonly string[
         if (!c.services.includes('cells')) throw new DreggError('E_DENIED', 'This handle is not for cells');
         break;
       case 'epoch':
-        // Epochs belong to an agent's delegation chains; a ledger has no epoch to compare with.
-        throw new DreggError('E_DENIED', 'Epoch-bound capabilities are not honoured on cells');
+        // A delegation chain's epochs were checked when it was verified, before the turn (the ledger
+        // learns of no epoch bumps: its own revocation is revoke-delegation). On a c-list handle an
+        // epoch means nothing the ledger can check, so it is refused rather than ignored.
+        if (custody.length === 0)
+          throw new DreggError('E_DENIED', 'Epoch-bound capabilities are not honoured in c-lists');
+        break;
       case 'actions':
       case 'budget':
         break;

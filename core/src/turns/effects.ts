@@ -109,6 +109,30 @@ export type Effect =
 
 export type EffectOf<T extends EffectType> = Extract<Effect, { type: T }>;
 
+/**
+ * The parameter naming the cell an effect's `via` handle is exercised on: for the effects that take
+ * a `via`, the one their authority is checked against (and a delegation chain must lead to).
+ */
+export const VIA_TARGET = {
+  'set-field': 'cell',
+  'increment-nonce': 'cell',
+  burn: 'cell',
+  'revoke-capability': 'cell',
+  transfer: 'from',
+  'create-obligation': 'from',
+  'bridge-lock': 'from',
+  'grant-capability': 'to',
+  'pipelined-send': 'to',
+} as const satisfies Partial<Record<EffectType, string>>;
+
+/** The cell an effect's `via` handle is exercised on, if the effect takes one. */
+export function viaTarget(e: Effect): CellRef | undefined {
+  const param = (VIA_TARGET as Partial<Record<EffectType, string>>)[e.type];
+  return param === undefined
+    ? undefined
+    : ((e as unknown as Record<string, CellRef | undefined>)[param] ?? undefined);
+}
+
 /** Largest amount of computrons anywhere (balances, transfers): unsigned 64-bit. */
 export const MAX_AMOUNT = (1n << 64n) - 1n;
 export const MAX_EFFECTS = 64;

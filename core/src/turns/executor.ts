@@ -25,7 +25,7 @@ import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
-import { checkEffects, type Effect, MAX_AMOUNT } from './effects.ts';
+import { checkEffects, type Effect, MAX_AMOUNT, viaTarget } from './effects.ts';
 import {
   decodeReceipt,
   effectsHash,
@@ -153,26 +153,6 @@ export function applyTurn(state: State, turn: TurnBody, options: ApplyOptions): 
   } catch (e) {
     tx.rollback();
     throw e;
-  }
-}
-
-/** Which cell an effect's `via` claims authority over (the one its chain must lead to). */
-function viaTarget(e: Effect): string | undefined {
-  switch (e.type) {
-    case 'set-field':
-    case 'increment-nonce':
-    case 'burn':
-    case 'revoke-capability':
-      return e.cell;
-    case 'transfer':
-    case 'create-obligation':
-    case 'bridge-lock':
-      return e.from;
-    case 'grant-capability':
-    case 'pipelined-send':
-      return e.to;
-    default:
-      return undefined;
   }
 }
 
