@@ -6,7 +6,7 @@
  * Actions are whole names in a set, never letters or prefixes (PITFALLS 8).
  */
 
-import { toHex } from '../encoding/bytes.ts';
+import { bytesEqual, toHex } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
@@ -141,6 +141,11 @@ export const caveatBytes: (c: Caveat) => Uint8Array = memoised((c) => encodeCbor
 
 /** A caveat's identity for set membership: the hex of its canonical bytes. */
 export const caveatKey: (c: Caveat) => string = memoised((c) => toHex(caveatBytes(c)));
+
+/** Two caveat lists are the same list: same caveats, same order (compared by canonical bytes). */
+export function sameCaveats(a: readonly Caveat[], b: readonly Caveat[]): boolean {
+  return a.length === b.length && a.every((c, i) => bytesEqual(caveatBytes(c), caveatBytes(b[i]!)));
+}
 
 function sortedNames(names: readonly string[], what: string): string[] {
   const set = [...new Set(names)].sort();

@@ -15,7 +15,7 @@
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { bytesEqual } from '../encoding/bytes.ts';
 import { DreggError } from '../errors.ts';
-import { type Caveat, caveatBytes } from './caveats.ts';
+import { type Caveat, sameCaveats } from './caveats.ts';
 import { type Chain, envelopeHash, verifyEnvelopeSignature } from './envelope.ts';
 import { checkRevocation, type RevocationState } from './revocation.ts';
 import { assertNarrows, declaredRights, rightsOf } from './rights.ts';
@@ -34,10 +34,6 @@ export interface ChainOptions {
   readonly maxStaleness: number;
   /** Whom to trust. Omitted only by the minting service, which checks the HMAC chain instead. */
   readonly trust?: TrustPolicy;
-}
-
-function sameCaveats(a: readonly Caveat[], b: readonly Caveat[]): boolean {
-  return a.length === b.length && a.every((c, i) => bytesEqual(caveatBytes(c), caveatBytes(b[i]!)));
 }
 
 /** Step-by-step structure; no signatures, no trust, no revocation. */

@@ -11,7 +11,7 @@
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { isCborMap } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
-import { type Caveat, caveatFromCbor, caveatToCbor } from './caveats.ts';
+import { type Caveat, caveatFromCbor, caveatToCbor, sameCaveats } from './caveats.ts';
 import { assertNarrows, declaredRights, type Rights, rightsOf } from './rights.ts';
 
 /**
@@ -51,6 +51,11 @@ export function handleRights(h: Handle): Rights {
 
 export function sameTarget(a: Target, b: Target): boolean {
   return a.kind === b.kind && a.id === b.id;
+}
+
+/** The same handle: the same target and the same caveats in the same order. */
+export function sameHandle(a: Handle, b: Handle): boolean {
+  return sameTarget(a.target, b.target) && sameCaveats(a.caveats, b.caveats);
 }
 
 /**

@@ -6,12 +6,10 @@
  * A handle is "held" by the agent when it sits in a slot of the acting cell's c-list, or when it is
  * the owner's handle (no caveats) to a cell the agent owns.
  */
-import { caveatBytes } from '../caps/caveats.ts';
-import { assertHandleNarrows, type Handle } from '../caps/handle.ts';
+import { assertHandleNarrows, type Handle, sameHandle } from '../caps/handle.ts';
 import { actsAsOwner } from '../cells/cell.ts';
 import { type Clock, nowSeconds } from '../clock.ts';
 import type { Ed25519 } from '../crypto/ed25519.ts';
-import { bytesEqual } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
 import { type Effect, type EffectType, effectFromValue, VIA_TARGET } from '../turns/effects.ts';
@@ -29,15 +27,6 @@ export interface LocalCellsOptions {
   readonly cell: string;
   /** How long a turn this backing signs stays valid (seconds). */
   readonly validFor?: number;
-}
-
-function sameHandle(a: Handle, b: Handle): boolean {
-  return (
-    a.target.kind === b.target.kind &&
-    a.target.id === b.target.id &&
-    a.caveats.length === b.caveats.length &&
-    a.caveats.every((c, i) => bytesEqual(caveatBytes(c), caveatBytes(b.caveats[i]!)))
-  );
 }
 
 export function localCellBacking(options: LocalCellsOptions): Backing {
