@@ -627,7 +627,7 @@ describe('capabilities (property)', () => {
       { numRuns: RUNS.small },
     );
     expect(derived).toBeGreaterThan(30);
-  });
+  }, 120_000); // hundreds of signed turns: slow when the whole suite shares two cores
 });
 
 // ---------------------------------------------------------------------------------------------
