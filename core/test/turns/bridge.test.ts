@@ -4,16 +4,15 @@
  * refusal leaves the ledger as it was; value is conserved after every turn.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeCell } from '../../src/cells/cell.ts';
 import { manualClock } from '../../src/clock.ts';
 import { ed25519PublicKey } from '../../src/crypto/ed25519.ts';
-import { toHex } from '../../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
 import { type BridgeEvent, signAttestation } from '../../src/turns/apply/bridge.ts';
 import type { Effect } from '../../src/turns/effects.ts';
 import { createExecutor } from '../../src/turns/executor.ts';
-import { signTurn, type Turn } from '../../src/turns/turn.ts';
+import { signTurn } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
+import { expectConserved, expectRefused, snapshot } from './effect-helpers.ts';
 import { FEDERATION_SEED, type Person, saltOf, seedOf, T0, type World, world } from './fixtures.ts';
 
 const LOCK = 'c0'.repeat(16);
@@ -21,31 +20,6 @@ const LOCK = 'c0'.repeat(16);
 const TTL = 3600;
 /** Expiry of the locks 'away' attests for minting here: far enough ahead to mint. */
 const AWAY_EXPIRES = T0 + 7200;
-
-function snapshot(w: World) {
-  const e = w.executor;
-  return {
-    cells: e
-      .cells()
-      .map((c) => toHex(encodeCell(c)))
-      .sort(),
-    root: toHex(e.ledgerRoot()),
-    supply: e.supply(),
-    heads: [w.alice, w.bob, w.carol].map((p) => e.head(p.did)),
-  };
-}
-
-function expectConserved(w: World): void {
-  const { held, expected } = w.executor.audit();
-  expect(held).toBe(expected);
-}
-
-async function expectRefused(w: World, turn: Promise<Turn> | Turn, code: string): Promise<void> {
-  const before = snapshot(w);
-  expect(await codeOf(w.executor.submit(await turn))).toBe(code);
-  expect(snapshot(w)).toEqual(before);
-  expectConserved(w);
-}
 
 const balance = (w: World, p: Person) => w.executor.cell(p.cell)!.balance;
 

@@ -14,7 +14,7 @@ import type { ErrorCode } from '../../src/errors.ts';
 import type { Store, Write } from '../../src/store/store.ts';
 import type { Effect, Source, Via } from '../../src/turns/effects.ts';
 import type { Receipt } from '../../src/turns/receipt.ts';
-import type { TurnBody } from '../../src/turns/turn.ts';
+import type { Turn, TurnBody } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
 import { type Person, T0, type World } from './fixtures.ts';
 
@@ -58,6 +58,20 @@ export async function refused(
   expect(w.executor.cell(acting)?.nonce).toBe(nonce);
   expect((await w.executor.receipts(who.did)).length).toBe(receipts);
   return code;
+}
+
+/** Value is conserved: what cells, escrows, locks and the pool hold is what the supply ledger says. */
+export function expectConserved(w: World): void {
+  const { held, expected } = w.executor.audit();
+  expect(held).toBe(expected);
+}
+
+/** Submits an already built turn that must be refused with `code`; the state must be as before. */
+export async function expectRefused(w: World, turn: Promise<Turn> | Turn, code: string): Promise<void> {
+  const before = snapshot(w);
+  expect(await codeOf(w.executor.submit(await turn))).toBe(code);
+  expect(snapshot(w)).toEqual(before);
+  expectConserved(w);
 }
 
 /** `by` grants a handle derived from `source` into cell `to`; returns the result ({slot, channel?}). */

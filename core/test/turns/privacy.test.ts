@@ -4,7 +4,6 @@
  * executor owes — each leaving the ledger exactly as it was and value conserved.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeCell } from '../../src/cells/cell.ts';
 import {
   addScalars,
   bindingSign,
@@ -13,12 +12,11 @@ import {
   randomBlinding,
   subScalars,
 } from '../../src/crypto/pedersen.ts';
-import { toHex } from '../../src/encoding/bytes.ts';
 import { signAttestation } from '../../src/turns/apply/bridge.ts';
 import { noteId, nullifier, rangeContext } from '../../src/turns/apply/privacy.ts';
 import type { Effect } from '../../src/turns/effects.ts';
 import { bindingMessage, type Turn, type TurnBody } from '../../src/turns/turn.ts';
-import { codeOf } from '../caps/fixtures.ts';
+import { expectConserved, expectRefused } from './effect-helpers.ts';
 import { FEDERATION_SEED, type Person, T0, type World, world } from './fixtures.ts';
 
 interface Note {
@@ -87,32 +85,6 @@ async function noteTurn(
 
 async function actNotes(w: World, who: Person, effects: Effect[], x: Uint8Array) {
   return w.executor.submit(await noteTurn(w, who, effects, x));
-}
-
-/** Everything a refused turn must leave untouched: every cell's encoding, the ledger root, the supply. */
-function snapshot(w: World) {
-  const e = w.executor;
-  return {
-    cells: e
-      .cells()
-      .map((c) => toHex(encodeCell(c)))
-      .sort(),
-    root: toHex(e.ledgerRoot()),
-    supply: e.supply(),
-    heads: [w.alice, w.bob, w.carol].map((p) => e.head(p.did)),
-  };
-}
-
-function expectConserved(w: World): void {
-  const { held, expected } = w.executor.audit();
-  expect(held).toBe(expected);
-}
-
-async function expectRefused(w: World, turn: Promise<Turn> | Turn, code: string): Promise<void> {
-  const before = snapshot(w);
-  expect(await codeOf(w.executor.submit(await turn))).toBe(code);
-  expect(snapshot(w)).toEqual(before);
-  expectConserved(w);
 }
 
 const balance = (w: World, p: Person) => w.executor.cell(p.cell)!.balance;

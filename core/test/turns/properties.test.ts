@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Caveat } from '../../src/caps/caveats.ts';
 import { type Handle, handleRights, sameTarget } from '../../src/caps/handle.ts';
 import { narrows } from '../../src/caps/rights.ts';
-import { encodeCell, newCell } from '../../src/cells/cell.ts';
+import { newCell } from '../../src/cells/cell.ts';
 import { defaultEd25519, type Ed25519, ed25519PublicKey } from '../../src/crypto/ed25519.ts';
 import { toHex } from '../../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
@@ -24,6 +24,7 @@ import { verifyReceiptChain } from '../../src/turns/receipt.ts';
 import { cellKey, encodeValue, type State, supplyOf } from '../../src/turns/state.ts';
 import { decodeTurn, encodeTurn, type Turn, type TurnBody } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
+import { expectConserved, snapshot } from './effect-helpers.ts';
 import { FEDERATION_SEED, type Person, saltOf, seedOf, T0, type World, world } from './fixtures.ts';
 
 let ed: Ed25519;
@@ -33,24 +34,6 @@ beforeAll(async () => {
 });
 
 const RUNS = { small: 20, medium: 30 };
-
-function snapshot(w: World) {
-  const e = w.executor;
-  return {
-    cells: e
-      .cells()
-      .map((c) => toHex(encodeCell(c)))
-      .sort(),
-    root: toHex(e.ledgerRoot()),
-    supply: e.supply(),
-    heads: [w.alice, w.bob, w.carol].map((p) => e.head(p.did)),
-  };
-}
-
-function expectConserved(w: World): void {
-  const { held, expected } = w.executor.audit();
-  expect(held).toBe(expected);
-}
 
 /** Runs `f`: its result, or the code of its error (a DreggError, never E_INTERNAL, nothing else). */
 async function attempt<T>(f: () => Promise<T>): Promise<{ ok: T } | { code: ErrorCode }> {
