@@ -1,2 +1,2 @@
-export * from './local-cells.ts';
+export * from './cells.ts';
 export * from './router.ts';

@@ -1,5 +1,5 @@
 import { nowSeconds } from '../../src/clock.ts';
-import { localCellBacking } from '../../src/router/local-cells.ts';
+import { localCellBacking } from '../../src/router/cells.ts';
 import { createRouter } from '../../src/router/router.ts';
 import { T0 } from '../caps/fixtures.ts';
 import { world } from '../turns/fixtures.ts';
