@@ -82,6 +82,20 @@ export const Contexts = {
   inboxIdempotency: 'cipherclerk v1 inbox idempotency key',
   /** Relay inboxes: commitment to a refund claim secret (whoever reveals the secret collects the refund). */
   inboxRefundClaim: 'cipherclerk v1 inbox refund claim',
+  /** A relay's signing key (receipts, attested roots, inbox heads, gossip), derived from its key file. */
+  relaySigningKey: 'cipherclerk v1 relay signing key',
+  /** A relay's libp2p identity key (its peer id), derived from its key file apart from the signing key. */
+  relayPeerKey: 'cipherclerk v1 relay peer key',
+  /** Turn notary: digest of one log event (seq, kind, idempotency key, receipt, supply movement). */
+  notaryEvent: 'cipherclerk v1 notary log event',
+  /** Turn notary, log Merkle tree: leaves (sequence number and event digest). */
+  notaryLeaf: 'cipherclerk v1 notary log merkle leaf',
+  /** Turn notary, log Merkle tree: inner nodes (two child digests). */
+  notaryNode: 'cipherclerk v1 notary log merkle node',
+  /** Turn notary, log Merkle tree: the root (event count and top node). */
+  notaryRoot: 'cipherclerk v1 notary log merkle root',
+  /** Turn notary: digest of an attested root (relay, ledger, height, ledger root, log root, supply, time). */
+  notaryAttestedRoot: 'cipherclerk v1 notary attested root',
 } as const;
 
 export type Context = keyof typeof Contexts;
