@@ -96,6 +96,8 @@ export const Contexts = {
   notaryRoot: 'cipherclerk v1 notary log merkle root',
   /** Turn notary: digest of an attested root (relay, ledger, height, ledger root, log root, supply, time). */
   notaryAttestedRoot: 'cipherclerk v1 notary attested root',
+  /** Gossip: digest of a gossip envelope's unsigned fields (version, topic, signer, time, body), signed by its author. */
+  gossipEnvelope: 'cipherclerk v1 gossip envelope',
 } as const;
 
 export type Context = keyof typeof Contexts;

@@ -12,7 +12,9 @@ import { cellCommand } from './cell.ts';
 import { demoCommand } from './demo.ts';
 import { idCommand } from './id.ts';
 import { type CliIO, processIO } from './io.ts';
+import { inboxCommand } from './inbox.ts';
 import { receiptCommand } from './receipt.ts';
+import { relayCommand } from './relay.ts';
 import { turnCommand } from './turn.ts';
 
 export const USAGE = `dregg — cipherclerk on the command line
@@ -34,6 +36,11 @@ export const USAGE = `dregg — cipherclerk on the command line
   dregg turn submit --cell ID --effects FILE.json [--out FILE]   sign, apply locally, print the receipt
   dregg receipt verify [FILE...] [--executor DID] [--chain]       check signatures (and chain order)
   dregg receipt list [--agent DID]
+  dregg relay [--listen MULTIADDR ...] [--http HOST:PORT] [--ledger NAME] [--grant N]
+                                   run a relay until SIGTERM; prints one JSON line when ready
+  dregg relay audit                the supply audit over this home's relay log (exit 1 if unbalanced)
+  dregg inbox send --relay MULTIADDR --to DID --file F [--ttl 7d]   seal F to DID, deposit it
+  dregg inbox fetch --relay MULTIADDR [--out DIR]   drain your inbox, check it, unseal locally
   dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
 
 Options: --home DIR (default ~/.cipherclerk), --json.
@@ -70,6 +77,12 @@ const OPTIONS = {
   executor: { type: 'string', multiple: true },
   chain: { type: 'boolean' },
   agent: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  http: { type: 'string' },
+  ledger: { type: 'string' },
+  grant: { type: 'string' },
+  relay: { type: 'string', multiple: true },
+  file: { type: 'string' },
 } as const;
 
 export type Flags = {
@@ -140,6 +153,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await turnCommand(inv);
       case 'receipt':
         return await receiptCommand(inv);
+      case 'relay':
+        return await relayCommand(inv);
+      case 'inbox':
+        return await inboxCommand(inv);
       default:
         throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
     }

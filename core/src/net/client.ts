@@ -1,0 +1,270 @@
+/**
+ * `connectRelay`: the light node's (and the CLI's) side of the contract, in the browser and in Node.
+ * Every answer that a relay signs is checked here before it is returned — attested roots, receipt
+ * inclusion, deposit receipts, drained inboxes — against the relay's did:key learned at connection
+ * (or pinned by the caller, which is what a wallet should do once it has met a relay). The client is
+ * also the router's backing for cells held on the relay (`relayCellBacking`).
+ */
+import type { Libp2p, PeerId } from '@libp2p/interface';
+import type { RevocationRecord } from '../caps/revocation.ts';
+import { decodeRevocation, encodeRevocation, verifyRevocation } from '../caps/revocation.ts';
+import type { Cell } from '../cells/cell.ts';
+import { type Clock, nowSeconds, systemClock } from '../clock.ts';
+import { defaultEd25519, type Ed25519 } from '../crypto/ed25519.ts';
+import { DreggError } from '../errors.ts';
+import {
+  type InboxPoint,
+  signAck,
+  signDrainRequest,
+  type VerifiedDrain,
+  verifyDepositReceipt,
+  verifyDrain,
+} from '../inbox/client.ts';
+import {
+  type DepositReceipt,
+  type DepositRequest,
+  decodeDepositReceipt,
+  decodeDrainChallenge,
+  decodeDrainResponse,
+  encodeAckRequest,
+  encodeDepositRequest,
+  encodeDrainRequest,
+} from '../inbox/wire.ts';
+import {
+  type AttestedRoot,
+  decodeAttestedRoot,
+  decodeInclusion,
+  type Inclusion,
+  verifyAttestedRoot,
+  verifyReceiptInclusion,
+} from '../notary/index.ts';
+import { type Backing } from '../router/router.ts';
+import { type CellBackingOptions, cellBacking, type LedgerView } from '../router/cells.ts';
+import type { Receipt } from '../turns/receipt.ts';
+import { receiptHashHex } from '../turns/receipt.ts';
+import { encodeTurn, type Turn, turnHashHex } from '../turns/turn.ts';
+import {
+  type AckAnswer,
+  decodeAckAnswer,
+  decodeCellAnswer,
+  decodeEmpty,
+  decodeHead,
+  decodeInfo,
+  decodeReceiptList,
+  decodeSubmitted,
+  encodeAgentQuery,
+  encodeCellQuery,
+  encodeEmpty,
+  encodeOpenRequest,
+  encodeReceiptsQuery,
+  encodeRecipientQuery,
+  encodeTurnQuery,
+  MAX_RECEIPTS_PER_CALL,
+  OPS,
+  type RelayInfo,
+  type Submitted,
+} from './contract.ts';
+import { subscribeSigned, TOPICS } from './gossip.ts';
+import type { NetLimits } from './limits.ts';
+import { createLightNode, dialRelay, type LightServices } from './node.ts';
+import { callRpc, type RpcOp } from './rpc.ts';
+
+export interface ConnectOptions {
+  /** The relay's did:key, if the caller already trusts one; the connection fails if it differs. */
+  readonly relay?: string;
+  /** Reuse a libp2p node (a light node talking to several relays); otherwise one is created and owned. */
+  readonly node?: Libp2p<LightServices>;
+  readonly ed?: Ed25519;
+  readonly clock?: Clock;
+  readonly limits?: Partial<NetLimits>;
+  readonly signal?: AbortSignal;
+}
+
+/** A recipient's side of a drain: its key, and what it last acknowledged at this relay. */
+export interface Drainer {
+  readonly did: string;
+  readonly seed: Uint8Array;
+  readonly acked: InboxPoint;
+  /** At most this many messages per page. */
+  readonly limit?: number;
+}
+
+export interface Drained extends VerifiedDrain {
+  /** The relay's answer to the acknowledgement of `head` (refunds it recorded). */
+  readonly ack: AckAnswer;
+}
+
+export interface RelayClient {
+  readonly info: RelayInfo;
+  readonly peerId: string;
+  submitTurn(turn: Turn): Promise<Submitted>;
+  /** The agent's receipts from chain position `from`, all of them (paged under the hood). */
+  receipts(agent: string, from?: number): Promise<Receipt[]>;
+  /** The relay's latest attested root, its signature checked. */
+  latestRoot(): Promise<AttestedRoot>;
+  /**
+   * Proves that `receipt` is in the relay's log: fetches its inclusion, checks the root's signature,
+   * the proof, and that the logged event is this receipt. Returns the root it is included under.
+   */
+  verifyInclusion(receipt: Receipt): Promise<AttestedRoot>;
+  cell(id: string): Promise<Cell | undefined>;
+  head(agent: string): Promise<{ prev: string | null; seq: number }>;
+  /** Opens a cell for `owner` on the relay's ledger (with the relay's opening grant, if any). */
+  openCell(owner: string, salt: string): Promise<Cell>;
+  /** Deposits a sealed box; the receipt's signature and inclusion are checked. */
+  deposit(request: DepositRequest): Promise<DepositReceipt>;
+  /** One page of the recipient's inbox, verified against its history, then acknowledged. */
+  drain(who: Drainer): Promise<Drained>;
+  /** Hands a signed revocation to the relay, which gossips it. */
+  publishRevocation(record: RevocationRecord): Promise<void>;
+  /** Calls `handler` with each revocation gossiped (signature checked); returns the unsubscribe. */
+  onRevocation(handler: (record: RevocationRecord) => void): () => void;
+  /** Calls `handler` with each attested root this relay gossips (signature checked). */
+  onRoot(handler: (root: AttestedRoot) => void): () => void;
+  /** The relay's ledger as the router's cell backing sees it. */
+  ledger(): LedgerView;
+  close(): Promise<void>;
+}
+
+export async function connectRelay(multiaddrs: string[], o: ConnectOptions = {}): Promise<RelayClient> {
+  const ed = o.ed ?? (await defaultEd25519());
+  const clock = o.clock ?? systemClock;
+  const owned = o.node === undefined;
+  const node = o.node ?? (await createLightNode({ limits: o.limits }));
+  try {
+    const connection = await dialRelay(node, multiaddrs, { signal: o.signal, limits: o.limits });
+    const peer: PeerId = connection.remotePeer;
+    const call = (op: RpcOp, request: Uint8Array) => callRpc(node, peer, op, request, { signal: o.signal });
+    const info = decodeInfo(await call(OPS.info, encodeEmpty()));
+    if (o.relay !== undefined && info.relay !== o.relay)
+      throw new DreggError('E_UNTRUSTED', `The relay at that address is ${info.relay}, not ${o.relay}`);
+    const relay = info.relay;
+
+    const checkedRoot = async (root: AttestedRoot): Promise<AttestedRoot> => {
+      if (root.relay !== relay || root.ledger !== info.ledger)
+        throw new DreggError('E_INVALID', 'The attested root names another relay or ledger');
+      if (!(await verifyAttestedRoot(root, ed)))
+        throw new DreggError('E_BAD_SIGNATURE', 'The attested root is not signed by the relay');
+      return root;
+    };
+
+    const client: RelayClient = {
+      info,
+      peerId: peer.toString(),
+      async submitTurn(turn) {
+        const s = decodeSubmitted(await call(OPS.submitTurn, encodeTurn(turn)));
+        if (s.receipt.turn !== turnHashHex(turn) || s.receipt.executor !== relay)
+          throw new DreggError('E_INVALID', 'The relay answered with a receipt for another turn');
+        return s;
+      },
+      async receipts(agent, from = 0) {
+        const all: Receipt[] = [];
+        for (;;) {
+          const page = decodeReceiptList(
+            await call(OPS.receipts, encodeReceiptsQuery({ agent, from: from + all.length })),
+          );
+          all.push(...page);
+          if (page.length < MAX_RECEIPTS_PER_CALL) return all;
+        }
+      },
+      async latestRoot() {
+        return checkedRoot(decodeAttestedRoot(await call(OPS.latestRoot, encodeEmpty())));
+      },
+      async verifyInclusion(receipt) {
+        const inclusion: Inclusion = decodeInclusion(await call(OPS.inclusion, encodeTurnQuery(receipt.turn)));
+        const root = await checkedRoot(inclusion.root);
+        if (!verifyReceiptInclusion(receipt, inclusion))
+          throw new DreggError(
+            'E_INVALID',
+            `Receipt ${receiptHashHex(receipt)} is not in the relay's log under its attested root`,
+          );
+        return root;
+      },
+      async cell(id) {
+        return decodeCellAnswer(await call(OPS.cell, encodeCellQuery(id)));
+      },
+      async head(agent) {
+        return decodeHead(await call(OPS.head, encodeAgentQuery(agent)));
+      },
+      async openCell(owner, salt) {
+        const cell = decodeCellAnswer(await call(OPS.open, encodeOpenRequest({ owner, salt })));
+        if (cell === undefined || cell.owner !== owner)
+          throw new DreggError('E_INVALID', 'The relay did not open the cell asked for');
+        return cell;
+      },
+      async deposit(request) {
+        const receipt = decodeDepositReceipt(await call(OPS.deposit, encodeDepositRequest(request)));
+        await verifyDepositReceipt(receipt, request, relay, ed);
+        return receipt;
+      },
+      async drain(who) {
+        const challenge = decodeDrainChallenge(await call(OPS.challenge, encodeRecipientQuery(who.did)));
+        if (challenge.relay !== relay || challenge.recipient !== who.did)
+          throw new DreggError('E_INVALID', 'The drain challenge names another relay or recipient');
+        const request = await signDrainRequest(challenge, who.seed, ed, who.limit);
+        const response = decodeDrainResponse(await call(OPS.drain, encodeDrainRequest(request)));
+        const verified = await verifyDrain(response, {
+          ed,
+          relay,
+          recipient: who.did,
+          acked: who.acked,
+          now: nowSeconds(clock),
+        });
+        const ack = decodeAckAnswer(
+          await call(OPS.ack, encodeAckRequest(await signAck(relay, who.did, verified.head, who.seed, ed))),
+        );
+        return { ...verified, ack };
+      },
+      async publishRevocation(record) {
+        decodeEmpty(await call(OPS.revoke, encodeRevocation(record)), 'revocation answer');
+      },
+      onRevocation(handler) {
+        return subscribeSigned(
+          node,
+          TOPICS.revocations,
+          (envelope) => handler(decodeRevocation(envelope.body)),
+          {
+            ed,
+            clock,
+            validateBody: async (body) => {
+              await verifyRevocation(decodeRevocation(body), ed);
+              return 'accept' as const;
+            },
+          },
+        );
+      },
+      onRoot(handler) {
+        return subscribeSigned(
+          node,
+          TOPICS.roots,
+          async (envelope) => handler(await checkedRoot(decodeAttestedRoot(envelope.body))),
+          { ed, clock, validateBody: (_body, envelope) => (envelope.from === relay ? 'accept' : 'ignore') },
+        );
+      },
+      ledger() {
+        return {
+          ledger: info.ledger,
+          cell: (id) => client.cell(id),
+          head: (agent) => client.head(agent),
+          submit: async (turn) => (await client.submitTurn(turn)).receipt,
+        };
+      },
+      async close() {
+        if (owned) await node.stop();
+        else await Promise.resolve(connection.close()).catch(() => undefined);
+      },
+    };
+    return client;
+  } catch (e) {
+    if (owned) await Promise.resolve(node.stop()).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The router's backing for cells held on a relay: the one cell backing over the relay's ledger. */
+export function relayCellBacking(
+  client: RelayClient,
+  options: Omit<CellBackingOptions, 'ledger'>,
+): Backing {
+  return cellBacking({ ...options, ledger: client.ledger() });
+}

@@ -1,0 +1,253 @@
+/**
+ * The client<->relay contract, version 1: every operation a light node, the CLI or a test asks of a
+ * relay, with its size limits and its request and response formats. The relay serves exactly these
+ * (core/src/node/relay/service.ts) and the client calls exactly these (./client.ts); there is no
+ * second API (PITFALLS 22). Each operation is one libp2p protocol, `/cipherclerk/1/<name>`
+ * (./rpc.ts frames it); core/docs/relay-protocol.md is the reference.
+ *
+ * Bodies that already have a wire format keep it (a turn, an inbox deposit, a drain request...); the
+ * small ones defined here are deterministic CBOR maps with `v: 1`, decoded strictly: a decoder of these
+ * fails only with `E_DECODE` (not canonical CBOR) or `E_INVALID` (a missing, extra or ill-typed field).
+ */
+
+import { type Cell, cellFromCbor, cellToCbor } from '../cells/cell.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
+import { ed25519FromDidKey } from '../encoding/did-key.ts';
+import { DreggError, decoding } from '../errors.ts';
+import { MAX_CIPHERTEXT_BYTES } from '../inbox/wire.ts';
+import { type Receipt, receiptFromCbor } from '../turns/receipt.ts';
+import type { RpcOp } from './rpc.ts';
+
+export const CONTRACT_VERSION = 1;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A turn: effects are bounded by the executor; 256 KiB holds the largest (a range proof per note). */
+const TURN_BYTES = 256 * KiB;
+/** At most this many receipts per `turn/receipts` answer; a client pages with `from`. */
+export const MAX_RECEIPTS_PER_CALL = 64;
+
+/** Every operation of the contract. */
+export const OPS = {
+  /** {v} -> RelayInfo: who the relay is and which ledger it notarizes. */
+  info: { name: 'info', maxRequest: 64, maxResponse: 4 * KiB },
+  /** encodeTurn bytes -> Submitted. */
+  submitTurn: { name: 'turn/submit', maxRequest: TURN_BYTES, maxResponse: TURN_BYTES },
+  /** ReceiptsQuery -> {v, receipts: [...]} — an agent's receipts from a chain position. */
+  receipts: { name: 'turn/receipts', maxRequest: 512, maxResponse: 4 * MiB },
+  /** {v, turn: hex} -> the notary's inclusion encoding: a turn's log event, proof and attested root. */
+  inclusion: { name: 'turn/inclusion', maxRequest: 256, maxResponse: 64 * KiB },
+  /** {v} -> the latest attested root (the notary's encoding). */
+  latestRoot: { name: 'root/latest', maxRequest: 64, maxResponse: 4 * KiB },
+  /** {v, id} -> {v, cell: cell | null}. */
+  cell: { name: 'cell/get', maxRequest: 256, maxResponse: 512 * KiB },
+  /**
+   * {v, owner, salt} -> {v, cell}: opens a cell on the relay's ledger for `owner`, with the relay's
+   * opening grant (`dregg relay --grant N`, 0 unless the operator runs a demo faucet) recorded in the
+   * log as issued. A cell that exists is E_EXISTS.
+   */
+  open: { name: 'cell/open', maxRequest: 512, maxResponse: 512 * KiB },
+  /** {v, agent} -> {v, prev, seq}: where the agent's next turn continues its receipt chain. */
+  head: { name: 'agent/head', maxRequest: 256, maxResponse: 256 },
+  /** encodeDepositRequest bytes -> encodeDepositReceipt bytes. */
+  deposit: { name: 'inbox/deposit', maxRequest: MAX_CIPHERTEXT_BYTES + 4 * KiB, maxResponse: 8 * KiB },
+  /** {v, to} -> encodeDrainChallenge bytes. */
+  challenge: { name: 'inbox/challenge', maxRequest: 256, maxResponse: 512 },
+  /** encodeDrainRequest bytes -> encodeDrainResponse bytes (at most 4 MiB of messages per drain). */
+  drain: { name: 'inbox/drain', maxRequest: 512, maxResponse: 5 * MiB },
+  /** encodeAckRequest bytes -> AckAnswer. */
+  ack: { name: 'inbox/ack', maxRequest: 512, maxResponse: 256 },
+  /** encodeRevocation bytes -> {v}: the relay checks the signature and gossips it on the revocations topic. */
+  revoke: { name: 'revocation/publish', maxRequest: 4 * KiB, maxResponse: 64 },
+} as const satisfies Record<string, RpcOp>;
+
+export type OpName = (typeof OPS)[keyof typeof OPS]['name'];
+
+// ---- small formats ------------------------------------------------------------------------------
+
+export interface RelayInfo {
+  /** The relay's did:key: it signs receipts, attested roots, inbox heads and its gossip. */
+  readonly relay: string;
+  /** The ledger it notarizes (every turn submitted to it carries this name). */
+  readonly ledger: string;
+  /** Software and contract version, for operators. */
+  readonly version: string;
+  readonly contract: number;
+}
+
+export interface Submitted {
+  /** The turn's place in the relay's log. */
+  readonly seq: number;
+  readonly receipt: Receipt;
+  /** True when this turn had been notarized before (the same seq and receipt, no second event). */
+  readonly duplicate: boolean;
+}
+
+export interface ReceiptsQuery {
+  readonly agent: string;
+  /** The first receipt-chain position wanted (default 0). */
+  readonly from: number;
+}
+
+export interface AckAnswer {
+  readonly height: number;
+  readonly refunds: number;
+  readonly refunded: bigint;
+}
+
+function bad(what: string, why: string): never {
+  throw new DreggError('E_INVALID', `Invalid ${what}: ${why}`);
+}
+
+/** Decodes a map with exactly the fields `required` (plus any of `optional`) and `v: 1`. */
+function decodeMap(
+  bytes: Uint8Array,
+  what: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): CborMap {
+  const m = decodeCbor(bytes, what);
+  if (!isCborMap(m)) bad(what, 'not a map');
+  for (const k of Object.keys(m))
+    if (k !== 'v' && !required.includes(k) && !optional.includes(k)) bad(what, `unknown field ${k}`);
+  for (const k of required) if (!(k in m)) bad(what, `missing ${k}`);
+  if (m.v !== CONTRACT_VERSION) bad(what, `unknown version ${String(m.v)}`);
+  return m;
+}
+
+const encode = (m: Record<string, CborValue>): Uint8Array => encodeCbor({ v: CONTRACT_VERSION, ...m });
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+function didKey(x: unknown, what: string): string {
+  if (typeof x !== 'string') bad(what, 'expected a did:key');
+  try {
+    ed25519FromDidKey(x);
+  } catch {
+    bad(what, 'expected an Ed25519 did:key');
+  }
+  return x;
+}
+
+function hex64(x: unknown, what: string): string {
+  if (typeof x !== 'string' || !HEX64.test(x)) bad(what, 'expected 64 hex digits');
+  return x;
+}
+
+/** An empty request: the operations that take no argument. */
+export const encodeEmpty = (): Uint8Array => encode({});
+export function decodeEmpty(bytes: Uint8Array, what: string): void {
+  decoding(what, () => decodeMap(bytes, what, []));
+}
+
+export const encodeInfo = (i: RelayInfo): Uint8Array =>
+  encode({ relay: i.relay, ledger: i.ledger, version: i.version, contract: i.contract });
+export function decodeInfo(bytes: Uint8Array): RelayInfo {
+  return decoding('relay info', () => {
+    const m = decodeMap(bytes, 'relay info', ['relay', 'ledger', 'version', 'contract']);
+    if (typeof m.ledger !== 'string' || typeof m.version !== 'string' || !isCount(m.contract))
+      bad('relay info', 'ill-typed field');
+    return { relay: didKey(m.relay, 'relay info'), ledger: m.ledger, version: m.version, contract: m.contract };
+  });
+}
+
+export const encodeSubmitted = (s: Submitted, receipt: Uint8Array): Uint8Array =>
+  encode({ seq: s.seq, dup: s.duplicate, receipt });
+export function decodeSubmitted(bytes: Uint8Array): Submitted {
+  return decoding('submitted turn', () => {
+    const m = decodeMap(bytes, 'submitted turn', ['seq', 'dup', 'receipt']);
+    if (!isCount(m.seq) || typeof m.dup !== 'boolean' || !(m.receipt instanceof Uint8Array))
+      bad('submitted turn', 'ill-typed field');
+    return { seq: m.seq, duplicate: m.dup, receipt: receiptFromCbor(decodeCbor(m.receipt, 'receipt')) };
+  });
+}
+
+export const encodeReceiptsQuery = (q: ReceiptsQuery): Uint8Array => encode({ agent: q.agent, from: q.from });
+export function decodeReceiptsQuery(bytes: Uint8Array): ReceiptsQuery {
+  return decoding('receipts query', () => {
+    const m = decodeMap(bytes, 'receipts query', ['agent', 'from']);
+    if (!isCount(m.from)) bad('receipts query', 'from must be a whole number');
+    return { agent: didKey(m.agent, 'receipts query'), from: m.from };
+  });
+}
+
+export const encodeReceiptList = (receipts: readonly Uint8Array[]): Uint8Array =>
+  encode({ receipts: [...receipts] });
+export function decodeReceiptList(bytes: Uint8Array): Receipt[] {
+  return decoding('receipt list', () => {
+    const m = decodeMap(bytes, 'receipt list', ['receipts']);
+    if (!Array.isArray(m.receipts) || m.receipts.length > MAX_RECEIPTS_PER_CALL)
+      bad('receipt list', 'receipts must be a list of at most 64');
+    return m.receipts.map((r) => {
+      if (!(r instanceof Uint8Array)) bad('receipt list', 'a receipt must be bytes');
+      return receiptFromCbor(decodeCbor(r, 'receipt'));
+    });
+  });
+}
+
+export const encodeTurnQuery = (turnHash: string): Uint8Array => encode({ turn: turnHash });
+export function decodeTurnQuery(bytes: Uint8Array): string {
+  return decoding('turn query', () => hex64(decodeMap(bytes, 'turn query', ['turn']).turn, 'turn query'));
+}
+
+export const encodeCellQuery = (id: string): Uint8Array => encode({ id });
+export function decodeCellQuery(bytes: Uint8Array): string {
+  return decoding('cell query', () => hex64(decodeMap(bytes, 'cell query', ['id']).id, 'cell query'));
+}
+
+export const encodeCellAnswer = (cell: Cell | undefined): Uint8Array =>
+  encode({ cell: cell === undefined ? null : cellToCbor(cell) });
+export function decodeCellAnswer(bytes: Uint8Array): Cell | undefined {
+  return decoding('cell answer', () => {
+    const m = decodeMap(bytes, 'cell answer', ['cell']);
+    return m.cell === null ? undefined : cellFromCbor(m.cell as CborValue);
+  });
+}
+
+export interface OpenRequest {
+  readonly owner: string;
+  /** 32 bytes, hex: the owner's choice, so one owner can hold several cells. */
+  readonly salt: string;
+}
+
+export const encodeOpenRequest = (r: OpenRequest): Uint8Array => encode({ owner: r.owner, salt: r.salt });
+export function decodeOpenRequest(bytes: Uint8Array): OpenRequest {
+  return decoding('open request', () => {
+    const m = decodeMap(bytes, 'open request', ['owner', 'salt']);
+    return { owner: didKey(m.owner, 'open request'), salt: hex64(m.salt, 'open request') };
+  });
+}
+
+export const encodeAgentQuery = (agent: string): Uint8Array => encode({ agent });
+export function decodeAgentQuery(bytes: Uint8Array): string {
+  return decoding('agent query', () => didKey(decodeMap(bytes, 'agent query', ['agent']).agent, 'agent query'));
+}
+
+export const encodeHead = (h: { prev: string | null; seq: number }): Uint8Array =>
+  encode({ prev: h.prev, seq: h.seq });
+export function decodeHead(bytes: Uint8Array): { prev: string | null; seq: number } {
+  return decoding('agent head', () => {
+    const m = decodeMap(bytes, 'agent head', ['prev', 'seq']);
+    if (!isCount(m.seq)) bad('agent head', 'seq must be a whole number');
+    return { prev: m.prev === null ? null : hex64(m.prev, 'agent head'), seq: m.seq };
+  });
+}
+
+export const encodeRecipientQuery = (to: string): Uint8Array => encode({ to });
+export function decodeRecipientQuery(bytes: Uint8Array): string {
+  return decoding('recipient query', () => didKey(decodeMap(bytes, 'recipient query', ['to']).to, 'recipient'));
+}
+
+export const encodeAckAnswer = (a: AckAnswer): Uint8Array =>
+  encode({ h: a.height, refunds: a.refunds, refunded: a.refunded });
+export function decodeAckAnswer(bytes: Uint8Array): AckAnswer {
+  return decoding('ack answer', () => {
+    const m = decodeMap(bytes, 'ack answer', ['h', 'refunds', 'refunded']);
+    const refunded = typeof m.refunded === 'number' ? BigInt(m.refunded) : m.refunded;
+    if (!isCount(m.h) || !isCount(m.refunds) || typeof refunded !== 'bigint' || refunded < 0n)
+      bad('ack answer', 'ill-typed field');
+    return { height: m.h, refunds: m.refunds, refunded };
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * A running relay: one SQLite file (the notary's log and ledger, the inboxes), one libp2p node serving
+ * the contract and gossiping attested roots and revocations, and the operators' HTTP endpoint.
+ *
+ * Life cycle: `startRelay` opens the store (replaying nothing: the notary and the inboxes read their
+ * state back), starts libp2p, registers every operation, then the HTTP endpoint, and only then
+ * returns the addresses. `stop` (SIGTERM) does the reverse: no new connections, the notary's pending
+ * batch flushed, the store closed. A SIGKILL at any moment loses nothing acknowledged: every answer is
+ * sent only after the transaction that made it durable has committed.
+ */
+import { join } from 'node:path';
+import type { Libp2p } from '@libp2p/interface';
+import { type Clock, systemClock } from '../../clock.ts';
+import { defaultEd25519, type Ed25519 } from '../../crypto/ed25519.ts';
+import { DreggError } from '../../errors.ts';
+import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
+import { OPS } from '../../net/contract.ts';
+import { publishSigned, TOPICS } from '../../net/gossip.ts';
+import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
+import type { NetLimits } from '../../net/limits.ts';
+import { serveRpc } from '../../net/rpc.ts';
+import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
+import type { Store } from '../../store/store.ts';
+import { openSqliteStore } from '../sqlite-store.ts';
+import { type OpsServer, serveOps } from './http.ts';
+import { relayKeys } from './keys.ts';
+import type { Log } from './log.ts';
+import { type RelayMetrics, relayMetrics } from './metrics.ts';
+import { relayService } from './service.ts';
+
+export interface RelayConfig {
+  /** Where `relay.key` and `relay.sqlite` live. */
+  readonly home: string;
+  /** libp2p listen multiaddrs. */
+  readonly listen: readonly string[];
+  /** HOST:PORT of the operators' endpoint (/healthz, /metrics); none when absent. */
+  readonly http?: string;
+  /** The ledger this relay notarizes. */
+  readonly ledger: string;
+  /** Computrons each cell opened through `cell/open` starts with (a demo faucet; 0 by default). */
+  readonly grant?: bigint;
+  readonly log: Log;
+  readonly clock?: Clock;
+  readonly ed?: Ed25519;
+  readonly netLimits?: Partial<NetLimits>;
+  readonly inboxLimits?: Partial<InboxLimits>;
+  /** Group commit: how many turns one batch may hold, and how long the first may wait for company. */
+  readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
+  /** How often expired inbox payloads are purged (ms). */
+  readonly purgeEveryMs?: number;
+}
+
+export interface Relay {
+  /** The relay's did:key (its signatures) and libp2p peer id (its address). */
+  readonly did: string;
+  readonly peerId: string;
+  readonly multiaddrs: string[];
+  /** The operators' endpoint, when one was asked for. */
+  readonly http?: string;
+  readonly notary: Notary;
+  readonly inbox: Inbox;
+  readonly node: Libp2p<RelayServices>;
+  readonly metrics: RelayMetrics;
+  /** Graceful shutdown. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const relayStorePath = (home: string): string => join(home, 'relay.sqlite');
+export const RELAY_COLLECTIONS = [...new Set([...NOTARY_COLLECTIONS, ...INBOX_COLLECTIONS])];
+
+export async function startRelay(config: RelayConfig): Promise<Relay> {
+  const { log } = config;
+  const clock = config.clock ?? systemClock;
+  const ed = config.ed ?? (await defaultEd25519());
+  const keys = relayKeys(config.home);
+  const store: Store = await openSqliteStore(relayStorePath(config.home), { collections: RELAY_COLLECTIONS });
+  const cleanup: (() => Promise<unknown>)[] = [() => store.close()];
+  const unwind = async () => {
+    for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
+  };
+  try {
+    const notary = await openNotary({
+      store,
+      ed,
+      clock,
+      seed: keys.signing,
+      ledger: config.ledger,
+      batch: config.batch,
+    });
+    cleanup.push(() => notary.close());
+    const inbox = await openInbox({ store, clock, ed, seed: keys.signing, limits: config.inboxLimits });
+
+    const node = await createRelayNode({
+      listen: [...config.listen],
+      privateKey: relayPrivateKey(keys.peer),
+      limits: config.netLimits,
+    });
+    cleanup.push(async () => node.stop());
+
+    const metrics = relayMetrics({
+      height: () => notary.height(),
+      peers: () => node.getPeers().length,
+      supply: () => notary.audit(),
+      inbox: () => inbox.totals(),
+    });
+
+    // Attested roots go out on gossip as they are made; one publication per new height at most.
+    let publishedHeight = notary.latestRoot().height;
+    const publishRoot = async () => {
+      const root = notary.latestRoot();
+      if (root.height === publishedHeight) return;
+      publishedHeight = root.height;
+      await publishSigned(node, TOPICS.roots, encodeAttestedRoot(root), keys.signing, ed).catch((e) =>
+        log('warn', 'publishing an attested root failed', { height: root.height, error: String(e) }),
+      );
+    };
+
+    const handlers = relayService({
+      notary,
+      inbox,
+      ed,
+      grant: config.grant ?? 0n,
+      publishRevocation: async (_record, bytes) => {
+        await publishSigned(node, TOPICS.revocations, bytes, keys.signing, ed);
+      },
+    });
+    const observer = { served: metrics.served, dropped: (op: string, reason: string) => metrics.dropped(op, reason) };
+    for (const op of Object.values(OPS)) {
+      const handle = handlers[op.name];
+      await serveRpc(
+        node,
+        op,
+        op === OPS.submitTurn
+          ? async (request: Uint8Array) => {
+              const answer = await handle(request);
+              void publishRoot();
+              return answer;
+            }
+          : handle,
+        { observer },
+      );
+    }
+
+    const purge = setInterval(() => {
+      inbox.purgeExpired().catch((e) => log('warn', 'purging expired inbox messages failed', { error: String(e) }));
+    }, config.purgeEveryMs ?? 60_000);
+    purge.unref();
+    cleanup.push(async () => clearInterval(purge));
+
+    let ops: OpsServer | undefined;
+    if (config.http !== undefined) {
+      ops = await serveOps(config.http, metrics, async () => {
+        const audit = await notary.audit();
+        return {
+          ok: audit.delta === 0n,
+          relay: keys.did,
+          height: notary.height(),
+          peers: node.getPeers().length,
+          supplyDelta: audit.delta.toString(),
+        };
+      });
+      const server = ops;
+      cleanup.push(() => server.close());
+    }
+
+    let stopping: Promise<void> | undefined;
+    const relay: Relay = {
+      did: keys.did,
+      peerId: node.peerId.toString(),
+      multiaddrs: node.getMultiaddrs().map(String),
+      http: ops?.url,
+      notary,
+      inbox,
+      node,
+      metrics,
+      stop() {
+        stopping ??= (async () => {
+          log('info', 'relay stopping');
+          await unwind();
+          log('info', 'relay stopped');
+        })();
+        return stopping;
+      },
+    };
+    log('info', 'relay ready', {
+      relay: relay.did,
+      peerId: relay.peerId,
+      multiaddrs: relay.multiaddrs,
+      http: relay.http,
+      ledger: config.ledger,
+      height: notary.height(),
+    });
+    return relay;
+  } catch (e) {
+    await unwind();
+    throw e instanceof DreggError ? e : new DreggError('E_IO', 'The relay could not start', { cause: e });
+  }
+}
