@@ -24,6 +24,7 @@ import type { Store, Write } from '../store/store.ts';
 import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
+import { createBatcher, type Step } from './batch.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
 import { checkEffects, type Effect, MAX_AMOUNT, viaTarget } from './effects.ts';
 import {
@@ -38,11 +39,11 @@ import {
 import {
   cellKey,
   decodeValue,
-  encodeValue,
   getCell,
   isCell,
   record,
   type State,
+  SUPPLY_KEY,
   type Supply,
   supplyOf,
   Tx,
@@ -54,7 +55,7 @@ import { type Turn, type TurnBody, turnHashHex, turnSigningDigest, verifyTurnSig
 /** The store collections an executor keeps: ledger records and receipts. */
 export const EXECUTOR_COLLECTIONS = ['ledger', 'receipts'] as const;
 
-function headOf(
+export function headOf(
   state: { get(k: string): Value | undefined },
   agent: string,
 ): { hash: string | null; seq: number } {
@@ -189,128 +190,175 @@ export interface Executor {
   audit(): { held: bigint; expected: bigint };
 }
 
-function receiptKey(agent: string, seq: number): string {
+/**
+ * What turns are run against: the in-memory ledger state and what every turn on it sees. Shared by
+ * the local executor and the relay's notary, which differ only in what they record around a batch.
+ */
+export interface LedgerContext {
+  readonly state: State;
+  readonly ed: Ed25519;
+  readonly clock: Clock;
+  /** The signing key of receipts, and its did:key. */
+  readonly seed: Uint8Array;
+  readonly did: string;
+  readonly ledger: string;
+  readonly federations: ReadonlyMap<string, Uint8Array>;
+  readonly feeCell?: string;
+}
+
+/** The store key of an agent's receipt number `seq` (zero-padded so keys sort by seq). */
+export function receiptKey(agent: string, seq: number): string {
   return `${agent}/${seq.toString().padStart(12, '0')}`;
 }
 
-export async function createExecutor(options: ExecutorOptions): Promise<Executor> {
-  const { ed, clock, seed, store } = options;
-  const did = didKeyFromEd25519(ed25519PublicKey(seed));
+export function receiptWrite(receipt: Receipt): Write {
+  return {
+    op: 'put',
+    collection: 'receipts',
+    key: receiptKey(receipt.agent, receipt.seq),
+    value: encodeReceipt(receipt),
+  };
+}
+
+/** The ledger records of a store (collection 'ledger'), as the state they describe. */
+export async function loadState(store: Store | undefined): Promise<State> {
   const state: State = new Map();
-  const memoryReceipts = new Map<string, Receipt[]>();
-  if (store !== undefined) {
+  if (store !== undefined)
     for (const { key, value } of await store.list('ledger')) state.set(key, decodeValue(key, value));
+  return state;
+}
+
+function envOf(ctx: LedgerContext): ExecEnv {
+  return { now: nowSeconds(ctx.clock), federation: ctx.ledger, federations: ctx.federations };
+}
+
+/**
+ * What can be checked before a turn is ordered, concurrently with other turns: the agent's signature
+ * and every delegation chain it presents. Returns the prepared chains.
+ */
+export async function checkTurn(ctx: LedgerContext, turn: Turn): Promise<Map<number, PreparedChain>> {
+  if (!(await verifyTurnSignature(turn, ctx.ed)))
+    throw new DreggError('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
+  const now = envOf(ctx).now;
+  const out = new Map<number, PreparedChain>();
+  for (const [i, e] of turn.effects.entries()) {
+    const via = 'via' in e ? e.via : undefined;
+    if (via === undefined || !('chain' in via)) continue;
+    const target = viaTarget(e);
+    const cell = target === undefined || target.startsWith('$') ? undefined : ctx.state.get(cellKey(target));
+    if (!isCell(cell))
+      throw new DreggError('E_INVALID', `effects[${i}]: a delegation chain must name an existing cell`);
+    const chain = chainFromText(via.chain);
+    const token = await verifyChain(chain, {
+      ed: ctx.ed,
+      now,
+      revocation: emptyRevocationState(),
+      maxStaleness: 0,
+      trust: TrustedKey(cell.owner),
+    });
+    const custody = [token.issuer, ...chain.map((env) => env.to)];
+    if (custody[custody.length - 1] !== turn.agent)
+      throw new DreggError('E_AUDIENCE', `effects[${i}]: the chain was delegated to someone else`);
+    out.set(i, { handle: { target: { kind: 'cell', id: cell.id }, caveats: token.caveats }, custody });
   }
-  const env = (): ExecEnv => ({
-    now: nowSeconds(clock),
-    federation: options.federation ?? 'local',
+  return out;
+}
+
+/**
+ * Applies a checked turn in its batch: the core, the signed receipt, the agent's new chain head.
+ * On failure the state is as before and the error is the turn's own.
+ */
+export async function turnStep(
+  ctx: LedgerContext,
+  turn: Turn,
+  chains: ReadonlyMap<number, PreparedChain>,
+): Promise<Step<Receipt>> {
+  const { body, tx } = applyTurn(ctx.state, turn, {
+    ...envOf(ctx),
+    executor: ctx.did,
+    feeCell: ctx.feeCell,
+    chains,
+    turnHash: turnHashHex(turn),
+  });
+  let receipt: Receipt;
+  try {
+    receipt = await signReceipt(body, ctx.seed, ctx.ed);
+  } catch (e) {
+    tx.rollback();
+    throw e;
+  }
+  tx.put(`head:${turn.agent}`, { hash: receiptHashHex(receipt), seq: receipt.seq });
+  return { tx, writes: [receiptWrite(receipt)], value: receipt };
+}
+
+/** Local demo genesis in a batch: a new cell holding `balance` computrons created from nothing. */
+export function genesisStep(ctx: LedgerContext, owner: string, salt: string, balance: bigint): Step<Cell> {
+  const { state } = ctx;
+  const cell = newCell(owner, salt, balance);
+  if (state.has(cellKey(cell.id))) throw new DreggError('E_EXISTS', `Cell ${cell.id} already exists`);
+  if (typeof balance !== 'bigint' || balance < 0n)
+    throw new DreggError('E_ARGUMENT', 'A genesis balance is a non-negative bigint');
+  const s = supplyOf(state);
+  if (s.genesis + balance > MAX_AMOUNT)
+    throw new DreggError('E_INVALID', 'Genesis would create more than 2^64 - 1 computrons in all');
+  const tx = new Tx(state);
+  tx.put(cellKey(cell.id), cell);
+  tx.put(SUPPLY_KEY, { ...s, genesis: s.genesis + balance });
+  return { tx, writes: [], value: cell };
+}
+
+export function cellsOf(state: State): Cell[] {
+  return [...state.values()].filter(isCell);
+}
+
+export function ledgerRootOf(state: State): Uint8Array {
+  return ledgerRoot(cellsOf(state).map((c) => ({ id: c.id, commitment: stateCommitment(c) })));
+}
+
+export async function createExecutor(options: ExecutorOptions): Promise<Executor> {
+  const { store } = options;
+  const state = await loadState(store);
+  const ctx: LedgerContext = {
+    state,
+    ed: options.ed,
+    clock: options.clock,
+    seed: options.seed,
+    did: didKeyFromEd25519(ed25519PublicKey(options.seed)),
+    ledger: options.federation ?? 'local',
     federations: options.federations ?? new Map(),
+    feeCell: options.feeCell,
+  };
+  // Without a store, receipts are kept here, added once their batch has been applied.
+  const memoryReceipts = new Map<string, Receipt[]>();
+  const batcher = createBatcher({
+    state,
+    store,
+    seal: (steps) => ({
+      writes: [],
+      committed() {
+        if (store !== undefined) return;
+        for (const { value } of steps) {
+          if (!isReceipt(value)) continue;
+          const list = memoryReceipts.get(value.agent) ?? [];
+          list.push(value);
+          memoryReceipts.set(value.agent, list);
+        }
+      },
+    }),
   });
 
-  async function prepareChains(turn: Turn, now: number): Promise<Map<number, PreparedChain>> {
-    const out = new Map<number, PreparedChain>();
-    for (const [i, e] of turn.effects.entries()) {
-      const via = 'via' in e ? e.via : undefined;
-      if (via === undefined || !('chain' in via)) continue;
-      const target = viaTarget(e);
-      const cell = target === undefined || target.startsWith('$') ? undefined : state.get(cellKey(target));
-      if (!isCell(cell))
-        throw new DreggError('E_INVALID', `effects[${i}]: a delegation chain must name an existing cell`);
-      const chain = chainFromText(via.chain);
-      const token = await verifyChain(chain, {
-        ed,
-        now,
-        revocation: emptyRevocationState(),
-        maxStaleness: 0,
-        trust: TrustedKey(cell.owner),
-      });
-      const custody = [token.issuer, ...chain.map((env) => env.to)];
-      if (custody[custody.length - 1] !== turn.agent)
-        throw new DreggError('E_AUDIENCE', `effects[${i}]: the chain was delegated to someone else`);
-      out.set(i, { handle: { target: { kind: 'cell', id: cell.id }, caveats: token.caveats }, custody });
-    }
-    return out;
-  }
-
-  async function persist(tx: Tx, receipt: Receipt | undefined): Promise<void> {
-    if (store === undefined) {
-      if (receipt !== undefined) {
-        const list = memoryReceipts.get(receipt.agent) ?? [];
-        list.push(receipt);
-        memoryReceipts.set(receipt.agent, list);
-      }
-      return;
-    }
-    const writes: Write[] = [];
-    for (const key of tx.before().keys()) {
-      const v = state.get(key);
-      writes.push(
-        v === undefined
-          ? { op: 'delete', collection: 'ledger', key }
-          : { op: 'put', collection: 'ledger', key, value: encodeValue(v) },
-      );
-    }
-    if (receipt !== undefined)
-      writes.push({
-        op: 'put',
-        collection: 'receipts',
-        key: receiptKey(receipt.agent, receipt.seq),
-        value: encodeReceipt(receipt),
-      });
-    await store.transact(writes);
-  }
-
-  // One turn at a time: each starts when the one before has been signed and persisted (or refused).
-  let queue: Promise<unknown> = Promise.resolve();
-  function serialized<T>(work: () => Promise<T>): Promise<T> {
-    const run = queue.then(work, work);
-    queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async function commit(tx: Tx, receipt?: Receipt): Promise<void> {
-    try {
-      await persist(tx, receipt);
-    } catch (e) {
-      tx.rollback();
-      throw e instanceof DreggError ? e : new DreggError('E_IO', 'Persisting the turn failed', { cause: e });
-    }
-  }
-
-  const cells = () => [...state.values()].filter(isCell);
   return {
-    did,
-    ledger: options.federation ?? 'local',
+    did: ctx.did,
+    ledger: ctx.ledger,
     async submit(turn) {
-      const e0 = env();
-      if (!(await verifyTurnSignature(turn, ed)))
-        throw new DreggError('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
-      const chains = await prepareChains(turn, e0.now);
-      return serialized(async () => {
-        const { body, tx } = applyTurn(state, turn, {
-          ...env(),
-          executor: did,
-          feeCell: options.feeCell,
-          chains,
-          turnHash: turnHashHex(turn),
-        });
-        let receipt: Receipt;
-        try {
-          receipt = await signReceipt(body, seed, ed);
-        } catch (e) {
-          tx.rollback();
-          throw e;
-        }
-        tx.put(`head:${turn.agent}`, { hash: receiptHashHex(receipt), seq: receipt.seq });
-        await commit(tx, receipt);
-        return receipt;
-      });
+      const chains = await checkTurn(ctx, turn);
+      return batcher.run(() => turnStep(ctx, turn, chains));
     },
     cell(id) {
       const v = state.get(cellKey(id));
       return isCell(v) ? v : undefined;
     },
-    cells,
+    cells: () => cellsOf(state),
     head(agent) {
       const h = headOf(state, agent);
       return { prev: h.hash, seq: h.seq };
@@ -319,32 +367,21 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
       if (store === undefined) return [...(memoryReceipts.get(agent) ?? [])];
       return (await store.list('receipts', { prefix: `${agent}/` })).map((e) => decodeReceipt(e.value));
     },
-    ledgerRoot() {
-      return ledgerRoot(cells().map((c) => ({ id: c.id, commitment: stateCommitment(c) })));
-    },
+    ledgerRoot: () => ledgerRootOf(state),
     supply() {
       return supplyOf(state);
     },
     genesis(owner, salt, balance) {
-      return serialized(async () => {
-        const tx = new Tx(state);
-        const cell = newCell(owner, salt, balance);
-        if (state.has(cellKey(cell.id))) throw new DreggError('E_EXISTS', `Cell ${cell.id} already exists`);
-        const s = supplyOf(tx);
-        if (typeof balance !== 'bigint' || balance < 0n)
-          throw new DreggError('E_ARGUMENT', 'A genesis balance is a non-negative bigint');
-        if (s.genesis + balance > MAX_AMOUNT)
-          throw new DreggError('E_INVALID', 'Genesis would create more than 2^64 - 1 computrons in all');
-        tx.put(cellKey(cell.id), cell);
-        tx.put('supply', { ...s, genesis: s.genesis + balance });
-        await commit(tx);
-        return cell;
-      });
+      return batcher.run(() => genesisStep(ctx, owner, salt, balance));
     },
     audit() {
       return auditState(state);
     },
   };
+}
+
+function isReceipt(v: unknown): v is Receipt {
+  return typeof v === 'object' && v !== null && 'executor' in v && 'signature' in v;
 }
 
 /** Sums every holder of value and compares with the supply ledger: the conservation invariant. */
