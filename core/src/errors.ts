@@ -52,6 +52,16 @@ export const ErrorCodes = {
   E_IO: 'Storage failure',
   /** An internal invariant failed; a bug, never caused by input. */
   E_INTERNAL: 'Internal error',
+  /** A network frame or message is larger than the operation allows (refused before it is buffered). */
+  E_TOO_LARGE: 'Message too large',
+  /** A network operation did not finish in time, or its caller cancelled it. */
+  E_TIMEOUT: 'Timed out',
+  /** No connection could be made to the peer, or it was lost before the answer arrived. */
+  E_UNREACHABLE: 'Peer unreachable',
+  /** The peer refused the request because this caller has too many requests in flight or too recent. */
+  E_RATE_LIMITED: 'Rate limited',
+  /** The peer does not speak this protocol (or this version of it). */
+  E_UNSUPPORTED: 'Protocol not supported by the peer',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
