@@ -66,3 +66,38 @@ export async function until(f: () => boolean, ms = 10_000, what = 'condition'): 
     await sleep(10);
   }
 }
+
+/**
+ * Sends raw bytes on `protocol` (closing our side after them) and collects whatever comes back until
+ * the stream ends; `error` is the name of what ended it abnormally, if anything.
+ */
+export async function rawExchange(
+  node: Libp2p,
+  target: Parameters<Libp2p['dialProtocol']>[0],
+  protocol: string,
+  bytes: Uint8Array,
+  o: { close?: boolean; timeoutMs?: number } = {},
+): Promise<{ bytes: Uint8Array; error?: string }> {
+  const signal = AbortSignal.timeout(o.timeoutMs ?? 10_000);
+  const stream = await node.dialProtocol(target, protocol, { signal });
+  const chunks: Uint8Array[] = [];
+  let error: string | undefined;
+  const onAbort = () => stream.abort(new Error('test timeout'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (!stream.send(bytes)) await stream.onDrain({ signal });
+    if (o.close !== false) await stream.close({ signal });
+    for await (const chunk of stream) chunks.push(chunk instanceof Uint8Array ? chunk : chunk.subarray());
+  } catch (e) {
+    error = e instanceof Error ? e.name : 'unknown';
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  const total = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    total.set(c, at);
+    at += c.length;
+  }
+  return error === undefined ? { bytes: total } : { bytes: total, error };
+}
