@@ -46,6 +46,11 @@ export interface Batcher {
   run<T>(apply: () => Promise<Step<T>> | Step<T>): Promise<T>;
   /** Resolves when every job queued so far has settled. */
   flush(): Promise<void>;
+  /**
+   * Runs `read` when no batch is being applied, so it sees only committed state (between batches the
+   * state is exactly what the store holds); under load, at the next batch boundary.
+   */
+  atRest<T>(read: () => T): Promise<T>;
 }
 
 interface Job {
@@ -81,6 +86,7 @@ export function createBatcher(options: BatchOptions): Batcher {
   let pending: Job[] = [];
   let running: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let readers: (() => void)[] = [];
 
   async function runBatch(jobs: readonly Job[]): Promise<void> {
     const accepted: { job: Job; step: Step<unknown> }[] = [];
@@ -122,6 +128,9 @@ export function createBatcher(options: BatchOptions): Batcher {
     pending = pending.slice(maxTurns);
     running = runBatch(jobs).finally(() => {
       running = undefined;
+      const waiting = readers;
+      readers = [];
+      for (const read of waiting) read();
       kick();
     });
   }
@@ -140,6 +149,19 @@ export function createBatcher(options: BatchOptions): Batcher {
       return new Promise<T>((resolve, reject) => {
         pending.push({ apply, resolve: resolve as (v: unknown) => void, reject });
         kick();
+      });
+    },
+    atRest<T>(read: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const attempt = () => {
+          try {
+            resolve(read());
+          } catch (e) {
+            reject(e);
+          }
+        };
+        if (running === undefined) attempt();
+        else readers.push(attempt);
       });
     },
     async flush() {

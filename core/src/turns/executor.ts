@@ -384,15 +384,24 @@ function isReceipt(v: unknown): v is Receipt {
   return typeof v === 'object' && v !== null && 'executor' in v && 'signature' in v;
 }
 
+/**
+ * Where the value of a ledger is: `circulating` in cell balances, `transit` held outside any cell
+ * (obligations in escrow, bridge locks not yet finalized or cancelled, the shielded pool).
+ */
+export function holdingsOf(state: State): { circulating: bigint; transit: bigint } {
+  let circulating = 0n;
+  let transit = supplyOf(state).shielded;
+  for (const [key, v] of state) {
+    if (isCell(v)) circulating += v.balance;
+    else if (key.startsWith('obl:')) transit += BigInt(v.amount as bigint | number);
+    else if (key.startsWith('lock:') && v.state === 'locked') transit += BigInt(v.amount as bigint | number);
+  }
+  return { circulating, transit };
+}
+
 /** Sums every holder of value and compares with the supply ledger: the conservation invariant. */
 export function auditState(state: State): { held: bigint; expected: bigint } {
-  let held = 0n;
-  for (const [key, v] of state) {
-    if (isCell(v)) held += v.balance;
-    else if (key.startsWith('obl:')) held += BigInt(v.amount as bigint | number);
-    else if (key.startsWith('lock:') && v.state === 'locked') held += BigInt(v.amount as bigint | number);
-  }
+  const { circulating, transit } = holdingsOf(state);
   const s = supplyOf(state);
-  held += s.shielded;
-  return { held, expected: s.genesis + s.bridgedIn - s.bridgedOut - s.burned };
+  return { held: circulating + transit, expected: s.genesis + s.bridgedIn - s.bridgedOut - s.burned };
 }
