@@ -10,7 +10,11 @@
  *                     a 2-effect turn (set-field + transfer) through the executor core, through a
  *                     memory executor with signatures, and with every receipt persisted in SQLite
  *                     (see ./turns.ts)
+ *   relay_inbox, relay_turns, gossip_2relays
+ *                     load on a real relay over loopback (./relay.ts); run alone with
+ *                     `npm run bench -w core -- relay`
  */
+import '../src/node/libp2p-shims.ts';
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
 import { delegate } from '../src/agent/delegate.ts';
 import { mintToken } from '../src/agent/mint.ts';
@@ -26,7 +30,13 @@ import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
 import { emit, rate } from './measure.ts';
+import { relayBenches } from './relay.ts';
 import { turnBenches } from './turns.ts';
+
+if (process.argv.includes('relay')) {
+  await relayBenches();
+  process.exit(0);
+}
 
 const alice = await createAgent();
 const bob = await createAgent();
@@ -100,3 +110,4 @@ times.sort((a, b) => a - b);
 emit('keyring_unlock', { median_ms: Math.round(times[3]! * 10) / 10, runs: times.length });
 
 await turnBenches();
+await relayBenches();

@@ -38,8 +38,8 @@ import {
   verifyAttestedRoot,
   verifyReceiptInclusion,
 } from '../notary/index.ts';
-import { type Backing } from '../router/router.ts';
 import { type CellBackingOptions, cellBacking, type LedgerView } from '../router/cells.ts';
+import type { Backing } from '../router/router.ts';
 import type { Receipt } from '../turns/receipt.ts';
 import { receiptHashHex } from '../turns/receipt.ts';
 import { encodeTurn, type Turn, turnHashHex } from '../turns/turn.ts';
@@ -171,7 +171,9 @@ export async function connectRelay(multiaddrs: string[], o: ConnectOptions = {})
         return checkedRoot(decodeAttestedRoot(await call(OPS.latestRoot, encodeEmpty())));
       },
       async verifyInclusion(receipt) {
-        const inclusion: Inclusion = decodeInclusion(await call(OPS.inclusion, encodeTurnQuery(receipt.turn)));
+        const inclusion: Inclusion = decodeInclusion(
+          await call(OPS.inclusion, encodeTurnQuery(receipt.turn)),
+        );
         const root = await checkedRoot(inclusion.root);
         if (!verifyReceiptInclusion(receipt, inclusion))
           throw new DreggError(
@@ -262,9 +264,6 @@ export async function connectRelay(multiaddrs: string[], o: ConnectOptions = {})
 }
 
 /** The router's backing for cells held on a relay: the one cell backing over the relay's ledger. */
-export function relayCellBacking(
-  client: RelayClient,
-  options: Omit<CellBackingOptions, 'ledger'>,
-): Backing {
+export function relayCellBacking(client: RelayClient, options: Omit<CellBackingOptions, 'ledger'>): Backing {
   return cellBacking({ ...options, ledger: client.ledger() });
 }

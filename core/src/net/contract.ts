@@ -45,7 +45,7 @@ export const OPS = {
   /**
    * {v, owner, salt} -> {v, cell}: opens a cell on the relay's ledger for `owner`, with the relay's
    * opening grant (`dregg relay --grant N`, 0 unless the operator runs a demo faucet) recorded in the
-   * log as issued. A cell that exists is E_EXISTS.
+   * log as issued. Opening it again is the same event (a retry answers the cell as it is now).
    */
   open: { name: 'cell/open', maxRequest: 512, maxResponse: 512 * KiB },
   /** {v, agent} -> {v, prev, seq}: where the agent's next turn continues its receipt chain. */
@@ -149,7 +149,12 @@ export function decodeInfo(bytes: Uint8Array): RelayInfo {
     const m = decodeMap(bytes, 'relay info', ['relay', 'ledger', 'version', 'contract']);
     if (typeof m.ledger !== 'string' || typeof m.version !== 'string' || !isCount(m.contract))
       bad('relay info', 'ill-typed field');
-    return { relay: didKey(m.relay, 'relay info'), ledger: m.ledger, version: m.version, contract: m.contract };
+    return {
+      relay: didKey(m.relay, 'relay info'),
+      ledger: m.ledger,
+      version: m.version,
+      contract: m.contract,
+    };
   });
 }
 
@@ -222,7 +227,9 @@ export function decodeOpenRequest(bytes: Uint8Array): OpenRequest {
 
 export const encodeAgentQuery = (agent: string): Uint8Array => encode({ agent });
 export function decodeAgentQuery(bytes: Uint8Array): string {
-  return decoding('agent query', () => didKey(decodeMap(bytes, 'agent query', ['agent']).agent, 'agent query'));
+  return decoding('agent query', () =>
+    didKey(decodeMap(bytes, 'agent query', ['agent']).agent, 'agent query'),
+  );
 }
 
 export const encodeHead = (h: { prev: string | null; seq: number }): Uint8Array =>
@@ -237,7 +244,9 @@ export function decodeHead(bytes: Uint8Array): { prev: string | null; seq: numbe
 
 export const encodeRecipientQuery = (to: string): Uint8Array => encode({ to });
 export function decodeRecipientQuery(bytes: Uint8Array): string {
-  return decoding('recipient query', () => didKey(decodeMap(bytes, 'recipient query', ['to']).to, 'recipient'));
+  return decoding('recipient query', () =>
+    didKey(decodeMap(bytes, 'recipient query', ['to']).to, 'recipient'),
+  );
 }
 
 export const encodeAckAnswer = (a: AckAnswer): Uint8Array =>

@@ -5,15 +5,15 @@
  * event), nothing was applied twice (balances conserve, the supply audit balances), and the last
  * stop, by SIGTERM, is graceful (exit code 0).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seal, x25519FromEd25519Public } from '../../src/crypto/sealed-box.ts';
 import { ed25519FromDidKey } from '../../src/encoding/did-key.ts';
 import { INBOX_ORIGIN } from '../../src/inbox/client.ts';
 import type { DepositReceipt, DepositRequest } from '../../src/inbox/wire.ts';
-import { connectRelay, type RelayClient } from '../../src/net/client.ts';
+import { connectRelay } from '../../src/net/client.ts';
 import type { Receipt } from '../../src/turns/receipt.ts';
 import type { Turn } from '../../src/turns/turn.ts';
 import { person, saltOf, tempHome, turnOn } from './fixtures.ts';
@@ -32,7 +32,17 @@ interface Running {
 function start(home: string): Promise<Running> {
   const child = spawn(
     process.execPath,
-    [DREGG, 'relay', '--home', home, '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--grant', String(GRANT), '--json'],
+    [
+      DREGG,
+      'relay',
+      '--home',
+      home,
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0/ws',
+      '--grant',
+      String(GRANT),
+      '--json',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -59,6 +69,7 @@ describe('relay crash loop', () => {
     const ackedTurns = new Map<string, { turn: Turn; seq: number; receipt: Receipt }>();
     const ackedDeposits: { request: DepositRequest; receipt: DepositReceipt }[] = [];
     const cells: string[] = [];
+    let landed = 0;
 
     let running = await start(home.dir);
     let client = await connectRelay(running.multiaddrs);
@@ -80,7 +91,10 @@ describe('relay crash loop', () => {
             ackedTurns.set(s.receipt.turn, { turn, seq: s.seq, receipt: s.receipt });
             const request: DepositRequest = {
               recipient: next.did,
-              ciphertext: seal(x25519FromEd25519Public(ed25519FromDidKey(next.did)), new Uint8Array([round, i, n])),
+              ciphertext: seal(
+                x25519FromEd25519Public(ed25519FromDidKey(next.did)),
+                new Uint8Array([round, i, n]),
+              ),
               ttl: 3600,
               deposit: 0n,
               idempotencyKey: crypto.getRandomValues(new Uint8Array(16)),
@@ -112,6 +126,10 @@ describe('relay crash loop', () => {
         seqs.add(seq);
       }
       expect(seqs.size).toBe(ackedTurns.size);
+      // Turns that landed, acknowledged or not (cut off by a kill): each agent's receipt chain length.
+      for (const p of PEOPLE) landed += (await client.head(p.did)).seq;
+      expect(landed).toBeGreaterThanOrEqual(ackedTurns.size);
+      expect(ackedDeposits.length).toBeGreaterThan(0);
       // Nothing created or lost: the cells still hold everything granted.
       let total = 0n;
       for (const id of cells) total += (await client.cell(id))!.balance;
@@ -120,7 +138,8 @@ describe('relay crash loop', () => {
       for (const p of PEOPLE) {
         const mine = ackedDeposits.filter((d) => d.request.recipient === p.did);
         // A retried deposit is the same deposit.
-        if (mine[0] !== undefined) expect((await client.deposit(mine[0].request)).seq).toBe(mine[0].receipt.seq);
+        if (mine[0] !== undefined)
+          expect((await client.deposit(mine[0].request)).seq).toBe(mine[0].receipt.seq);
         const delivered = new Map<number, Uint8Array>();
         let acked = INBOX_ORIGIN;
         for (;;) {
@@ -137,5 +156,15 @@ describe('relay crash loop', () => {
 
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
+
+    // The operator's audit over the log, from the CLI: every event once, the supply balanced.
+    const audit = spawnSync(process.execPath, [DREGG, 'relay', 'audit', '--home', home.dir, '--json'], {
+      encoding: 'utf8',
+    });
+    expect(audit.status).toBe(0);
+    const report = JSON.parse(audit.stdout);
+    expect(report).toMatchObject({ delta: '0', issued: String(GRANT * BigInt(cells.length)) });
+    // The log holds the openings and each agent's chain of turns, and nothing else: no event twice.
+    expect(report.height).toBe(cells.length + landed);
   }, 180_000);
 });

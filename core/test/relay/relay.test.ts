@@ -3,9 +3,14 @@
  * over loopback. Every contract operation is exercised here through `connectRelay`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRevocation, type RevocationRecord } from '../../src/caps/revocation.ts';
+import { type RevocationRecord, signRevocation } from '../../src/caps/revocation.ts';
 import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
-import { openSealed, seal, x25519FromEd25519Public, x25519FromEd25519Seed } from '../../src/crypto/sealed-box.ts';
+import {
+  openSealed,
+  seal,
+  x25519FromEd25519Public,
+  x25519FromEd25519Seed,
+} from '../../src/crypto/sealed-box.ts';
 import { ed25519FromDidKey } from '../../src/encoding/did-key.ts';
 import { INBOX_ORIGIN } from '../../src/inbox/client.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
@@ -43,9 +48,12 @@ describe('relay: the turn notary over the contract', () => {
     expect(client.info).toMatchObject({ relay: relay.did, ledger: 'main', contract: 1 });
   });
 
-  it('opens a cell once, with the opening grant recorded as issued', async () => {
+  it('opens a cell once, with the opening grant recorded as issued; a retried open is the same event', async () => {
     expect((await client.cell(aliceCell))?.balance).toBe(1000n);
-    expect(await codeOf(client.openCell(alice.did, saltOf(1)))).toBe('E_EXISTS');
+    const height = relay.notary.height();
+    expect((await client.openCell(alice.did, saltOf(1))).id).toBe(aliceCell);
+    expect(relay.notary.height()).toBe(height);
+    expect((await relay.notary.audit()).issued).toBe(2000n);
   });
 
   it('orders a turn, signs its receipt and proves it is in the log under a signed root', async () => {
@@ -70,8 +78,12 @@ describe('relay: the turn notary over the contract', () => {
   });
 
   it('refuses a second spend of the same state and a replayed nonce', async () => {
-    const a = await turnOn(client, alice, aliceCell, [{ type: 'transfer', from: aliceCell, to: bobCell, amount: 900n }]);
-    const b = await turnOn(client, alice, aliceCell, [{ type: 'transfer', from: aliceCell, to: bobCell, amount: 901n }]);
+    const a = await turnOn(client, alice, aliceCell, [
+      { type: 'transfer', from: aliceCell, to: bobCell, amount: 900n },
+    ]);
+    const b = await turnOn(client, alice, aliceCell, [
+      { type: 'transfer', from: aliceCell, to: bobCell, amount: 901n },
+    ]);
     const outcomes = await Promise.allSettled([client.submitTurn(a), client.submitTurn(b)]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
@@ -79,7 +91,9 @@ describe('relay: the turn notary over the contract', () => {
   });
 
   it('refuses a turn with a bad signature with a clear code, and keeps serving', async () => {
-    const turn = await turnOn(client, alice, aliceCell, [{ type: 'set-field', cell: aliceCell, key: 'k', value: 1 }]);
+    const turn = await turnOn(client, alice, aliceCell, [
+      { type: 'set-field', cell: aliceCell, key: 'k', value: 1 },
+    ]);
     const forged = { ...turn, signature: turn.signature.map((x, i) => (i === 0 ? x ^ 1 : x)) };
     expect(await codeOf(client.submitTurn(forged))).toBe('E_BAD_SIGNATURE');
     expect((await client.submitTurn(turn)).duplicate).toBe(false);
@@ -162,7 +176,9 @@ describe('relay: gossip and operations', () => {
     const metrics = await (await fetch(`${relay.http}/metrics`)).text();
     expect(metrics).toMatch(/cipherclerk_supply\{part="delta"\} 0\n/);
     expect(metrics).toMatch(/cipherclerk_rpc_requests_total\{op="turn\/submit",outcome="ok"\} [1-9]/);
-    expect(metrics).toMatch(/cipherclerk_rpc_requests_total\{op="turn\/submit",outcome="E_BAD_SIGNATURE"\} 1/);
+    expect(metrics).toMatch(
+      /cipherclerk_rpc_requests_total\{op="turn\/submit",outcome="E_BAD_SIGNATURE"\} 1/,
+    );
     expect((await fetch(`${relay.http}/anything`)).status).toBe(404);
   });
 });

@@ -91,7 +91,8 @@ async function fetch(inv: Invocation): Promise<number> {
   return withRelay(inv, async (client) => {
     const state = readAcked(inv.home);
     const saved = state[client.info.relay];
-    let acked: InboxPoint = saved === undefined ? INBOX_ORIGIN : { height: saved.height, root: fromHex(saved.root) };
+    let acked: InboxPoint =
+      saved === undefined ? INBOX_ORIGIN : { height: saved.height, root: fromHex(saved.root) };
     const files: { seq: number; path: string; bytes: number }[] = [];
     let expired = 0;
     for (;;) {
@@ -133,5 +134,8 @@ export async function inboxCommand(inv: Invocation): Promise<number> {
   const [sub] = inv.positionals;
   if (sub === 'send') return send(inv);
   if (sub === 'fetch') return fetch(inv);
-  throw new DreggError('E_ARGUMENT', 'Usage: dregg inbox send --relay MULTIADDR --to DID --file F | dregg inbox fetch --relay MULTIADDR');
+  throw new DreggError(
+    'E_ARGUMENT',
+    'Usage: dregg inbox send --relay MULTIADDR --to DID --file F | dregg inbox fetch --relay MULTIADDR',
+  );
 }

@@ -5,16 +5,16 @@
  * relay's files live in `<home>/relay`.
  */
 import '../libp2p-shims.ts';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemClock } from '../../clock.ts';
+import { defaultEd25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
 import { openNotary } from '../../notary/index.ts';
-import { defaultEd25519 } from '../../crypto/ed25519.ts';
-import { systemClock } from '../../clock.ts';
-import { openSqliteStore } from '../sqlite-store.ts';
 import { relayKeys } from '../relay/keys.ts';
 import { jsonLog } from '../relay/log.ts';
 import { RELAY_COLLECTIONS, relayStorePath, startRelay } from '../relay/relay.ts';
-import { existsSync } from 'node:fs';
+import { openSqliteStore } from '../sqlite-store.ts';
 import { type Invocation, print } from './main.ts';
 
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/4011/ws', '/ip4/127.0.0.1/udp/4011/webrtc-direct'];
@@ -106,5 +106,8 @@ export async function relayCommand(inv: Invocation): Promise<number> {
   const [sub] = inv.positionals;
   if (sub === undefined) return run(inv);
   if (sub === 'audit') return audit(inv);
-  throw new DreggError('E_ARGUMENT', `Unknown relay command "${sub}": try "dregg relay" or "dregg relay audit"`);
+  throw new DreggError(
+    'E_ARGUMENT',
+    `Unknown relay command "${sub}": try "dregg relay" or "dregg relay audit"`,
+  );
 }

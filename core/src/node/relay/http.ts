@@ -22,7 +22,10 @@ export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m === null ? Number.NaN : Number(m[2]);
   if (m === null || port > 65535)
-    throw new DreggError('E_ARGUMENT', `Expected HOST:PORT for the HTTP endpoint, got ${JSON.stringify(text)}`);
+    throw new DreggError(
+      'E_ARGUMENT',
+      `Expected HOST:PORT for the HTTP endpoint, got ${JSON.stringify(text)}`,
+    );
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -52,7 +55,9 @@ export async function serveOps(
     send(404, 'text/plain', 'not found: this endpoint serves /healthz and /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new DreggError('E_IO', `Cannot listen on ${listen}: ${(e as Error).message}`)));
+    server.once('error', (e) =>
+      reject(new DreggError('E_IO', `Cannot listen on ${listen}: ${(e as Error).message}`)),
+    );
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;

@@ -5,7 +5,7 @@
  * key (its did:key; it signs receipts, attested roots, inbox heads and gossip) and the libp2p identity
  * key (its peer id). Neither is ever stored, and a restart gives the same relay.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519PublicKey } from '../../crypto/ed25519.ts';
 import { hashFor } from '../../crypto/hash.ts';

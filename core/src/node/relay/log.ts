@@ -5,9 +5,7 @@
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
-export interface Log {
-  (level: Level, msg: string, fields?: Record<string, unknown>): void;
-}
+export type Log = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 

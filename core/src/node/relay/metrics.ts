@@ -3,7 +3,7 @@
  * several relays in one process (the tests) keep separate counts. Counters are fed by the RPC and
  * gossip observers; gauges are read from the notary and the inboxes when Prometheus scrapes.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface RelayMetrics {
   readonly registry: Registry;
@@ -17,7 +17,13 @@ export interface RelayMetrics {
 export interface Readings {
   height(): number;
   peers(): number;
-  supply(): Promise<{ issued: bigint; destroyed: bigint; transit: bigint; circulating: bigint; delta: bigint }>;
+  supply(): Promise<{
+    issued: bigint;
+    destroyed: bigint;
+    transit: bigint;
+    circulating: bigint;
+    delta: bigint;
+  }>;
   inbox(): Promise<{ count: number; bytes: number }>;
 }
 

@@ -16,8 +16,8 @@ import { DreggError } from '../../errors.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
 import { OPS } from '../../net/contract.ts';
 import { publishSigned, TOPICS } from '../../net/gossip.ts';
-import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
 import type { NetLimits } from '../../net/limits.ts';
+import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
 import { serveRpc } from '../../net/rpc.ts';
 import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
 import type { Store } from '../../store/store.ts';
@@ -124,7 +124,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         await publishSigned(node, TOPICS.revocations, bytes, keys.signing, ed);
       },
     });
-    const observer = { served: metrics.served, dropped: (op: string, reason: string) => metrics.dropped(op, reason) };
+    const observer = {
+      served: metrics.served,
+      dropped: (op: string, reason: string) => metrics.dropped(op, reason),
+    };
     for (const op of Object.values(OPS)) {
       const handle = handlers[op.name];
       await serveRpc(
@@ -137,12 +140,14 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
               return answer;
             }
           : handle,
-        { observer },
+        { observer, limits: config.netLimits },
       );
     }
 
     const purge = setInterval(() => {
-      inbox.purgeExpired().catch((e) => log('warn', 'purging expired inbox messages failed', { error: String(e) }));
+      inbox
+        .purgeExpired()
+        .catch((e) => log('warn', 'purging expired inbox messages failed', { error: String(e) }));
     }, config.purgeEveryMs ?? 60_000);
     purge.unref();
     cleanup.push(async () => clearInterval(purge));

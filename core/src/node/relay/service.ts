@@ -4,6 +4,8 @@
  * layer frames them, enforces sizes and turns a thrown `DreggError` into an error answer. Nothing here
  * knows about libp2p, so the same handlers are tested directly and over the network.
  */
+
+import { decodeRevocation, type RevocationRecord, verifyRevocation } from '../../caps/revocation.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import type { Inbox } from '../../inbox/inbox.ts';
 import {
@@ -14,7 +16,6 @@ import {
   encodeDrainChallenge,
   encodeDrainResponse,
 } from '../../inbox/wire.ts';
-import { decodeRevocation, type RevocationRecord, verifyRevocation } from '../../caps/revocation.ts';
 import {
   CONTRACT_VERSION,
   decodeAgentQuery,
@@ -35,8 +36,8 @@ import {
   type OpName,
 } from '../../net/contract.ts';
 import { encodeAttestedRoot, encodeInclusion, type Notary } from '../../notary/index.ts';
-import { decodeTurn } from '../../turns/turn.ts';
 import { encodeReceipt } from '../../turns/receipt.ts';
+import { decodeTurn } from '../../turns/turn.ts';
 
 export const RELAY_VERSION = 'cipherclerk-relay/0.1.0';
 
