@@ -323,7 +323,7 @@ describe('dregg CLI', () => {
     expect(JSON.parse(broken.stderr)).toMatchObject({ error: { code: 'E_DECODE' } });
   });
 
-  it('runs the guided demo that npm start shows, every step passing', async () => {
+  it('runs the guided demo (dregg demo), every step passing', async () => {
     const r = await dregg(['demo', '--json']);
     expect(r.code).toBe(0);
     expect(r.json.ok).toBe(true);
