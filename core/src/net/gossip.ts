@@ -142,6 +142,9 @@ export function envelopeValidator(
   };
 }
 
+/** How many `subscribeSigned` subscriptions each node holds per topic. */
+const subscriptions = new WeakMap<GossipSub, Map<Topic, number>>();
+
 /**
  * Subscribes to `topic`, installs its validator (replacing any earlier one for the topic on this
  * node: one set of options per topic), and calls `handler` with each verified envelope. A handler that
@@ -156,6 +159,12 @@ export function subscribeSigned(
 ): () => void {
   if (!isTopic(topic)) throw new DreggError('E_ARGUMENT', 'Not a cipherclerk gossip topic');
   const pubsub = node.services.pubsub;
+  let counts = subscriptions.get(pubsub);
+  if (counts === undefined) {
+    counts = new Map();
+    subscriptions.set(pubsub, counts);
+  }
+  counts.set(topic, (counts.get(topic) ?? 0) + 1);
   pubsub.topicValidators.set(topic, envelopeValidator(topic, o));
   const listener = (event: CustomEvent<Message>): void => {
     const message = event.detail;
@@ -176,9 +185,18 @@ export function subscribeSigned(
   };
   pubsub.addEventListener('message', listener);
   pubsub.subscribe(topic);
+  let open = true;
   return () => {
+    if (!open) return;
+    open = false;
     pubsub.removeEventListener('message', listener);
-    pubsub.unsubscribe(topic);
+    const left = (counts.get(topic) ?? 1) - 1;
+    counts.set(topic, left);
+    // The topic stays subscribed (and validated) while another subscriber on this node wants it.
+    if (left === 0) {
+      pubsub.unsubscribe(topic);
+      pubsub.topicValidators.delete(topic);
+    }
   };
 }
 

@@ -35,8 +35,8 @@ export const DEFAULT_NET_LIMITS: NetLimits = Object.freeze({
   rpcTimeoutMs: 15_000,
   rpcMaxInboundStreams: 32,
   rpcInFlightPerPeer: 8,
-  rpcRatePerSecond: 50,
-  rpcBurst: 100,
+  rpcRatePerSecond: 200,
+  rpcBurst: 400,
   // A turn with its STARK proof (~111 KiB at 2^16 x 64, FIELD-NOTES) fits with room to spare.
   gossipMaxEnvelopeBytes: 512 * 1024,
   gossipMaxFutureSkewSeconds: 300,

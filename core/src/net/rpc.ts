@@ -62,7 +62,10 @@ export interface RpcObserver {
 
 /** A connection, as far as `callRpc` needs one (a libp2p `Connection` is one). */
 export interface RpcConnection {
-  newStream(protocols: string | string[], options?: { signal?: AbortSignal }): Promise<Stream>;
+  newStream(
+    protocols: string | string[],
+    options?: { signal?: AbortSignal; negotiateFully?: boolean },
+  ): Promise<Stream>;
 }
 
 /** What `{ok}` / `{err}` add to a body; an error message is cut to `MAX_ERROR_MESSAGE` characters. */
@@ -394,13 +397,13 @@ function isConnection(target: unknown): target is RpcConnection {
   return typeof (target as RpcConnection | null)?.newStream === 'function';
 }
 
-/** How a failure to open a stream reads to our callers. */
+/** How a failure to open, negotiate or use a stream reads to our callers. */
 function openError(e: unknown, op: RpcOp, signal: AbortSignal): DreggError {
   if (signal.aborted) return new DreggError('E_TIMEOUT', `${op.name} timed out`);
   if (e instanceof Error && e.name === 'UnsupportedProtocolError') {
     return new DreggError('E_UNSUPPORTED', `The peer does not serve ${rpcProtocol(op)}`);
   }
-  return new DreggError('E_UNREACHABLE', `Could not open ${op.name} to the peer`);
+  return new DreggError('E_UNREACHABLE', `Could not reach ${op.name} on the peer, or the stream broke`);
 }
 
 /**
@@ -428,9 +431,11 @@ export async function callRpc(
 
   let stream: Stream;
   try {
+    // Optimistic protocol selection: the protocol id goes out with the request, saving a round trip;
+    // a peer that does not serve it answers with a refusal the read below reports as E_UNSUPPORTED.
     stream = isConnection(target)
-      ? await target.newStream(protocol, { signal })
-      : await node.dialProtocol(target, protocol, { signal });
+      ? await target.newStream(protocol, { signal, negotiateFully: false })
+      : await node.dialProtocol(target, protocol, { signal, negotiateFully: false });
   } catch (e) {
     throw openError(e, op, signal);
   }
@@ -442,8 +447,7 @@ export async function callRpc(
     return decodeResponse(frame, op);
   } catch (e) {
     if (stream.status === 'open') stream.abort(new Error('rpc call failed'));
-    if (signal.aborted) throw new DreggError('E_TIMEOUT', `${op.name} timed out`);
-    if (e instanceof DreggError) throw e;
-    throw new DreggError('E_UNREACHABLE', `The stream for ${op.name} broke before the answer arrived`);
+    if (e instanceof DreggError && !signal.aborted) throw e;
+    throw openError(e, op, signal);
   }
 }

@@ -145,3 +145,17 @@ describe('signed gossip between relays', () => {
     expect(received).toEqual([]);
   });
 });
+
+describe('subscribeSigned', () => {
+  it('keeps a topic subscribed until its last subscriber on the node leaves', async () => {
+    const a = await relay();
+    const first = subscribeSigned(a, TOPICS.roots, () => {}, { ed });
+    const second = subscribeSigned(a, TOPICS.roots, () => {}, { ed });
+    first();
+    first();
+    expect(a.services.pubsub.getTopics()).toContain(TOPICS.roots);
+    second();
+    expect(a.services.pubsub.getTopics()).not.toContain(TOPICS.roots);
+    expect(a.services.pubsub.topicValidators.has(TOPICS.roots)).toBe(false);
+  });
+});
