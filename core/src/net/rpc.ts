@@ -361,7 +361,13 @@ export async function serveRpc(
   await node.handle(
     rpcProtocol(op),
     (stream, connection) => {
-      serve(stream, connection).catch(() => stream.abort(new Error('rpc failed')));
+      serve(stream, connection).catch(() => {
+        try {
+          stream.abort(new Error('rpc failed'));
+        } catch {
+          // Already closed: nothing left to release.
+        }
+      });
     },
     { maxInboundStreams: limits.rpcMaxInboundStreams },
   );
