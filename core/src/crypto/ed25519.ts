@@ -23,7 +23,7 @@ import { concatBytes } from '../encoding/bytes.ts';
 import { fail } from '../errors.ts';
 
 export interface Ed25519 {
-  readonly name: 'webcrypto' | 'noble';
+  readonly name: 'webcrypto' | 'noble' | 'node';
   /** Signs with a 32-byte RFC 8032 private key (the seed). Throws `E_ARGUMENT` for a malformed seed. */
   sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /** Strict verification; never throws: false for anything invalid, including wrong lengths. */
@@ -81,8 +81,8 @@ function pointIsAcceptable(point: Uint8Array): boolean {
   return yIsCanonical(point) && !isSmallOrderEncoding(point);
 }
 
-/** The shared strictness checks, run before either provider sees the input. */
-function strictlyEncoded(publicKey: unknown, message: unknown, signature: unknown): boolean {
+/** The shared strictness checks, run before any provider sees the input (also core/src/node/ed25519.ts). */
+export function strictlyEncoded(publicKey: unknown, message: unknown, signature: unknown): boolean {
   if (!isBytes(publicKey, 32) || !isBytes(signature, 64) || !isBytes(message)) return false;
   return (
     scalarIsCanonical(signature.subarray(32)) &&

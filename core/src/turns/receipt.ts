@@ -97,7 +97,11 @@ export function receiptHashHex(r: Receipt): string {
 }
 
 export async function signReceipt(body: ReceiptBody, seed: Uint8Array, ed: Ed25519): Promise<Receipt> {
-  return { ...body, signature: await ed.sign(seed, receiptSigningDigest(body)) };
+  const digest = receiptSigningDigest(body);
+  const receipt = { ...body, signature: await ed.sign(seed, digest) };
+  // The signed receipt has the body's fields, hence its digest: its hash need not encode it again.
+  digests.set(receipt, digest);
+  return receipt;
 }
 
 export function encodeReceipt(r: Receipt): Uint8Array {

@@ -12,6 +12,7 @@ import {
   nobleEd25519,
   webCryptoEd25519,
 } from '../../src/crypto/ed25519.ts';
+import { nodeEd25519 } from '../../src/node/ed25519.ts';
 import rfc8032 from '../vectors/rfc8032-ed25519.json';
 import { outcomeAsync } from './expect-code.ts';
 
@@ -20,7 +21,7 @@ const L = Point.Fn.ORDER;
 const P = Point.Fp.ORDER;
 
 const webcrypto = await webCryptoEd25519();
-const providers: Ed25519[] = webcrypto === undefined ? [nobleEd25519] : [nobleEd25519, webcrypto];
+const providers: Ed25519[] = [nobleEd25519, nodeEd25519, ...(webcrypto === undefined ? [] : [webcrypto])];
 
 /** The answer of every provider; the tests require them all to be equal. */
 async function answers(
