@@ -10,6 +10,8 @@
  *                     a 2-effect turn (set-field + transfer) through the executor core, through a
  *                     memory executor with signatures, and with every receipt persisted in SQLite
  *                     (see ./turns.ts)
+ *   notary_turns      signed turns from 64 concurrent clients ordered by the relay's notary on SQLite
+ *                     with group commit: log, receipts, one attested root per batch (./notary.ts)
  *   relay_inbox, relay_turns, gossip_2relays
  *                     load on a real relay over loopback (./relay.ts); run alone with
  *                     `npm run bench -w core -- relay`
@@ -30,6 +32,7 @@ import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
 import { emit, rate } from './measure.ts';
+import { notaryBench } from './notary.ts';
 import { relayBenches } from './relay.ts';
 import { turnBenches } from './turns.ts';
 
@@ -110,4 +113,5 @@ times.sort((a, b) => a - b);
 emit('keyring_unlock', { median_ms: Math.round(times[3]! * 10) / 10, runs: times.length });
 
 await turnBenches();
+await notaryBench();
 await relayBenches();
