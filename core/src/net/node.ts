@@ -17,14 +17,14 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys';
 import { type GossipSub, type GossipsubOpts, gossipsub } from '@libp2p/gossipsub';
 import type { PeerScoreParams, TopicScoreParams } from '@libp2p/gossipsub/score';
 import { type Identify, identify } from '@libp2p/identify';
-import type { Connection, Libp2p, PrivateKey, Transport } from '@libp2p/interface';
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface';
 import { noise } from '@libp2p/noise';
 import { type Ping, ping } from '@libp2p/ping';
 import { webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p } from 'libp2p';
+import { createLibp2p, type Libp2pInit } from 'libp2p';
 import { ed25519PublicKey } from '../crypto/ed25519.ts';
 import { blake3Hash } from '../crypto/hash.ts';
 import { concatBytes } from '../encoding/bytes.ts';
@@ -44,8 +44,7 @@ export type RelayServices = LightServices & {
 };
 
 /** A libp2p transport factory, as `createLibp2p({ transports })` takes them. */
-// biome-ignore lint/suspicious/noExplicitAny: libp2p's own Components type is internal to the package
-export type TransportFactory = (components: any) => Transport;
+export type TransportFactory = NonNullable<Libp2pInit['transports']>[number];
 
 export interface RelayNodeOptions {
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4001/ws`, `/ip4/0.0.0.0/udp/4001/webrtc-direct`. */
