@@ -24,8 +24,16 @@ export interface InclusionProof {
   readonly siblings: readonly { readonly hash: Uint8Array; readonly left: boolean }[];
 }
 
+// A relay recomputes the root after every batch, and most cells have not changed since the last one:
+// their commitment is the same (cached, immutable) array, so their leaf is too.
+const leaves = new WeakMap<Uint8Array, { readonly id: string; readonly hash: Uint8Array }>();
+
 function leafHash(l: LedgerLeaf): Uint8Array {
-  return hashFor('ledgerLeaf', concatBytes(fromHex(l.id), l.commitment));
+  const cached = leaves.get(l.commitment);
+  if (cached !== undefined && cached.id === l.id) return cached.hash;
+  const hash = hashFor('ledgerLeaf', concatBytes(fromHex(l.id), l.commitment));
+  leaves.set(l.commitment, { id: l.id, hash });
+  return hash;
 }
 
 function node(left: Uint8Array, right: Uint8Array): Uint8Array {

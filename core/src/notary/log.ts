@@ -72,7 +72,12 @@ export function encodeLogEvent(e: LogEvent): Uint8Array {
 
 /** The event's digest: what the log tree's leaf commits to. */
 export function logEventDigest(e: LogEvent): Uint8Array {
-  return hashFor('notaryEvent', encodeCbor(logEventToCbor(e)));
+  return digestOfEncodedEvent(encodeLogEvent(e));
+}
+
+/** The digest of an event from its canonical encoding (for a writer that has encoded it anyway). */
+export function digestOfEncodedEvent(bytes: Uint8Array): Uint8Array {
+  return hashFor('notaryEvent', bytes);
 }
 
 const FIELDS = ['agent', 'at', 'cell', 'dst', 'iss', 'key', 'kind', 'rcpt', 'seq', 'v'];

@@ -47,6 +47,7 @@ import { type Turn, turnHash } from '../turns/turn.ts';
 import type { Inclusion } from './inclusion.ts';
 import {
   decodeLogEvent,
+  digestOfEncodedEvent,
   encodeLogEvent,
   type LogEvent,
   type LogEventKind,
@@ -251,14 +252,15 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
         destroyed: e.destroyed,
         at: e.at,
       };
-      writes.push({ op: 'put', collection: 'notary-log', key: seqKey(e.seq), value: encodeLogEvent(event) });
+      const bytes = encodeLogEvent(event);
+      writes.push({ op: 'put', collection: 'notary-log', key: seqKey(e.seq), value: bytes });
       writes.push({
         op: 'put',
         collection: 'notary-keys',
         key: toHex(e.key),
         value: encodeCbor([e.seq, e.receipt?.seq ?? null]),
       });
-      f = logTree.appendDigest(f, logEventDigest(event), (node, hash) =>
+      f = logTree.appendDigest(f, digestOfEncodedEvent(bytes), (node, hash) =>
         writes.push({ op: 'put', collection: 'notary-tree', key: nodeKey(node), value: hash }),
       );
       issued += e.issued;
