@@ -98,9 +98,10 @@ describe('refusals', () => {
     const [alice, bob, carol] = b.people;
     const toBob = await b.transfer(alice, bob, 600n);
     const toCarol = await b.transfer(alice, carol, 600n);
-    const [x, y] = await Promise.allSettled([b.notary.submit(toBob), b.notary.submit(toCarol)]);
-    expect(x.status).toBe('fulfilled');
-    expect(y.status === 'rejected' && (y.reason as { code: string }).code).toBe('E_STALE');
+    const out = await Promise.allSettled([b.notary.submit(toBob), b.notary.submit(toCarol)]);
+    expect(out.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const lost = out.find((o) => o.status === 'rejected');
+    expect((lost as PromiseRejectedResult).reason.code).toBe('E_STALE');
     expect(b.notary.cell(bob.cell)!.balance + b.notary.cell(carol.cell)!.balance).toBe(2600n);
     expect(b.notary.height()).toBe(4);
   });
@@ -154,7 +155,8 @@ describe('refusals', () => {
         return inner.transact(writes);
       },
     };
-    const b = await bench(store, { batch: { maxDelayMs: 20 } });
+    // A long window, so that both turns are in the one batch whose transaction fails.
+    const b = await bench(store, { batch: { maxDelayMs: 300 } });
     const [alice, bob, carol] = b.people;
     const cells = () => b.people.map((p) => toHex(encodeCell(b.notary.cell(p.cell)!)));
     const before = {
@@ -175,10 +177,8 @@ describe('refusals', () => {
       heads: b.people.map((p) => b.notary.head(p.did)),
     }).toEqual(before);
     const again = await Promise.all(turns.map((t) => b.notary.submit(t)));
-    expect(again.map((a) => [a.seq, a.duplicate])).toEqual([
-      [3, false],
-      [4, false],
-    ]);
+    expect(again.map((a) => a.seq).sort()).toEqual([3, 4]);
+    expect(again.map((a) => a.duplicate)).toEqual([false, false]);
     expect((await b.notary.audit()).delta).toBe(0n);
   });
 });
