@@ -36,9 +36,17 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function startServer(home: string): Promise<{ child: ChildProcess; multiaddrs: string[] }> {
+  // `node --import tsx` (not the tsx launcher, which runs the script in a grandchild): one process to
+  // stop, and BENCH_NODE_OPTIONS (e.g. --cpu-prof) reach the relay itself.
   const child = spawn(
-    join(import.meta.dirname, '../../node_modules/.bin/tsx'),
-    [join(import.meta.dirname, 'relay-server.ts'), home],
+    process.execPath,
+    [
+      ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'relay-server.ts'),
+      home,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const line = await new Promise<string>((resolve, reject) => {
