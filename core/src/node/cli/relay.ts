@@ -8,9 +8,9 @@ import '../libp2p-shims.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../../clock.ts';
-import { defaultEd25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
 import { openNotary } from '../../notary/index.ts';
+import { nodeEd25519 } from '../ed25519.ts';
 import { relayKeys } from '../relay/keys.ts';
 import { jsonLog } from '../relay/log.ts';
 import { RELAY_COLLECTIONS, relayStorePath, startRelay } from '../relay/relay.ts';
@@ -71,7 +71,7 @@ async function audit(inv: Invocation): Promise<number> {
   try {
     const notary = await openNotary({
       store,
-      ed: await defaultEd25519(),
+      ed: nodeEd25519,
       clock: systemClock,
       seed: keys.signing,
       ledger: inv.flags.ledger ?? inv.io.env.DREGG_RELAY_LEDGER ?? DEFAULT_LEDGER,

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { Libp2p } from '@libp2p/interface';
 import { type Clock, systemClock } from '../../clock.ts';
-import { defaultEd25519, type Ed25519 } from '../../crypto/ed25519.ts';
+import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
 import { OPS } from '../../net/contract.ts';
@@ -21,6 +21,7 @@ import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/
 import { serveRpc } from '../../net/rpc.ts';
 import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
 import type { Store } from '../../store/store.ts';
+import { nodeEd25519 } from '../ed25519.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { type OpsServer, serveOps } from './http.ts';
 import { relayKeys } from './keys.ts';
@@ -71,7 +72,7 @@ export const RELAY_COLLECTIONS = [...new Set([...NOTARY_COLLECTIONS, ...INBOX_CO
 export async function startRelay(config: RelayConfig): Promise<Relay> {
   const { log } = config;
   const clock = config.clock ?? systemClock;
-  const ed = config.ed ?? (await defaultEd25519());
+  const ed = config.ed ?? nodeEd25519;
   const keys = relayKeys(config.home);
   const store: Store = await openSqliteStore(relayStorePath(config.home), { collections: RELAY_COLLECTIONS });
   const cleanup: (() => Promise<unknown>)[] = [() => store.close()];
