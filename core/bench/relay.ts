@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
+import { ed25519PublicKey } from '../src/crypto/ed25519.ts';
 import { seal, x25519FromEd25519Public } from '../src/crypto/sealed-box.ts';
 import { toHex } from '../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../src/encoding/did-key.ts';
@@ -23,6 +23,7 @@ import { INBOX_ORIGIN } from '../src/inbox/client.ts';
 import { connectRelay, type RelayClient } from '../src/net/client.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../src/net/gossip.ts';
 import { createRelayNode } from '../src/net/node.ts';
+import { nodeEd25519 } from '../src/node/ed25519.ts';
 import { receiptHashHex } from '../src/turns/receipt.ts';
 import { signTurn } from '../src/turns/turn.ts';
 import { emit } from './measure.ts';
@@ -141,7 +142,7 @@ async function turnsBench(clients: RelayClient[]): Promise<void> {
             validUntil: Math.floor(Date.now() / 1000) + 600,
           },
           a.seed,
-          nobleEd25519,
+          nodeEd25519,
         );
         const { receipt } = await a.client.submitTurn(turn);
         latencies.push(performance.now() - t);
@@ -176,7 +177,7 @@ async function gossipBench(): Promise<void> {
         const t = sent.get(toHex(envelope.body));
         if (t !== undefined) latencies.push(performance.now() - t);
       },
-      { ed: nobleEd25519 },
+      { ed: nodeEd25519 },
     );
     a.services.pubsub.subscribe(TOPICS.roots);
     await a.dial(b.getMultiaddrs()[0]!);
@@ -185,14 +186,14 @@ async function gossipBench(): Promise<void> {
     for (let i = 0; i < 100 && latencies.length === 0; i++) {
       const body = crypto.getRandomValues(new Uint8Array(32));
       sent.set(toHex(body), performance.now());
-      await publishSigned(a, TOPICS.roots, body, seed, nobleEd25519).catch(() => undefined);
+      await publishSigned(a, TOPICS.roots, body, seed, nodeEd25519).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 100));
     }
     latencies.length = 0;
     for (let i = 0; i < 300; i++) {
       const body = crypto.getRandomValues(new Uint8Array(32));
       sent.set(toHex(body), performance.now());
-      await publishSigned(a, TOPICS.roots, body, seed, nobleEd25519);
+      await publishSigned(a, TOPICS.roots, body, seed, nodeEd25519);
       await new Promise((r) => setTimeout(r, 5));
     }
     await new Promise((r) => setTimeout(r, 200));
