@@ -123,6 +123,9 @@ function gossipOptions(limits: NetLimits): Partial<GossipsubOpts> {
     // far larger ones are cut off while decoding.
     maxInboundDataLength: 2 * limits.gossipMaxEnvelopeBytes,
     allowPublishToZeroTopicPeers: true,
+    // Publishing what the mesh has already seen (a retried revocation within the same second signs to
+    // the same bytes) is a no-op, not a failure.
+    ignoreDuplicatePublishError: true,
     emitSelf: false,
     scoreParams,
   };

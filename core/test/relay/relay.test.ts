@@ -3,7 +3,7 @@
  * over loopback. Every contract operation is exercised here through `connectRelay`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RevocationRecord, signRevocation } from '../../src/caps/revocation.ts';
+import { encodeRevocation, type RevocationRecord, signRevocation } from '../../src/caps/revocation.ts';
 import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import {
   openSealed,
@@ -15,6 +15,7 @@ import { ed25519FromDidKey } from '../../src/encoding/did-key.ts';
 import { INBOX_ORIGIN } from '../../src/inbox/client.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
 import { OPS } from '../../src/net/contract.ts';
+import { publishSigned, TOPICS } from '../../src/net/gossip.ts';
 import { createLightNode, dialRelay } from '../../src/net/node.ts';
 import { callRpc } from '../../src/net/rpc.ts';
 import type { Relay } from '../../src/node/relay/relay.ts';
@@ -167,6 +168,43 @@ describe('relay: gossip and operations', () => {
       expect(heard).toEqual(record);
     } finally {
       await listener.close();
+    }
+  }, 30_000);
+
+  it('routes gossip between light nodes and drops what is malformed, counting it', async () => {
+    const [a, b] = [await createLightNode(), await createLightNode()];
+    const [ca, cb] = [
+      await connectRelay(relay.multiaddrs, { node: a }),
+      await connectRelay(relay.multiaddrs, { node: b }),
+    ];
+    try {
+      let heard: RevocationRecord | undefined;
+      cb.onRevocation((r) => {
+        heard = r;
+      });
+      const record = await signRevocation(
+        { kind: 'epoch', epoch: 9, by: bob.did, at: Math.floor(Date.now() / 1000) },
+        bob.seed,
+        nobleEd25519,
+      );
+      a.services.pubsub.subscribe(TOPICS.revocations);
+      for (let i = 0; i < 40 && heard === undefined; i++) {
+        await publishSigned(a, TOPICS.revocations, encodeRevocation(record), bob.seed, nobleEd25519).catch(
+          () => undefined,
+        );
+        await a.services.pubsub.publish(TOPICS.revocations, new Uint8Array([0xff, i])).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(heard).toEqual(record);
+      const metrics = await (await fetch(`${relay.http}/metrics`)).text();
+      expect(metrics).toMatch(
+        /cipherclerk_dropped_total\{where="gossip cipherclerk\/v1\/revocations",reason="malformed"\} [1-9]/,
+      );
+    } finally {
+      await ca.close();
+      await cb.close();
+      await a.stop();
+      await b.stop();
     }
   }, 30_000);
 

@@ -10,12 +10,13 @@
  */
 import { join } from 'node:path';
 import type { Libp2p } from '@libp2p/interface';
+import { decodeRevocation, verifyRevocation } from '../../caps/revocation.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
 import { OPS } from '../../net/contract.ts';
-import { publishSigned, TOPICS } from '../../net/gossip.ts';
+import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
 import { serveRpc } from '../../net/rpc.ts';
@@ -144,6 +145,29 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         { observer, limits: config.netLimits },
       );
     }
+
+    // The relay is a gossip router too: it subscribes to every topic, so light nodes' messages reach
+    // each other through it, and everything it forwards passes the envelope check first (bad input is
+    // rejected, which scores its sender down, and counted).
+    const gossipObserver = {
+      dropped: (topic: string, reason: string) => metrics.dropped(`gossip ${topic}`, reason),
+    };
+    const unsubscribe = [
+      subscribeSigned(node, TOPICS.revocations, () => {}, {
+        ed,
+        clock,
+        observer: gossipObserver,
+        validateBody: async (body) => {
+          await verifyRevocation(decodeRevocation(body), ed);
+          return 'accept' as const;
+        },
+      }),
+      subscribeSigned(node, TOPICS.roots, () => {}, { ed, clock, observer: gossipObserver }),
+      subscribeSigned(node, TOPICS.turns, () => {}, { ed, clock, observer: gossipObserver }),
+    ];
+    cleanup.push(async () => {
+      for (const u of unsubscribe) u();
+    });
 
     const purge = setInterval(() => {
       inbox
