@@ -59,6 +59,9 @@ async function run(inv: Invocation): Promise<number> {
     process.on('SIGINT', onInt);
   });
   await relay.stop();
+  // Everything durable is closed. Native transports (WebRTC) can keep the event loop alive after
+  // their connections are gone; a graceful stop still ends the process, soon, with status 0.
+  setTimeout(() => process.exit(0), 2000).unref();
   return 0;
 }
 

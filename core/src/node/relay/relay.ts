@@ -97,7 +97,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       privateKey: relayPrivateKey(keys.peer),
       limits: config.netLimits,
     });
-    cleanup.push(async () => node.stop());
+    // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
+    // WebRTC channel mid-teardown) must not hold the shutdown hostage: the store still closes.
+    cleanup.push(() => Promise.race([node.stop(), new Promise((r) => setTimeout(r, 5000).unref())]));
 
     const metrics = relayMetrics({
       height: () => notary.height(),
