@@ -69,7 +69,9 @@ export async function until(f: () => boolean, ms = 10_000, what = 'condition'): 
 
 /**
  * Sends raw bytes on `protocol` (closing our side after them) and collects whatever comes back until
- * the stream ends; `error` is the name of what ended it abnormally, if anything.
+ * the stream closes; `error` is the name of what ended it abnormally, if anything. Reads with a
+ * 'message' listener from the start: libp2p's async iterator, attached after a reset that arrived
+ * with unread data, never ends.
  */
 export async function rawExchange(
   node: Libp2p,
@@ -82,17 +84,31 @@ export async function rawExchange(
   const stream = await node.dialProtocol(target, protocol, { signal });
   const chunks: Uint8Array[] = [];
   let error: string | undefined;
-  const onAbort = () => stream.abort(new Error('test timeout'));
-  signal.addEventListener('abort', onAbort, { once: true });
+  const closed = new Promise<void>((resolve) => {
+    stream.addEventListener('message', (evt) =>
+      chunks.push(evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()),
+    );
+    stream.addEventListener('close', (evt) => {
+      if (evt.error !== undefined) error ??= evt.error.name;
+      resolve();
+    });
+    signal.addEventListener(
+      'abort',
+      () => {
+        error ??= 'TimeoutError';
+        stream.abort(new Error('test timeout'));
+        resolve();
+      },
+      { once: true },
+    );
+  });
   try {
     if (!stream.send(bytes)) await stream.onDrain({ signal });
     if (o.close !== false) await stream.close({ signal });
-    for await (const chunk of stream) chunks.push(chunk instanceof Uint8Array ? chunk : chunk.subarray());
   } catch (e) {
-    error = e instanceof Error ? e.name : 'unknown';
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    error ??= e instanceof Error ? e.name : 'unknown';
   }
+  await closed;
   const total = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
