@@ -8,13 +8,11 @@
  *                   before the previous answer); ordered, signature-checked, group-committed to SQLite
  *   gossip_2relays  two relay nodes in one mesh: publish -> deliver latency of a signed envelope
  *
- * The relay runs in its own process (./relay-server.ts); the clients share the other core.
+ * The relay runs in its own process (`dregg relay`); the clients share the other core.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ed25519PublicKey } from '../src/crypto/ed25519.ts';
 import { seal, x25519FromEd25519Public } from '../src/crypto/sealed-box.ts';
 import { toHex } from '../src/encoding/bytes.ts';
@@ -24,6 +22,7 @@ import { connectRelay, type RelayClient } from '../src/net/client.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../src/net/gossip.ts';
 import { createRelayNode } from '../src/net/node.ts';
 import { nodeEd25519 } from '../src/node/ed25519.ts';
+import { spawnRelay } from '../src/node/relay/spawn.ts';
 import { receiptHashHex } from '../src/turns/receipt.ts';
 import { signTurn } from '../src/turns/turn.ts';
 import { emit } from './measure.ts';
@@ -36,26 +35,27 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 100) / 100;
 }
 
-async function startServer(home: string): Promise<{ child: ChildProcess; multiaddrs: string[] }> {
-  // `node --import tsx` (not the tsx launcher, which runs the script in a grandchild): one process to
-  // stop, and BENCH_NODE_OPTIONS (e.g. --cpu-prof) reach the relay itself.
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'relay-server.ts'),
-      home,
+/** The relay under load: `dregg relay` in its own process, as in production. Per-peer admission is
+ * opened up, because the benchmark's few client nodes each stand for many users. */
+const startServer = (home: string) =>
+  spawnRelay({
+    home,
+    nodeOptions: process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean),
+    args: [
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0/ws',
+      '--grant',
+      '1000000000',
+      '--limit',
+      'rpcInFlightPerPeer=256',
+      '--limit',
+      'rpcRatePerSecond=100000',
+      '--limit',
+      'rpcBurst=100000',
+      '--limit',
+      'rpcMaxInboundStreams=1024',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench relay exited with ${code}`)));
   });
-  return { child, multiaddrs: JSON.parse(line).multiaddrs };
-}
 
 const identity = (i: number) => {
   const seed = new Uint8Array(32).fill(0).map((_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 7));
@@ -215,15 +215,14 @@ export async function relayBenches(): Promise<void> {
   const server = await startServer(home);
   const limits = { rpcTimeoutMs: 60_000 };
   const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, () => connectRelay(server.multiaddrs, { limits })),
+    Array.from({ length: CLIENTS }, () => connectRelay(server.ready.multiaddrs, { limits })),
   );
   try {
     await inboxBench(clients);
     await turnsBench(clients);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    await server.stop();
     rmSync(home, { recursive: true, force: true });
   }
   await gossipBench();

@@ -6,13 +6,13 @@
  * What the browser did is then read back from Node through the relay (a Node light node, /metrics).
  * Every key is made in the page (fixtures/relay-entry.ts); Node only ever sees DIDs.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { expect, type Page, test } from '@playwright/test';
+import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { type Served, serveBundle } from './serve.ts';
 
 type RelayEntry = typeof import('../fixtures/relay-entry.ts');
@@ -27,31 +27,16 @@ const DREGG = join(ROOT, 'core', 'bin', 'dregg.js');
 /** The opening grant the relay is started with: every cell opened on it starts with this balance. */
 const GRANT = 1000n;
 
-interface Ready {
-  readonly peerId: string;
-  readonly did: string;
-  readonly multiaddrs: string[];
-  readonly http: string;
-}
-
-interface RunningRelay {
-  readonly ready: Ready;
+interface RunningRelay extends SpawnedRelay {
   readonly ws: string;
   readonly webrtc: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly process: ChildProcess;
-  readonly stderr: () => string;
 }
 
-/** Starts `dregg relay` in `home` on loopback (free ports) and waits for its one-line ready report. */
+/** `dregg relay` in `home` on loopback (free ports), with its ws and webrtc-direct addresses. */
 async function startRelay(home: string): Promise<RunningRelay> {
-  const child = spawn(
-    process.execPath,
-    [
-      DREGG,
-      'relay',
-      '--home',
-      home,
+  const relay = await spawnRelay({
+    home,
+    args: [
       '--listen',
       '/ip4/127.0.0.1/tcp/0/ws',
       '--listen',
@@ -61,38 +46,14 @@ async function startRelay(home: string): Promise<RunningRelay> {
       '--http',
       '127.0.0.1:0',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err = (err + d).slice(-20_000);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const lines = createInterface({ input: child.stdout });
-  const first = new Promise<string>((resolve) => lines.once('line', resolve));
-  const outcome = await Promise.race([
-    first,
-    exited.then(({ code, signal }) => {
-      throw new Error(`dregg relay exited (${code ?? signal}) before it was ready:\n${err}`);
-    }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`dregg relay not ready after 45 s:\n${err}`)), 45_000).unref(),
-    ),
-  ]).catch((e) => {
-    child.kill('SIGKILL');
-    throw e;
-  });
-  lines.on('line', () => {}); // keep draining stdout
-  const ready = JSON.parse(outcome) as Ready;
-  const ws = ready.multiaddrs.find((m) => m.includes('/ws/'));
-  const webrtc = ready.multiaddrs.find((m) => m.includes('/webrtc-direct/'));
+  const ws = relay.ready.multiaddrs.find((m) => m.includes('/ws/'));
+  const webrtc = relay.ready.multiaddrs.find((m) => m.includes('/webrtc-direct/'));
   if (ws === undefined || webrtc === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`The relay does not offer both ws and webrtc-direct: ${outcome}`);
+    await relay.kill();
+    throw new Error(`The relay does not offer both ws and webrtc-direct: ${relay.ready.multiaddrs}`);
   }
-  return { ready, ws, webrtc, exited, process: child, stderr: () => err };
+  return { ...relay, ws, webrtc };
 }
 
 /** `rpc_requests_total{op, outcome}` from the relay's /metrics (0 when never counted). */
@@ -131,8 +92,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await served?.close();
   if (relay !== undefined) {
-    relay.process.kill('SIGTERM');
-    const exit = await relay.exited;
+    const exit = await relay.stop();
     expect(exit, `dregg relay stops cleanly on SIGTERM; its stderr:\n${relay.stderr()}`).toEqual({
       code: 0,
       signal: null,
@@ -149,7 +109,7 @@ test.beforeEach(async ({ page }) => {
   });
 });
 
-async function connect(page: Page, multiaddrs: string[]) {
+async function connect(page: Page, multiaddrs: readonly string[]) {
   return page.evaluate(([m, did]) => window.relayEntry.connect(m, did), [
     multiaddrs,
     relay.ready.did,

@@ -126,7 +126,10 @@ export interface RelayClient {
   close(): Promise<void>;
 }
 
-export async function connectRelay(multiaddrs: string[], o: ConnectOptions = {}): Promise<RelayClient> {
+export async function connectRelay(
+  multiaddrs: readonly string[],
+  o: ConnectOptions = {},
+): Promise<RelayClient> {
   const ed = o.ed ?? (await defaultEd25519());
   const clock = o.clock ?? systemClock;
   const owned = o.node === undefined;

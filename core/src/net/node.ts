@@ -201,7 +201,7 @@ function rank(address: string): number {
  */
 export async function dialRelay(
   node: Libp2p,
-  multiaddrs: string[],
+  multiaddrs: readonly string[],
   o: { signal?: AbortSignal; limits?: Partial<NetLimits> } = {},
 ): Promise<Connection> {
   const limits = netLimits(o.limits);

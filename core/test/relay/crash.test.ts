@@ -5,15 +5,15 @@
  * event), nothing was applied twice (balances conserve, the supply audit balances), and the last
  * stop, by SIGTERM, is graceful (exit code 0).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seal, x25519FromEd25519Public } from '../../src/crypto/sealed-box.ts';
 import { ed25519FromDidKey } from '../../src/encoding/did-key.ts';
 import { INBOX_ORIGIN } from '../../src/inbox/client.ts';
 import type { DepositReceipt, DepositRequest } from '../../src/inbox/wire.ts';
 import { connectRelay } from '../../src/net/client.ts';
+import { spawnRelay } from '../../src/node/relay/spawn.ts';
 import type { Receipt } from '../../src/turns/receipt.ts';
 import type { Turn } from '../../src/turns/turn.ts';
 import { person, saltOf, tempHome, turnOn } from './fixtures.ts';
@@ -23,39 +23,11 @@ const ROUNDS = 4;
 const PEOPLE = [1, 2, 3].map(person);
 const GRANT = 1_000_000n;
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly multiaddrs: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function start(home: string): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [
-      DREGG,
-      'relay',
-      '--home',
-      home,
-      '--listen',
-      '/ip4/127.0.0.1/tcp/0/ws',
-      '--grant',
-      String(GRANT),
-      '--json',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (d) => {
-    stderr += String(d);
+const start = (home: string) =>
+  spawnRelay({
+    home,
+    args: ['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--grant', String(GRANT), '--json'],
   });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => resolve({ child, multiaddrs: JSON.parse(line).multiaddrs, exited }));
-    void exited.then((code) => reject(new Error(`relay exited (${code}) before it was ready: ${stderr}`)));
-  });
-}
 
 const homes: ReturnType<typeof tempHome>[] = [];
 afterAll(() => {
@@ -72,12 +44,12 @@ describe('relay crash loop', () => {
     let landed = 0;
 
     let running = await start(home.dir);
-    let client = await connectRelay(running.multiaddrs);
+    let client = await connectRelay(running.ready.multiaddrs);
     for (const [i, p] of PEOPLE.entries()) cells.push((await client.openCell(p.did, saltOf(i + 1))).id);
     await client.close();
 
     for (let round = 0; round < ROUNDS; round++) {
-      client = await connectRelay(running.multiaddrs);
+      client = await connectRelay(running.ready.multiaddrs);
       let killed = false;
       // Each person pays the next one 1 computron per turn and leaves them a note, until the kill.
       const work = PEOPLE.map(async (p, i) => {
@@ -106,15 +78,15 @@ describe('relay crash loop', () => {
         }
       });
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
-      running.child.kill('SIGKILL');
+      const dying = running.kill();
       killed = true;
-      await running.exited;
+      await dying;
       await Promise.all(work);
       await client.close().catch(() => undefined);
       running = await start(home.dir);
     }
 
-    client = await connectRelay(running.multiaddrs);
+    client = await connectRelay(running.ready.multiaddrs);
     try {
       expect(ackedTurns.size).toBeGreaterThan(0);
       // Every acknowledged turn is in the log under the signed root, once: resubmitting it is a duplicate.
@@ -154,8 +126,7 @@ describe('relay crash loop', () => {
       await client.close();
     }
 
-    running.child.kill('SIGTERM');
-    expect(await running.exited).toBe(0);
+    expect(await running.stop()).toEqual({ code: 0, signal: null });
 
     // The operator's audit over the log, from the CLI: every event once, the supply balanced.
     const audit = spawnSync(process.execPath, [DREGG, 'relay', 'audit', '--home', home.dir, '--json'], {

@@ -1,14 +1,15 @@
 /**
  * `dregg relay`: runs a relay until SIGTERM or SIGINT, and `dregg relay audit`: the supply audit over
- * a relay's log. Configuration comes from flags, then the environment (DREGG_RELAY_LISTEN, comma
- * separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT), then the defaults below. The
- * relay's files live in `<home>/relay`.
+ * a relay's log. Configuration comes from flags, then the environment (DREGG_RELAY_LISTEN and
+ * DREGG_RELAY_LIMITS, comma separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT), then
+ * the defaults below. The relay's files live in `<home>/relay`.
  */
 import '../libp2p-shims.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../../clock.ts';
 import { DreggError } from '../../errors.ts';
+import { DEFAULT_NET_LIMITS, type NetLimits, netLimits } from '../../net/limits.ts';
 import { openNotary } from '../../notary/index.ts';
 import { nodeEd25519 } from '../ed25519.ts';
 import { relayKeys } from '../relay/keys.ts';
@@ -22,6 +23,27 @@ export const DEFAULT_LEDGER = 'main';
 
 export const relayHome = (home: string): string => join(home, 'relay');
 
+/** `--limit NAME=N` (repeatable) or DREGG_RELAY_LIMITS=NAME=N,...: per-peer admission and other net limits. */
+function limits(texts: readonly string[]): Partial<NetLimits> {
+  const out: Record<string, number> = {};
+  for (const text of texts) {
+    const [name, value] = text.split('=');
+    if (
+      name === undefined ||
+      !(name in DEFAULT_NET_LIMITS) ||
+      value === undefined ||
+      !/^\d{1,12}$/.test(value)
+    ) {
+      throw new DreggError(
+        'E_ARGUMENT',
+        `--limit takes NAME=N with NAME one of ${Object.keys(DEFAULT_NET_LIMITS).join(', ')}`,
+      );
+    }
+    out[name] = Number(value);
+  }
+  return netLimits(out);
+}
+
 function amount(text: string, what: string): bigint {
   if (!/^\d{1,20}$/.test(text)) throw new DreggError('E_ARGUMENT', `${what} must be a whole number`);
   return BigInt(text);
@@ -33,6 +55,7 @@ async function run(inv: Invocation): Promise<number> {
   const http = inv.flags.http ?? env.DREGG_RELAY_HTTP;
   const ledger = inv.flags.ledger ?? env.DREGG_RELAY_LEDGER ?? DEFAULT_LEDGER;
   const grantText = inv.flags.grant ?? env.DREGG_RELAY_GRANT;
+  const limitTexts = inv.flags.limit ?? env.DREGG_RELAY_LIMITS?.split(',').filter(Boolean) ?? [];
   const log = jsonLog((line) => inv.io.stderr(line));
   const relay = await startRelay({
     home: relayHome(inv.home),
@@ -40,6 +63,7 @@ async function run(inv: Invocation): Promise<number> {
     http,
     ledger,
     grant: grantText === undefined ? 0n : amount(grantText, '--grant'),
+    netLimits: limits(limitTexts),
     log,
   });
   // The ready line: the one thing on stdout, whatever --json says, so scripts and tests can read it.
