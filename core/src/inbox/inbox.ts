@@ -21,7 +21,7 @@
 import { type Clock, nowSeconds } from '../clock.ts';
 import { type Ed25519, ed25519PublicKey } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
-import { bytesEqual, toHex } from '../encoding/bytes.ts';
+import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
 import { type CborMap, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { didKeyFromEd25519, ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
@@ -59,6 +59,7 @@ export const INBOX_COLLECTIONS = [
   'inbox_idempotency',
   'inbox_challenges',
   'inbox_refunds',
+  'inbox_payments',
 ] as const;
 
 export interface Quota {
@@ -109,6 +110,18 @@ export interface InboxOptions {
   readonly random?: (length: number) => Uint8Array;
 }
 
+/**
+ * How a deposit is paid, from the relay's side: `charge` moves the computrons (the relay submits the
+ * sender's payment turn to its notary) and runs only for a deposit that is new and fits the quotas.
+ * `id` names the payment (the turn's hash): one payment pays for one deposit. The inbox remembers it
+ * until `until` (Unix seconds; the relay refuses payments that could be replayed later than that).
+ */
+export interface Payment {
+  readonly id: Uint8Array;
+  readonly until: number;
+  charge(): Promise<void>;
+}
+
 /** A refund the relay owes: the executor pays it to whoever reveals the claim's secret. */
 export interface Refund {
   /** The record's id, for `settleRefunds`. */
@@ -120,6 +133,8 @@ export interface Refund {
   readonly claim: Uint8Array;
   /** When the recipient acknowledged the message (Unix seconds). */
   readonly at: number;
+  /** What the executor recorded before paying it (`notePayout`): opaque to the inbox. */
+  readonly payout?: Uint8Array;
 }
 
 export interface AckResult {
@@ -147,7 +162,8 @@ export interface InboxTotals {
 export interface Inbox {
   /** The relay's did:key. */
   readonly relay: string;
-  deposit(request: DepositRequest): Promise<DepositReceipt>;
+  /** Stores a sealed box; with `payment`, charges it first (only for a new deposit that fits). */
+  deposit(request: DepositRequest, payment?: Payment): Promise<DepositReceipt>;
   challenge(recipient: string): Promise<DrainChallenge>;
   drain(request: DrainRequest): Promise<DrainResponse>;
   ack(request: AckRequest): Promise<AckResult>;
@@ -155,6 +171,10 @@ export interface Inbox {
   purgeExpired(limit?: number): Promise<number>;
   /** Refunds owed, oldest recipient first, at most `limit`. */
   refunds(limit?: number): Promise<Refund[]>;
+  /** The refund owed for `recipient`'s message `seq`, if one is. */
+  refund(recipient: string, seq: number): Promise<Refund | undefined>;
+  /** Records, before paying, how the executor is paying a refund (a write-ahead note). */
+  notePayout(id: string, payout: Uint8Array): Promise<void>;
   /** Forgets refunds the executor has paid. Idempotent. */
   settleRefunds(ids: readonly string[]): Promise<void>;
   status(recipient: string): Promise<InboxStatus | undefined>;
@@ -283,6 +303,21 @@ function decodeMessage(value: Uint8Array): InboxMessage {
   }
 }
 
+function decodeRefund(key: string, value: Uint8Array): Refund {
+  const m = new Stored(value, 'refund');
+  const cut = key.lastIndexOf('/');
+  const payout = m.optionalBytes('pay');
+  return {
+    id: key,
+    recipient: key.slice(0, cut),
+    seq: Number(key.slice(cut + 1)),
+    amount: m.amount('dep'),
+    claim: m.bytes('ref'),
+    at: m.count('at'),
+    ...(payout === undefined ? {} : { payout }),
+  };
+}
+
 /** A message's place without its payload: what stays of it once it expired. */
 function withoutPayload(m: InboxMessage): InboxMessage {
   const { ciphertext: _, ...stub } = m;
@@ -342,6 +377,7 @@ const messageKey = (recipient: string, seq: number): string => `${recipient}/${s
 const messageExpiryKey = (exp: number, recipient: string, seq: number): string =>
   `${pad(exp, 12)}/m/${recipient}/${seqText(seq)}`;
 const idempotencyExpiryKey = (exp: number, id: string): string => `${pad(exp, 12)}/i/${id}`;
+const paymentExpiryKey = (exp: number, id: string): string => `${pad(exp, 12)}/p/${id}`;
 
 function idempotencyId(recipient: string, key: Uint8Array): string {
   return toHex(hashFor('inboxIdempotency', encodeCbor({ to: recipient, key })));
@@ -456,6 +492,10 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
       if (exp > now) break;
       b.delete('inbox_expiry', key);
       handled++;
+      if (kind === 'p') {
+        b.delete('inbox_payments', id!);
+        continue;
+      }
       if (kind === 'i') {
         // Only the record this entry was written for: a later deposit may have reused the key.
         const value = await store.get('inbox_idempotency', id!);
@@ -484,7 +524,7 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
   return {
     relay,
 
-    async deposit(request) {
+    async deposit(request, payment) {
       const req = checkDepositRequest(request);
       const size = req.ciphertext.length;
       if (size > limits.maxMessageBytes)
@@ -526,6 +566,17 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
         if (over !== undefined) {
           if (!b.empty) await b.commit(); // keep the purge this deposit did
           throw new DreggError('E_QUOTA', `Quota exceeded: ${over}`);
+        }
+        if (payment !== undefined) {
+          const paymentId = toHex(payment.id);
+          const paid = await store.get('inbox_payments', paymentId);
+          if (paid !== undefined && toHex(paid) !== idem)
+            throw new DreggError('E_EXISTS', 'This payment already paid for another deposit');
+          // A crash after the charge and before this deposit commits leaves the payment applied and
+          // unused: the sender's retry (same key, same payment) finds it already applied and lands.
+          await payment.charge();
+          b.put('inbox_payments', paymentId, fromHex(idem));
+          b.put('inbox_expiry', paymentExpiryKey(payment.until, paymentId), new Uint8Array(0));
         }
         const seq = meta.height;
         const expires = now + req.ttl;
@@ -758,17 +809,23 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
 
     async refunds(limit) {
       const rows = await store.list('inbox_refunds', limit === undefined ? {} : { limit });
-      return rows.map(({ key, value }) => {
-        const m = new Stored(value, 'refund');
-        const cut = key.lastIndexOf('/');
-        return {
-          id: key,
-          recipient: key.slice(0, cut),
-          seq: Number(key.slice(cut + 1)),
-          amount: m.amount('dep'),
-          claim: m.bytes('ref'),
-          at: m.count('at'),
-        };
+      return rows.map(({ key, value }) => decodeRefund(key, value));
+    },
+
+    async refund(recipient, seq) {
+      const key = messageKey(recipient, seq);
+      const value = await store.get('inbox_refunds', key);
+      return value === undefined ? undefined : decodeRefund(key, value);
+    },
+
+    async notePayout(id, payout) {
+      return serialized(async () => {
+        const value = await store.get('inbox_refunds', id);
+        if (value === undefined) throw new DreggError('E_NOT_FOUND', 'No such refund is owed');
+        const m = new Stored(value, 'refund').m;
+        await store.transact([
+          { op: 'put', collection: 'inbox_refunds', key: id, value: encodeCbor({ ...m, pay: payout }) },
+        ]);
       });
     },
 

@@ -29,7 +29,9 @@ const SEALED_BOX_VERSION = 0x01;
 const MAX_U64 = (1n << 64n) - 1n;
 
 /** Envelope of a deposit request besides its ciphertext: map header, keys, DID, key, refund claim. */
-const DEPOSIT_OVERHEAD = 512;
+/** The largest payment (an encoded turn) a deposit request may carry. */
+export const MAX_PAYMENT_BYTES = 16 * 1024;
+const DEPOSIT_OVERHEAD = 512 + MAX_PAYMENT_BYTES;
 /** Drain and ack requests are a DID, a few numbers, a nonce or root and a signature. */
 const MAX_SMALL_REQUEST_BYTES = 512;
 /** What a drain response may add per message besides the ciphertext. */
@@ -51,6 +53,11 @@ export interface DepositRequest {
   readonly refund?: Uint8Array;
   /** The sender's key for retries: the same request with the same key is one deposit. */
   readonly idempotencyKey: Uint8Array;
+  /**
+   * The deposit's payment, for a relay that charges: an encoded signed turn moving `deposit`
+   * computrons to the relay's escrow cell (the relay's contract says how; opaque to the inbox).
+   */
+  readonly payment?: Uint8Array;
 }
 
 /**
@@ -237,6 +244,11 @@ export function checkDepositRequest(r: DepositRequest): DepositRequest {
     throw invalid(what, 'the deposit is not a 64-bit count of computrons');
   if (r.deposit > 0n ? !isBytes(r.refund, DIGEST_BYTES) : r.refund !== undefined)
     throw invalid(what, 'a refund claim (32 bytes) comes with a deposit, and only with one');
+  if (r.payment !== undefined && (r.deposit === 0n || !isBytes(r.payment, 1, MAX_PAYMENT_BYTES)))
+    throw invalid(
+      what,
+      `a payment (at most ${MAX_PAYMENT_BYTES} bytes) comes with a deposit, and only with one`,
+    );
   if (!isBytes(r.idempotencyKey, MIN_IDEMPOTENCY_KEY_BYTES, MAX_IDEMPOTENCY_KEY_BYTES))
     throw invalid(
       what,
@@ -345,6 +357,7 @@ export function encodeDepositRequest(r: DepositRequest): Uint8Array {
     key: r.idempotencyKey,
   };
   if (r.refund !== undefined) m.ref = r.refund;
+  if (r.payment !== undefined) m.pay = r.payment;
   return encodeCbor(m);
 }
 
@@ -354,7 +367,7 @@ export function decodeDepositRequest(bytes: Uint8Array): DepositRequest {
     decodeMap(bytes, what, MAX_CIPHERTEXT_BYTES + DEPOSIT_OVERHEAD),
     what,
     ['v', 'to', 'ct', 'ttl', 'dep', 'key'],
-    ['ref'],
+    ['ref', 'pay'],
   );
   const r: DepositRequest = {
     recipient: f.text('to'),
@@ -363,6 +376,7 @@ export function decodeDepositRequest(bytes: Uint8Array): DepositRequest {
     deposit: f.amount('dep'),
     idempotencyKey: f.bytes('key', 0, MAX_IDEMPOTENCY_KEY_BYTES),
     ...(f.has('ref') ? { refund: f.bytes('ref', 0, DIGEST_BYTES) } : {}),
+    ...(f.has('pay') ? { payment: f.bytes('pay', 1, MAX_PAYMENT_BYTES) } : {}),
   };
   return checkDepositRequest(r);
 }

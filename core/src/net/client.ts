@@ -11,6 +11,7 @@ import { decodeRevocation, encodeRevocation, verifyRevocation } from '../caps/re
 import type { Cell } from '../cells/cell.ts';
 import { type Clock, nowSeconds, systemClock } from '../clock.ts';
 import { defaultEd25519, type Ed25519 } from '../crypto/ed25519.ts';
+import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
 import {
   type InboxPoint,
@@ -41,7 +42,7 @@ import {
 import { type CellBackingOptions, cellBacking, type LedgerView } from '../router/cells.ts';
 import type { Backing } from '../router/router.ts';
 import type { Receipt } from '../turns/receipt.ts';
-import { receiptHashHex } from '../turns/receipt.ts';
+import { receiptHashHex, receiptSigningDigest, sameEffects } from '../turns/receipt.ts';
 import { encodeTurn, type Turn, turnHashHex } from '../turns/turn.ts';
 import {
   type AckAnswer,
@@ -58,9 +59,11 @@ import {
   encodeOpenRequest,
   encodeReceiptsQuery,
   encodeRecipientQuery,
+  encodeRefundClaim,
   encodeTurnQuery,
   MAX_RECEIPTS_PER_CALL,
   OPS,
+  type RefundClaim,
   type RelayInfo,
   type Submitted,
 } from './contract.ts';
@@ -115,6 +118,12 @@ export interface RelayClient {
   deposit(request: DepositRequest): Promise<DepositReceipt>;
   /** One page of the recipient's inbox, verified against its history, then acknowledged. */
   drain(who: Drainer): Promise<Drained>;
+  /**
+   * Claims the refund of a drained message's deposit (`amount`, what the deposit paid) to `claim.cell`.
+   * The answer is the relay's payout: its receipt is checked to be the relay's, from its escrow cell,
+   * paying exactly `amount` to that cell.
+   */
+  claimRefund(claim: RefundClaim, amount: bigint): Promise<Submitted>;
   /** Hands a signed revocation to the relay, which gossips it. */
   publishRevocation(record: RevocationRecord): Promise<void>;
   /** Calls `handler` with each revocation gossiped (signature checked); returns the unsubscribe. */
@@ -219,6 +228,20 @@ export async function connectRelay(
           await call(OPS.ack, encodeAckRequest(await signAck(relay, who.did, verified.head, who.seed, ed))),
         );
         return { ...verified, ack };
+      },
+      async claimRefund(claim, amount) {
+        const paid = decodeSubmitted(await call(OPS.refund, encodeRefundClaim(claim)));
+        const r = paid.receipt;
+        if (
+          r.executor !== relay ||
+          r.agent !== relay ||
+          r.cell !== info.escrow ||
+          !sameEffects(r, [{ type: 'transfer', from: info.escrow, to: claim.cell, amount }])
+        )
+          throw new DreggError('E_INVALID', 'The relay answered the refund claim with another payment');
+        if (!(await ed.verify(ed25519FromDidKey(relay), receiptSigningDigest(r), r.signature)))
+          throw new DreggError('E_BAD_SIGNATURE', 'The refund receipt is not signed by the relay');
+        return paid;
       },
       async publishRevocation(record) {
         decodeEmpty(await call(OPS.revoke, encodeRevocation(record)), 'revocation answer');

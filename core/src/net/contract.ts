@@ -14,7 +14,7 @@ import { type Cell, cellFromCbor, cellToCbor } from '../cells/cell.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError, decoding } from '../errors.ts';
-import { MAX_CIPHERTEXT_BYTES } from '../inbox/wire.ts';
+import { MAX_CIPHERTEXT_BYTES, MAX_PAYMENT_BYTES } from '../inbox/wire.ts';
 import { type Receipt, receiptFromCbor } from '../turns/receipt.ts';
 import type { RpcOp } from './rpc.ts';
 
@@ -51,13 +51,22 @@ export const OPS = {
   /** {v, agent} -> {v, prev, seq}: where the agent's next turn continues its receipt chain. */
   head: { name: 'agent/head', maxRequest: 256, maxResponse: 256 },
   /** encodeDepositRequest bytes -> encodeDepositReceipt bytes. */
-  deposit: { name: 'inbox/deposit', maxRequest: MAX_CIPHERTEXT_BYTES + 4 * KiB, maxResponse: 8 * KiB },
+  deposit: {
+    name: 'inbox/deposit',
+    maxRequest: MAX_CIPHERTEXT_BYTES + MAX_PAYMENT_BYTES + 4 * KiB,
+    maxResponse: 8 * KiB,
+  },
   /** {v, to} -> encodeDrainChallenge bytes. */
   challenge: { name: 'inbox/challenge', maxRequest: 256, maxResponse: 512 },
   /** encodeDrainRequest bytes -> encodeDrainResponse bytes (at most 4 MiB of messages per drain). */
   drain: { name: 'inbox/drain', maxRequest: 512, maxResponse: 5 * MiB },
   /** encodeAckRequest bytes -> AckAnswer. */
   ack: { name: 'inbox/ack', maxRequest: 512, maxResponse: 256 },
+  /**
+   * RefundClaim -> Submitted: the relay pays a drained message's deposit back, from its escrow cell
+   * to the cell the claim names, in a turn of its own (the answer carries that turn's receipt).
+   */
+  refund: { name: 'inbox/refund', maxRequest: 512, maxResponse: TURN_BYTES },
   /** encodeRevocation bytes -> {v}: the relay checks the signature and gossips it on the revocations topic. */
   revoke: { name: 'revocation/publish', maxRequest: 4 * KiB, maxResponse: 64 },
 } as const satisfies Record<string, RpcOp>;
@@ -74,6 +83,21 @@ export interface RelayInfo {
   /** Software and contract version, for operators. */
   readonly version: string;
   readonly contract: number;
+  /** The cell deposits are paid to (a transfer turn carried in the deposit request). */
+  readonly escrow: string;
+  /** The smallest inbox deposit this relay accepts, in computrons (0: deposits are optional). */
+  readonly minDeposit: bigint;
+}
+
+/** Whoever knows the deposit's refund secret claims its refund, to a cell of their choosing. */
+export interface RefundClaim {
+  /** The message: its recipient and its place in that inbox (from the deposit receipt). */
+  readonly recipient: string;
+  readonly seq: number;
+  /** The 32-byte secret whose `refundClaim` digest the deposit carried. */
+  readonly secret: Uint8Array;
+  /** The cell the refund is paid to. */
+  readonly cell: string;
 }
 
 export interface Submitted {
@@ -143,18 +167,46 @@ export function decodeEmpty(bytes: Uint8Array, what: string): void {
 }
 
 export const encodeInfo = (i: RelayInfo): Uint8Array =>
-  encode({ relay: i.relay, ledger: i.ledger, version: i.version, contract: i.contract });
+  encode({
+    relay: i.relay,
+    ledger: i.ledger,
+    version: i.version,
+    contract: i.contract,
+    escrow: i.escrow,
+    dep: i.minDeposit,
+  });
 export function decodeInfo(bytes: Uint8Array): RelayInfo {
   return decoding('relay info', () => {
-    const m = decodeMap(bytes, 'relay info', ['relay', 'ledger', 'version', 'contract']);
-    if (typeof m.ledger !== 'string' || typeof m.version !== 'string' || !isCount(m.contract))
+    const m = decodeMap(bytes, 'relay info', ['relay', 'ledger', 'version', 'contract', 'escrow', 'dep']);
+    const dep = typeof m.dep === 'number' ? BigInt(m.dep) : m.dep;
+    if (
+      typeof m.ledger !== 'string' ||
+      typeof m.version !== 'string' ||
+      !isCount(m.contract) ||
+      typeof dep !== 'bigint' ||
+      dep < 0n
+    )
       bad('relay info', 'ill-typed field');
     return {
       relay: didKey(m.relay, 'relay info'),
       ledger: m.ledger,
       version: m.version,
       contract: m.contract,
+      escrow: hex64(m.escrow, 'relay info'),
+      minDeposit: dep,
     };
+  });
+}
+
+export const encodeRefundClaim = (c: RefundClaim): Uint8Array =>
+  encode({ to: c.recipient, seq: c.seq, secret: c.secret, cell: c.cell });
+export function decodeRefundClaim(bytes: Uint8Array): RefundClaim {
+  const what = 'refund claim';
+  return decoding(what, () => {
+    const m = decodeMap(bytes, what, ['to', 'seq', 'secret', 'cell']);
+    if (!isCount(m.seq)) bad(what, 'seq must be a whole number');
+    if (!(m.secret instanceof Uint8Array) || m.secret.length !== 32) bad(what, 'the secret is 32 bytes');
+    return { recipient: didKey(m.to, what), seq: m.seq, secret: m.secret, cell: hex64(m.cell, what) };
   });
 }
 

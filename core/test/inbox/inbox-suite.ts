@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { openSealed, x25519FromEd25519Seed } from '../../src/crypto/sealed-box.ts';
 import { toHex, utf8 } from '../../src/encoding/bytes.ts';
 import { decodeCbor, isCborMap } from '../../src/encoding/cbor.ts';
+import { DreggError } from '../../src/errors.ts';
 import {
   INBOX_ORIGIN,
   signAck,
@@ -35,6 +36,7 @@ import {
   request,
   type StoreLocation,
   snapshot,
+  T0,
   world,
 } from './fixtures.ts';
 
@@ -237,6 +239,60 @@ export function inboxSuite(name: string, makeLocation: () => StoreLocation): voi
       expect(await outcomeAsync(() => w.inbox.deposit(request(bob, 'z', { deposit: 1n })))).toBe('E_INVALID');
       expect(await w.inbox.status(bob.did)).toBeUndefined();
       await deposit(w, request(bob, 'z', { deposit: 2n, ttl: 60 }));
+      await w.store.close();
+    });
+  });
+
+  describe(`inbox on ${name}: paid deposits`, () => {
+    const paying = (id: number, charges: number[], fail = false) => ({
+      id: new Uint8Array(32).fill(id),
+      until: 10_000_000_000,
+      charge: async () => {
+        charges.push(id);
+        if (fail) throw new DreggError('E_STALE', 'the notary refused the payment');
+      },
+    });
+
+    it('charges a new deposit once, never a retry, and binds one payment to one deposit', async () => {
+      const w = await world(makeLocation());
+      const charges: number[] = [];
+      const first = request(bob, 'paid', { deposit: 3n });
+      const receipt = await w.inbox.deposit(first, paying(1, charges));
+      expect(await w.inbox.deposit(first, paying(1, charges))).toEqual(receipt);
+      expect(charges).toEqual([1]);
+      const other = request(bob, 'other', { deposit: 3n });
+      expect(await outcomeAsync(() => w.inbox.deposit(other, paying(1, charges)))).toBe('E_EXISTS');
+      expect(charges).toEqual([1]);
+      expect((await w.inbox.status(bob.did))?.count).toBe(1);
+      await w.store.close();
+    });
+
+    it('forgets a payment once it lapses (the notary refuses a lapsed payment turn anyway)', async () => {
+      const w = await world(makeLocation());
+      const charges: number[] = [];
+      const lapsing = { ...paying(5, charges), until: T0 + 30 };
+      await w.inbox.deposit(request(bob, 'first', { deposit: 3n, ttl: 10 }), lapsing);
+      expect(await outcomeAsync(() => w.inbox.deposit(request(bob, 'again', { deposit: 3n }), lapsing))).toBe(
+        'E_EXISTS',
+      );
+      w.clock.advance(31_000);
+      expect(await w.inbox.purgeExpired()).toBeGreaterThan(0);
+      await w.inbox.deposit(request(bob, 'later', { deposit: 3n }), lapsing);
+      expect(charges).toEqual([5, 5]);
+      await w.store.close();
+    });
+
+    it('stores nothing when the charge fails, and charges nothing over a quota', async () => {
+      const w = await world(makeLocation(), { perRecipient: { maxCount: 1, maxBytes: 1 << 20 } });
+      const charges: number[] = [];
+      const r = request(bob, 'unpaid', { deposit: 3n });
+      expect(await outcomeAsync(() => w.inbox.deposit(r, paying(2, charges, true)))).toBe('E_STALE');
+      expect(await w.inbox.status(bob.did)).toBeUndefined();
+      await w.inbox.deposit(r, paying(3, charges));
+      expect(
+        await outcomeAsync(() => w.inbox.deposit(request(bob, 'full', { deposit: 3n }), paying(4, charges))),
+      ).toBe('E_QUOTA');
+      expect(charges).toEqual([2, 3]);
       await w.store.close();
     });
   });

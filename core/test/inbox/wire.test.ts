@@ -28,6 +28,7 @@ import {
   encodeInboxHead,
   type InboxHead,
   MAX_CIPHERTEXT_BYTES,
+  MAX_PAYMENT_BYTES,
   refundClaim,
 } from '../../src/inbox/wire.ts';
 import { outcome } from '../crypto/expect-code.ts';
@@ -138,7 +139,7 @@ describe('inbox wire formats', () => {
 
   it('refuse oversized input by its length, before decoding it', () => {
     // Valid CBOR of a huge byte string: refused for its length (a decoder would have to read it all).
-    const huge = encodeCbor({ v: 1, ct: new Uint8Array(MAX_CIPHERTEXT_BYTES + 1024) });
+    const huge = encodeCbor({ v: 1, ct: new Uint8Array(MAX_CIPHERTEXT_BYTES + MAX_PAYMENT_BYTES + 1024) });
     const e = (() => {
       try {
         decodeDepositRequest(huge);

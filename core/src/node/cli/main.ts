@@ -37,7 +37,7 @@ export const USAGE = `dregg — cipherclerk on the command line
   dregg receipt verify [FILE...] [--executor DID] [--chain]       check signatures (and chain order)
   dregg receipt list [--agent DID]
   dregg relay [--listen MULTIADDR ...] [--http HOST:PORT] [--ledger NAME] [--grant N]
-              [--limit NAME=N ...]   (NetLimits names, e.g. rpcRatePerSecond=1000)
+              [--min-deposit N] [--limit NAME=N ...]   (NetLimits names, e.g. rpcRatePerSecond=1000)
                                    run a relay until SIGTERM; prints one JSON line when ready
   dregg relay audit                the supply audit over this home's relay log (exit 1 if unbalanced)
   dregg inbox send --relay MULTIADDR --to DID --file F [--ttl 7d]   seal F to DID, deposit it
@@ -83,6 +83,7 @@ const OPTIONS = {
   ledger: { type: 'string' },
   grant: { type: 'string' },
   limit: { type: 'string', multiple: true },
+  'min-deposit': { type: 'string' },
   relay: { type: 'string', multiple: true },
   file: { type: 'string' },
 } as const;

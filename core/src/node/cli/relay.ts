@@ -1,8 +1,8 @@
 /**
  * `dregg relay`: runs a relay until SIGTERM or SIGINT, and `dregg relay audit`: the supply audit over
  * a relay's log. Configuration comes from flags, then the environment (DREGG_RELAY_LISTEN and
- * DREGG_RELAY_LIMITS, comma separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT), then
- * the defaults below. The relay's files live in `<home>/relay`.
+ * DREGG_RELAY_LIMITS, comma separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT;
+ * DREGG_RELAY_MIN_DEPOSIT), then the defaults below. The relay's files live in `<home>/relay`.
  */
 import '../libp2p-shims.ts';
 import { existsSync } from 'node:fs';
@@ -55,6 +55,7 @@ async function run(inv: Invocation): Promise<number> {
   const http = inv.flags.http ?? env.DREGG_RELAY_HTTP;
   const ledger = inv.flags.ledger ?? env.DREGG_RELAY_LEDGER ?? DEFAULT_LEDGER;
   const grantText = inv.flags.grant ?? env.DREGG_RELAY_GRANT;
+  const minDepositText = inv.flags['min-deposit'] ?? env.DREGG_RELAY_MIN_DEPOSIT;
   const limitTexts = inv.flags.limit ?? env.DREGG_RELAY_LIMITS?.split(',').filter(Boolean) ?? [];
   const log = jsonLog((line) => inv.io.stderr(line));
   const relay = await startRelay({
@@ -64,6 +65,7 @@ async function run(inv: Invocation): Promise<number> {
     ledger,
     grant: grantText === undefined ? 0n : amount(grantText, '--grant'),
     netLimits: limits(limitTexts),
+    inboxLimits: minDepositText === undefined ? {} : { minDeposit: amount(minDepositText, '--min-deposit') },
     log,
   });
   // The ready line: the one thing on stdout, whatever --json says, so scripts and tests can read it.

@@ -14,7 +14,13 @@ import { decodeRevocation, verifyRevocation } from '../../caps/revocation.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
-import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
+import {
+  DEFAULT_INBOX_LIMITS,
+  INBOX_COLLECTIONS,
+  type Inbox,
+  type InboxLimits,
+  openInbox,
+} from '../../inbox/inbox.ts';
 import { OPS } from '../../net/contract.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
@@ -24,6 +30,7 @@ import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from 
 import type { Store } from '../../store/store.ts';
 import { nodeEd25519 } from '../ed25519.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
+import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
 import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
@@ -91,6 +98,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     });
     cleanup.push(() => notary.close());
     const inbox = await openInbox({ store, clock, ed, seed: keys.signing, limits: config.inboxLimits });
+    const deposits = await openDeposits({ notary, inbox, ed, clock, seed: keys.signing });
 
     const node = await createRelayNode({
       listen: [...config.listen],
@@ -122,6 +130,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const handlers = relayService({
       notary,
       inbox,
+      deposits,
+      minDeposit: config.inboxLimits?.minDeposit ?? DEFAULT_INBOX_LIMITS.minDeposit,
       ed,
       grant: config.grant ?? 0n,
       publishRevocation: async (_record, bytes) => {

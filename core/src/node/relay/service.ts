@@ -24,6 +24,7 @@ import {
   decodeOpenRequest,
   decodeReceiptsQuery,
   decodeRecipientQuery,
+  decodeRefundClaim,
   decodeTurnQuery,
   encodeAckAnswer,
   encodeCellAnswer,
@@ -38,12 +39,16 @@ import {
 import { encodeAttestedRoot, encodeInclusion, type Notary } from '../../notary/index.ts';
 import { encodeReceipt } from '../../turns/receipt.ts';
 import { decodeTurn } from '../../turns/turn.ts';
+import type { Deposits } from './deposits.ts';
 
 export const RELAY_VERSION = 'cipherclerk-relay/0.1.0';
 
 export interface ServiceOptions {
   readonly notary: Notary;
   readonly inbox: Inbox;
+  readonly deposits: Deposits;
+  /** The smallest inbox deposit accepted (the inbox enforces it; `info` tells clients). */
+  readonly minDeposit: bigint;
   readonly ed: Ed25519;
   /** Computrons each cell opened through `cell/open` starts with (issued, recorded in the log). */
   readonly grant: bigint;
@@ -63,6 +68,8 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
         ledger: notary.ledger,
         version: RELAY_VERSION,
         contract: CONTRACT_VERSION,
+        escrow: o.deposits.escrow,
+        minDeposit: o.minDeposit,
       });
     },
     async 'turn/submit'(request) {
@@ -92,7 +99,8 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
       return encodeHead(notary.head(decodeAgentQuery(request)));
     },
     async 'inbox/deposit'(request) {
-      return encodeDepositReceipt(await inbox.deposit(decodeDepositRequest(request)));
+      const req = decodeDepositRequest(request);
+      return encodeDepositReceipt(await inbox.deposit(req, o.deposits.payment(req)));
     },
     async 'inbox/challenge'(request) {
       return encodeDrainChallenge(await inbox.challenge(decodeRecipientQuery(request)));
@@ -103,6 +111,10 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
     async 'inbox/ack'(request) {
       const a = await inbox.ack(decodeAckRequest(request));
       return encodeAckAnswer({ height: a.height, refunds: a.refunds, refunded: a.refunded });
+    },
+    async 'inbox/refund'(request) {
+      const paid = await o.deposits.claim(decodeRefundClaim(request));
+      return encodeSubmitted(paid, encodeReceipt(paid.receipt));
     },
     async 'revocation/publish'(request) {
       const record = decodeRevocation(request);
