@@ -53,6 +53,15 @@ export interface RelayNodeOptions {
   readonly privateKey?: PrivateKey;
   /** Public addresses to advertise instead of the listen addresses (behind NAT or a TLS proxy). */
   readonly announce?: string[];
+  /**
+   * The WebRTC-direct DTLS certificate (ECDSA P-256, PEM) and its certhash. A stored one keeps the
+   * relay's webrtc-direct addresses stable across restarts; a fresh one per start when absent.
+   */
+  readonly webrtcCertificate?: {
+    readonly privateKey: string;
+    readonly pem: string;
+    readonly certhash: string;
+  };
   readonly limits?: Partial<NetLimits>;
   /**
    * Extra transports, appended after WebSockets and WebRTC-direct. This is where a WebTransport
@@ -145,7 +154,11 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
   return createLibp2p<RelayServices>({
     ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
     addresses: { listen: o.listen, ...(o.announce === undefined ? {} : { announce: o.announce }) },
-    transports: [webSockets(), webRTCDirect(), ...(o.transports ?? [])],
+    transports: [
+      webSockets(),
+      webRTCDirect(o.webrtcCertificate === undefined ? {} : { certificate: { ...o.webrtcCertificate } }),
+      ...(o.transports ?? []),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: connectionManager(limits),

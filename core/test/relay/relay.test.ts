@@ -226,11 +226,17 @@ describe('relay: restart', () => {
     const receipts = await client.receipts(alice.did);
     const height = relay.notary.height();
     const { did, peerId } = relay;
+    const certhash = (addrs: readonly string[]) =>
+      addrs.find((a) => a.includes('/certhash/'))?.split('/certhash/')[1];
+    const before = certhash(relay.multiaddrs);
     await client.close();
     await relay.stop();
     relay = await testRelay(home.dir);
     client = await connectRelay(relay.multiaddrs, { relay: did });
     expect(relay.peerId).toBe(peerId);
+    // The webrtc-direct certificate is kept: the address a browser was given still names this relay.
+    expect(before).toMatch(/^u[A-Za-z0-9_-]{40,}/);
+    expect(certhash(relay.multiaddrs)).toBe(before);
     expect(relay.notary.height()).toBe(height);
     await client.verifyInclusion(receipts[0]!);
     expect((await client.cell(bobCell))?.balance).toBeGreaterThan(1000n);

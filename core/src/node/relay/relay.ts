@@ -36,6 +36,7 @@ import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
 import { type RelayMetrics, relayMetrics } from './metrics.ts';
 import { relayService } from './service.ts';
+import { relayWebrtcCertificate } from './webrtc-cert.ts';
 
 export interface RelayConfig {
   /** Where `relay.key` and `relay.sqlite` live. */
@@ -103,6 +104,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const node = await createRelayNode({
       listen: [...config.listen],
       privateKey: relayPrivateKey(keys.peer),
+      webrtcCertificate: await relayWebrtcCertificate(config.home),
       limits: config.netLimits,
     });
     // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
