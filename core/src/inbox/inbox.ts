@@ -51,6 +51,9 @@ import {
   messageToCbor,
 } from './wire.ts';
 
+/** Deposits written by one group commit at most. */
+const MAX_DEPOSIT_GROUP = 256;
+
 /** The store collections an inbox keeps (open the store with at least these). */
 export const INBOX_COLLECTIONS = [
   'inbox_meta',
@@ -385,13 +388,22 @@ function idempotencyId(recipient: string, key: Uint8Array): string {
 
 // ---- one operation's writes -------------------------------------------------------------------
 
-/** Collects one operation's writes, with the inbox and totals records it changed, for one transact. */
+/**
+ * Collects the writes of one operation (or of a group of deposits), with the inbox and totals records
+ * they changed, for one transact; reads through `get` see the writes collected so far.
+ */
 class Batch {
   readonly writes: Write[] = [];
   readonly #metas = new Map<string, Meta>();
+  readonly #written = new Map<string, Uint8Array | undefined>();
   #totals: InboxTotals | undefined;
 
   constructor(readonly store: Store) {}
+
+  async get(collection: string, key: string): Promise<Uint8Array | undefined> {
+    const id = `${collection}\u0000${key}`;
+    return this.#written.has(id) ? this.#written.get(id) : this.store.get(collection, key);
+  }
 
   async meta(recipient: string): Promise<Meta | undefined> {
     const held = this.#metas.get(recipient);
@@ -416,10 +428,12 @@ class Batch {
 
   put(collection: string, key: string, value: Uint8Array): void {
     this.writes.push({ op: 'put', collection, key, value });
+    this.#written.set(`${collection}\u0000${key}`, value);
   }
 
   delete(collection: string, key: string): void {
     this.writes.push({ op: 'delete', collection, key });
+    this.#written.set(`${collection}\u0000${key}`, undefined);
   }
 
   get empty(): boolean {
@@ -517,6 +531,151 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
     return handled;
   }
 
+  /** Adds one deposit to the group `b` (checks, charge, records); its receipt holds once `b` commits. */
+  async function depositInto(
+    b: Batch,
+    request: DepositRequest,
+    payment: Payment | undefined,
+    now: number,
+  ): Promise<DepositReceipt> {
+    const req = checkDepositRequest(request);
+    const size = req.ciphertext.length;
+    if (size > limits.maxMessageBytes)
+      throw new DreggError('E_INVALID', `A message is at most ${limits.maxMessageBytes} bytes here`);
+    if (req.ttl > limits.maxTtlSeconds)
+      throw new DreggError('E_INVALID', `A TTL is at most ${limits.maxTtlSeconds} seconds here`);
+    if (req.deposit < limits.minDeposit)
+      throw new DreggError('E_INVALID', `The deposit is below this relay's minimum of ${limits.minDeposit}`);
+    const cth = ciphertextHash(req.ciphertext);
+    const idem = idempotencyId(req.recipient, req.idempotencyKey);
+    const known = await b.get('inbox_idempotency', idem);
+    if (known !== undefined) {
+      const r = decodeRemembered(known);
+      if (r.expires > now) {
+        if (!sameRequest(r, req, cth))
+          throw new DreggError('E_EXISTS', 'This idempotency key was used for another deposit');
+        return decodeDepositReceipt(r.receipt);
+      }
+    }
+    const meta = (await b.meta(req.recipient)) ?? EMPTY_META;
+    const totals = await b.totals();
+    const over =
+      meta.count + 1 > limits.perRecipient.maxCount
+        ? 'this inbox holds its most messages'
+        : meta.bytes + size > limits.perRecipient.maxBytes
+          ? 'this inbox holds its most bytes'
+          : totals.count + 1 > limits.total.maxCount
+            ? 'the relay holds its most messages'
+            : totals.bytes + size > limits.total.maxBytes
+              ? 'the relay holds its most bytes'
+              : undefined;
+    if (over !== undefined) throw new DreggError('E_QUOTA', `Quota exceeded: ${over}`);
+    if (payment !== undefined) {
+      const paymentId = toHex(payment.id);
+      const paid = await b.get('inbox_payments', paymentId);
+      if (paid !== undefined && toHex(paid) !== idem)
+        throw new DreggError('E_EXISTS', 'This payment already paid for another deposit');
+      // A crash after the charge and before this deposit commits leaves the payment applied and
+      // unused: the sender's retry (same key, same payment) finds it already applied and lands.
+      await payment.charge();
+      b.put('inbox_payments', paymentId, fromHex(idem));
+      b.put('inbox_expiry', paymentExpiryKey(payment.until, paymentId), new Uint8Array(0));
+    }
+    const seq = meta.height;
+    const expires = now + req.ttl;
+    const message: InboxMessage = {
+      seq,
+      at: now,
+      expires,
+      size,
+      deposit: req.deposit,
+      ...(req.refund === undefined ? {} : { refund: req.refund }),
+      ciphertextHash: cth,
+      ciphertext: req.ciphertext,
+    };
+    const before: Frontier = { count: seq, peaks: meta.peaks };
+    const after = appendDigest(before, messageDigest(message));
+    const root = frontierRoot(after);
+    const head = await signHead({ relay, recipient: req.recipient, height: after.count, root, at: now });
+    const receipt: DepositReceipt = {
+      seq,
+      at: now,
+      expires,
+      size,
+      root,
+      proof: appendProof(before),
+      signature: head.signature,
+    };
+    b.put('inbox_messages', messageKey(req.recipient, seq), encodeCbor(messageToCbor(message)));
+    b.put('inbox_expiry', messageExpiryKey(expires, req.recipient, seq), new Uint8Array(0));
+    b.put(
+      'inbox_idempotency',
+      idem,
+      encodeRemembered({
+        expires,
+        ciphertextHash: cth,
+        ttl: req.ttl,
+        deposit: req.deposit,
+        ...(req.refund === undefined ? {} : { refund: req.refund }),
+        receipt: encodeDepositReceipt(receipt),
+      }),
+    );
+    b.put('inbox_expiry', idempotencyExpiryKey(expires, idem), new Uint8Array(0));
+    b.setMeta(req.recipient, {
+      ...meta,
+      height: after.count,
+      peaks: after.peaks,
+      count: meta.count + 1,
+      bytes: meta.bytes + size,
+    });
+    b.setTotals({ ...totals, count: totals.count + 1, bytes: totals.bytes + size });
+    return receipt;
+  }
+
+  // Group commit of deposits: those that arrive while a group commits wait for the next one, which
+  // writes them all in ONE transaction (one fsync), each checked against the ones before it.
+  const waiting: {
+    readonly request: DepositRequest;
+    readonly payment: Payment | undefined;
+    resolve(r: DepositReceipt): void;
+    reject(e: unknown): void;
+  }[] = [];
+  let grouping = false;
+  function commitDeposits(): void {
+    if (grouping) return;
+    grouping = true;
+    void serialized(async () => {
+      const group = waiting.splice(0, MAX_DEPOSIT_GROUP);
+      const b = new Batch(store);
+      const now = nowSeconds(clock);
+      const accepted: (() => void)[] = [];
+      try {
+        await sweep(b, now, limits.sweepLimit);
+      } catch (e) {
+        for (const job of group) job.reject(e);
+        return;
+      }
+      for (const job of group) {
+        try {
+          const receipt = await depositInto(b, job.request, job.payment, now);
+          accepted.push(() => job.resolve(receipt));
+        } catch (e) {
+          job.reject(e); // refused alone: it wrote nothing into the group
+        }
+      }
+      try {
+        if (!b.empty) await b.commit();
+      } catch (e) {
+        for (const job of group) job.reject(e);
+        return;
+      }
+      for (const done of accepted) done();
+    }).finally(() => {
+      grouping = false;
+      if (waiting.length > 0) commitDeposits();
+    });
+  }
+
   async function signHead(body: Omit<InboxHead, 'signature'>): Promise<InboxHead> {
     return { ...body, signature: await ed.sign(seed, headDigest(body)) };
   }
@@ -524,110 +683,10 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
   return {
     relay,
 
-    async deposit(request, payment) {
-      const req = checkDepositRequest(request);
-      const size = req.ciphertext.length;
-      if (size > limits.maxMessageBytes)
-        throw new DreggError('E_INVALID', `A message is at most ${limits.maxMessageBytes} bytes here`);
-      if (req.ttl > limits.maxTtlSeconds)
-        throw new DreggError('E_INVALID', `A TTL is at most ${limits.maxTtlSeconds} seconds here`);
-      if (req.deposit < limits.minDeposit)
-        throw new DreggError(
-          'E_INVALID',
-          `The deposit is below this relay's minimum of ${limits.minDeposit}`,
-        );
-      const cth = ciphertextHash(req.ciphertext);
-      const idem = idempotencyId(req.recipient, req.idempotencyKey);
-      return serialized(async () => {
-        const now = nowSeconds(clock);
-        const known = await store.get('inbox_idempotency', idem);
-        if (known !== undefined) {
-          const r = decodeRemembered(known);
-          if (r.expires > now) {
-            if (!sameRequest(r, req, cth))
-              throw new DreggError('E_EXISTS', 'This idempotency key was used for another deposit');
-            return decodeDepositReceipt(r.receipt);
-          }
-        }
-        const b = new Batch(store);
-        await sweep(b, now, limits.sweepLimit);
-        const meta = (await b.meta(req.recipient)) ?? EMPTY_META;
-        const totals = await b.totals();
-        const over =
-          meta.count + 1 > limits.perRecipient.maxCount
-            ? 'this inbox holds its most messages'
-            : meta.bytes + size > limits.perRecipient.maxBytes
-              ? 'this inbox holds its most bytes'
-              : totals.count + 1 > limits.total.maxCount
-                ? 'the relay holds its most messages'
-                : totals.bytes + size > limits.total.maxBytes
-                  ? 'the relay holds its most bytes'
-                  : undefined;
-        if (over !== undefined) {
-          if (!b.empty) await b.commit(); // keep the purge this deposit did
-          throw new DreggError('E_QUOTA', `Quota exceeded: ${over}`);
-        }
-        if (payment !== undefined) {
-          const paymentId = toHex(payment.id);
-          const paid = await store.get('inbox_payments', paymentId);
-          if (paid !== undefined && toHex(paid) !== idem)
-            throw new DreggError('E_EXISTS', 'This payment already paid for another deposit');
-          // A crash after the charge and before this deposit commits leaves the payment applied and
-          // unused: the sender's retry (same key, same payment) finds it already applied and lands.
-          await payment.charge();
-          b.put('inbox_payments', paymentId, fromHex(idem));
-          b.put('inbox_expiry', paymentExpiryKey(payment.until, paymentId), new Uint8Array(0));
-        }
-        const seq = meta.height;
-        const expires = now + req.ttl;
-        const message: InboxMessage = {
-          seq,
-          at: now,
-          expires,
-          size,
-          deposit: req.deposit,
-          ...(req.refund === undefined ? {} : { refund: req.refund }),
-          ciphertextHash: cth,
-          ciphertext: req.ciphertext,
-        };
-        const before: Frontier = { count: seq, peaks: meta.peaks };
-        const after = appendDigest(before, messageDigest(message));
-        const root = frontierRoot(after);
-        const head = await signHead({ relay, recipient: req.recipient, height: after.count, root, at: now });
-        const receipt: DepositReceipt = {
-          seq,
-          at: now,
-          expires,
-          size,
-          root,
-          proof: appendProof(before),
-          signature: head.signature,
-        };
-        b.put('inbox_messages', messageKey(req.recipient, seq), encodeCbor(messageToCbor(message)));
-        b.put('inbox_expiry', messageExpiryKey(expires, req.recipient, seq), new Uint8Array(0));
-        b.put(
-          'inbox_idempotency',
-          idem,
-          encodeRemembered({
-            expires,
-            ciphertextHash: cth,
-            ttl: req.ttl,
-            deposit: req.deposit,
-            ...(req.refund === undefined ? {} : { refund: req.refund }),
-            receipt: encodeDepositReceipt(receipt),
-          }),
-        );
-        b.put('inbox_expiry', idempotencyExpiryKey(expires, idem), new Uint8Array(0));
-        b.setMeta(req.recipient, {
-          ...meta,
-          height: after.count,
-          peaks: after.peaks,
-          count: meta.count + 1,
-          bytes: meta.bytes + size,
-        });
-        b.setTotals({ ...totals, count: totals.count + 1, bytes: totals.bytes + size });
-        await b.commit();
-        return receipt;
+    deposit(request, payment) {
+      return new Promise<DepositReceipt>((resolve, reject) => {
+        waiting.push({ request, payment, resolve, reject });
+        commitDeposits();
       });
     },
 

@@ -243,6 +243,37 @@ export function inboxSuite(name: string, makeLocation: () => StoreLocation): voi
     });
   });
 
+  describe(`inbox on ${name}: group commit`, () => {
+    it('writes concurrent deposits in few transactions, each checked against those before it', async () => {
+      const w = await world(makeLocation(), { perRecipient: { maxCount: 5, maxBytes: 1 << 20 } });
+      let transactions = 0;
+      const transact = w.store.transact.bind(w.store);
+      w.store.transact = (writes) => {
+        transactions++;
+        return transact(writes);
+      };
+      const twice = request(bob, 'the same twice');
+      const outcomes = await Promise.all(
+        [
+          w.inbox.deposit(twice),
+          w.inbox.deposit(twice),
+          ...Array.from({ length: 8 }, (_, i) => w.inbox.deposit(request(bob, `m${i}`))),
+        ].map((p) =>
+          p.then(
+            (r) => r.seq,
+            (e: DreggError) => e.code,
+          ),
+        ),
+      );
+      expect(outcomes[0]).toBe(0);
+      expect(outcomes[1]).toBe(0); // a retry inside the same group is the same deposit
+      expect(outcomes.slice(2)).toEqual([1, 2, 3, 4, 'E_QUOTA', 'E_QUOTA', 'E_QUOTA', 'E_QUOTA']);
+      expect(transactions).toBeLessThanOrEqual(2);
+      expect((await w.inbox.status(bob.did))?.count).toBe(5);
+      await w.store.close();
+    });
+  });
+
   describe(`inbox on ${name}: paid deposits`, () => {
     const paying = (id: number, charges: number[], fail = false) => ({
       id: new Uint8Array(32).fill(id),
