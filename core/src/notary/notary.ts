@@ -149,6 +149,8 @@ const LEDGER = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 const seqKey = (seq: number): string => seq.toString().padStart(16, '0');
+/** Log events per page of the audit: all keys sharing their first 12 of 16 digits. */
+const AUDIT_PAGE = 10_000;
 const nodeKey = (n: PerfectNode): string =>
   `${n.level.toString().padStart(2, '0')}/${n.index.toString().padStart(16, '0')}`;
 
@@ -477,16 +479,21 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
         ledgerRoot: ledgerRootOf(state),
       }));
       const { root, holdings } = at;
-      const entries = await store.list('notary-log', { limit: root.height });
       let f = EMPTY_FRONTIER;
       let issued = 0n;
       let destroyed = 0n;
-      for (const { value } of entries) {
-        const event = stored('log event', () => decodeLogEvent(value));
-        if (event.seq !== f.count) fail('E_INVALID', `The log has a gap or a duplicate at ${f.count}`);
-        f = logTree.appendDigest(f, logEventDigest(event));
-        issued += event.issued;
-        destroyed += event.destroyed;
+      // Page by key prefix (a 12-digit prefix of the 16-digit seq holds AUDIT_PAGE events), so the
+      // audit holds one page in memory however long the log is.
+      for (let first = 0; first < root.height; first += AUDIT_PAGE) {
+        const page = await store.list('notary-log', { prefix: seqKey(first).slice(0, 12) });
+        for (const { value } of page) {
+          const event = stored('log event', () => decodeLogEvent(value));
+          if (event.seq >= root.height) break; // ordered after the root being audited
+          if (event.seq !== f.count) fail('E_INVALID', `The log has a gap or a duplicate at ${f.count}`);
+          f = logTree.appendDigest(f, logEventDigest(event));
+          issued += event.issued;
+          destroyed += event.destroyed;
+        }
       }
       if (f.count !== root.height || !bytesEqual(logTree.frontierRoot(f), root.logRoot))
         fail('E_INVALID', 'The stored log does not reproduce its attested root');

@@ -138,6 +138,20 @@ describe('refusals', () => {
     expect((await b.notary.audit()).delta).toBe(0n);
   });
 
+  it('audits a log longer than one audit page (10,000 events), page by page', async () => {
+    const b = await bench(await fresh());
+    const [alice] = b.people;
+    const salts = Array.from(
+      { length: 10_050 },
+      (_, i) => toHex(new Uint8Array(32).fill(7)).slice(8) + i.toString(16).padStart(8, '0'),
+    );
+    await Promise.all(salts.map((salt) => b.notary.genesis(alice.did, salt, 2n)));
+    const audit = await b.notary.audit();
+    expect(audit.height).toBe(3 + salts.length);
+    expect(audit.issued).toBe(3000n + 2n * BigInt(salts.length));
+    expect(audit.delta).toBe(0n);
+  }, 120_000);
+
   it('rejects a whole batch with E_IO when its transaction fails, leaving everything as it was', async () => {
     const inner = await fresh();
     let failNext = false;
