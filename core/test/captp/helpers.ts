@@ -166,3 +166,21 @@ export async function share(
   const uri = await exporter.mintSturdyRef({ object: name, holder: importer.did, caveats: [...caveats] });
   return (await enliven(session, uri).promise) as RemoteRef;
 }
+
+/** Delivers frames both ways until `p` settles (the peer may answer only after storage or signatures). */
+export async function pumpUntil<T>(wire: { flush(): Promise<void> }, p: Promise<T>): Promise<T> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  while (!settled) {
+    await wire.flush();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return p;
+}
