@@ -11,3 +11,4 @@ export * from './sturdy.ts';
 export * from './swiss-table.ts';
 export * from './vat.ts';
 export * from './wire.ts';
+export * from './libp2p.ts';
