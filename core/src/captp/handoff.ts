@@ -114,7 +114,10 @@ function bad(why: string): never {
 /** Parses the text form; `E_DECODE` or `E_INVALID`. Signatures are checked by the exporter, not here. */
 export function handoffFromText(text: string): HandoffCert {
   if (typeof text !== 'string' || text.length > MAX_TEXT || !text.trim().startsWith(HANDOFF_PREFIX))
-    throw new DreggError('E_DECODE', `Expected a handoff certificate (text starting with "${HANDOFF_PREFIX}")`);
+    throw new DreggError(
+      'E_DECODE',
+      `Expected a handoff certificate (text starting with "${HANDOFF_PREFIX}")`,
+    );
   let bytes: Uint8Array;
   try {
     bytes = base64urlnopad.decode(text.trim().slice(HANDOFF_PREFIX.length));
@@ -123,7 +126,18 @@ export function handoffFromText(text: string): HandoffCert {
   }
   const v = decodeCbor(bytes, 'handoff certificate');
   if (!isCborMap(v)) return bad('not a map');
-  const keys = ['v', 'introducer', 'recipient', 'federation', 'cell', 'target', 'caveats', 'expiry', 'nonce', 'sig'];
+  const keys = [
+    'v',
+    'introducer',
+    'recipient',
+    'federation',
+    'cell',
+    'target',
+    'caveats',
+    'expiry',
+    'nonce',
+    'sig',
+  ];
   if (Object.keys(v).length !== keys.length || !keys.every((k) => Object.hasOwn(v, k))) bad('wrong fields');
   const { introducer, recipient, federation, cell, target, caveats, expiry, nonce, sig } = v;
   if (v.v !== 1) bad('unknown version');
@@ -154,7 +168,11 @@ function presentationDigest(cert: HandoffCert, session: Uint8Array): Uint8Array 
 }
 
 /** Bob's countersignature, for presenting `cert` in the session `session` (its id). */
-export function presentHandoff(cert: HandoffCert, session: Uint8Array, recipient: Signer): Promise<Uint8Array> {
+export function presentHandoff(
+  cert: HandoffCert,
+  session: Uint8Array,
+  recipient: Signer,
+): Promise<Uint8Array> {
   if (cert.recipient !== recipient.did)
     throw new DreggError('E_AUDIENCE', 'This handoff certificate is for another recipient');
   return recipient.ed.sign(recipient.seed, presentationDigest(cert, session));
@@ -174,7 +192,13 @@ export async function verifyHandoff(
     throw new DreggError('E_AUDIENCE', 'The handoff certificate is for another recipient');
   if (!(await o.ed.verify(ed25519FromDidKey(cert.introducer), handoffDigest(cert), cert.sig)))
     throw new DreggError('E_BAD_SIGNATURE', 'The handoff certificate is not signed by its introducer');
-  if (!(await o.ed.verify(ed25519FromDidKey(cert.recipient), presentationDigest(cert, o.session), presentation)))
-    throw new DreggError('E_BAD_SIGNATURE', 'The handoff is not countersigned by its recipient for this session');
-  if (o.now >= cert.expiry) throw new DreggError('E_EXPIRED', `The handoff certificate expired at ${cert.expiry}`);
+  if (
+    !(await o.ed.verify(ed25519FromDidKey(cert.recipient), presentationDigest(cert, o.session), presentation))
+  )
+    throw new DreggError(
+      'E_BAD_SIGNATURE',
+      'The handoff is not countersigned by its recipient for this session',
+    );
+  if (o.now >= cert.expiry)
+    throw new DreggError('E_EXPIRED', `The handoff certificate expired at ${cert.expiry}`);
 }

@@ -30,7 +30,12 @@ function authDigest(session: Uint8Array, signer: string): Uint8Array {
   return hashFor('captpSessionAuth', encodeCbor({ session, signer }));
 }
 
-export function signAuth(session: Uint8Array, did: string, seed: Uint8Array, ed: Ed25519): Promise<Uint8Array> {
+export function signAuth(
+  session: Uint8Array,
+  did: string,
+  seed: Uint8Array,
+  ed: Ed25519,
+): Promise<Uint8Array> {
   return ed.sign(seed, authDigest(session, did));
 }
 

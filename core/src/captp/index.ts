@@ -4,6 +4,7 @@
  * ./libp2p.ts puts a session on a libp2p stream, directly or through a relay's circuit.
  */
 export * from './handoff.ts';
+export * from './libp2p.ts';
 export * from './link.ts';
 export * from './refs.ts';
 export * from './session.ts';
@@ -11,4 +12,3 @@ export * from './sturdy.ts';
 export * from './swiss-table.ts';
 export * from './vat.ts';
 export * from './wire.ts';
-export * from './libp2p.ts';

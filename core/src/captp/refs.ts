@@ -129,9 +129,11 @@ export function remoteRef(session: SessionPort, id: number): RemoteRef {
  * A new answer: `settle` is called once with the outcome. `port`/`question` say where a pipelined
  * call goes while it is pending (absent for an answer computed in this vat).
  */
-export function newAnswer(
-  pending: { port: SessionPort; question: number } | undefined,
-): { answer: AnswerRef; resolve(v: Value): void; reject(e: DreggError): void } {
+export function newAnswer(pending: { port: SessionPort; question: number } | undefined): {
+  answer: AnswerRef;
+  resolve(v: Value): void;
+  reject(e: DreggError): void;
+} {
   let resolve!: (v: Value) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<Value>((res, rej) => {
@@ -201,9 +203,7 @@ function dispatch(
   if (isRemoteRef(target)) return target.session.send({ t: 'import', id: target.id }, method, args, o, want);
   if (isLocalObject(target)) {
     const a = newAnswer(undefined);
-    invokeLocal(target, method, args, undefined).then(a.resolve, (e) =>
-      a.reject(asDreggError(e)),
-    );
+    invokeLocal(target, method, args, undefined).then(a.resolve, (e) => a.reject(asDreggError(e)));
     return a.answer;
   }
   const state = answers.get(target);
@@ -233,12 +233,22 @@ function dispatch(
 }
 
 /** Calls `method` on whatever `target` is; the answer can itself be called before it settles. */
-export function call(target: Ref, method: string, args: readonly Value[] = [], o: CallOptions = {}): AnswerRef {
+export function call(
+  target: Ref,
+  method: string,
+  args: readonly Value[] = [],
+  o: CallOptions = {},
+): AnswerRef {
   return dispatch(target, method, args, o, true) ?? brokenAnswer(new DreggError('E_INTERNAL'));
 }
 
 /** Sends `method` to `target` without asking for an answer (no answer position is kept anywhere). */
-export function sendOnly(target: Ref, method: string, args: readonly Value[] = [], o: CallOptions = {}): void {
+export function sendOnly(
+  target: Ref,
+  method: string,
+  args: readonly Value[] = [],
+  o: CallOptions = {},
+): void {
   dispatch(target, method, args, o, false);
 }
 

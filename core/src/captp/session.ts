@@ -126,11 +126,7 @@ interface Export {
 const ended = (why = 'The CapTP session has ended'): DreggError => new DreggError('E_UNREACHABLE', why);
 
 /** Starts a session on `link`. The initiator sends its hello at once; `expect` pins the peer's DID. */
-export function startSession(
-  link: Link,
-  host: SessionHost,
-  o: { role: Role; expect?: string },
-): Session {
+export function startSession(link: Link, host: SessionHost, o: { role: Role; expect?: string }): Session {
   const { identity } = host;
   const role = o.role;
   let state: 'hello' | 'auth' | 'open' | 'closed' = 'hello';
@@ -250,7 +246,8 @@ export function startSession(
     if (d.t === 'import') {
       if (d.id === 0 && bootstrapObject !== undefined) return bootstrapObject;
       const e = exportsById.get(d.id);
-      if (e === undefined) throw new DreggError('E_INVALID', `The peer named export ${d.id}, which it does not hold`);
+      if (e === undefined)
+        throw new DreggError('E_INVALID', `The peer named export ${d.id}, which it does not hold`);
       return e.object;
     }
     throw new DreggError('E_INVALID', 'A promise cannot be passed as a value');
@@ -269,7 +266,9 @@ export function startSession(
         throw new DreggError('E_ARGUMENT', `A strand is a whole number below ${MAX_STRANDS}`);
       if (args.length > MAX_ARGS) throw new DreggError('E_ARGUMENT', `At most ${MAX_ARGS} arguments`);
       if (to.t === 'import' && to.id !== 0 && !importsById.has(to.id))
-        return want ? brokenAnswer(new DreggError('E_ARGUMENT', 'This reference has been released')) : undefined;
+        return want
+          ? brokenAnswer(new DreggError('E_ARGUMENT', 'This reference has been released'))
+          : undefined;
       checkSendable(args);
       const q = outSeq.get(strand) ?? 0;
       outSeq.set(strand, q + 1);
@@ -330,7 +329,8 @@ export function startSession(
 
   const onCall = (m: Call): void => {
     const expected = inSeq.get(m.s) ?? 0;
-    if (m.q !== expected) throw new DreggError('E_INVALID', `Strand ${m.s} expected message ${expected}, got ${m.q}`);
+    if (m.q !== expected)
+      throw new DreggError('E_INVALID', `Strand ${m.s} expected message ${expected}, got ${m.q}`);
     inSeq.set(m.s, expected + 1);
     let target: Promise<Value>;
     if (m.to.t === 'import') {
@@ -375,7 +375,8 @@ export function startSession(
 
   const onReturn = (m: Extract<Message, { op: 'return' }>): void => {
     const q = questions.get(m.ans);
-    if (q === undefined) throw new DreggError('E_INVALID', `A return for question ${m.ans}, which is not open`);
+    if (q === undefined)
+      throw new DreggError('E_INVALID', `A return for question ${m.ans}, which is not open`);
     questions.delete(m.ans);
     if ('ok' in m) q.resolve(fromArg(m.ok));
     else q.reject(new DreggError(m.err.code, m.err.message));
@@ -385,11 +386,14 @@ export function startSession(
   const onOpen = (m: Message): void => {
     switch (m.op) {
       case 'call':
-        return onCall(m);
+        onCall(m);
+        return;
       case 'return':
-        return onReturn(m);
+        onReturn(m);
+        return;
       case 'finish':
-        if (!answers.delete(m.ans)) throw new DreggError('E_INVALID', `Finish for answer ${m.ans}, which is not open`);
+        if (!answers.delete(m.ans))
+          throw new DreggError('E_INVALID', `Finish for answer ${m.ans}, which is not open`);
         return;
       case 'drop': {
         const e = exportsById.get(m.id);
@@ -429,7 +433,8 @@ export function startSession(
     }
     if (state === 'hello') {
       if (m.op !== 'hello') throw new DreggError('E_INVALID', 'Expected a hello');
-      if (m.v !== CAPTP_VERSION) throw new DreggError('E_UNSUPPORTED', `CapTP version ${m.v} is not supported`);
+      if (m.v !== CAPTP_VERSION)
+        throw new DreggError('E_UNSUPPORTED', `CapTP version ${m.v} is not supported`);
       ed25519FromDidKey(m.did);
       if (o.expect !== undefined && m.did !== o.expect)
         throw new DreggError('E_UNTRUSTED', `The peer is ${m.did}, not the expected ${o.expect}`);
@@ -472,7 +477,10 @@ export function startSession(
   };
   const onFrame = (frame: Uint8Array): void => {
     if (state === 'closed') return;
-    if (state === 'open' && !pumping) return handleFrame(frame);
+    if (state === 'open' && !pumping) {
+      handleFrame(frame);
+      return;
+    }
     queued.push(frame);
     if (!pumping) void pump();
   };

@@ -55,7 +55,8 @@ export function isBearer(ref: SturdyRef): boolean {
 }
 
 export function formatSturdyRef(ref: SturdyRef): string {
-  if (!FEDERATION.test(ref.federation)) throw new DreggError('E_ARGUMENT', 'A federation name is lowercase letters, digits, "-" and "."');
+  if (!FEDERATION.test(ref.federation))
+    throw new DreggError('E_ARGUMENT', 'A federation name is lowercase letters, digits, "-" and "."');
   if (!CELL.test(ref.cell)) throw new DreggError('E_ARGUMENT', 'A cell id is 64 lowercase hex digits');
   if (ref.swiss.length !== SWISS_BYTES) throw new DreggError('E_ARGUMENT', 'A swiss number is 32 bytes');
   if (ref.holder === undefined && ref.expiry === undefined)

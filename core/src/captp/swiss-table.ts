@@ -10,8 +10,8 @@
  * records a handoff's nonce, so a certificate replayed after a crash is still refused.
  */
 import { type Caveat, caveatFromCbor, caveatToCbor, DID_SHAPE, isName } from '../caps/caveats.ts';
-import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { toHex } from '../encoding/bytes.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, decoding } from '../errors.ts';
 import type { Store, Write } from '../store/store.ts';
 import { SWISS_BYTES, swissId } from './sturdy.ts';
@@ -115,7 +115,11 @@ function decodeEntry(bytes: Uint8Array): SwissEntry {
 }
 
 /** Why `entry` cannot be used by `claimant` at `now`, as the error to throw; undefined if it can. */
-export function refusal(entry: SwissEntry | undefined, claimant: string, now: number): DreggError | undefined {
+export function refusal(
+  entry: SwissEntry | undefined,
+  claimant: string,
+  now: number,
+): DreggError | undefined {
   if (entry === undefined) return new DreggError('E_NOT_FOUND', 'No such sturdy reference');
   if (entry.revoked) return new DreggError('E_REVOKED', 'This sturdy reference has been revoked');
   if (entry.expiry !== null && now >= entry.expiry)
@@ -152,7 +156,10 @@ export function openSwissTable(store: Store, random: (n: number) => Uint8Array):
     mint(o, now) {
       if (!isName(o.object)) throw new DreggError('E_ARGUMENT', 'An object name is a lowercase name');
       if (o.holder === undefined && o.expiry === undefined)
-        throw new DreggError('E_ARGUMENT', 'A bearer sturdy ref must carry an expiry (bind it to a holder, or set one)');
+        throw new DreggError(
+          'E_ARGUMENT',
+          'A bearer sturdy ref must carry an expiry (bind it to a holder, or set one)',
+        );
       if (o.holder !== undefined && !DID_SHAPE.test(o.holder))
         throw new DreggError('E_ARGUMENT', 'A holder is a did:key');
       if (o.expiry !== undefined && (!Number.isSafeInteger(o.expiry) || o.expiry <= now))

@@ -25,7 +25,13 @@ import type { Link } from './link.ts';
 import { type AnswerRef, call, facet, type LocalObject, localObject, type Value } from './refs.ts';
 import { type Session, type SessionHost, startSession } from './session.ts';
 import { formatSturdyRef, parseSturdyRef, swissId } from './sturdy.ts';
-import { checkSwiss, type MintOptions, openSwissTable, type SwissEntry, type SwissTable } from './swiss-table.ts';
+import {
+  checkSwiss,
+  type MintOptions,
+  openSwissTable,
+  type SwissEntry,
+  type SwissTable,
+} from './swiss-table.ts';
 
 export interface VatOptions {
   /** The agent's Ed25519 private key (32 bytes); its did:key is the vat's identity. */
@@ -58,7 +64,11 @@ export interface Vat {
   mintSturdyRef(o: MintOptions): Promise<string>;
   revokeSturdyRef(uri: string): Promise<void>;
   /** As introducer: a handoff certificate (text form) giving `recipient` this vat's `uri`, narrowed. */
-  introduce(uri: string, recipient: string, o: { caveats?: readonly Caveat[]; expiry: number }): Promise<string>;
+  introduce(
+    uri: string,
+    recipient: string,
+    o: { caveats?: readonly Caveat[]; expiry: number },
+  ): Promise<string>;
   /** As recipient: countersigns a handoff for `session` (to its exporter) and presents it. */
   redeemHandoff(session: Session, text: string): Promise<AnswerRef>;
   /** Closes every session. */
@@ -103,24 +113,37 @@ export async function createVat(o: VatOptions): Promise<Vat> {
         async fetch([cell, swiss]) {
           if (cell !== o.cell) throw new DreggError('E_NOT_FOUND', 'No such sturdy reference here');
           const id = swissId(checkSwiss(swiss));
-          const { entry } = await swissTable.claim(id, session.peer, nowSeconds(clock), { check: registered });
+          const { entry } = await swissTable.claim(id, session.peer, nowSeconds(clock), {
+            check: registered,
+          });
           return narrowed(registered(entry), [...entry.caveats, ...expiryCaveat(entry.expiry)]);
         },
         async handoff([text, countersignature]) {
           if (typeof text !== 'string' || !(countersignature instanceof Uint8Array))
-            throw new DreggError('E_INVALID', 'handoff takes a certificate (text) and a countersignature (bytes)');
+            throw new DreggError(
+              'E_INVALID',
+              'handoff takes a certificate (text) and a countersignature (bytes)',
+            );
           const cert = handoffFromText(text);
           if (cert.federation !== o.federation || cert.cell !== o.cell)
             throw new DreggError('E_NOT_FOUND', 'This handoff names another exporter');
           const now = nowSeconds(clock);
-          await verifyHandoff(cert, countersignature, { session: session.id, presenter: session.peer, now, ed });
+          await verifyHandoff(cert, countersignature, {
+            session: session.id,
+            presenter: session.peer,
+            now,
+            ed,
+          });
           let granted: Caveat[] = [];
           await swissTable.claim(cert.target, cert.introducer, now, {
             nonce: { key: `${cert.introducer}/${toHex(cert.nonce)}`, until: cert.expiry },
             check(entry) {
               registered(entry);
               if (entry.holder === null)
-                throw new DreggError('E_AUDIENCE', 'A bearer reference cannot be handed off; it names no holder');
+                throw new DreggError(
+                  'E_AUDIENCE',
+                  'A bearer reference cannot be handed off; it names no holder',
+                );
               const held = [...entry.caveats, ...expiryCaveat(entry.expiry)];
               const appended = [...cert.caveats, ...expiryCaveat(cert.expiry)];
               assertNarrows(declaredRights(rightsOf(held), appended), rightsOf(held), 'handoff');
@@ -159,8 +182,10 @@ export async function createVat(o: VatOptions): Promise<Vat> {
       registry.set(name, object);
     },
     connect: (link, co = {}) =>
-      startSession(link, host, { role: 'initiator', ...(co.expect === undefined ? {} : { expect: co.expect }) })
-        .ready,
+      startSession(link, host, {
+        role: 'initiator',
+        ...(co.expect === undefined ? {} : { expect: co.expect }),
+      }).ready,
     accept: (link) => startSession(link, host, { role: 'responder' }).ready,
     sessions: () => [...sessions],
     async mintSturdyRef(m) {

@@ -8,9 +8,10 @@
  * (the receiver imports it), `import` is an object the receiver exported (the sender hands it back),
  * `answer` is the receiver's answer to one of the sender's questions (a promise, for pipelining).
  */
+
+import { isName } from '../caps/caveats.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, type ErrorCode, ErrorCodes } from '../errors.ts';
-import { isName } from '../caps/caveats.ts';
 
 export const CAPTP_VERSION = 1;
 
@@ -116,7 +117,11 @@ function bad(why: string): never {
   throw new DreggError('E_INVALID', `Malformed CapTP message: ${why}`);
 }
 
-function fields(v: CborValue | undefined, required: readonly string[], optional: readonly string[] = []): CborMap {
+function fields(
+  v: CborValue | undefined,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): CborMap {
   if (!isCborMap(v)) return bad('expected a map');
   const keys = Object.keys(v);
   for (const k of required) if (!Object.hasOwn(v, k)) bad(`missing field "${k}"`);

@@ -12,12 +12,28 @@ import { counter, makeVat, manualLinkPair, pumpUntil } from './helpers.ts';
 /** Few objects, so that sends and drops of the same export cross often. */
 const OBJECTS = 2;
 
-type Op = { kind: 'send'; k: number } | { kind: 'drop'; k: number } | { kind: 'deliver'; dir: 0 | 1 } | { kind: 'reconnect' };
+type Op =
+  | { kind: 'send'; k: number }
+  | { kind: 'drop'; k: number }
+  | { kind: 'deliver'; dir: 0 | 1 }
+  | { kind: 'reconnect' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('send' as const), k: fc.integer({ min: 0, max: OBJECTS - 1 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('drop' as const), k: fc.integer({ min: 0, max: OBJECTS - 1 }) }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('deliver' as const), dir: fc.constantFrom(0 as const, 1 as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('send' as const), k: fc.integer({ min: 0, max: OBJECTS - 1 }) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('drop' as const), k: fc.integer({ min: 0, max: OBJECTS - 1 }) }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('deliver' as const),
+      dir: fc.constantFrom(0 as const, 1 as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'reconnect' as const }) },
 );
 
@@ -107,7 +123,9 @@ describe('distributed GC (property)', () => {
           const e = exports.find((x) => x.id === ref.id);
           expect(e?.object).toBe(objects[k]);
         }
-        expect(new Map(exports.map((e) => [e.id, e.count]))).toEqual(new Map(imports.map((i) => [i.id, i.count])));
+        expect(new Map(exports.map((e) => [e.id, e.count]))).toEqual(
+          new Map(imports.map((i) => [i.id, i.count])),
+        );
         // Kept => reachable: every export left is one Alice's code still holds.
         expect(exports.map((e) => e.id).sort()).toEqual([...held.values()].map((r) => r.id).sort());
         expect(hubId).toBeDefined();

@@ -11,9 +11,9 @@ import {
   parseSturdyRef,
   presentHandoff,
 } from '../../src/captp/index.ts';
+import { manualClock } from '../../src/clock.ts';
 import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import { decodeCbor, encodeCbor, isCborMap } from '../../src/encoding/cbor.ts';
-import { manualClock } from '../../src/clock.ts';
 import { isDreggError } from '../../src/errors.ts';
 import { connect, counter, logOf, makeVat, rejection } from './helpers.ts';
 
@@ -90,15 +90,21 @@ describe('three-party handoff', () => {
     const [malloryToCarol] = await connect(mallory, carol);
     await expect(mallory.redeemHandoff(malloryToCarol, text)).rejects.toMatchObject({ code: 'E_AUDIENCE' });
     const fromBob = handoffFromText(text);
-    const countersigned = await presentHandoff(fromBob, bobToCarol.id, { did: bob.did, seed: bob.seed, ed: nobleEd25519 });
+    const countersigned = await presentHandoff(fromBob, bobToCarol.id, {
+      did: bob.did,
+      seed: bob.seed,
+      ed: nobleEd25519,
+    });
     // Bob's countersignature for one session, replayed by Mallory in hers.
-    const stolen = await rejection(call(malloryToCarol.bootstrap(), 'handoff', [text, countersigned]).promise);
+    const stolen = await rejection(
+      call(malloryToCarol.bootstrap(), 'handoff', [text, countersigned]).promise,
+    );
     expect(stolen.code).toBe('E_AUDIENCE');
     // A countersignature for another session does not verify in this one.
     const [otherSession] = await connect(bob, carol);
-    expect((await rejection(call(otherSession.bootstrap(), 'handoff', [text, countersigned]).promise)).code).toBe(
-      'E_BAD_SIGNATURE',
-    );
+    expect(
+      (await rejection(call(otherSession.bootstrap(), 'handoff', [text, countersigned]).promise)).code,
+    ).toBe('E_BAD_SIGNATURE');
     // Mallory, who holds nothing, signs a certificate for Alice's target: she is not its holder.
     const malloryText = handoffToText(
       await introduce(
@@ -118,7 +124,9 @@ describe('three-party handoff', () => {
       expiry: T0 + 600,
     });
     expect(await redeem(wider)).toBe('E_WIDENING');
-    await expect(alice.introduce(aliceRef, bob.did, { expiry: T0 + 7200 })).rejects.toMatchObject({ code: 'E_WIDENING' });
+    await expect(alice.introduce(aliceRef, bob.did, { expiry: T0 + 7200 })).rejects.toMatchObject({
+      code: 'E_WIDENING',
+    });
     // Expired certificate; revoked target.
     const soon = await alice.introduce(aliceRef, bob.did, { expiry: T0 + 10 });
     clock.advance(10_000);
@@ -133,7 +141,9 @@ describe('three-party handoff', () => {
   it('refuses a handoff of a bearer reference (it names no holder to check)', async () => {
     const { alice, bob, carol, bobToCarol } = await cast();
     const bearer = await carol.mintSturdyRef({ object: 'box', expiry: T0 + 60 });
-    await expect(alice.introduce(bearer, bob.did, { expiry: T0 + 30 })).rejects.toMatchObject({ code: 'E_AUDIENCE' });
+    await expect(alice.introduce(bearer, bob.did, { expiry: T0 + 30 })).rejects.toMatchObject({
+      code: 'E_AUDIENCE',
+    });
     expect(bobToCarol.isOpen).toBe(true);
   });
 

@@ -1,10 +1,5 @@
 /** Vats, objects and links for the CapTP tests: real stores (SQLite), real signatures, in-memory links. */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { type Clock, systemClock } from '../../src/clock.ts';
-import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
-import { hashFor } from '../../src/crypto/hash.ts';
-import { toHex, utf8 } from '../../src/encoding/bytes.ts';
-import { DreggError } from '../../src/errors.ts';
 import type { Caveat } from '../../src/caps/caveats.ts';
 import {
   CAPTP_COLLECTIONS,
@@ -19,6 +14,11 @@ import {
   type Session,
   type Vat,
 } from '../../src/captp/index.ts';
+import { type Clock, systemClock } from '../../src/clock.ts';
+import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
+import { hashFor } from '../../src/crypto/hash.ts';
+import { toHex, utf8 } from '../../src/encoding/bytes.ts';
+import { DreggError } from '../../src/errors.ts';
 import { openSqliteStore } from '../../src/node/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -82,7 +82,10 @@ export function counter(label = 'counter', clock: Clock = systemClock): LocalObj
       self: () => object,
       echo: ([x]) => x ?? null,
       fail: ([code]) => {
-        throw new DreggError(code === 'E_DENIED' ? 'E_DENIED' : 'E_INVALID', `failed on purpose (${String(code)})`);
+        throw new DreggError(
+          code === 'E_DENIED' ? 'E_DENIED' : 'E_INVALID',
+          `failed on purpose (${String(code)})`,
+        );
       },
       slow: async ([ms]) => {
         await new Promise((r) => setTimeout(r, typeof ms === 'number' ? ms : 50));
@@ -99,7 +102,12 @@ export function counter(label = 'counter', clock: Clock = systemClock): LocalObj
  * A link pair whose frames wait in queues until the test delivers them, one direction at a time: the
  * property test uses it to cross drops and sends on the wire in every order.
  */
-export function manualLinkPair(): { ends: [Link, Link]; pending(dir: 0 | 1): number; deliver(dir: 0 | 1): void; flush(): Promise<void> } {
+export function manualLinkPair(): {
+  ends: [Link, Link];
+  pending(dir: 0 | 1): number;
+  deliver(dir: 0 | 1): void;
+  flush(): Promise<void>;
+} {
   const queues: [Uint8Array[], Uint8Array[]] = [[], []];
   const handlers: [LinkHandlers | undefined, LinkHandlers | undefined] = [undefined, undefined];
   let closed = false;

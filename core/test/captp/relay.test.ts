@@ -24,7 +24,11 @@ describe('CapTP over a relay circuit', () => {
 
     const relayAddresses = addressesOf(relayNode, 'ws');
     await dialRelay(carolNode, relayAddresses);
-    await until(() => carolNode.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit')), 10_000, 'a reservation');
+    await until(
+      () => carolNode.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit')),
+      10_000,
+      'a reservation',
+    );
     const circuit = multiaddr(`${relayAddresses[0]}/p2p-circuit/p2p/${carolNode.peerId.toString()}`);
     await dialRelay(bobNode, relayAddresses);
 

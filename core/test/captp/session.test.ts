@@ -1,6 +1,13 @@
 /** Sessions between vats in one process: handshake, live references, strands, pipelining, breakage, GC. */
 import { describe, expect, it } from 'vitest';
-import { call, encodeMessage, memoryLinkPair, type RemoteRef, release, sendOnly } from '../../src/captp/index.ts';
+import {
+  call,
+  encodeMessage,
+  memoryLinkPair,
+  type RemoteRef,
+  release,
+  sendOnly,
+} from '../../src/captp/index.ts';
 import { connect, counter, logOf, makeVat, rejection, share } from './helpers.ts';
 
 async function until(f: () => boolean, ms = 2000): Promise<void> {
@@ -177,7 +184,12 @@ describe('distributed GC', () => {
     const { alice, bob, a, b } = await twoVats();
     const root = await share(bob, alice, a, counter('root'));
     const child = (await call(root, 'make', ['child']).promise) as RemoteRef;
-    expect(b.exports().map((e) => e.object.label).sort()).toEqual(['child', 'root']);
+    expect(
+      b
+        .exports()
+        .map((e) => e.object.label)
+        .sort(),
+    ).toEqual(['child', 'root']);
     release(child);
     await until(() => b.exports().length === 1);
     expect(b.exports()[0]!.object.label).toBe('root');

@@ -2,10 +2,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { base58 } from '@scure/base';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { base58 } from '@scure/base';
-import { call, CAPTP_COLLECTIONS, enliven, formatSturdyRef, isBearer, parseSturdyRef } from '../../src/captp/index.ts';
+import {
+  CAPTP_COLLECTIONS,
+  call,
+  enliven,
+  formatSturdyRef,
+  isBearer,
+  parseSturdyRef,
+} from '../../src/captp/index.ts';
 import { manualClock } from '../../src/clock.ts';
 import { isDreggError } from '../../src/errors.ts';
 import { openSqliteStore } from '../../src/node/sqlite-store.ts';
@@ -46,7 +53,8 @@ describe('sturdy ref URIs', () => {
       good.replace(DID, 'did:key:zNotAKey'),
       good.replace(FEDERATION, 'Bad_Fed'),
     ];
-    for (const uri of bad) expect(() => parseSturdyRef(uri), uri).toThrow(expect.objectContaining({ code: 'E_DECODE' }));
+    for (const uri of bad)
+      expect(() => parseSturdyRef(uri), uri).toThrow(expect.objectContaining({ code: 'E_DECODE' }));
     expect(() => formatSturdyRef({ federation: FEDERATION, cell, swiss })).toThrow(
       expect.objectContaining({ code: 'E_ARGUMENT' }),
     );
@@ -54,13 +62,19 @@ describe('sturdy ref URIs', () => {
 
   it('fails only with DreggError on arbitrary input', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `dregg://${s}`)), (s) => {
-        try {
-          parseSturdyRef(s);
-        } catch (e) {
-          expect(isDreggError(e, 'E_DECODE')).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `dregg://${s}`),
+        ),
+        (s) => {
+          try {
+            parseSturdyRef(s);
+          } catch (e) {
+            expect(isDreggError(e, 'E_DECODE')).toBe(true);
+          }
+        },
+      ),
     );
   });
 });
@@ -100,7 +114,11 @@ describe('enliven', () => {
     expect((await rejection(enliven(b, elsewhere).promise)).code).toBe('E_NOT_FOUND');
 
     // The live reference dies with its rights' expiry too: a reference minted with an expiry.
-    const short = await carol.mintSturdyRef({ object: 'counter', holder: bob.did, expiry: nowSeconds(clock) + 10 });
+    const short = await carol.mintSturdyRef({
+      object: 'counter',
+      holder: bob.did,
+      expiry: nowSeconds(clock) + 10,
+    });
     const live = await enliven(b, short).promise;
     clock.advance(10_000);
     expect((await rejection(call(live as never, 'inc').promise)).code).toBe('E_EXPIRED');
