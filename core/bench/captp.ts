@@ -15,12 +15,11 @@ import {
   createVat,
   dialCaptp,
   enliven,
+  type LocalObject,
   localObject,
   memoryLinkPair,
-  type Ref,
   type RemoteRef,
   serveCaptp,
-  type Value,
   type Vat,
 } from '../src/captp/index.ts';
 import { defaultEd25519 } from '../src/crypto/ed25519.ts';
@@ -45,10 +44,10 @@ async function vat(name: string): Promise<Vat> {
   });
 }
 
-function maker(): Ref {
+function maker(): LocalObject {
   let n = 0;
   const object = localObject('maker', {
-    make: () => maker() as Value,
+    make: () => maker(),
     inc: () => ++n,
   });
   return object;
@@ -61,7 +60,7 @@ async function callBench(): Promise<void> {
   try {
     const carol = await vat('carol');
     const bob = await vat('bob');
-    carol.register('maker', maker() as never);
+    carol.register('maker', maker());
     await serveCaptp(carolNode, carol);
     const relayAddress = relayNode.getMultiaddrs()[0]!.toString();
     await dialRelay(carolNode, [relayAddress]);
@@ -99,7 +98,7 @@ async function callBench(): Promise<void> {
 async function pipelineBench(): Promise<void> {
   const carol = await vat('carol');
   const bob = await vat('bob');
-  carol.register('maker', maker() as never);
+  carol.register('maker', maker());
   const [lb, lc] = memoryLinkPair({ latencyMs: 50 });
   const accepted = carol.accept(lc);
   const session = await bob.connect(lb, { expect: carol.did });
@@ -120,7 +119,7 @@ async function handoffBench(): Promise<void> {
   const alice = await vat('alice');
   const bob = await vat('bob');
   const carol = await vat('carol');
-  carol.register('maker', maker() as never);
+  carol.register('maker', maker());
   const [lb, lc] = memoryLinkPair();
   const accepted = carol.accept(lc);
   const session = await bob.connect(lb, { expect: carol.did });

@@ -27,7 +27,6 @@ import { DreggError, type ErrorCode } from '../errors.ts';
 import { type Role, sessionId, signAuth, verifyAuth } from './handshake.ts';
 import type { Link } from './link.ts';
 import {
-  type AnswerRef,
   brokenAnswer,
   type CallOptions,
   call,
@@ -537,5 +536,3 @@ export function startSession(link: Link, host: SessionHost, o: { role: Role; exp
   if (role === 'initiator') ours = sendHello(o.expect);
   return session;
 }
-
-export type { AnswerRef };

@@ -108,8 +108,6 @@ export const Contexts = {
   captpHandoffCert: 'cipherclerk v1 captp handoff certificate',
   /** CapTP: what the recipient of a handoff signs to present it (certificate digest and session id). */
   captpHandoffPresent: 'cipherclerk v1 captp handoff presentation',
-  /** CapTP: digest of a store-and-forward message's unsigned body, which its sender signs. */
-  captpQueued: 'cipherclerk v1 captp queued message',
 } as const;
 
 export type Context = keyof typeof Contexts;
