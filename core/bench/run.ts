@@ -15,6 +15,9 @@
  *   relay_inbox, relay_turns, gossip_2relays
  *                     load on a real relay over loopback (./relay.ts); run alone with
  *                     `npm run bench -w core -- relay`
+ *   captp_call, captp_pipeline3, captp_handoff
+ *                     CapTP sessions over a relay circuit and in-memory links (./captp.ts); run alone
+ *                     with `npm run bench -w core -- captp`
  */
 import '../src/node/libp2p-shims.ts';
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
@@ -31,10 +34,16 @@ import { type Ed25519, nobleEd25519, webCryptoEd25519 } from '../src/crypto/ed25
 import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
+import { captpBenches } from './captp.ts';
 import { emit, rate } from './measure.ts';
 import { notaryBench } from './notary.ts';
 import { relayBenches } from './relay.ts';
 import { turnBenches } from './turns.ts';
+
+if (process.argv.includes('captp')) {
+  await captpBenches();
+  process.exit(0);
+}
 
 if (process.argv.includes('relay')) {
   await relayBenches();
@@ -115,3 +124,4 @@ emit('keyring_unlock', { median_ms: Math.round(times[3]! * 10) / 10, runs: times
 await turnBenches();
 await notaryBench();
 await relayBenches();
+await captpBenches();

@@ -62,6 +62,10 @@ export const ErrorCodes = {
   E_RATE_LIMITED: 'Rate limited',
   /** The peer does not speak this protocol (or this version of it). */
   E_UNSUPPORTED: 'Protocol not supported by the peer',
+  /** A reference with a use limit has been used that many times. */
+  E_EXHAUSTED: 'Use limit reached',
+  /** A one-time credential (a handoff nonce) was presented again. */
+  E_REPLAYED: 'Already used once',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

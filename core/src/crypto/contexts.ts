@@ -98,6 +98,16 @@ export const Contexts = {
   notaryAttestedRoot: 'cipherclerk v1 notary attested root',
   /** Gossip: digest of a gossip envelope's unsigned fields (version, topic, signer, time, body), signed by its author. */
   gossipEnvelope: 'cipherclerk v1 gossip envelope',
+  /** CapTP: a session's id, the hash of both hellos (DIDs, nonces, proposed epochs). */
+  captpSessionId: 'cipherclerk v1 captp session id',
+  /** CapTP: what each side of a session signs to authenticate (session id and the signer's DID). */
+  captpSessionAuth: 'cipherclerk v1 captp session auth',
+  /** CapTP: the key of a swiss table entry (the hash of the swiss number; the table never holds swiss). */
+  captpSwissId: 'cipherclerk v1 captp swiss id',
+  /** CapTP: digest of a handoff certificate's unsigned body, which the introducer signs. */
+  captpHandoffCert: 'cipherclerk v1 captp handoff certificate',
+  /** CapTP: what the recipient of a handoff signs to present it (certificate digest and session id). */
+  captpHandoffPresent: 'cipherclerk v1 captp handoff presentation',
 } as const;
 
 export type Context = keyof typeof Contexts;

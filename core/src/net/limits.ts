@@ -22,6 +22,10 @@ export interface NetLimits {
   readonly rpcRatePerSecond: number;
   /** ... and the burst it may spend at once. */
   readonly rpcBurst: number;
+  /** Bytes one relayed (circuit) connection may carry each way before the relay closes it. */
+  readonly circuitDataLimitBytes: number;
+  /** How long one relayed (circuit) connection may stay open, in milliseconds. */
+  readonly circuitDurationLimitMs: number;
   /** Largest gossip envelope (CBOR bytes) accepted on any topic; a topic may set a lower one. */
   readonly gossipMaxEnvelopeBytes: number;
   /** How far in the future (seconds) an envelope's `at` may lie before it is ignored (clock skew). */
@@ -37,6 +41,9 @@ export const DEFAULT_NET_LIMITS: NetLimits = Object.freeze({
   rpcInFlightPerPeer: 8,
   rpcRatePerSecond: 200,
   rpcBurst: 400,
+  // A CapTP session between two browsers through the relay: long-lived, but not a bulk transfer.
+  circuitDataLimitBytes: 64 * 1024 * 1024,
+  circuitDurationLimitMs: 30 * 60 * 1000,
   // A turn with its STARK proof (~111 KiB at 2^16 x 64, FIELD-NOTES) fits with room to spare.
   gossipMaxEnvelopeBytes: 512 * 1024,
   gossipMaxFutureSkewSeconds: 300,

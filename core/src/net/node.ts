@@ -168,7 +168,12 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
       pubsub: gossipsub(gossipOptions(limits)),
       // Browsers reach each other through the relay (a reservation, then /p2p-circuit addresses).
       relay: circuitRelayServer({
-        reservations: { maxReservations: Math.max(16, limits.maxConnections >> 2) },
+        reservations: {
+          maxReservations: Math.max(16, limits.maxConnections >> 2),
+          // libp2p's defaults (128 KiB, 2 minutes) cut a relayed CapTP session short.
+          defaultDataLimit: BigInt(limits.circuitDataLimitBytes),
+          defaultDurationLimit: limits.circuitDurationLimitMs,
+        },
       }),
     },
   });
