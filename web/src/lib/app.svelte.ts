@@ -115,6 +115,8 @@ export async function start(): Promise<void> {
   }, 1000);
   await node.subscribe(heard);
   app.overview = await node.overview();
+  // The page answers input from here on: the worker is up and has read its store (npm run bench -w web).
+  performance.mark('cipherclerk-interactive');
   // `?relay=<multiaddr>` (what `npm start` opens) configures the relay once.
   const relay = new URLSearchParams(location.search).get('relay');
   if (relay !== null && app.overview.relay.addresses[0] !== relay) {
