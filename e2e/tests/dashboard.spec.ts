@@ -187,6 +187,15 @@ test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser 
   await page.getByLabel('Unlock passphrase').fill(PASS);
   await page.getByRole('button', { name: 'Unlock' }).click();
   await expect(page.getByTestId('did')).toHaveText(did, { timeout: 30_000 });
+
+  // Down to a 360 px wide window, every screen fits without sideways scrolling.
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Network']) {
+    await screen(page, name);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  }
+  await screen(page, 'Capabilities');
+  await shot(page, 'capabilities-360px');
 });
 
 test('restoring from words in the browser finds the same DID as the CLI', async ({ browser }) => {
