@@ -1,9 +1,37 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { CONTENT_SECURITY_POLICY } from './web/csp.ts';
 
-// One Vite config for the repository: it will build and serve web/ (the dashboard issue) and it
-// holds the unit/property test settings, so there is one place to look.
+const repository = import.meta.dirname;
+
+/**
+ * The production page carries its Content-Security-Policy as a meta tag. Only in the build: the dev
+ * server injects styles for hot reloading, which a strict policy would block.
+ */
+const strictCsp = (): Plugin => ({
+  name: 'cipherclerk-csp',
+  apply: 'build',
+  transformIndexHtml: () => [
+    {
+      tag: 'meta',
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY },
+      injectTo: 'head-prepend',
+    },
+  ],
+});
+
+// One Vite config for the repository: it builds and serves web/ (the dashboard) and holds the
+// unit/property test settings, so there is one place to look. Tests are found from the repository
+// root, not from web/.
 export default defineConfig({
+  root: `${repository}/web`,
+  plugins: [svelte({ configFile: false }), strictCsp()],
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  worker: { format: 'es' },
+  server: { host: '127.0.0.1' },
   test: {
+    root: repository,
     include: ['{core,wasm-prover,worker,web,extension,sel4-bridge}/test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 30_000,

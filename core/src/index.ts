@@ -19,4 +19,6 @@ export * from './errors.ts';
 export * as inbox from './inbox/index.ts';
 export * from './keys/index.ts';
 export * from './router/index.ts';
+export { openIndexedDbStore } from './store/indexeddb.ts';
+export type { Entry, ListOptions, Store, StoreOptions, Write } from './store/store.ts';
 export * from './turns/index.ts';

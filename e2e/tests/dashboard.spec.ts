@@ -1,0 +1,233 @@
+/**
+ * The dashboard end to end: its production build (root vite.config.ts) served from 127.0.0.1 with its
+ * Content-Security-Policy, Debian's Chromium, the light node in its Web Worker with the browser's own
+ * IndexedDB, and a real `dregg relay` process for the revocation that must reach Bob. Alice hands Bob
+ * a delegation as a picture of a QR code, exactly as a phone would: a screenshot of her page.
+ * Screenshots of the main screens are kept under e2e/test-results/screens/.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, expect, type Page, test } from '@playwright/test';
+import { build } from 'vite';
+import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
+import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
+import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCREENS = join(import.meta.dirname, '..', 'test-results', 'screens');
+const PASS = 'a long unlock passphrase';
+
+let home: string;
+let relay: SpawnedRelay;
+let ws: string;
+let served: ServedDashboard;
+
+test.beforeAll(async () => {
+  test.setTimeout(120_000);
+  mkdirSync(SCREENS, { recursive: true });
+  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  home = mkdtempSync(join(tmpdir(), 'cipherclerk-e2e-dashboard-'));
+  relay = await spawnRelay({
+    home,
+    args: ['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--grant', '1000', '--http', '127.0.0.1:0'],
+  });
+  const found = relay.ready.multiaddrs.find((m) => m.includes('/ws/'));
+  if (found === undefined)
+    throw new Error(`The relay offers no WebSocket address: ${relay.ready.multiaddrs}`);
+  ws = found;
+  served = await serveDashboard({ relays: [ws], dir: DIST });
+});
+
+test.afterAll(async () => {
+  await served?.close();
+  await relay?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  const path = join(SCREENS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await test.info().attach(name, { path, contentType: 'image/png' });
+}
+
+/** A fresh person: their own browser context (own IndexedDB), the dashboard pointed at the relay. */
+async function person(browser: Browser, withRelay = true): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  test.info().annotations.push({ type: 'console', description: 'page errors are checked at the end' });
+  await page.goto(withRelay ? `${served.url}?relay=${encodeURIComponent(ws)}#/identity` : served.url);
+  (page as Page & { errors?: string[] }).errors = errors;
+  return page;
+}
+
+/** Creates an identity through the onboarding screen; returns its words and DID. */
+async function onboard(page: Page): Promise<{ words: string[]; did: string }> {
+  await page.getByRole('tab', { name: 'Create a new identity' }).click();
+  await page.getByLabel(/^Unlock passphrase/).fill(PASS);
+  await page.getByLabel('The same passphrase again').fill(PASS);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByTestId('mnemonic')).toBeVisible();
+  const words = await page.getByTestId('mnemonic').locator('li').allInnerTexts();
+  expect([12, 24]).toContain(words.length);
+  await page.getByLabel('I have written them down').check();
+  const asked = page.getByRole('textbox', { name: /^Word \d+$/ });
+  await expect(asked).toHaveCount(3);
+  for (const input of await asked.all()) {
+    const position = Number((await input.getAttribute('name'))!.replace('confirm-', ''));
+    await input.fill(words[position - 1]!);
+  }
+  await page.getByRole('button', { name: 'Confirm and finish' }).click();
+  await expect(page.getByRole('navigation', { name: 'Screens' })).toBeVisible({ timeout: 30_000 });
+  const did = (await page.getByTestId('did').innerText()).trim();
+  expect(did).toMatch(/^did:key:z6Mk/);
+  return { words, did };
+}
+
+async function screen(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name }).click();
+}
+
+test('Alice delegates read to Bob by a QR picture; the service allows read, refuses write; revoking reaches Bob', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const alice = await person(browser);
+  const bob = await person(browser);
+  await expect(alice.getByRole('heading', { name: 'Welcome to cipherclerk' })).toBeVisible();
+  await shot(alice, 'onboarding');
+  await onboard(alice);
+  const { did: bobDid } = await onboard(bob);
+  for (const page of [alice, bob])
+    await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  await shot(alice, 'identity');
+
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+  await alice.getByRole('button', { name: 'Mint' }).click();
+  await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+
+  await alice.getByLabel('Recipient DID').fill(bobDid);
+  await alice.getByLabel(/^Actions \(empty/).fill('read');
+  await alice.getByLabel('Budget (units)').fill('5');
+  await alice.getByLabel('Lifetime (minutes)').fill('60');
+  const summary = alice.getByTestId('delegate-summary');
+  await expect(summary).toContainText('will be able to read on storage');
+  await expect(summary).toContainText('spending at most 5 units');
+  await shot(alice, 'delegate');
+  await alice.getByRole('button', { name: 'Sign and share' }).click();
+
+  const qr = alice.getByTestId('qr');
+  await expect(qr).toBeVisible();
+  await shot(alice, 'share-qr');
+  const picture = await qr.screenshot();
+  writeFileSync(join(SCREENS, 'delegation-qr.png'), picture);
+
+  await screen(bob, 'Share by QR');
+  await bob
+    .getByTestId('open-picture')
+    .setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: picture });
+  const inspection = bob.getByTestId('inspection');
+  await expect(inspection.getByTestId('allows')).toHaveText(/read on storage, at most 5 units/);
+  await expect(inspection.getByTestId('expiry')).toContainText(/(59|60) min .* left|1 h 0 min left/);
+  await expect(inspection).toContainText('only these actions: read');
+  await shot(bob, 'inspect-before-accept');
+  await bob.getByRole('button', { name: /^Accept, trusting/ }).click();
+  const held = bob.getByTestId('held');
+  await expect(held).toHaveCount(1);
+  await expect(held.getByTestId('state')).toHaveText('valid');
+  await held.getByRole('button', { name: 'Inspect' }).click();
+  const text = await held.getByTestId('text').inputValue();
+  expect(text).toMatch(/^ccdel_/);
+  await shot(bob, 'capabilities-held');
+
+  const decide = async (action: string) => {
+    await alice.getByLabel('Capability presented (delegation text)').fill(text);
+    await alice.getByLabel('Action', { exact: true }).fill(action);
+    await alice.getByRole('button', { name: 'Check' }).click();
+    return alice.getByTestId('decision');
+  };
+  await screen(alice, 'Capabilities');
+  await expect(await decide('read')).toHaveText(/^Allowed: read on storage/);
+  await expect(await decide('write')).toHaveText(/Refused: E_DENIED/);
+  await shot(alice, 'capabilities-verify');
+
+  const issued = alice.getByTestId('issued');
+  await issued.getByRole('button', { name: 'Revoke' }).click();
+  await expect(issued.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await expect(await decide('read')).toHaveText(/Refused: E_REVOKED/);
+  await expect(held.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await shot(bob, 'capabilities-revoked');
+  await shot(alice, 'capabilities-tree');
+
+  await screen(alice, 'Network');
+  await expect(alice.getByTestId('relay-state')).toHaveText('online');
+  await shot(alice, 'network');
+  for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser }) => {
+  const page = await person(browser, false);
+  const { did } = await onboard(page);
+  await page.getByRole('button', { name: 'Lock' }).click();
+  await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
+  await page.getByLabel('Unlock passphrase').fill('not the passphrase');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByTestId('problem')).toContainText('E_LOCKED', { timeout: 30_000 });
+  await shot(page, 'unlock-refused');
+  await page.getByLabel('Unlock passphrase').fill(PASS);
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByTestId('did')).toHaveText(did, { timeout: 30_000 });
+
+  // Down to a 360 px wide window, every screen fits without sideways scrolling.
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Network']) {
+    await screen(page, name);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  }
+  await screen(page, 'Capabilities');
+  await shot(page, 'capabilities-360px');
+});
+
+test('restoring from words in the browser finds the same DID as the CLI', async ({ browser }) => {
+  const words = newMnemonic();
+  const cliHome = mkdtempSync(join(tmpdir(), 'cipherclerk-e2e-cli-'));
+  try {
+    const file = join(cliHome, 'words.txt');
+    writeFileSync(file, words);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(ROOT, 'core', 'bin', 'dregg.js'),
+        'id',
+        'restore',
+        '--mnemonic-file',
+        file,
+        '--home',
+        cliHome,
+        '--json',
+      ],
+      { env: { ...process.env, DREGG_PASSPHRASE: 'cli unlock passphrase' } },
+    );
+    const cliDid = (JSON.parse(stdout) as { did: string }).did;
+
+    const page = await person(browser, false);
+    await page.getByRole('tab', { name: 'Restore from words' }).click();
+    await page.getByLabel('Your recovery words').fill(words);
+    await page.getByLabel(/^Unlock passphrase/).fill(PASS);
+    await page.getByLabel('The same passphrase again').fill(PASS);
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await expect(page.getByTestId('did')).toHaveText(cliDid, { timeout: 30_000 });
+  } finally {
+    rmSync(cliHome, { recursive: true, force: true });
+  }
+});

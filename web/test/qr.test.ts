@@ -1,0 +1,69 @@
+import 'fake-indexeddb/auto';
+import { isDreggError, openIndexedDbStore } from '@cipherclerk/core';
+import { createLightNode } from '@cipherclerk/worker/node/light-node';
+import { describe, expect, it } from 'vitest';
+import { MAX_QR_TEXT, type QrMatrix, qrMatrix, readQrPixels } from '../src/lib/qr.ts';
+
+const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+
+/** Draws the matrix as a picture would show it: `scale` pixels per module, RGBA. */
+function raster(m: QrMatrix, scale: number): { data: Uint8ClampedArray; width: number } {
+  const width = m.size * scale;
+  const data = new Uint8ClampedArray(width * width * 4).fill(255);
+  for (let y = 0; y < width; y++)
+    for (let x = 0; x < width; x++)
+      if (m.dark[Math.floor(y / scale)]![Math.floor(x / scale)])
+        data.fill(0, (y * width + x) * 4, (y * width + x) * 4 + 3);
+  return { data, width };
+}
+
+async function delegationWithThreeCaveats(): Promise<string> {
+  let n = 0;
+  const open = () => openIndexedDbStore(`qr-test-${n++}`, { collections: ['vault', 'settings'] });
+  const alice = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
+  const bob = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
+  for (const node of [alice, bob]) {
+    const c = await node.create('a passphrase');
+    const words = c.mnemonic.split(' ');
+    await node.confirm(c.confirm.map((i) => words[i]!));
+  }
+  const token = await alice.mint({ service: 'storage', actions: ['read', 'write'], budget: 100 });
+  const d = await alice.delegate({
+    from: token.id,
+    recipient: (await bob.overview()).did!,
+    actions: ['read'],
+    budget: 5,
+    ttl: 3600,
+  });
+  return d.text;
+}
+
+describe('sharing by QR', () => {
+  it('a delegation with three caveats fits one QR that reads back exactly', async () => {
+    const text = await delegationWithThreeCaveats();
+    expect(text.length).toBeLessThanOrEqual(MAX_QR_TEXT);
+    const m = qrMatrix(text);
+    console.log(JSON.stringify({ delegation_chars: text.length, qr_version: m.version, modules: m.size }));
+    for (const scale of [2, 3, 5]) {
+      const { data, width } = raster(m, scale);
+      expect(readQrPixels(data, width, width)).toBe(text);
+    }
+  });
+
+  it('refuses a text too long for a reliable QR with a code', () => {
+    expect(() => qrMatrix('x'.repeat(MAX_QR_TEXT + 1))).toThrow(
+      expect.objectContaining({ code: 'E_TOO_LARGE' }),
+    );
+  });
+
+  it('a picture with no QR code in it is E_DECODE', () => {
+    const blank = new Uint8ClampedArray(64 * 64 * 4).fill(255);
+    let error: unknown;
+    try {
+      readQrPixels(blank, 64, 64);
+    } catch (e) {
+      error = e;
+    }
+    expect(isDreggError(error, 'E_DECODE')).toBe(true);
+  });
+});

@@ -1,0 +1,399 @@
+/**
+ * The light node: one unlocked agent (or none), its sealed copy in a `Store`, an optional relay
+ * connection, and the auto-lock timer. `createLightNode` returns the object that the worker entry
+ * exposes with comlink (`api.ts` is its contract); tests call it directly.
+ *
+ * While unlocked the node keeps the unlock passphrase next to the agent's keys, because minting adds a
+ * root key to the keyring, which must then be sealed again; both are dropped (and the key bytes wiped)
+ * when it locks. Nothing is ever unlocked without the passphrase being typed: a new worker (a reload)
+ * starts locked.
+ */
+import {
+  type Agent,
+  type Clock,
+  createAgent,
+  DreggError,
+  delegate,
+  fingerprint,
+  importRevocation,
+  inspect as inspectText,
+  lockAgent,
+  mintToken,
+  nowSeconds,
+  type RevocationRecord,
+  receiveSignedDelegation,
+  revocationToText,
+  revoke as revokeDelegation,
+  type Store,
+  TrustedKey,
+  unlockAgent,
+  verifyRequest,
+} from '@cipherclerk/core';
+import type { RelayClient } from '@cipherclerk/core/net';
+import type {
+  Creation,
+  LightNodeApi,
+  LockReason,
+  NodeEvent,
+  NodeStatus,
+  Overview,
+  RelayView,
+} from './api.ts';
+import { errorToWire } from './errors.ts';
+import { readLocked, readSettings, type Settings, writeLocked, writeSettings } from './vault.ts';
+import { capabilities, delegationView, mintedView } from './views.ts';
+
+/** The scrypt parameters of core's at-rest encryption (tests pass cheap ones). */
+export interface KdfParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+export interface LightNodeOptions {
+  readonly store: Store;
+  readonly clock?: Clock;
+  /** scrypt parameters for a keyring sealed here (default: core's `AT_REST_SCRYPT`). */
+  readonly kdf?: KdfParams;
+  /** How to reach a relay; without it `connect` refuses (`E_UNSUPPORTED`). */
+  readonly connect?: (addresses: readonly string[]) => Promise<RelayClient>;
+  /** Runs `run` once after `ms`; returns the cancel. Default `setTimeout`. */
+  readonly schedule?: (ms: number, run: () => void) => () => void;
+}
+
+/** Words the person must type back after writing the mnemonic down. */
+const CONFIRM_WORDS = 3;
+const MIN_PASSPHRASE = 8;
+/** Larger than any delegation chain we make; refuse before decoding anything bigger. */
+const MAX_TEXT = 64 * 1024;
+
+const defaultSchedule = (ms: number, run: () => void) => {
+  const t = setTimeout(run, ms);
+  return () => clearTimeout(t);
+};
+
+function checkPassphrase(p: unknown): string {
+  if (typeof p !== 'string' || p.length < MIN_PASSPHRASE)
+    throw new DreggError(
+      'E_ARGUMENT',
+      `Choose an unlock passphrase of at least ${MIN_PASSPHRASE} characters`,
+    );
+  return p;
+}
+
+function checkText(text: unknown): string {
+  if (typeof text !== 'string') throw new DreggError('E_ARGUMENT', 'Expected text');
+  if (text.length > MAX_TEXT)
+    throw new DreggError('E_TOO_LARGE', 'That text is far too long to be a capability');
+  return text.trim();
+}
+
+/** `n` distinct positions in `0..size-1`, uniformly, from `crypto.getRandomValues`. */
+function randomPositions(n: number, size: number): number[] {
+  const chosen = new Set<number>();
+  const buf = new Uint32Array(1);
+  while (chosen.size < n) {
+    crypto.getRandomValues(buf);
+    const limit = 2 ** 32 - (2 ** 32 % size);
+    if (buf[0]! < limit) chosen.add(buf[0]! % size);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+function wipe(agent: Agent): void {
+  agent.identity.seed.fill(0);
+  agent.identity.x25519.secretKey.fill(0);
+  for (const key of Object.values(agent.secrets.rootKeys)) key.fill(0);
+}
+
+function subjectOf(r: RevocationRecord): string {
+  switch (r.kind) {
+    case 'delegation':
+      return r.delegation;
+    case 'trip':
+      return `channel ${r.channel}`;
+    case 'epoch':
+      return `epoch ${r.epoch}`;
+  }
+}
+
+export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi> {
+  const { store } = o;
+  const agentOptions = { ...(o.clock ? { clock: o.clock } : {}) };
+  const schedule = o.schedule ?? defaultSchedule;
+  let settings: Settings = await readSettings(store);
+  let did: string | null = (await readLocked(store))?.state.did ?? null;
+  let session: { agent: Agent; passphrase: string } | undefined;
+  let pending: { agent: Agent; passphrase: string; confirm: number[] } | undefined;
+  let cancelIdle: (() => void) | undefined;
+  let client: RelayClient | undefined;
+  let relay: RelayView = { state: 'offline', addresses: settings.relays };
+  /** Revocations heard while locked, applied at the next unlock. */
+  const heard: string[] = [];
+  const listeners = new Set<(e: NodeEvent) => void>();
+
+  const status = (): NodeStatus => (session ? 'unlocked' : did === null ? 'empty' : 'locked');
+  const overview = (): Overview => ({
+    status: status(),
+    did,
+    autoLockMinutes: settings.autoLockMinutes,
+    relay,
+  });
+
+  function emit(event: NodeEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        listeners.delete(listener);
+      }
+    }
+  }
+
+  function armIdle(): void {
+    cancelIdle?.();
+    cancelIdle = undefined;
+    if (session && settings.autoLockMinutes > 0)
+      cancelIdle = schedule(settings.autoLockMinutes * 60_000, () => lockNow('idle'));
+  }
+
+  function lockNow(reason: LockReason): void {
+    cancelIdle?.();
+    cancelIdle = undefined;
+    if (session) wipe(session.agent);
+    session = undefined;
+    emit({ type: 'status', status: status(), reason });
+  }
+
+  /** The unlocked agent; any use of it counts as activity. */
+  function agent(): Agent {
+    if (!session) throw new DreggError('E_LOCKED', 'Unlock first: the keys are sealed');
+    armIdle();
+    return session.agent;
+  }
+
+  /** Saves the state, and the keyring too when a root key was added (it must be sealed again). */
+  async function persist(keyringChanged = false): Promise<void> {
+    const s = session!;
+    const keyring = keyringChanged ? (await lockAgent(s.agent, s.passphrase)).keyring : undefined;
+    await writeLocked(store, s.agent.state, keyring);
+    emit({ type: 'capabilities' });
+  }
+
+  async function begin(a: Agent, passphrase: string): Promise<Overview> {
+    for (const text of heard.splice(0)) await importRevocation(a, text);
+    session = { agent: a, passphrase };
+    did = a.did;
+    armIdle();
+    emit({ type: 'status', status: 'unlocked' });
+    return overview();
+  }
+
+  async function keep(a: Agent, passphrase: string): Promise<Overview> {
+    const locked = await lockAgent(a, passphrase);
+    await writeLocked(store, locked.state, locked.keyring);
+    return begin(a, passphrase);
+  }
+
+  function refuseIfStored(): void {
+    if (did !== null) throw new DreggError('E_EXISTS', 'This browser already holds an identity');
+  }
+
+  async function heardRevocation(record: RevocationRecord): Promise<void> {
+    const text = revocationToText(record);
+    if (session) {
+      await importRevocation(session.agent, text);
+      await persist();
+    } else {
+      heard.push(text);
+    }
+    emit({ type: 'revocation', by: record.by, subject: subjectOf(record) });
+  }
+
+  function setRelay(next: RelayView): RelayView {
+    relay = next;
+    emit({ type: 'relay', relay });
+    return relay;
+  }
+
+  return {
+    async overview() {
+      return overview();
+    },
+    async create(passphrase) {
+      refuseIfStored();
+      const p = checkPassphrase(passphrase);
+      const a = await createAgent({ ...agentOptions, ...(o.kdf ? { kdf: o.kdf } : {}) });
+      const words = a.secrets.mnemonic.split(' ');
+      pending = { agent: a, passphrase: p, confirm: randomPositions(CONFIRM_WORDS, words.length) };
+      const creation: Creation = { mnemonic: a.secrets.mnemonic, did: a.did, confirm: pending.confirm };
+      return creation;
+    },
+    async confirm(words) {
+      if (!pending) throw new DreggError('E_NOT_FOUND', 'Nothing to confirm: create an identity first');
+      refuseIfStored();
+      const expected = pending.agent.secrets.mnemonic.split(' ');
+      pending.confirm.forEach((position, i) => {
+        if ((words[i] ?? '').trim().toLowerCase() !== expected[position])
+          throw new DreggError('E_ARGUMENT', `Word ${position + 1} is not the word you were shown`);
+      });
+      const { agent: a, passphrase } = pending;
+      pending = undefined;
+      return keep(a, passphrase);
+    },
+    async restore(mnemonic, passphrase) {
+      refuseIfStored();
+      const p = checkPassphrase(passphrase);
+      const a = await createAgent({
+        ...agentOptions,
+        ...(o.kdf ? { kdf: o.kdf } : {}),
+        mnemonic: checkText(mnemonic),
+      });
+      return keep(a, p);
+    },
+    async unlock(passphrase) {
+      if (session) return overview();
+      const locked = await readLocked(store);
+      if (locked === undefined)
+        throw new DreggError('E_NOT_FOUND', 'There is no identity in this browser yet');
+      if (typeof passphrase !== 'string') throw new DreggError('E_ARGUMENT', 'Type your unlock passphrase');
+      return begin(await unlockAgent(locked, passphrase, agentOptions), passphrase);
+    },
+    async lock() {
+      lockNow('user');
+      return overview();
+    },
+    async touch() {
+      if (session) armIdle();
+    },
+    async setAutoLock(minutes) {
+      if (!Number.isFinite(minutes) || minutes < 0 || minutes > 24 * 60)
+        throw new DreggError('E_ARGUMENT', 'Auto-lock is a number of minutes from 0 (off) to 1440');
+      settings = { ...settings, autoLockMinutes: minutes };
+      await writeSettings(store, settings);
+      armIdle();
+      return overview();
+    },
+    async identity() {
+      const a = agent();
+      return {
+        did: a.did,
+        fingerprints: {
+          signing: fingerprint(a.identity.publicKey),
+          sealing: fingerprint(a.identity.x25519.publicKey),
+        },
+      };
+    },
+    async capabilities() {
+      return capabilities(agent());
+    },
+    async mint(form) {
+      const a = agent();
+      const r = mintToken(a, {
+        service: checkText(form.service),
+        ...(form.actions ? { actions: form.actions } : {}),
+        ...(form.budget !== undefined ? { budget: form.budget } : {}),
+        ...(form.ttl !== undefined ? { ttl: form.ttl } : {}),
+      });
+      await persist(true);
+      return mintedView(a, r.id);
+    },
+    async delegate(form) {
+      const a = agent();
+      const r = await delegate(a, checkText(form.from), checkText(form.recipient), {
+        ...(form.services ? { services: form.services } : {}),
+        ...(form.actions ? { actions: form.actions } : {}),
+        ...(form.budget !== undefined ? { maxBudget: form.budget } : {}),
+        ...(form.ttl !== undefined ? { maxTtl: form.ttl } : {}),
+      });
+      await persist();
+      return delegationView(a, r.text, nowSeconds(a.clock));
+    },
+    async inspect(text) {
+      if (session) armIdle();
+      return inspectText(checkText(text));
+    },
+    async accept(text, issuer) {
+      const a = agent();
+      const r = await receiveSignedDelegation(a, checkText(text), TrustedKey(checkText(issuer)));
+      await persist();
+      return delegationView(a, a.state.held[r.id]!.chain, a.state.held[r.id]!.acceptedAt);
+    },
+    async verify(capability, request) {
+      const a = agent();
+      const decision = await verifyRequest(a, checkText(capability), {
+        service: checkText(request.service),
+        action: checkText(request.action),
+        ...(request.cost !== undefined ? { cost: request.cost } : {}),
+      });
+      await persist();
+      return decision;
+    },
+    async revoke(hash) {
+      const a = agent();
+      const id = checkText(hash).toLowerCase();
+      const issued = a.state.issued[id];
+      if (issued === undefined)
+        throw new DreggError('E_NOT_FOUND', 'You issued no delegation with that hash');
+      const r = await revokeDelegation(a, { token: issued.token, delegation: id });
+      await persist();
+      if (client) {
+        try {
+          await client.publishRevocation(r.record);
+        } catch (e) {
+          const w = errorToWire(e);
+          throw new DreggError(w.code, `Revoked here, but the relay could not be told: ${w.message}`);
+        }
+      }
+      return delegationView(a, issued.chain, issued.issuedAt);
+    },
+    async connect(addresses) {
+      if (!o.connect) throw new DreggError('E_UNSUPPORTED', 'This light node has no network');
+      if (
+        !Array.isArray(addresses) ||
+        addresses.length === 0 ||
+        !addresses.every((a) => typeof a === 'string')
+      )
+        throw new DreggError('E_ARGUMENT', 'Give at least one relay address (a multiaddr)');
+      await client?.close();
+      client = undefined;
+      const list = addresses.map((a) => a.trim());
+      setRelay({ state: 'connecting', addresses: list });
+      try {
+        const c = await o.connect(list);
+        client = c;
+        settings = { ...settings, relays: list };
+        await writeSettings(store, settings);
+        c.onRevocation((record) => {
+          heardRevocation(record).catch((e) => console.error('light node: a revocation was not applied', e));
+        });
+        c.onRoot((root) => {
+          if (client === c)
+            setRelay({ ...relay, root: { height: root.height, at: root.at, logRoot: hex(root.logRoot) } });
+        });
+        const started = performance.now();
+        const root = await c.latestRoot();
+        return setRelay({
+          state: 'online',
+          addresses: list,
+          relay: c.info.relay,
+          latencyMs: Math.round(performance.now() - started),
+          root: { height: root.height, at: root.at, logRoot: hex(root.logRoot) },
+        });
+      } catch (e) {
+        setRelay({ state: 'failed', addresses: list, error: errorToWire(e) });
+        throw e;
+      }
+    },
+    async disconnect() {
+      await client?.close();
+      client = undefined;
+      return setRelay({ state: 'offline', addresses: relay.addresses });
+    },
+    async subscribe(listener) {
+      listeners.add(listener);
+    },
+  };
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
