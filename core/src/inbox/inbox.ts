@@ -165,6 +165,8 @@ export interface InboxTotals {
 export interface Inbox {
   /** The relay's did:key. */
   readonly relay: string;
+  /** The limits it enforces (the defaults with the options' overrides). */
+  readonly limits: InboxLimits;
   /** Stores a sealed box; with `payment`, charges it first (only for a new deposit that fits). */
   deposit(request: DepositRequest, payment?: Payment): Promise<DepositReceipt>;
   challenge(recipient: string): Promise<DrainChallenge>;
@@ -476,7 +478,7 @@ function checkLimits(l: InboxLimits): InboxLimits {
 
 export async function openInbox(options: InboxOptions): Promise<Inbox> {
   const { store, clock, ed, seed } = options;
-  const limits = checkLimits({ ...DEFAULT_INBOX_LIMITS, ...options.limits });
+  const limits = Object.freeze(checkLimits({ ...DEFAULT_INBOX_LIMITS, ...options.limits }));
   for (const c of INBOX_COLLECTIONS)
     if (!store.collections.includes(c))
       throw new DreggError(
@@ -682,6 +684,7 @@ export async function openInbox(options: InboxOptions): Promise<Inbox> {
 
   return {
     relay,
+    limits,
 
     deposit(request, payment) {
       return new Promise<DepositReceipt>((resolve, reject) => {

@@ -7,13 +7,12 @@
 import { type Clock, nowSeconds, systemClock } from '../clock.ts';
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { type DepositRequest, refundClaim } from '../inbox/wire.ts';
-import { encodeTurn, signTurn } from '../turns/turn.ts';
+import { nextTurn, type Signer } from '../router/cells.ts';
+import { encodeTurn } from '../turns/turn.ts';
 import type { RelayClient } from './client.ts';
 
 /** Who pays: an agent's key and the cell on the relay's ledger it pays from. */
-export interface Payer {
-  readonly did: string;
-  readonly seed: Uint8Array;
+export interface Payer extends Signer {
   readonly cell: string;
 }
 
@@ -29,20 +28,13 @@ export async function paidDeposit(
   ed: Ed25519,
   clock: Clock = systemClock,
 ): Promise<DepositRequest> {
-  const [head, cell] = await Promise.all([client.head(payer.did), client.cell(payer.cell)]);
-  const payment = await signTurn(
-    {
-      ledger: client.info.ledger,
-      agent: payer.did,
-      cell: payer.cell,
-      nonce: cell?.nonce ?? 0,
-      prev: head.prev,
-      effects: [{ type: 'transfer', from: payer.cell, to: client.info.escrow, amount: request.deposit }],
-      fee: 0n,
-      validUntil: nowSeconds(clock) + PAYMENT_VALIDITY_SECONDS,
-    },
-    payer.seed,
+  const payment = await nextTurn(
+    client.ledger(),
+    payer,
+    payer.cell,
+    [{ type: 'transfer', from: payer.cell, to: client.info.escrow, amount: request.deposit }],
     ed,
+    nowSeconds(clock) + PAYMENT_VALIDITY_SECONDS,
   );
   return { ...request, refund: refundClaim(secret), payment: encodeTurn(payment) };
 }

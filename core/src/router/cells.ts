@@ -29,6 +29,41 @@ export interface LedgerView {
   submit(turn: Turn): Promise<Receipt>;
 }
 
+/** An agent's key: its did:key and Ed25519 seed. */
+export interface Signer {
+  readonly did: string;
+  readonly seed: Uint8Array;
+}
+
+/**
+ * A turn by `agent` acting as `cell`, signed to continue the agent's receipt chain and the cell's nonce
+ * as `ledger` reports them now, valid until `validUntil` (Unix seconds); fee 0.
+ */
+export async function nextTurn(
+  ledger: Pick<LedgerView, 'ledger' | 'cell' | 'head'>,
+  agent: Signer,
+  cell: string,
+  effects: readonly Effect[],
+  ed: Ed25519,
+  validUntil: number,
+): Promise<Turn> {
+  const [head, acting] = await Promise.all([ledger.head(agent.did), ledger.cell(cell)]);
+  return signTurn(
+    {
+      ledger: ledger.ledger,
+      agent: agent.did,
+      cell,
+      nonce: acting?.nonce ?? 0,
+      prev: head.prev,
+      effects,
+      fee: 0n,
+      validUntil,
+    },
+    agent.seed,
+    ed,
+  );
+}
+
 /** The local executor as a ledger view. */
 export function executorView(executor: Executor): LedgerView {
   return {
@@ -44,7 +79,7 @@ export interface CellBackingOptions {
   readonly ed: Ed25519;
   readonly clock: Clock;
   /** The holding agent and its signing key (the backing lives where the key already is). */
-  readonly agent: { readonly did: string; readonly seed: Uint8Array };
+  readonly agent: Signer;
   /** The agent's cell whose c-list holds its handles, and which acts in every turn. */
   readonly cell: string;
   /** How long a turn this backing signs stays valid (seconds). */
@@ -66,22 +101,8 @@ export function cellBacking(options: CellBackingOptions): Backing {
   }
 
   async function run(effects: Effect[]): Promise<CborValue[]> {
-    const now = nowSeconds(clock);
-    const [head, acting] = await Promise.all([ledger.head(agent.did), ledger.cell(cell)]);
-    const turn = await signTurn(
-      {
-        ledger: ledger.ledger,
-        agent: agent.did,
-        cell,
-        nonce: acting?.nonce ?? 0,
-        prev: head.prev,
-        effects,
-        fee: 0n,
-        validUntil: now + (options.validFor ?? 300),
-      },
-      agent.seed,
-      ed,
-    );
+    const validUntil = nowSeconds(clock) + (options.validFor ?? 300);
+    const turn = await nextTurn(ledger, agent, cell, effects, ed, validUntil);
     return [...(await ledger.submit(turn)).results];
   }
 

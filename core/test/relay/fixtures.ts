@@ -14,8 +14,9 @@ import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
 import type { RelayClient } from '../../src/net/client.ts';
 import type { Log } from '../../src/node/relay/log.ts';
 import { type Relay, type RelayConfig, startRelay } from '../../src/node/relay/relay.ts';
+import { nextTurn } from '../../src/router/cells.ts';
 import type { Effect } from '../../src/turns/effects.ts';
-import { signTurn, type Turn } from '../../src/turns/turn.ts';
+import type { Turn } from '../../src/turns/turn.ts';
 
 export const LOOPBACK = ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/udp/0/webrtc-direct'];
 export const silent: Log = () => {};
@@ -60,19 +61,5 @@ export async function turnOn(
   effects: Effect[],
   validUntil = Math.floor(Date.now() / 1000) + 600,
 ): Promise<Turn> {
-  const [head, acting] = await Promise.all([client.head(who.did), client.cell(cell)]);
-  return signTurn(
-    {
-      ledger: client.info.ledger,
-      agent: who.did,
-      cell,
-      nonce: acting?.nonce ?? 0,
-      prev: head.prev,
-      effects,
-      fee: 0n,
-      validUntil,
-    },
-    who.seed,
-    nobleEd25519,
-  );
+  return nextTurn(client.ledger(), who, cell, effects, nobleEd25519, validUntil);
 }

@@ -19,7 +19,8 @@ import type { Inbox, Payment } from '../../inbox/inbox.ts';
 import { type DepositRequest, refundClaim } from '../../inbox/wire.ts';
 import type { RefundClaim, Submitted } from '../../net/contract.ts';
 import type { Notary } from '../../notary/index.ts';
-import { decodeTurn, encodeTurn, signTurn, type Turn, turnHash } from '../../turns/turn.ts';
+import { nextTurn } from '../../router/cells.ts';
+import { decodeTurn, encodeTurn, type Turn, turnHash } from '../../turns/turn.ts';
 
 /** The salt of the relay's escrow cell (a label, zero-padded to 32 bytes): its id is `cellId(relay, ESCROW_SALT)`. */
 export const ESCROW_SALT = toHex(
@@ -82,23 +83,22 @@ export async function openDeposits(o: DepositsOptions): Promise<Deposits> {
       fail('E_INVALID', `A payment may be valid for at most ${MAX_PAYMENT_VALIDITY_SECONDS} seconds`);
   }
 
-  async function payout(to: string, amount: bigint): Promise<Turn> {
-    const cell = notary.cell(escrow) ?? fail('E_INTERNAL', 'The escrow cell is missing');
-    return signTurn(
-      {
-        ledger: notary.ledger,
-        agent: notary.relay,
-        cell: escrow,
-        nonce: cell.nonce,
-        prev: notary.head(notary.relay).prev,
-        effects: [{ type: 'transfer', from: escrow, to, amount }],
-        fee: 0n,
-        validUntil: nowSeconds(o.clock) + PAYOUT_VALIDITY_SECONDS,
-      },
-      o.seed,
+  // The relay's own chain and the escrow cell's nonce, as its notary has them now.
+  const own = {
+    ledger: notary.ledger,
+    cell: async (id: string) => notary.cell(id),
+    head: async (agent: string) => notary.head(agent),
+  };
+  const relay = { did: notary.relay, seed: o.seed };
+  const payout = (to: string, amount: bigint): Promise<Turn> =>
+    nextTurn(
+      own,
+      relay,
+      escrow,
+      [{ type: 'transfer', from: escrow, to, amount }],
       o.ed,
+      nowSeconds(o.clock) + PAYOUT_VALIDITY_SECONDS,
     );
-  }
 
   return {
     escrow,
@@ -117,32 +117,30 @@ export async function openDeposits(o: DepositsOptions): Promise<Deposits> {
       };
     },
 
-    async claim(c) {
-      const owed = await inbox.refund(c.recipient, c.seq);
-      if (owed === undefined)
-        fail(
-          'E_NOT_FOUND',
-          'No refund is owed for this message: its recipient has not acknowledged it, it expired, or it was paid',
-        );
-      if (!bytesEqual(refundClaim(c.secret), owed.claim))
-        fail('E_DENIED', 'This secret does not claim the refund of that message');
+    claim(c) {
       return oneAtATime(async () => {
-        const current = await inbox.refund(c.recipient, c.seq);
-        if (current === undefined) fail('E_NOT_FOUND', 'This refund was just paid');
-        if (current.payout !== undefined) {
-          const earlier = await notary.submit(decodeTurn(current.payout)).catch((e: unknown) => {
+        const owed = await inbox.refund(c.recipient, c.seq);
+        if (owed === undefined)
+          fail(
+            'E_NOT_FOUND',
+            'No refund is owed for this message: its recipient has not acknowledged it, it expired, or it was paid',
+          );
+        if (!bytesEqual(refundClaim(c.secret), owed.claim))
+          fail('E_DENIED', 'This secret does not claim the refund of that message');
+        if (owed.payout !== undefined) {
+          const earlier = await notary.submit(decodeTurn(owed.payout)).catch((e: unknown) => {
             if (e instanceof DreggError) return undefined; // refused: never applied, so build a new one
             throw e;
           });
           if (earlier !== undefined) {
-            await inbox.settleRefunds([current.id]);
+            await inbox.settleRefunds([owed.id]);
             return earlier;
           }
         }
-        const turn = await payout(c.cell, current.amount);
-        await inbox.notePayout(current.id, encodeTurn(turn));
+        const turn = await payout(c.cell, owed.amount);
+        await inbox.notePayout(owed.id, encodeTurn(turn));
         const paid = await notary.submit(turn);
-        await inbox.settleRefunds([current.id]);
+        await inbox.settleRefunds([owed.id]);
         return paid;
       });
     },

@@ -14,13 +14,7 @@ import { decodeRevocation, verifyRevocation } from '../../caps/revocation.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
-import {
-  DEFAULT_INBOX_LIMITS,
-  INBOX_COLLECTIONS,
-  type Inbox,
-  type InboxLimits,
-  openInbox,
-} from '../../inbox/inbox.ts';
+import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
 import { OPS } from '../../net/contract.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
@@ -133,7 +127,6 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       notary,
       inbox,
       deposits,
-      minDeposit: config.inboxLimits?.minDeposit ?? DEFAULT_INBOX_LIMITS.minDeposit,
       ed,
       grant: config.grant ?? 0n,
       publishRevocation: async (_record, bytes) => {

@@ -47,8 +47,6 @@ export interface ServiceOptions {
   readonly notary: Notary;
   readonly inbox: Inbox;
   readonly deposits: Deposits;
-  /** The smallest inbox deposit accepted (the inbox enforces it; `info` tells clients). */
-  readonly minDeposit: bigint;
   readonly ed: Ed25519;
   /** Computrons each cell opened through `cell/open` starts with (issued, recorded in the log). */
   readonly grant: bigint;
@@ -69,7 +67,7 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
         version: RELAY_VERSION,
         contract: CONTRACT_VERSION,
         escrow: o.deposits.escrow,
-        minDeposit: o.minDeposit,
+        minDeposit: inbox.limits.minDeposit,
       });
     },
     async 'turn/submit'(request) {

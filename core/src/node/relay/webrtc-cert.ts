@@ -44,7 +44,13 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----`;
 }
 
-async function create(now: number): Promise<{ privateKey: string; pem: string }> {
+/** The stored pair, with the certificate parsed. */
+interface Held {
+  readonly privateKey: string;
+  readonly cert: X509Certificate;
+}
+
+async function create(now: number): Promise<Held> {
   const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;
   const keys = await crypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
   // Whole seconds: X.509 times carry no milliseconds.
@@ -61,19 +67,15 @@ async function create(now: number): Promise<{ privateKey: string; pem: string }>
     },
     crypto,
   );
-  return {
-    privateKey: pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', keys.privateKey)),
-    pem: cert.toString('pem'),
-  };
+  return { privateKey: pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', keys.privateKey)), cert };
 }
 
-function load(path: string): { privateKey: string; pem: string; notAfter: number } | undefined {
+function load(path: string): Held | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as { privateKey?: unknown; pem?: unknown };
     if (typeof stored.privateKey !== 'string' || typeof stored.pem !== 'string') throw new Error('fields');
-    const cert = new X509Certificate(stored.pem);
-    return { privateKey: stored.privateKey, pem: stored.pem, notAfter: cert.notAfter.getTime() };
+    return { privateKey: stored.privateKey, cert: new X509Certificate(stored.pem) };
   } catch (e) {
     throw new DreggError('E_IO', `${path} is not a WebRTC-direct certificate: delete it to make a new one`, {
       cause: e,
@@ -84,13 +86,14 @@ function load(path: string): { privateKey: string; pem: string; notAfter: number
 /** The relay's certificate from `home`, made (or renewed near its end) and saved when needed. */
 export async function relayWebrtcCertificate(home: string, now = Date.now()): Promise<WebrtcCertificate> {
   const path = webrtcCertificatePath(home);
-  const stored = load(path);
-  let current: { privateKey: string; pem: string };
-  if (stored !== undefined && stored.notAfter - now >= RENEW_BEFORE_MS) current = stored;
-  else {
-    current = await create(now);
-    atomicWrite(path, JSON.stringify(current));
+  let held = load(path);
+  if (held === undefined || held.cert.notAfter.getTime() - now < RENEW_BEFORE_MS) {
+    held = await create(now);
+    atomicWrite(path, JSON.stringify({ privateKey: held.privateKey, pem: held.cert.toString('pem') }));
   }
-  const der = new Uint8Array(new X509Certificate(current.pem).rawData);
-  return { privateKey: current.privateKey, pem: current.pem, certhash: certhash(der) };
+  return {
+    privateKey: held.privateKey,
+    pem: held.cert.toString('pem'),
+    certhash: certhash(new Uint8Array(held.cert.rawData)),
+  };
 }
