@@ -68,9 +68,15 @@ export class WebGpuKernels {
   /** Per-pass uniform buffers, destroyed once their commands have completed. */
   private transient: GPUBuffer[] = [];
 
+  /**
+   * @param adapter the adapter in words, for reports.
+   * @param software whether the adapter runs on the CPU (a fallback adapter such as SwiftShader):
+   *   correct, but far slower than the WASM kernels, so the prover uses it only when told to.
+   */
   constructor(
     private readonly device: GPUDevice,
     readonly adapter: string,
+    readonly software: boolean,
   ) {
     const pipeline = (code: string, entryPoint: string): GPUComputePipeline =>
       device.createComputePipeline({
@@ -216,6 +222,11 @@ export class WebGpuKernels {
     return this.hashWith(input, rows, columns.length, true, key);
   }
 
+  /** Releases the device; the kernels cannot be used afterwards. */
+  destroy(): void {
+    this.device.destroy();
+  }
+
   /** Leaf digests of consecutive runs of `wordsPerLeaf` words (Merkle nodes: runs of 16). */
   async hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
     return this.hashWith(words, words.length / wordsPerLeaf, wordsPerLeaf, false, key);
@@ -235,5 +246,8 @@ export async function createWebGpuKernels(): Promise<WebGpuKernels | null> {
     },
   });
   const info = adapter.info;
-  return new WebGpuKernels(device, `${info.vendor} ${info.architecture} ${info.description}`.trim());
+  const name = `${info.vendor} ${info.architecture} ${info.description}`.trim();
+  // Chromium reports SwiftShader as a fallback adapter; older builds only name it.
+  const software = info.isFallbackAdapter === true || /swiftshader/i.test(name);
+  return new WebGpuKernels(device, name, software);
 }
