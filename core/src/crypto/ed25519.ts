@@ -18,7 +18,7 @@
  */
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, hexToBytes } from '@noble/curves/utils.js';
-import { sha512 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '../encoding/bytes.ts';
 import { fail } from '../errors.ts';
 
@@ -149,10 +149,23 @@ export function verifyEd25519Sync(
   return strictlyEncoded(publicKey, message, signature) && verifyCofactorless(publicKey, message, signature);
 }
 
+/**
+ * Public keys already derived, by the caller's seed array. Deriving one is a scalar multiplication
+ * (about a millisecond in JS), and signers such as gossip publishers name their key on every message.
+ * The entry holds a digest of the seed, not a copy, and a seed changed in place misses. (SHA-256,
+ * never SHA-512: SHA-512 of the seed is the expanded signing key.)
+ */
+const derived = new WeakMap<Uint8Array, { readonly digest: Uint8Array; readonly publicKey: Uint8Array }>();
+
 /** Public key of a 32-byte private key (synchronous: used where identities are derived). */
 export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
   checkSeed(seed);
-  return ed25519.getPublicKey(seed);
+  const digest = sha256(seed);
+  const known = derived.get(seed);
+  if (known?.digest.every((b, i) => b === digest[i])) return known.publicKey.slice();
+  const publicKey = ed25519.getPublicKey(seed);
+  derived.set(seed, { digest, publicKey: publicKey.slice() });
+  return publicKey;
 }
 
 // ---- WebCrypto ----------------------------------------------------------------------------------

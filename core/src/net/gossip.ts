@@ -5,8 +5,8 @@
  * Each subscribed topic gets a gossipsub validator that decodes and verifies before anything is
  * delivered or forwarded, and answers REJECT for anything malformed, unsigned, too large, for another
  * topic or badly signed, so gossipsub scores the sender down (core/src/net/node.ts) and stops
- * forwarding its messages. libp2p's own message signing (StrictSign, by the peer key) stays on for
- * interoperability; it says which peer published, ours says who vouches for the content.
+ * forwarding its messages. The envelope's signature is the only one: libp2p's own message signing is
+ * off (StrictNoSign, decision 61).
  */
 import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub';
 import type { Libp2p, PeerId } from '@libp2p/interface';
@@ -42,7 +42,6 @@ export type GossipNode = Libp2p<{ pubsub: GossipSub }>;
 
 /** Why the validator dropped a message (also the gossipsub verdict: all REJECT but `future`, `body-ignored`). */
 export type GossipDropReason =
-  | 'unsigned'
   | 'wrong-topic'
   | 'too-large'
   | 'malformed'
@@ -87,8 +86,11 @@ const VERDICT = {
 } as const;
 type Verdict = keyof typeof VERDICT;
 
-/** Envelopes the validator accepted, by message bytes, so a handler does not decode them again. */
-const accepted = new WeakMap<Uint8Array, GossipEnvelope>();
+/**
+ * Envelopes the validator accepted, by message bytes, with the peer that forwarded them, so a handler
+ * does not decode them again.
+ */
+const accepted = new WeakMap<Uint8Array, { envelope: GossipEnvelope; source: GossipSource }>();
 
 /** The gossipsub validator of one topic (exported for tests and for relays that forward unsubscribed). */
 export function envelopeValidator(
@@ -107,8 +109,7 @@ export function envelopeValidator(
     }
     return VERDICT[verdict];
   };
-  return async (_peer, message) => {
-    if (message.type !== 'signed') return drop('unsigned', 'reject');
+  return async (peer, message) => {
     if (message.topic !== topic) return drop('wrong-topic', 'reject');
     if (message.data.length > maxBytes) return drop('too-large', 'reject');
     let envelope: GossipEnvelope;
@@ -137,7 +138,7 @@ export function envelopeValidator(
       if (verdict === 'reject') return drop('body-rejected', 'reject');
       if (verdict !== 'accept') return drop('body-ignored', 'ignore');
     }
-    accepted.set(message.data, envelope);
+    accepted.set(message.data, { envelope, source: { peerId: peer.toString() } });
     return VERDICT.accept;
   };
 }
@@ -171,16 +172,15 @@ export function subscribeSigned(
     if (message.topic !== topic) return;
     // Gossipsub delivers only what a validator accepted, and every validator on our topics is an
     // `envelopeValidator`, which records what it accepted; anything else is not handed out.
-    const envelope = accepted.get(message.data);
-    if (envelope === undefined) return;
+    const valid = accepted.get(message.data);
+    if (valid === undefined) return;
     try {
       o.observer?.delivered?.(topic);
     } catch {
       // Observers never affect delivery.
     }
-    const source: GossipSource = { peerId: message.type === 'signed' ? message.from.toString() : '' };
     Promise.resolve()
-      .then(() => handler(envelope, source))
+      .then(() => handler(valid.envelope, valid.source))
       .catch(() => {});
   };
   pubsub.addEventListener('message', listener);

@@ -25,7 +25,8 @@ describe('interop with a stock js-libp2p node', () => {
       transports: [webSockets()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub() },
+      // The one setting a stock node needs: our messages carry no libp2p-level signature (decision 61).
+      services: { identify: identify(), pubsub: gossipsub({ globalSignaturePolicy: 'StrictNoSign' }) },
     });
     track(stock);
     const topic = 'cipherclerk/v1/roots';
