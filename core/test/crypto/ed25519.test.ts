@@ -57,6 +57,17 @@ describe('Ed25519 providers', () => {
     });
   }
 
+  it('derives the public key again when a seed array is overwritten in place (the memo misses)', () => {
+    const [first, second] = rfc8032.vectors;
+    const seed = hexToBytes(first!.secretKey);
+    const key = ed25519PublicKey(seed);
+    expect(bytesToHex(key)).toBe(first!.publicKey);
+    key.fill(0); // the caller's copy, not the memo's
+    expect(bytesToHex(ed25519PublicKey(seed))).toBe(first!.publicKey);
+    seed.set(hexToBytes(second!.secretKey));
+    expect(bytesToHex(ed25519PublicKey(seed))).toBe(second!.publicKey);
+  });
+
   it('rejects an RFC 8032 signature over a message with one bit flipped, in every provider', async () => {
     const v = rfc8032.vectors[2]!;
     const message = hexToBytes(v.message);
