@@ -4,6 +4,7 @@
  * ./libp2p.ts puts a session on a libp2p stream, directly or through a relay's circuit.
  */
 export * from './handoff.ts';
+export * from './letters.ts';
 export * from './libp2p.ts';
 export * from './link.ts';
 export * from './refs.ts';

@@ -18,8 +18,12 @@ import { SWISS_BYTES, swissId } from './sturdy.ts';
 
 const SWISS = 'captp-swiss';
 const NONCES = 'captp-handoff-nonces';
+/** Letters (./letters.ts): sequence counters both ways, and letters held until a gap is filled. */
+export const LETTERS = 'captp-letters';
+/** The last session epoch with each peer, so that epochs keep increasing across restarts. */
+export const EPOCHS = 'captp-epochs';
 /** The collections a vat's store must declare. */
-export const CAPTP_COLLECTIONS = [SWISS, NONCES] as const;
+export const CAPTP_COLLECTIONS = [SWISS, NONCES, LETTERS, EPOCHS] as const;
 
 export interface SwissEntry {
   /** The name under which the exporting vat registers the object (again after each restart). */
@@ -60,13 +64,18 @@ export interface SwissTable {
   /**
    * Checks the entry for `claimant` at `now` (unknown, revoked, expired, exhausted, another holder),
    * runs `check` on it (which may refuse by throwing), and consumes one use; if `nonce` is given,
-   * refuses it when already seen (`E_REPLAYED`) and records it until `nonce.until`.
+   * refuses it when already seen (`E_REPLAYED`) and records it until `nonce.until`. `also` is
+   * written in the same transaction as the use.
    */
   claim(
     id: Uint8Array,
     claimant: string,
     now: number,
-    o?: { check?: (entry: SwissEntry) => void; nonce?: { key: string; until: number } },
+    o?: {
+      check?: (entry: SwissEntry) => void;
+      nonce?: { key: string; until: number };
+      also?: readonly Write[];
+    },
   ): Promise<Claim>;
   /** Forgets nonces whose certificates have expired (they are refused as expired anyway). */
   sweepNonces(now: number): Promise<number>;
@@ -202,6 +211,7 @@ export function openSwissTable(store: Store, random: (n: number) => Uint8Array):
           writes.push({ op: 'put', collection: NONCES, key: o.nonce.key, value: encodeCbor(o.nonce.until) });
         }
         if (entry!.uses !== null) writes.push(put(id, { ...entry!, uses: entry!.uses - 1 }));
+        writes.push(...(o.also ?? []));
         if (writes.length > 0) await store.transact(writes);
         return { id, entry: entry! };
       });

@@ -17,16 +17,19 @@ import { assertNarrows, declaredRights, type Rights, rightsOf } from '../caps/ri
 import { type Clock, nowSeconds, systemClock } from '../clock.ts';
 import { defaultEd25519, type Ed25519, ed25519PublicKey } from '../crypto/ed25519.ts';
 import { toHex } from '../encoding/bytes.ts';
+import { type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { didKeyFromEd25519 } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, Write } from '../store/store.ts';
 import { handoffFromText, handoffToText, introduce, presentHandoff, verifyHandoff } from './handoff.ts';
+import { createMailroom, type Letter, type LetterOutcome } from './letters.ts';
 import type { Link } from './link.ts';
 import { type AnswerRef, call, facet, type LocalObject, localObject, type Value } from './refs.ts';
 import { type Session, type SessionHost, startSession } from './session.ts';
 import { formatSturdyRef, parseSturdyRef, swissId } from './sturdy.ts';
 import {
   checkSwiss,
+  EPOCHS,
   type MintOptions,
   openSwissTable,
   type SwissEntry,
@@ -71,6 +74,14 @@ export interface Vat {
   ): Promise<string>;
   /** As recipient: countersigns a handoff for `session` (to its exporter) and presents it. */
   redeemHandoff(session: Session, text: string): Promise<AnswerRef>;
+  /**
+   * A letter (./letters.ts) to the vat `to`, calling `method` on its sturdy reference `ref`: the next
+   * number in this vat's sequence to `to`, signed. Post letters in order with `postLetter`, retrying
+   * a failed post (the same letter is one deposit): a later letter waits for every earlier one.
+   */
+  writeLetter(o: { to: string; ref: string; method: string; args?: readonly CborValue[] }): Promise<Letter>;
+  /** Receives a letter (text form): its outcome and those of the held letters it released, in order. */
+  receiveLetter(text: string): Promise<LetterOutcome[]>;
   /** Closes every session. */
   close(): void;
 }
@@ -89,8 +100,14 @@ export async function createVat(o: VatOptions): Promise<Vat> {
   const swissTable = openSwissTable(o.store, random);
   const registry = new Map<string, LocalObject>();
   const sessions = new Set<Session>();
-  const epochs = new Map<string, number>();
   const identity = { did, seed: o.seed, ed };
+  // Epochs are read once here and written through, so they keep increasing across restarts.
+  const epochs = new Map<string, number>();
+  for (const { key, value } of await o.store.list(EPOCHS)) {
+    const epoch = decodeCbor(value, 'session epoch');
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0) epochs.set(key, epoch);
+  }
+  let epochWrites: Promise<unknown> = Promise.resolve();
 
   const registered = (entry: SwissEntry): LocalObject => {
     const object = registry.get(entry.object);
@@ -106,18 +123,27 @@ export async function createVat(o: VatOptions): Promise<Vat> {
     return facet(object, rights);
   };
 
+  /**
+   * Enlivening a sturdy reference for `claimant`: the swiss table's checks, one use consumed (with
+   * `also` in the same transaction), a facet with the entry's rights.
+   */
+  const claimRef = async (
+    cell: Value | undefined,
+    swiss: Value | undefined,
+    claimant: string,
+    also: readonly Write[] = [],
+  ): Promise<LocalObject> => {
+    if (cell !== o.cell) throw new DreggError('E_NOT_FOUND', 'No such sturdy reference here');
+    const id = swissId(checkSwiss(swiss));
+    const { entry } = await swissTable.claim(id, claimant, nowSeconds(clock), { check: registered, also });
+    return narrowed(registered(entry), [...entry.caveats, ...expiryCaveat(entry.expiry)]);
+  };
+
   const bootstrapFor = (session: Session): LocalObject =>
     localObject(
       'bootstrap',
       {
-        async fetch([cell, swiss]) {
-          if (cell !== o.cell) throw new DreggError('E_NOT_FOUND', 'No such sturdy reference here');
-          const id = swissId(checkSwiss(swiss));
-          const { entry } = await swissTable.claim(id, session.peer, nowSeconds(clock), {
-            check: registered,
-          });
-          return narrowed(registered(entry), [...entry.caveats, ...expiryCaveat(entry.expiry)]);
-        },
+        fetch: ([cell, swiss]) => claimRef(cell, swiss, session.peer),
         async handoff([text, countersignature]) {
           if (typeof text !== 'string' || !(countersignature instanceof Uint8Array))
             throw new DreggError(
@@ -157,13 +183,32 @@ export async function createVat(o: VatOptions): Promise<Vat> {
       clock,
     );
 
+  const mailroom = createMailroom({
+    signer: identity,
+    store: o.store,
+    clock,
+    claim(ref, sender, also) {
+      if (ref.federation !== o.federation)
+        throw new DreggError('E_NOT_FOUND', 'No such sturdy reference here');
+      return claimRef(ref.cell, ref.swiss, sender, also);
+    },
+  });
+
   const host: SessionHost = {
     identity,
     random,
     handshakeTimeoutMs: o.handshakeTimeoutMs ?? 10_000,
     proposeEpoch: (peer) => (peer === undefined ? 0 : (epochs.get(peer) ?? 0)) + 1,
     opened(session) {
-      epochs.set(session.peer, Math.max(epochs.get(session.peer) ?? 0, session.epoch));
+      const epoch = Math.max(epochs.get(session.peer) ?? 0, session.epoch);
+      epochs.set(session.peer, epoch);
+      // In the background (the handshake is synchronous here); a lost write only repeats an epoch
+      // number after a crash, and every session's id is fresh anyway (both nonces).
+      epochWrites = epochWrites
+        .then(() =>
+          o.store.transact([{ op: 'put', collection: EPOCHS, key: session.peer, value: encodeCbor(epoch) }]),
+        )
+        .catch(() => undefined);
       sessions.add(session);
       return bootstrapFor(session);
     },
@@ -215,6 +260,8 @@ export async function createVat(o: VatOptions): Promise<Vat> {
       const countersignature = await presentHandoff(handoffFromText(text), session.id, identity);
       return call(session.bootstrap(), 'handoff', [text, countersignature] satisfies Value[]);
     },
+    writeLetter: (lo) => mailroom.write(lo),
+    receiveLetter: (text) => mailroom.receive(text),
     close() {
       for (const s of sessions) s.close();
     },

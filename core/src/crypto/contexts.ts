@@ -108,6 +108,8 @@ export const Contexts = {
   captpHandoffCert: 'cipherclerk v1 captp handoff certificate',
   /** CapTP: what the recipient of a handoff signs to present it (certificate digest and session id). */
   captpHandoffPresent: 'cipherclerk v1 captp handoff presentation',
+  /** CapTP: digest of a letter's unsigned body (store-and-forward to an offline vat), signed by its sender. */
+  captpLetter: 'cipherclerk v1 captp letter',
 } as const;
 
 export type Context = keyof typeof Contexts;

@@ -38,6 +38,24 @@ describe('handshake', () => {
     expect(a2.id).not.toEqual(a.id);
   });
 
+  it('keeps moving the epoch on after both vats restart on their stores', async () => {
+    const alice = await makeVat('alice');
+    const bob = await makeVat('bob');
+    await connect(alice, bob);
+    const [a2] = await connect(alice, bob);
+    expect(a2.epoch).toBe(2);
+    alice.close();
+    bob.close();
+    // The epoch is written in the background; wait until both stores hold epoch 2.
+    const written = async (v: typeof alice) => (await v.store.list('captp-epochs')).map((e) => e.value[0]);
+    for (let i = 0; i < 200 && String([await written(alice), await written(bob)]) !== '2,2'; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const alice2 = await makeVat('alice', { seed: alice.seed, store: alice.store });
+    const bob2 = await makeVat('bob', { seed: bob.seed, store: bob.store });
+    const [a3, b3] = await connect(alice2, bob2);
+    expect([a3.epoch, b3.epoch]).toEqual([3, 3]);
+  });
+
   it('refuses a peer that is not the expected DID', async () => {
     const alice = await makeVat('alice');
     const bob = await makeVat('bob');
