@@ -40,8 +40,10 @@ export const USAGE = `dregg — cipherclerk on the command line
               [--min-deposit N] [--limit NAME=N ...]   (NetLimits names, e.g. rpcRatePerSecond=1000)
                                    run a relay until SIGTERM; prints one JSON line when ready
   dregg relay audit                the supply audit over this home's relay log (exit 1 if unbalanced)
-  dregg inbox send --relay MULTIADDR --to DID --file F [--ttl 7d]   seal F to DID, deposit it
+  dregg inbox send --relay MULTIADDR --to DID --file F [--ttl 7d] [--deposit N] [--cell CELL]
+                       seal F to DID, deposit it (paying the relay's deposit from CELL)
   dregg inbox fetch --relay MULTIADDR [--out DIR]   drain your inbox, check it, unseal locally
+  dregg inbox refunds --relay MULTIADDR   claim the deposits of your drained messages back
   dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
 
 Options: --home DIR (default ~/.cipherclerk), --json.
@@ -84,6 +86,7 @@ const OPTIONS = {
   grant: { type: 'string' },
   limit: { type: 'string', multiple: true },
   'min-deposit': { type: 'string' },
+  deposit: { type: 'string' },
   relay: { type: 'string', multiple: true },
   file: { type: 'string' },
 } as const;
