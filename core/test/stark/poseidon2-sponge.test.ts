@@ -39,7 +39,9 @@ describe('Poseidon2 sponge', () => {
   });
 
   it('zero-extended inputs do not collide: [], [0], [0, 0], ... hash differently', () => {
-    const digests = Array.from({ length: 20 }, (_, n) => poseidon2Hash('cellState', new Array(n).fill(0)).join());
+    const digests = Array.from({ length: 20 }, (_, n) =>
+      poseidon2Hash('cellState', new Array(n).fill(0)).join(),
+    );
     expect(new Set(digests).size).toBe(20);
   });
 

@@ -3,10 +3,9 @@
  * row i's output. With n rows the chain has n - 1 permutations: the engine does not constrain the
  * last row's own transition, so the last row is padding whose input is the chain's final state.
  * Public inputs: the first input (16 elements) and the final digest, the first 8 elements of the
- * final state (24 in all). Degree 3; 298 columns; 282 + 16 transition constraints.
+ * final state (24 in all). Degree 7; 157 columns; 141 + 16 transition constraints.
  */
 import type { Air } from '../air.ts';
-import { DIGEST_ELEMENTS } from '../poseidon2/sponge.ts';
 import {
   fillPoseidon2,
   POSEIDON2_CONSTRAINT_DEGREE,
@@ -14,6 +13,7 @@ import {
   poseidon2Layout,
 } from '../poseidon2/gadget.ts';
 import { poseidon2BabyBear16 } from '../poseidon2/permutation.ts';
+import { DIGEST_ELEMENTS } from '../poseidon2/sponge.ts';
 
 export function poseidon2ChainAir(logTraceLength: number): Air {
   const t = poseidon2BabyBear16().width;

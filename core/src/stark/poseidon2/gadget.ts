@@ -1,27 +1,41 @@
 /**
  * One Poseidon2 permutation as AIR constraints over the columns of one row, for any AIR that hashes
- * (the hash-chain example, the turn AIR of issue 7). Constraint degree 3: x^7 is split with an
- * auxiliary column c = x^3 (degree 3), so that x^7 = c^2 x is degree 3 too; every S-box input is a
- * linear form in committed columns because the state is committed after each full round and the
- * S-box output after each partial round (the linear layers between are folded into the constraints).
+ * (the hash-chain example, the turn AIR of issue 7). The state is committed after every full round
+ * and the S-box output after every partial round; every S-box input is then a linear form in
+ * committed columns (the linear layers are folded into the constraints), and each constraint is
+ * "committed value = linear form of (x + rc)^7", of degree 7.
  *
- * Layout from `base` (width t = 16, R_F = 8, R_P = 13; 298 columns):
+ * Why degree 7 and not 3: with constraints of degree d < 7, x^7 needs an auxiliary column per S-box
+ * (x^3, then x^7 = (x^3)^2 x), 2 columns per S-box and 16 + 2 * 141 = 298 per permutation. The engine
+ * hashes a row as one BLAKE3 chunk (at most 256 columns, kernels.ts and the WASM kernels), and has
+ * no periodic columns to spread a permutation over rows, so 298 does not fit. At degree 7 a
+ * permutation takes 157 columns and the composition quotient 8 chunks (32 base columns) instead of 2
+ * (8): fewer committed columns in all (189 against 306), so the proof is smaller too.
  *
- *   [0, t)                     input state
- *   per first-half full round  t cubes (x_i + rc_i)^3, then t state columns after M_E
- *   per partial round          1 cube (x_0 + rc)^3, then 1 S-box output (x_0 + rc)^7
- *   per second-half full round t cubes, then t state columns; the last round's state is the output
+ * Layout from `base` (width t = 16, R_F = 8, R_P = 13; 157 columns):
  *
- * Constraints per full round: t cubes and t states (2t); per partial round: 2; 282 in all, each of
- * degree at most 3. All of them live within one row: the engine checks transition constraints on
- * rows 0..n-2 only, so an AIR using this gadget must not rely on it in the last row (the chain AIR
- * makes that row padding). Round constants and the diagonal enter as `ops.constant`.
+ *   [0, t)                   input state
+ *   per first-half full round  t state columns after the round (after M_E)
+ *   per partial round        1 S-box output (x_0 + rc)^7
+ *   per second-half full round t state columns; the last round's state is the output
+ *
+ * One constraint per committed column after the input: 141, each of degree 7. All of them live
+ * within one row: the engine checks transition constraints on rows 0..n-2 only, so an AIR using this
+ * gadget must not rely on it in the last row (the chain AIR makes that row padding). Round constants
+ * and the diagonal enter as `ops.constant`.
  */
 import type { ConstraintOps } from '../air.ts';
-import { add, mul } from '../field.ts';
-import { externalLayer, internalLayer, type Poseidon2Instance, poseidon2BabyBear16 } from './permutation.ts';
+import { add } from '../field.ts';
+import {
+  externalLayer,
+  fullRound,
+  internalLayer,
+  type Poseidon2Instance,
+  poseidon2BabyBear16,
+  sbox,
+} from './permutation.ts';
 
-export const POSEIDON2_CONSTRAINT_DEGREE = 3;
+export const POSEIDON2_CONSTRAINT_DEGREE = 7;
 
 export interface Poseidon2Layout {
   /** Columns one permutation takes. */
@@ -36,8 +50,8 @@ export interface Poseidon2Layout {
 
 export function poseidon2Layout(instance: Poseidon2Instance = poseidon2BabyBear16()): Poseidon2Layout {
   const t = instance.width;
-  const rounds = 2 * t * instance.fullRounds + 2 * instance.partialRounds;
-  return { columns: t + rounds, constraints: rounds, input: 0, output: t + rounds - t };
+  const rounds = t * instance.fullRounds + instance.partialRounds;
+  return { columns: t + rounds, constraints: rounds, input: 0, output: rounds };
 }
 
 /** M4 on four expressions (see permutation.ts), additions only. */
@@ -84,37 +98,34 @@ export function poseidon2Constraints<F>(
 ): void {
   const t = instance.width;
   const half = instance.fullRounds / 2;
-  const cube = (x: F) => ops.mul(ops.mul(x, x), x);
+  const pow7 = (x: F) => {
+    const x2 = ops.mul(x, x);
+    const x3 = ops.mul(x2, x);
+    return ops.mul(ops.mul(x3, x3), x);
+  };
   let col = base + t;
   let k = outBase;
   let s = externalLayerOps(ops, row.slice(base, base + t));
 
-  const fullRound = (constants: Uint32Array) => {
-    const y: F[] = [];
-    for (let i = 0; i < t; i++) {
-      const x = ops.add(s[i]!, ops.constant(constants[i]!));
-      const c = row[col + i]!;
-      out[k++] = ops.sub(c, cube(x));
-      y.push(ops.mul(ops.mul(c, c), x));
-    }
-    const next = externalLayerOps(ops, y);
-    for (let i = 0; i < t; i++) out[k++] = ops.sub(row[col + t + i]!, next[i]!);
-    s = row.slice(col + t, col + 2 * t);
-    col += 2 * t;
+  const fullRoundConstraints = (constants: Uint32Array) => {
+    const next = externalLayerOps(
+      ops,
+      s.map((v, i) => pow7(ops.add(v, ops.constant(constants[i]!)))),
+    );
+    for (let i = 0; i < t; i++) out[k++] = ops.sub(row[col + i]!, next[i]!);
+    s = row.slice(col, col + t);
+    col += t;
   };
 
-  for (let r = 0; r < half; r++) fullRound(instance.externalConstants[r]!);
+  for (let r = 0; r < half; r++) fullRoundConstraints(instance.externalConstants[r]!);
   const diagonal = Array.from(instance.internalDiagonalMinusOne, (d) => ops.constant(d));
   for (let r = 0; r < instance.partialRounds; r++) {
-    const x = ops.add(s[0]!, ops.constant(instance.internalConstants[r]!));
-    const c = row[col]!;
-    const y = row[col + 1]!;
-    out[k++] = ops.sub(c, cube(x));
-    out[k++] = ops.sub(y, ops.mul(ops.mul(c, c), x));
+    const y = row[col]!;
+    out[k++] = ops.sub(y, pow7(ops.add(s[0]!, ops.constant(instance.internalConstants[r]!))));
     s = internalLayerOps(ops, [y, ...s.slice(1)], diagonal);
-    col += 2;
+    col += 1;
   }
-  for (let r = half; r < instance.fullRounds; r++) fullRound(instance.externalConstants[r]!);
+  for (let r = half; r < instance.fullRounds; r++) fullRoundConstraints(instance.externalConstants[r]!);
 }
 
 /** The values of every column of one permutation of `input`, in layout order. */
@@ -129,29 +140,19 @@ export function poseidon2RowValues(
   let col = t;
   const s = Uint32Array.from(input);
   externalLayer(s);
-  const fullRound = (constants: Uint32Array) => {
-    for (let i = 0; i < t; i++) {
-      const x = add(s[i]!, constants[i]!);
-      const c = mul(mul(x, x), x);
-      out[col + i] = c;
-      s[i] = mul(mul(c, c), x);
-    }
-    externalLayer(s);
-    out.set(s, col + t);
-    col += 2 * t;
-  };
   const half = instance.fullRounds / 2;
-  for (let r = 0; r < half; r++) fullRound(instance.externalConstants[r]!);
-  for (let r = 0; r < instance.partialRounds; r++) {
-    const x = add(s[0]!, instance.internalConstants[r]!);
-    const c = mul(mul(x, x), x);
-    s[0] = mul(mul(c, c), x);
-    out[col] = c;
-    out[col + 1] = s[0];
-    internalLayer(s, instance.internalDiagonalMinusOne);
-    col += 2;
+  for (let r = 0; r < instance.fullRounds; r++) {
+    if (r === half) {
+      for (let p = 0; p < instance.partialRounds; p++) {
+        s[0] = sbox(add(s[0]!, instance.internalConstants[p]!));
+        out[col++] = s[0];
+        internalLayer(s, instance.internalDiagonalMinusOne);
+      }
+    }
+    fullRound(s, instance.externalConstants[r]!);
+    out.set(s, col);
+    col += t;
   }
-  for (let r = half; r < instance.fullRounds; r++) fullRound(instance.externalConstants[r]!);
   return out;
 }
 

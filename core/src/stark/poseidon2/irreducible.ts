@@ -105,7 +105,13 @@ function gcdIsOne(a: Poly, b: Poly): boolean {
   let y = trim(b);
   while (y.length > 0) {
     const lead = inv(y[y.length - 1]!);
-    [x, y] = [y, reduce(x, y.map((c) => mul(c, lead)))];
+    [x, y] = [
+      y,
+      reduce(
+        x,
+        y.map((c) => mul(c, lead)),
+      ),
+    ];
   }
   return x.length === 1;
 }
@@ -137,7 +143,10 @@ function frobeniusPowers(f: Poly, xp: Poly): Poly[] {
     const g = out[j - 1]!;
     const next = new Array<number>(n).fill(0);
     g.forEach((c, i) => {
-      if (c !== 0) rows[i]!.forEach((q, k) => (next[k] = add(next[k]!, mul(c, q))));
+      if (c === 0) return;
+      rows[i]!.forEach((q, k) => {
+        next[k] = add(next[k]!, mul(c, q));
+      });
     });
     out.push(trim(next));
   }

@@ -39,8 +39,13 @@ export interface Poseidon2Instance {
  * (31-bit draws, rejected when >= p), then t diagonal entries (31-bit draws reduced mod p, as the
  * script's F(...) does), redrawn until M_I satisfies the minimal-polynomial condition.
  */
-export function generateInstance(width: number, fullRounds: number, partialRounds: number): Poseidon2Instance {
-  if (width % 4 !== 0 || fullRounds % 2 !== 0) throw new RangeError('width must be a multiple of 4, R_F even');
+export function generateInstance(
+  width: number,
+  fullRounds: number,
+  partialRounds: number,
+): Poseidon2Instance {
+  if (width % 4 !== 0 || fullRounds % 2 !== 0)
+    throw new RangeError('width must be a multiple of 4, R_F even');
   const draw = grainSource({ fieldBits: FIELD_BITS, width, fullRounds, partialRounds });
   const element = (): number => {
     for (;;) {
@@ -131,7 +136,10 @@ export function partialRound(s: Uint32Array, constant: number, diagonalMinusOne:
 }
 
 /** Applies the permutation to `state` in place (canonical field elements, `width` of them). */
-export function permuteInPlace(state: Uint32Array, instance: Poseidon2Instance = poseidon2BabyBear16()): void {
+export function permuteInPlace(
+  state: Uint32Array,
+  instance: Poseidon2Instance = poseidon2BabyBear16(),
+): void {
   if (state.length !== instance.width) throw new RangeError(`state must have ${instance.width} elements`);
   const half = instance.fullRounds / 2;
   externalLayer(state);

@@ -14,9 +14,10 @@
  *              different mode, and a tree that needs separating from another hashes its leaves with
  *              the sponge under its own domain.
  */
-import { fail } from '../../errors.ts';
+
 import type { Context } from '../../crypto/contexts.ts';
 import { hashFor } from '../../crypto/hash.ts';
+import { fail } from '../../errors.ts';
 import { add, P } from '../field.ts';
 import { permuteInPlace, poseidon2BabyBear16 } from './permutation.ts';
 
@@ -98,4 +99,3 @@ export function poseidon2Compress(left: ArrayLike<number>, right: ArrayLike<numb
   for (let i = 0; i < DIGEST_ELEMENTS; i++) state[i] = add(state[i]!, input[i]!);
   return state.slice(0, DIGEST_ELEMENTS);
 }
-
