@@ -40,7 +40,7 @@ export async function poseidon2Benches(): Promise<void> {
     logN,
     Array.from({ length: 16 }, (_, i) => i),
   );
-  let proof = new Uint8Array(0);
+  let proof: Uint8Array = new Uint8Array(0);
   const proveMs = await medianMs(async () => {
     proof = await prove(air, trace, publicInputs);
   }, 3);
