@@ -11,7 +11,7 @@ export {
   type Poseidon2Layout,
   poseidon2Constraints,
   poseidon2Layout,
-  poseidon2RowValues,
+  poseidon2RoundValues,
 } from './poseidon2/gadget.ts';
 export {
   generateInstance as generatePoseidon2Instance,

@@ -1,28 +1,29 @@
 /**
  * One Poseidon2 permutation as AIR constraints over the columns of one row, for any AIR that hashes
- * (the hash-chain example, the turn AIR of issue 7). The state is committed after every full round
- * and the S-box output after every partial round; every S-box input is then a linear form in
- * committed columns (the linear layers are folded into the constraints), and each constraint is
+ * (the hash-chain example, the turn AIR of issue 7). The input state is given as expressions of
+ * degree 1 (trace columns, or linear forms of them such as a sponge's previous output plus an
+ * absorbed block), so absorbing costs no columns. The state is committed after every full round and
+ * the S-box output after every partial round; every S-box input is then a linear form in the input
+ * and committed columns (the linear layers are folded into the constraints), and each constraint is
  * "committed value = linear form of (x + rc)^7", of degree 7.
  *
  * Why degree 7 and not 3: with constraints of degree d < 7, x^7 needs an auxiliary column per S-box
- * (x^3, then x^7 = (x^3)^2 x), 2 columns per S-box and 16 + 2 * 141 = 298 per permutation. The engine
- * hashes a row as one BLAKE3 chunk (at most 256 columns, kernels.ts and the WASM kernels), and has
- * no periodic columns to spread a permutation over rows, so 298 does not fit. At degree 7 a
- * permutation takes 157 columns and the composition quotient 8 chunks (32 base columns) instead of 2
- * (8): fewer committed columns in all (189 against 306), so the proof is smaller too.
+ * (x^3, then x^7 = (x^3)^2 x), 2 columns per S-box: 282 for the 141 S-boxes, 298 with the input. The
+ * engine hashes a row as one BLAKE3 chunk (at most 256 columns, kernels.ts and the WASM kernels) and
+ * has no periodic columns to spread a permutation over rows, so that does not fit. At degree 7 a
+ * permutation takes 141 columns (157 with its input) and the composition quotient 8 chunks (32 base
+ * columns) instead of 2 (8): fewer committed columns in all (189 against 306), a smaller proof too.
  *
- * Layout from `base` (width t = 16, R_F = 8, R_P = 13; 157 columns):
+ * Layout from `base` (width t = 16, R_F = 8, R_P = 13; 141 columns):
  *
- *   [0, t)                   input state
- *   per first-half full round  t state columns after the round (after M_E)
- *   per partial round        1 S-box output (x_0 + rc)^7
- *   per second-half full round t state columns; the last round's state is the output
+ *   per first-half full round   t state columns after the round (after M_E)
+ *   per partial round           1 S-box output (x_0 + rc)^7
+ *   per second-half full round  t state columns; the last round's state is the output
  *
- * One constraint per committed column after the input: 141, each of degree 7. All of them live
- * within one row: the engine checks transition constraints on rows 0..n-2 only, so an AIR using this
- * gadget must not rely on it in the last row (the chain AIR makes that row padding). Round constants
- * and the diagonal enter as `ops.constant`.
+ * One constraint per column: 141, each of degree 7. All of them live within one row: the engine
+ * checks transition constraints on rows 0..n-2 only, so an AIR using this gadget must not rely on it
+ * in the last row (the chain AIR makes that row padding). Round constants and the diagonal enter as
+ * `ops.constant`.
  */
 import type { ConstraintOps } from '../air.ts';
 import { add } from '../field.ts';
@@ -38,20 +39,17 @@ import {
 export const POSEIDON2_CONSTRAINT_DEGREE = 7;
 
 export interface Poseidon2Layout {
-  /** Columns one permutation takes. */
+  /** Columns one permutation takes (its input not included). */
   readonly columns: number;
-  /** Constraints it emits. */
+  /** Constraints it emits: one per column. */
   readonly constraints: number;
-  /** Offset of the input state (t columns) from `base`. */
-  readonly input: number;
   /** Offset of the output state (t columns) from `base`. */
   readonly output: number;
 }
 
 export function poseidon2Layout(instance: Poseidon2Instance = poseidon2BabyBear16()): Poseidon2Layout {
-  const t = instance.width;
-  const rounds = t * instance.fullRounds + instance.partialRounds;
-  return { columns: t + rounds, constraints: rounds, input: 0, output: rounds };
+  const columns = instance.width * instance.fullRounds + instance.partialRounds;
+  return { columns, constraints: columns, output: columns - instance.width };
 }
 
 /** M4 on four expressions (see permutation.ts), additions only. */
@@ -85,11 +83,13 @@ function internalLayerOps<F>(ops: ConstraintOps<F>, s: readonly F[], diagonalMin
 }
 
 /**
- * Writes the layout's constraints for the permutation whose columns start at `base` in `row` into
- * out[outBase..outBase + constraints): each is zero iff that step of the permutation is right.
+ * Writes the constraints that the layout's columns from `base` in `row` hold the permutation of
+ * `input` (t expressions of degree 1) into out[outBase..outBase + constraints): each is zero iff that
+ * round of the permutation is right.
  */
 export function poseidon2Constraints<F>(
   ops: ConstraintOps<F>,
+  input: readonly F[],
   row: readonly F[],
   base: number,
   out: F[],
@@ -97,15 +97,16 @@ export function poseidon2Constraints<F>(
   instance: Poseidon2Instance = poseidon2BabyBear16(),
 ): void {
   const t = instance.width;
+  if (input.length !== t) throw new RangeError(`a permutation takes ${t} elements`);
   const half = instance.fullRounds / 2;
   const pow7 = (x: F) => {
     const x2 = ops.mul(x, x);
     const x3 = ops.mul(x2, x);
     return ops.mul(ops.mul(x3, x3), x);
   };
-  let col = base + t;
+  let col = base;
   let k = outBase;
-  let s = externalLayerOps(ops, row.slice(base, base + t));
+  let s = externalLayerOps(ops, input);
 
   const fullRoundConstraints = (constants: Uint32Array) => {
     const next = externalLayerOps(
@@ -128,16 +129,15 @@ export function poseidon2Constraints<F>(
   for (let r = half; r < instance.fullRounds; r++) fullRoundConstraints(instance.externalConstants[r]!);
 }
 
-/** The values of every column of one permutation of `input`, in layout order. */
-export function poseidon2RowValues(
+/** The values of the layout's columns for the permutation of `input`, in layout order. */
+export function poseidon2RoundValues(
   input: ArrayLike<number>,
   instance: Poseidon2Instance = poseidon2BabyBear16(),
 ): Uint32Array {
   const t = instance.width;
   if (input.length !== t) throw new RangeError(`a permutation takes ${t} elements`);
   const out = new Uint32Array(poseidon2Layout(instance).columns);
-  out.set(Array.from(input));
-  let col = t;
+  let col = 0;
   const s = Uint32Array.from(input);
   externalLayer(s);
   const half = instance.fullRounds / 2;
@@ -156,7 +156,10 @@ export function poseidon2RowValues(
   return out;
 }
 
-/** Fills the permutation's columns (from `base`) of trace row `row` for `input`; returns the output state. */
+/**
+ * Fills the layout's columns (from `base`) of trace row `row` for the permutation of `input`;
+ * returns the output state.
+ */
 export function fillPoseidon2(
   trace: readonly Uint32Array[],
   row: number,
@@ -164,7 +167,7 @@ export function fillPoseidon2(
   input: ArrayLike<number>,
   instance: Poseidon2Instance = poseidon2BabyBear16(),
 ): Uint32Array {
-  const values = poseidon2RowValues(input, instance);
+  const values = poseidon2RoundValues(input, instance);
   values.forEach((v, j) => {
     trace[base + j]![row] = v;
   });
