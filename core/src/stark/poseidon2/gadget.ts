@@ -36,6 +36,7 @@ import {
   sbox,
 } from './permutation.ts';
 
+/** The S-box degree: each constraint is a committed value minus a linear form of (x + rc)^7. */
 export const POSEIDON2_CONSTRAINT_DEGREE = 7;
 
 export interface Poseidon2Layout {

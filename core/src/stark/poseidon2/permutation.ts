@@ -4,7 +4,7 @@
  * authors' reference does (HorizenLabs/poseidon2, `poseidon2_instance_babybear.rs`):
  *
  *   state   t elements (t = 16 here; 24 is supported for checking against the reference's own vector)
- *   S-box   x^7 (the smallest d with gcd(d, p - 1) = 1; p - 1 = 2^27 * 3 * 5)
+ *   S-box   x^7 (the smallest d > 1 with gcd(d, p - 1) = 1, so a permutation; p - 1 = 2^27 * 3 * 5)
  *   rounds  R_F = 8 full (4 before, 4 after), R_P = 13 partial for t = 16 (21 for t = 24), the
  *           reference's numbers for 128-bit security with its security margin (R_F + 2, R_P * 1.075)
  *   layers  M_E = circ(2 M4, M4, ..., M4) applied once before the first round and after every full
@@ -17,8 +17,8 @@ import { add, mul, P } from '../field.ts';
 import { grainSource } from './grain.ts';
 import { satisfiesMinpolyCondition } from './irreducible.ts';
 
-export const FIELD_BITS = 31;
-export const SBOX_DEGREE = 7;
+/** Bit length of p: the Grain draws are this wide. */
+const FIELD_BITS = 31;
 
 export interface Poseidon2Instance {
   readonly width: number;
