@@ -18,6 +18,9 @@
  *   captp_call, captp_pipeline3, captp_handoff
  *                     CapTP sessions over a relay circuit and in-memory links (./captp.ts); run alone
  *                     with `npm run bench -w core -- captp`
+ *   poseidon2_perm, poseidon2_hash, poseidon2_chain_prove, poseidon2_chain_verify
+ *                     the Poseidon2 permutation, sponge and hash-chain AIR (./poseidon2.ts); run
+ *                     alone with `npm run bench -w core -- poseidon2`
  */
 import '../src/node/libp2p-shims.ts';
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
@@ -37,11 +40,17 @@ import { nodeHmacSha256 } from '../src/node/native.ts';
 import { captpBenches } from './captp.ts';
 import { emit, rate } from './measure.ts';
 import { notaryBench } from './notary.ts';
+import { poseidon2Benches } from './poseidon2.ts';
 import { relayBenches } from './relay.ts';
 import { turnBenches } from './turns.ts';
 
 if (process.argv.includes('captp')) {
   await captpBenches();
+  process.exit(0);
+}
+
+if (process.argv.includes('poseidon2')) {
+  await poseidon2Benches();
   process.exit(0);
 }
 

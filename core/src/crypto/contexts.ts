@@ -28,6 +28,8 @@ export const Contexts = {
   starkMerkleLeaf: 'cipherclerk v1 stark merkle leaf',
   /** STARK Merkle trees: the BLAKE3 key of inner nodes (one compression of two child digests). */
   starkMerkleNode: 'cipherclerk v1 stark merkle node',
+  /** Poseidon2 sponge: the capacity IV of each purpose, derived from the purpose's label (stark/poseidon2/sponge.ts). */
+  poseidon2Domain: 'cipherclerk v1 poseidon2 sponge domain',
   /** A cell's id: the hash of (owner public key, salt). */
   cellId: 'cipherclerk v1 cell id',
   /** A cell's state commitment: the hash of its canonical encoding. */
