@@ -443,8 +443,8 @@ export function fillTurnTrace(w: TurnWitness, logRows = logRowsFor(w)): Uint32Ar
 
   // Balance arithmetic: limbs as the witness says, borrows from the old limbs and the amount.
   const oldLimbs = balanceLimbs(w.old.balance);
-  const newLimbs = w.next.balance >= 0n ? balanceLimbs(w.next.balance) : balanceLimbs(w.next.balance + (1n << 64n));
-  const amountLimbs = balanceLimbs(w.amount & ((1n << 64n) - 1n));
+  const newLimbs = balanceLimbs(w.next.balance);
+  const amountLimbs = balanceLimbs(w.amount);
   const borrows: number[] = [];
   let borrow = 0;
   for (let i = 0; i < BALANCE_LIMBS - 1; i++) {
