@@ -18,8 +18,8 @@
  *   S, S+1      the nullifier sponge: the old commitment, then [salt, 1, 0...]; out(S+1) is the nullifier
  *   S+2 ..      blinding rows: random in every column but the selectors, no constraint reaches them
  *
- * Selectors (which rule applies where) are columns pinned by boundary constraints in every row: the
- * engine has no periodic columns. Every constraint is multiplied by its selector (degree 7 + 1 = 8).
+ * Selectors (which rule applies where) come from step and phase columns that the constraints fix (the
+ * engine has no periodic columns). Every constraint is multiplied by its selector (degree 7 + 1 = 8).
  *
  * What the constraints prove, given the old commitment (public) opens to a state:
  *   - nonce' = nonce + 1 + inc, inc in {0, 1} (the executor's increment, plus an IncrementNonce);
@@ -47,30 +47,42 @@ import { DIGEST_ELEMENTS, domainIv, RATE } from '../stark/poseidon2/sponge.ts';
 import { BALANCE_LIMBS, balanceLimbs, headerBlock, LIMB_BITS, type ProvedState, SALT_ELEMENTS } from './state.ts';
 
 const T = 16;
-/** Rows of randomness after the active rows: more than the 31 points each column is opened at. */
-export const BLINDING_ROWS = 32;
+/**
+ * Rows of randomness after the active rows. Each column is opened at z and z w (extension elements:
+ * 4 base-field coordinates each) and at up to 29 query points: 37 linear functionals, so 37 random
+ * values per column at least (40 keeps the field steps a whole number; core/docs/stark.md).
+ */
+export const BLINDING_ROWS = 40;
 /** Active rows outside the field steps: header, rest, padding and nullifier pairs. */
 const FIXED_ROWS = 8;
 export const MIN_LOG_ROWS = 6;
 export const MAX_LOG_ROWS = 9;
 
-const SELECTORS = [
-  'act',
-  'link',
-  'hdr',
-  'rest',
-  'cmpKey',
-  'cmpVal',
-  'fNew',
-  'stepLink',
-  'stepStart',
-  'pad',
-  'alt',
-  'nullA',
-  'nullB',
-  'seq',
-] as const;
-type Selector = (typeof SELECTORS)[number];
+/**
+ * Selectors come from 13 columns that the constraints themselves fix, so that the verifier checks 22
+ * boundaries rather than one per selector per row: 9 step columns u_k (1 on rows < k, 0 from k on:
+ * boolean, never rising, pinned at rows k - 1 and k) for the edges k of the layout, and a one-hot
+ * phase of period 4 (rotating one place per row, pinned at row 0). A one-row selector is a difference
+ * of two steps; the field-step selectors are a window times a phase.
+ */
+const STEP_EDGES = 9;
+const PHASES = 4;
+const SELECTOR_COLUMNS = STEP_EDGES + PHASES;
+type Selector =
+  | 'act'
+  | 'link'
+  | 'hdr'
+  | 'rest'
+  | 'cmpKey'
+  | 'cmpVal'
+  | 'fNew'
+  | 'stepLink'
+  | 'stepStart'
+  | 'pad'
+  | 'alt'
+  | 'nullA'
+  | 'nullB'
+  | 'seq';
 const ROTATION = 3 * BALANCE_LIMBS;
 
 /** Column indices, in order. */
@@ -81,9 +93,9 @@ const C = (() => {
     at += k;
     return first;
   };
-  const sel = Object.fromEntries(SELECTORS.map((s) => [s, take(1)])) as Record<Selector, number>;
   return {
-    sel,
+    step: take(STEP_EDGES),
+    phase: take(PHASES),
     s: take(T),
     carry: take(T),
     block: take(RATE),
@@ -128,26 +140,32 @@ function layoutOf(logRows: number): Layout {
   return { n: 2 ** logRows, steps, pad, active: pad + 4 };
 }
 
-/** The selector values of a row. */
-function selectorsAt(l: Layout, r: number): Record<Selector, number> {
-  const inSteps = r >= 4 && r < l.pad;
-  const phase = (r - 4) % 4;
-  const b = (x: boolean) => (x ? 1 : 0);
+/** The rows where the step columns fall from 1 to 0. */
+function edges(l: Layout): number[] {
+  return [1, 2, 3, 4, l.pad, l.pad + 1, l.pad + 2, l.pad + 3, l.pad + 4];
+}
+
+/** The selectors of a row as expressions in its step and phase columns (degree <= 2). */
+function selectors<F>(ops: ConstraintOps<F>, row: readonly F[]): Record<Selector, F> {
+  const { add, sub, mul } = ops;
+  const u = (i: number) => row[C.step + i]!;
+  const ph = (i: number) => row[C.phase + i]!;
+  const steps = sub(u(4), u(3));
   return {
-    act: b(r < l.active),
-    link: b(r < l.active - 1),
-    hdr: b(r === 0),
-    rest: b(r === 2),
-    cmpKey: b(inSteps && phase === 0),
-    cmpVal: b(inSteps && phase === 2),
-    fNew: b(inSteps && phase % 2 === 1),
-    stepLink: b(inSteps && phase < 3),
-    stepStart: b(inSteps && phase === 0),
-    pad: b(r === l.pad || r === l.pad + 1),
-    alt: b(r < l.pad + 1),
-    nullA: b(r === l.pad + 1),
-    nullB: b(r === l.pad + 3),
-    seq: b(r === l.pad + 2),
+    hdr: u(0),
+    rest: sub(u(2), u(1)),
+    cmpKey: mul(steps, ph(0)),
+    cmpVal: mul(steps, ph(2)),
+    fNew: mul(steps, add(ph(1), ph(3))),
+    stepLink: mul(steps, sub(ops.constant(1), ph(3))),
+    stepStart: mul(steps, ph(0)),
+    pad: sub(u(6), u(4)),
+    alt: u(5),
+    nullA: sub(u(6), u(5)),
+    seq: sub(u(7), u(6)),
+    nullB: sub(u(8), u(7)),
+    link: u(7),
+    act: u(8),
   };
 }
 
@@ -172,10 +190,10 @@ export function turnAir(logRows: number): Air {
     },
     boundaries(pub) {
       const b: BoundaryConstraint[] = [];
-      for (let row = 0; row < l.n; row++) {
-        const sel = selectorsAt(l, row);
-        for (const s of SELECTORS) b.push({ column: C.sel[s], row, value: sel[s] });
-      }
+      edges(l).forEach((k, i) => {
+        b.push({ column: C.step + i, row: k - 1, value: 1 }, { column: C.step + i, row: k, value: 0 });
+      });
+      for (let i = 0; i < PHASES; i++) b.push({ column: C.phase + i, row: 0, value: i === 0 ? 1 : 0 });
       const pin = (column: number, row: number, values: ArrayLike<number>) => {
         for (let j = 0; j < values.length; j++) b.push({ column: column + j, row, value: values[j]! });
       };
@@ -216,8 +234,16 @@ function turnConstraints<F>(ops: ConstraintOps<F>, cur: readonly F[], next: read
   const emit = (sel: F, v: F) => {
     o[k++] = mul(sel, v);
   };
-  const sel = (s: Selector) => cur[C.sel[s]]!;
   const boolean = (x: F) => mul(x, sub(one, x));
+
+  // The selector columns, on every row: steps boolean and never rising, the phase rotating.
+  for (let i = 0; i < STEP_EDGES; i++) {
+    o[k++] = boolean(cur[C.step + i]!);
+    o[k++] = mul(next[C.step + i]!, sub(one, cur[C.step + i]!));
+  }
+  for (let i = 0; i < PHASES; i++) o[k++] = sub(next[C.phase + ((i + 1) % PHASES)]!, cur[C.phase + i]!);
+  const selected = selectors(ops, cur);
+  const sel = (s: Selector) => selected[s];
 
   // The permutation of this row's sponge input, where the row is active.
   const input = Array.from({ length: T }, (_, j) => (j < RATE ? add(cur[C.s + j]!, cur[C.block + j]!) : cur[C.s + j]!));
@@ -285,7 +311,7 @@ function turnConstraints<F>(ops: ConstraintOps<F>, cur: readonly F[], next: read
   const stepLink = sel('stepLink');
   for (const c of [C.inOld, C.inNew, C.written]) emit(stepLink, sub(next[c]!, cur[c]!));
   const link = sel('link');
-  emit(link, sub(next[C.count]!, add(cur[C.count]!, mul(next[C.sel.stepStart]!, next[C.written]!))));
+  emit(link, sub(next[C.count]!, add(cur[C.count]!, mul(selectors(ops, next).stepStart, next[C.written]!))));
   emit(sel('pad'), sub(cur[C.count]!, cur[C.hasWrite]!));
 
   // What stays fixed over the active rows: the write, the nonce step, the old salt.
@@ -467,13 +493,13 @@ export function fillTurnTrace(w: TurnWitness, logRows = logRowsFor(w)): Uint32Ar
     set(C.borrow, r, borrows);
   }
 
-  // Selectors everywhere; randomness in every other column of the blinding rows.
-  for (let r = 0; r < l.n; r++) {
-    const sel = selectorsAt(l, r);
-    for (const name of SELECTORS) trace[C.sel[name]]![r] = sel[name];
-  }
+  // Selector columns everywhere; randomness in every other column of the blinding rows.
+  edges(l).forEach((edge, i) => {
+    trace[C.step + i]!.fill(1, 0, edge);
+  });
+  for (let r = 0; r < l.n; r++) trace[C.phase + (r % PHASES)]![r] = 1;
   const blinding = l.n - l.active;
-  for (let c = SELECTORS.length; c < C.width; c++) trace[c]!.set(randomElements(blinding), l.active);
+  for (let c = SELECTOR_COLUMNS; c < C.width; c++) trace[c]!.set(randomElements(blinding), l.active);
   return trace;
 }
 
