@@ -17,7 +17,10 @@ import { emit, medianMs } from './measure.ts';
 export async function turnProofBenches(): Promise<void> {
   const seed = new Uint8Array(32).fill(1);
   const owner = didKeyFromEd25519(ed25519PublicKey(seed));
-  const cell = { ...newCell(owner, toHex(new Uint8Array(32).fill(2)), 10_000n), fields: { a: 1, b: 'two', c: true } };
+  const cell = {
+    ...newCell(owner, toHex(new Uint8Array(32).fill(2)), 10_000n),
+    fields: { a: 1, b: 'two', c: true },
+  };
   const to = newCell(owner, toHex(new Uint8Array(32).fill(3))).id;
   const turn = await signTurn(
     {

@@ -86,7 +86,10 @@ export function stateSalt(secret: Uint8Array, cellId: string, nonce: number): Ui
   if (secret.length < 32) fail('E_ARGUMENT', 'A proof secret is at least 32 bytes');
   const at = new Uint8Array(8);
   new DataView(at.buffer).setBigUint64(0, BigInt(nonce));
-  return words(hashFor('proofStateSalt', concatBytes(secret, utf8.encode(cellId), at))).slice(0, SALT_ELEMENTS);
+  return words(hashFor('proofStateSalt', concatBytes(secret, utf8.encode(cellId), at))).slice(
+    0,
+    SALT_ELEMENTS,
+  );
 }
 
 export function provedState(cell: Cell, salt: Uint32Array): ProvedState {
@@ -102,7 +105,9 @@ export function provedState(cell: Cell, salt: Uint32Array): ProvedState {
 export function balanceLimbs(balance: bigint): number[] {
   if (balance < 0n || balance >= 1n << BigInt(BALANCE_LIMBS * LIMB_BITS))
     fail('E_ARGUMENT', 'a balance is an unsigned 64-bit number');
-  return Array.from({ length: BALANCE_LIMBS }, (_, i) => Number((balance >> BigInt(LIMB_BITS * i)) & 0xffffn));
+  return Array.from({ length: BALANCE_LIMBS }, (_, i) =>
+    Number((balance >> BigInt(LIMB_BITS * i)) & 0xffffn),
+  );
 }
 
 /** The header block: nonce, balance limbs, salt. */

@@ -44,7 +44,14 @@ import {
   poseidon2Layout,
 } from '../stark/poseidon2/gadget.ts';
 import { DIGEST_ELEMENTS, domainIv, RATE } from '../stark/poseidon2/sponge.ts';
-import { BALANCE_LIMBS, balanceLimbs, headerBlock, LIMB_BITS, type ProvedState, SALT_ELEMENTS } from './state.ts';
+import {
+  BALANCE_LIMBS,
+  balanceLimbs,
+  headerBlock,
+  LIMB_BITS,
+  type ProvedState,
+  SALT_ELEMENTS,
+} from './state.ts';
 
 const T = 16;
 /**
@@ -119,6 +126,8 @@ const C = (() => {
 })();
 
 export const TURN_AIR_WIDTH = C.width;
+/** Column offsets (for tests that tamper with a trace). */
+export const TURN_COLUMNS = C;
 
 /** Field steps a trace of 2^logRows rows has room for. */
 export function fieldSteps(logRows: number): number {
@@ -227,7 +236,13 @@ function countConstraints(): number {
   return constraintCount;
 }
 
-function turnConstraints<F>(ops: ConstraintOps<F>, cur: readonly F[], next: readonly F[], o: F[], out: number): void {
+function turnConstraints<F>(
+  ops: ConstraintOps<F>,
+  cur: readonly F[],
+  next: readonly F[],
+  o: F[],
+  out: number,
+): void {
   const { add, sub, mul } = ops;
   const one = ops.constant(1);
   let k = 0;
@@ -246,7 +261,9 @@ function turnConstraints<F>(ops: ConstraintOps<F>, cur: readonly F[], next: read
   const sel = (s: Selector) => selected[s];
 
   // The permutation of this row's sponge input, where the row is active.
-  const input = Array.from({ length: T }, (_, j) => (j < RATE ? add(cur[C.s + j]!, cur[C.block + j]!) : cur[C.s + j]!));
+  const input = Array.from({ length: T }, (_, j) =>
+    j < RATE ? add(cur[C.s + j]!, cur[C.block + j]!) : cur[C.s + j]!,
+  );
   const gadget: F[] = [];
   poseidon2Constraints(ops, input, cur, C.gadget, gadget, 0);
   for (const g of gadget) emit(sel('act'), g);
@@ -327,7 +344,15 @@ function turnConstraints<F>(ops: ConstraintOps<F>, cur: readonly F[], next: read
 
   // Range checks: the 12 limbs rotate through rot[0], which the bit columns decompose on every row.
   const act = sel('act');
-  for (const c of [C.inOld, C.inNew, C.written, C.isSet, C.hasWrite, C.inc, ...range(C.borrow, BALANCE_LIMBS - 1)])
+  for (const c of [
+    C.inOld,
+    C.inNew,
+    C.written,
+    C.isSet,
+    C.hasWrite,
+    C.inc,
+    ...range(C.borrow, BALANCE_LIMBS - 1),
+  ])
     emit(act, boolean(cur[c]!));
   let sum = zero(ops);
   for (let b = LIMB_BITS - 1; b >= 0; b--) {
@@ -370,7 +395,9 @@ const keyHex = (k: Uint32Array) => Array.from(k, (x) => x.toString(16).padStart(
 function fieldWalk(w: TurnWitness): Step[] {
   const olds = new Map(w.old.fields.map((f) => [keyHex(f.key), f]));
   const news = new Map(w.next.fields.map((f) => [keyHex(f.key), f]));
-  const keys = [...new Set([...olds.keys(), ...news.keys(), ...(w.write ? [keyHex(w.write.key)] : [])])].sort();
+  const keys = [
+    ...new Set([...olds.keys(), ...news.keys(), ...(w.write ? [keyHex(w.write.key)] : [])]),
+  ].sort();
   return keys.map((k) => ({
     old: olds.get(k),
     next: news.get(k),
@@ -489,7 +516,11 @@ export function fillTurnTrace(w: TurnWitness, logRows = logRowsFor(w)): Uint32Ar
     set(C.oldSalt, r, w.old.salt);
     const rot = rotation.map((_, i) => rotation[(i + r) % ROTATION]!);
     set(C.rot, r, rot);
-    set(C.bits, r, Array.from({ length: LIMB_BITS }, (_, b) => (rot[0]! >> b) & 1));
+    set(
+      C.bits,
+      r,
+      Array.from({ length: LIMB_BITS }, (_, b) => (rot[0]! >> b) & 1),
+    );
     set(C.borrow, r, borrows);
   }
 

@@ -12,8 +12,8 @@
 
 import type { Cell } from '../cells/cell.ts';
 import { fail } from '../errors.ts';
-import { checkTrace, type ProgressListener, proveUnchecked } from '../stark/prover.ts';
 import type { StarkKernels } from '../stark/kernels.ts';
+import { checkTrace, type ProgressListener, proveUnchecked } from '../stark/prover.ts';
 import { verify } from '../stark/verifier.ts';
 import type { FieldValue } from '../turns/effects.ts';
 import type { Turn, TurnBody } from '../turns/turn.ts';
@@ -59,9 +59,14 @@ export function statementInputs(s: TurnStatement): number[] {
 }
 
 /** The state after the turn's proved effects, and those effects; refuses what the AIR does not cover. */
-export function turnWitness(cell: Cell, turn: TurnBody, secret: Uint8Array): { witness: TurnWitness; next: Cell } {
+export function turnWitness(
+  cell: Cell,
+  turn: TurnBody,
+  secret: Uint8Array,
+): { witness: TurnWitness; next: Cell } {
   if (turn.cell !== cell.id) fail('E_INVALID', 'the turn acts as another cell');
-  if (turn.nonce !== cell.nonce) fail('E_INVALID', `the turn carries nonce ${turn.nonce}, the cell is at ${cell.nonce}`);
+  if (turn.nonce !== cell.nonce)
+    fail('E_INVALID', `the turn carries nonce ${turn.nonce}, the cell is at ${cell.nonce}`);
   const fields: Record<string, FieldValue> = { ...cell.fields };
   let written: string | undefined;
   let amount = turn.fee;
@@ -73,7 +78,8 @@ export function turnWitness(cell: Cell, turn: TurnBody, secret: Uint8Array): { w
     switch (e.type) {
       case 'set-field':
         mine(e.cell);
-        if (written !== undefined && written !== e.key) fail('E_INVALID', 'a proved turn writes at most one field');
+        if (written !== undefined && written !== e.key)
+          fail('E_INVALID', 'a proved turn writes at most one field');
         written = e.key;
         if (e.value === null) delete fields[e.key];
         else fields[e.key] = e.value;
@@ -97,7 +103,8 @@ export function turnWitness(cell: Cell, turn: TurnBody, secret: Uint8Array): { w
         fail('E_INVALID', `${e.type} is not a proved effect`);
     }
   }
-  if (amount > cell.balance) fail('E_INSUFFICIENT', `the cell holds ${cell.balance}, the turn debits ${amount}`);
+  if (amount > cell.balance)
+    fail('E_INSUFFICIENT', `the cell holds ${cell.balance}, the turn debits ${amount}`);
   const next: Cell = { ...cell, fields, nonce: cell.nonce + 1 + inc, balance: cell.balance - amount };
   const old = provedState(cell, stateSalt(secret, cell.id, cell.nonce));
   const newState = provedState(next, stateSalt(secret, next.id, next.nonce));
@@ -142,7 +149,13 @@ export function turnTrace(
   const { witness, next } = turnWitness(cell, turn, secret);
   const statement = witnessStatement(witness, turnHash(turn));
   const logRows = logRowsFor(witness);
-  return { logRows, trace: fillTurnTrace(witness, logRows), publicInputs: statementInputs(statement), statement, next };
+  return {
+    logRows,
+    trace: fillTurnTrace(witness, logRows),
+    publicInputs: statementInputs(statement),
+    statement,
+    next,
+  };
 }
 
 /** Proves a turn's effect on its acting cell; the prover refuses (E_INVALID) a trace that breaks a constraint. */

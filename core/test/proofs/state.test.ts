@@ -93,8 +93,11 @@ describe('proved cell state', () => {
           a.balance === b.balance &&
           a.owner === b.owner &&
           hex(a.salt) === hex(b.salt) &&
-          JSON.stringify(Object.entries(a.fields).sort()) === JSON.stringify(Object.entries(b.fields).sort()) &&
-          Object.entries(a.fields).every(([k, v]) => valueDigest(v).join() === valueDigest(b.fields[k]!).join());
+          JSON.stringify(Object.entries(a.fields).sort()) ===
+            JSON.stringify(Object.entries(b.fields).sort()) &&
+          Object.entries(a.fields).every(
+            ([k, v]) => valueDigest(v).join() === valueDigest(b.fields[k]!).join(),
+          );
         fc.pre(!same);
         const sa = provedState(cell(a), Uint32Array.from(a.salt));
         const sb = provedState(cell(b), Uint32Array.from(b.salt));

@@ -11,7 +11,13 @@ import {
   stateSalt,
   valueDigest,
 } from '../../src/proofs/state.ts';
-import { claimedDigests, fillTurnTrace, type TurnWitness, turnAir } from '../../src/proofs/turn-air.ts';
+import {
+  claimedDigests,
+  fillTurnTrace,
+  TURN_COLUMNS,
+  type TurnWitness,
+  turnAir,
+} from '../../src/proofs/turn-air.ts';
 import {
   proveTurn,
   proveTurnTrace,
@@ -57,7 +63,10 @@ async function rejectsAsync(f: () => Promise<unknown>, code = 'E_INVALID', messa
  * transition constraint); a proof forced without the check is rejected by the verifier.
  */
 async function refusedAndForgedRejected(w: TurnWitness, hash: Uint8Array): Promise<void> {
-  const trace = fillTurnTrace(w);
+  await traceRefusedAndForgedRejected(fillTurnTrace(w), hash);
+}
+
+async function traceRefusedAndForgedRejected(trace: Uint32Array[], hash: Uint8Array): Promise<void> {
   const logRows = Math.log2(trace[0]!.length);
   const d = claimedDigests(trace, logRows);
   const statement: TurnStatement = {
@@ -128,8 +137,15 @@ describe('turn proofs', () => {
 
   it('rejects a wrong old commitment and a wrong nullifier', () => {
     const bump = (d: Uint32Array) => Uint32Array.from(d, (x, i) => (i === 0 ? (x + 1) % 2013265921 : x));
-    rejects(() => verifyTurnProof({ ...honest.statement, oldCommitment: bump(honest.statement.oldCommitment) }, honest.proof));
-    rejects(() => verifyTurnProof({ ...honest.statement, nullifier: bump(honest.statement.nullifier) }, honest.proof));
+    rejects(() =>
+      verifyTurnProof(
+        { ...honest.statement, oldCommitment: bump(honest.statement.oldCommitment) },
+        honest.proof,
+      ),
+    );
+    rejects(() =>
+      verifyTurnProof({ ...honest.statement, nullifier: bump(honest.statement.nullifier) }, honest.proof),
+    );
   });
 
   it('a wrong nullifier: the prover refuses the trace, and a forced proof is rejected', async () => {
@@ -168,7 +184,10 @@ describe('turn proofs', () => {
       base = turnWitness(cell, turn, SECRET).witness;
       hash = turnHash(turn);
     });
-    const withNext = (next: Partial<ProvedState>): TurnWitness => ({ ...base, next: { ...base.next, ...next } });
+    const withNext = (next: Partial<ProvedState>): TurnWitness => ({
+      ...base,
+      next: { ...base.next, ...next },
+    });
     const ageKey = () => keyDigest('age');
     const isAge = (k: Uint32Array) => k.join() === ageKey().join();
 
@@ -207,6 +226,17 @@ describe('turn proofs', () => {
 
     it('balances that do not conserve (credited 1 more than debited)', async () => {
       await refusedAndForgedRejected(withNext({ balance: base.next.balance + 1n }), hash);
+    });
+
+    it('a selector cannot be switched off: a row excused from the permutation, a phase moved', async () => {
+      const gadgetOff = fillTurnTrace(base);
+      gadgetOff[TURN_COLUMNS.step + 8]![5] = 0; // act, on an active row
+      gadgetOff[TURN_COLUMNS.gadget + 7]![5]! ^= 1;
+      await traceRefusedAndForgedRejected(gadgetOff, hash);
+      const phaseMoved = fillTurnTrace(base);
+      phaseMoved[TURN_COLUMNS.phase]![8] = 0;
+      phaseMoved[TURN_COLUMNS.phase + 1]![8] = 1;
+      await traceRefusedAndForgedRejected(phaseMoved, hash);
     });
 
     it('the honest witness itself passes the same path (the helper can succeed)', async () => {
@@ -282,7 +312,8 @@ describe('turn traces against the executor (property)', () => {
           let incs = 0;
           const effects: Effect[] = fx.flatMap((e): Effect[] => {
             if (e.type === 'set-field') return e.key === key ? [{ ...e, cell: id }] : [];
-            if (e.type === 'transfer') return [{ type: 'transfer', from: id, to: w.bob.cell, amount: e.amount }];
+            if (e.type === 'transfer')
+              return [{ type: 'transfer', from: id, to: w.bob.cell, amount: e.amount }];
             if (e.type === 'burn') return [{ type: 'burn', cell: id, amount: e.amount }];
             return incs++ === 0 ? [{ type: 'increment-nonce', cell: id }] : [];
           });
