@@ -269,8 +269,8 @@ function turnConstraints<F>(
   for (const g of gadget) emit(sel('act'), g);
 
   // Sponge plumbing. Whether this row's sponge absorbs: always, except on a field row whose side of
-  // the step is absent (then its state passes through unchanged).
-  // The old rows of a step are its two compared rows (key and value).
+  // the step is absent (then its state passes through unchanged). A step's old rows are the two
+  // compared ones (key and value), its new rows the two after them.
   const cmp = add(sel('cmpKey'), sel('cmpVal'));
   const absorb = add(
     sub(sub(one, cmp), sel('fNew')),
