@@ -4,6 +4,19 @@ export function emit(bench: string, figures: Record<string, number | string>): v
   process.stdout.write(`${JSON.stringify({ bench, ...figures })}\n`);
 }
 
+/** The median wall time of `runs` calls of `op` after one warm-up call, in ms (one decimal). */
+export async function medianMs(op: () => unknown, runs: number): Promise<number> {
+  await op();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await op();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(runs / 2)]! * 10) / 10;
+}
+
 /**
  * Runs `op` repeatedly for about `ms` after a warm-up; returns operations per second of this
  * process's CPU time (all its threads, so WebCrypto's thread-pool work counts), which stays honest on a

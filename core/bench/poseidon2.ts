@@ -12,19 +12,7 @@ import { permuteInPlace, poseidon2BabyBear16 } from '../src/stark/poseidon2/perm
 import { poseidon2Hash } from '../src/stark/poseidon2/sponge.ts';
 import { prove } from '../src/stark/prover.ts';
 import { verify } from '../src/stark/verifier.ts';
-import { emit, rate } from './measure.ts';
-
-async function medianMs(op: () => unknown, runs: number): Promise<number> {
-  await op();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await op();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return Math.round(times[Math.floor(runs / 2)]! * 10) / 10;
-}
+import { emit, medianMs, rate } from './measure.ts';
 
 export async function poseidon2Benches(): Promise<void> {
   const instance = poseidon2BabyBear16();

@@ -21,6 +21,9 @@
  *   poseidon2_perm, poseidon2_hash, poseidon2_chain_prove, poseidon2_chain_verify
  *                     the Poseidon2 permutation, sponge and hash-chain AIR (./poseidon2.ts); run
  *                     alone with `npm run bench -w core -- poseidon2`
+ *   turn_prove, turn_verify
+ *                     a turn proof (SetField + Transfer) and its verification (./turnproof.ts); run
+ *                     alone with `npm run bench -w core -- turnproof`
  */
 import '../src/node/libp2p-shims.ts';
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
@@ -42,6 +45,7 @@ import { emit, rate } from './measure.ts';
 import { notaryBench } from './notary.ts';
 import { poseidon2Benches } from './poseidon2.ts';
 import { relayBenches } from './relay.ts';
+import { turnProofBenches } from './turnproof.ts';
 import { turnBenches } from './turns.ts';
 
 if (process.argv.includes('captp')) {
@@ -51,6 +55,11 @@ if (process.argv.includes('captp')) {
 
 if (process.argv.includes('poseidon2')) {
   await poseidon2Benches();
+  process.exit(0);
+}
+
+if (process.argv.includes('turnproof')) {
+  await turnProofBenches();
   process.exit(0);
 }
 

@@ -30,6 +30,14 @@ export const Contexts = {
   starkMerkleNode: 'cipherclerk v1 stark merkle node',
   /** Poseidon2 sponge: the capacity IV of each purpose, derived from the purpose's label (stark/poseidon2/sponge.ts). */
   poseidon2Domain: 'cipherclerk v1 poseidon2 sponge domain',
+  /** Turn proofs: a field's key as field elements (proofs/state.ts). */
+  proofFieldKey: 'cipherclerk v1 proof field key',
+  /** Turn proofs: a field's value as field elements. */
+  proofFieldValue: 'cipherclerk v1 proof field value',
+  /** Turn proofs: the part of a cell's state a turn proof does not open (id, owner, c-list, permissions, key, lifecycle). */
+  proofCellRest: 'cipherclerk v1 proof cell rest',
+  /** Turn proofs: the hiding salt of a state commitment, from the owner's proof secret, the cell and the nonce. */
+  proofStateSalt: 'cipherclerk v1 proof state salt',
   /** A cell's id: the hash of (owner public key, salt). */
   cellId: 'cipherclerk v1 cell id',
   /** A cell's state commitment: the hash of its canonical encoding. */
