@@ -321,7 +321,8 @@ describe('dregg CLI', () => {
     const broken = run('cap', 'inspect', 'cctok_AAAA');
     expect(broken.status).toBe(2);
     expect(JSON.parse(broken.stderr)).toMatchObject({ error: { code: 'E_DECODE' } });
-  });
+    // Five real processes, each compiling the CLI with tsx: seconds each on a busy 2-core machine.
+  }, 120_000);
 
   it('runs the guided demo (dregg demo), every step passing', async () => {
     const r = await dregg(['demo', '--json']);
