@@ -52,6 +52,7 @@ import {
   decodeHead,
   decodeInfo,
   decodeReceiptList,
+  decodeRevocationPage,
   decodeSubmitted,
   encodeAgentQuery,
   encodeCellQuery,
@@ -60,6 +61,7 @@ import {
   encodeReceiptsQuery,
   encodeRecipientQuery,
   encodeRefundClaim,
+  encodeSinceQuery,
   encodeTurnQuery,
   MAX_RECEIPTS_PER_CALL,
   OPS,
@@ -126,6 +128,11 @@ export interface RelayClient {
   claimRefund(claim: RefundClaim, amount: bigint): Promise<Submitted>;
   /** Hands a signed revocation to the relay, which gossips it. */
   publishRevocation(record: RevocationRecord): Promise<void>;
+  /**
+   * The revocations the relay logged from place `from` on (every signature checked), and the place
+   * to ask from next time: how a light node that was offline learns what it missed.
+   */
+  revocationsSince(from: number): Promise<{ records: RevocationRecord[]; next: number }>;
   /** Calls `handler` with each revocation gossiped (signature checked); returns the unsubscribe. */
   onRevocation(handler: (record: RevocationRecord) => void): () => void;
   /** Calls `handler` with each attested root this relay gossips (signature checked). */
@@ -245,6 +252,27 @@ export async function connectRelay(
       },
       async publishRevocation(record) {
         decodeEmpty(await call(OPS.revoke, encodeRevocation(record)), 'revocation answer');
+      },
+      async revocationsSince(from) {
+        const records: RevocationRecord[] = [];
+        for (let at = from; ; ) {
+          const page = decodeRevocationPage(await call(OPS.revocationsSince, encodeSinceQuery(at)));
+          // A log shorter than the caller's place was started afresh: read it from its beginning
+          // (applying a revocation twice changes nothing).
+          if (at > page.total) {
+            at = 0;
+            continue;
+          }
+          if (page.records.length === 0 && at < page.total)
+            throw new DreggError('E_INVALID', 'The relay withheld revocations it says it holds');
+          for (const bytes of page.records) {
+            const record = decodeRevocation(bytes);
+            await verifyRevocation(record, ed);
+            records.push(record);
+          }
+          at += page.records.length;
+          if (at >= page.total) return { records, next: at };
+        }
       },
       onRevocation(handler) {
         return subscribeSigned(
