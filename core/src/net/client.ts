@@ -99,6 +99,14 @@ export interface Drained extends VerifiedDrain {
   readonly ack: AckAnswer;
 }
 
+export interface PeerInfo {
+  readonly peer: string;
+  readonly addresses: readonly string[];
+  /** Whether this is the relay the client talks to. */
+  readonly relay: boolean;
+  readonly latencyMs?: number;
+}
+
 export interface RelayClient {
   readonly info: RelayInfo;
   readonly peerId: string;
@@ -137,6 +145,11 @@ export interface RelayClient {
   onRevocation(handler: (record: RevocationRecord) => void): () => void;
   /** Calls `handler` with each attested root this relay gossips (signature checked). */
   onRoot(handler: (root: AttestedRoot) => void): () => void;
+  /**
+   * The peers this client's libp2p node is connected to (the relay among them), each pinged once:
+   * the round trip in milliseconds, or none when it did not answer within `timeoutMs`.
+   */
+  peers(timeoutMs?: number): Promise<PeerInfo[]>;
   /** The relay's ledger as the router's cell backing sees it. */
   ledger(): LedgerView;
   close(): Promise<void>;
@@ -295,6 +308,33 @@ export async function connectRelay(
           TOPICS.roots,
           async (envelope) => handler(await checkedRoot(decodeAttestedRoot(envelope.body))),
           { ed, clock, validateBody: (_body, envelope) => (envelope.from === relay ? 'accept' : 'ignore') },
+        );
+      },
+      async peers(timeoutMs = 2000) {
+        const byPeer = new Map<string, { remote: PeerId; addresses: string[] }>();
+        for (const c of node.getConnections()) {
+          const id = c.remotePeer.toString();
+          const known = byPeer.get(id) ?? { remote: c.remotePeer, addresses: [] };
+          byPeer.set(id, { ...known, addresses: [...known.addresses, c.remoteAddr.toString()] });
+        }
+        return Promise.all(
+          [...byPeer].map(async ([id, { remote, addresses }]) => {
+            let latencyMs: number | undefined;
+            try {
+              // By peer id, so the ping rides the open connection rather than dialing anew.
+              latencyMs = await node.services.ping.ping(remote, {
+                signal: AbortSignal.timeout(timeoutMs),
+              });
+            } catch {
+              // A peer that does not answer a ping is still a peer; it is shown without a latency.
+            }
+            return {
+              peer: id,
+              addresses,
+              relay: id === peer.toString(),
+              ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
+            };
+          }),
         );
       },
       ledger() {

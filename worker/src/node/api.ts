@@ -65,6 +65,8 @@ export interface DelegationView {
   readonly at: number;
   readonly inspection: Inspection;
   readonly status: CapabilityStatus;
+  /** The revocation channel this step enrolled, when this node owns it (tripping it revokes the step). */
+  readonly channel?: { readonly id: string; readonly tripped: boolean };
 }
 
 /** One node of the delegation graph: a root token, or a delegation step below its parent. */
@@ -83,6 +85,8 @@ export interface Capabilities {
   readonly issued: readonly DelegationView[];
   readonly held: readonly DelegationView[];
   readonly tree: readonly TreeNode[];
+  /** This node's delegation epoch: moving it on makes every delegation it signed before stale. */
+  readonly epoch: number;
 }
 
 export interface MintForm {
@@ -102,6 +106,8 @@ export interface DelegateForm {
   readonly budget?: number;
   /** Seconds from now. */
   readonly ttl?: number;
+  /** Enrol the delegation in a fresh revocation channel of ours, so it can be cut off on its own. */
+  readonly channel?: boolean;
 }
 
 export interface ServiceRequest {
@@ -126,12 +132,68 @@ export interface RelayView {
   readonly error?: WireError;
 }
 
+export type MessageState = 'new' | 'accepted' | 'dismissed';
+
+/** A message drained from this node's inbox at a relay, opened in the worker. */
+export interface InboxMessageView {
+  /** `<relay did>/<seq>`: stable across drains. */
+  readonly id: string;
+  readonly relay: string;
+  readonly seq: number;
+  /** When the relay took the deposit (Unix seconds). */
+  readonly at: number;
+  /** Size of the sealed box in bytes. */
+  readonly size: number;
+  readonly state: MessageState;
+  /** What it holds: a capability (decoded for display, nothing trusted yet) or something unreadable. */
+  readonly kind: 'delegation' | 'token' | 'unreadable';
+  readonly text?: string;
+  readonly inspection?: Inspection;
+  /** Why it is unreadable. */
+  readonly error?: WireError;
+}
+
+export interface Drained {
+  /** Messages that arrived in this drain. */
+  readonly fresh: number;
+  /** Messages that expired on the relay before they were drained. */
+  readonly expired: number;
+  readonly messages: readonly InboxMessageView[];
+}
+
+/** A capability deposited in its recipient's inbox. */
+export interface Sent {
+  readonly to: string;
+  readonly relay: string;
+  readonly seq: number;
+  /** The inbox reference (`ccinbox:1/…`): what a QR carries instead of a capability too long for one. */
+  readonly reference: string;
+}
+
+/** How a capability is handed over by QR: itself, or (too long for one reliable QR) a reference to it. */
+export interface SharePlan {
+  readonly via: 'qr' | 'inbox';
+  /** The text the QR carries. */
+  readonly qr: string;
+  readonly sent?: Sent;
+}
+
+export interface PeerView {
+  readonly peer: string;
+  readonly addresses: readonly string[];
+  readonly relay: boolean;
+  readonly latencyMs?: number;
+}
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
   | { readonly type: 'capabilities' }
   | { readonly type: 'revocation'; readonly by: string; readonly subject: string }
-  | { readonly type: 'relay'; readonly relay: RelayView };
+  | { readonly type: 'relay'; readonly relay: RelayView }
+  | { readonly type: 'inbox'; readonly fresh: number }
+  /** Progress of a long action the page started (`done` of `total` when known). */
+  | { readonly type: 'progress'; readonly label: string; readonly done: number; readonly total?: number };
 
 export interface WireError {
   readonly code: ErrorCode;
@@ -168,6 +230,28 @@ export interface LightNodeApi {
   verify(capability: string, request: ServiceRequest): Promise<Decision>;
   /** Revokes a delegation this node issued (and so its subtree); gossiped through the relay if online. */
   revoke(hash: string): Promise<DelegationView>;
+  /** Trips one of this node's revocation channels: every delegation enrolled in it dies at once. */
+  tripChannel(channel: string): Promise<void>;
+  /** Moves this node's delegation epoch on: every delegation it signed before is refused from now. */
+  bumpEpoch(): Promise<{ readonly epoch: number }>;
+  /** Seals an issued delegation to its recipient's inbox at the relay (they may be offline). */
+  sendToInbox(hash: string): Promise<Sent>;
+  /**
+   * How to show an issued delegation as a QR: its text when that fits one QR that reads reliably
+   * (`maxQrText` characters), otherwise deposited to the recipient's inbox and a reference to it.
+   */
+  sharePlan(hash: string, maxQrText: number): Promise<SharePlan>;
+  /** The messages drained so far (kept in this browser), newest first. */
+  inbox(): Promise<readonly InboxMessageView[]>;
+  /** Drains the inbox at the relay: verified against our history, opened here, kept, acknowledged. */
+  drainInbox(): Promise<Drained>;
+  /** Accepts the capability a message holds (the same checks as `accept`). */
+  acceptMessage(id: string): Promise<DelegationView>;
+  dismissMessage(id: string): Promise<InboxMessageView>;
+  /** Reads an inbox reference (scanned from a QR): drains, and returns the message it names. */
+  openReference(text: string): Promise<InboxMessageView>;
+  /** The peers of the light node's libp2p node, each pinged. */
+  peers(): Promise<readonly PeerView[]>;
   connect(addresses: readonly string[]): Promise<RelayView>;
   disconnect(): Promise<RelayView>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */
