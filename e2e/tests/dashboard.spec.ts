@@ -173,6 +173,155 @@ test('Alice delegates read to Bob by a QR picture; the service allows read, refu
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
+/** Opens the dashboard again in `page`'s context (same IndexedDB: same person) and unlocks it. */
+async function reopen(page: Page): Promise<Page> {
+  const again = await page.context().newPage();
+  const errors: string[] = [];
+  again.on('pageerror', (e) => errors.push(String(e)));
+  (again as Page & { errors?: string[] }).errors = errors;
+  await again.goto(`${served.url}#/identity`);
+  await again.getByLabel('Unlock passphrase').fill(PASS);
+  await again.getByRole('button', { name: 'Unlock' }).click();
+  await expect(again.getByRole('navigation', { name: 'Screens' })).toBeVisible({ timeout: 30_000 });
+  await expect(again.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  return again;
+}
+
+async function delegateTo(page: Page, recipient: string, actions: string): Promise<void> {
+  await screen(page, 'Capabilities');
+  await page.getByLabel('Recipient DID').fill(recipient);
+  await page.getByLabel(/^Actions \(empty/).fill(actions);
+  await page.getByLabel('Budget (units)').fill('');
+  await page.getByLabel('Lifetime (minutes)').fill('60');
+  await page.getByRole('button', { name: 'Sign and share' }).click();
+  await expect(page.getByRole('heading', { name: 'Show a delegation' })).toBeVisible();
+}
+
+test('offline delivery: Bob is closed, Alice leaves a capability in his inbox; Bob drains, inspects, accepts; a revocation made while he was away reaches him', async ({
+  browser,
+}) => {
+  test.setTimeout(240_000);
+  const alice = await person(browser);
+  const bob = await person(browser);
+  await onboard(alice);
+  const { did: bobDid } = await onboard(bob);
+  await bob.close();
+
+  await expect(alice.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+  await alice.getByRole('button', { name: 'Mint' }).click();
+  await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+  await delegateTo(alice, bobDid, 'read');
+  await alice.getByRole('button', { name: /^Send to their inbox instead/ }).click();
+  await expect(alice.getByTestId('sent')).toContainText('Left in the inbox of', { timeout: 30_000 });
+  await shot(alice, 'share-sent-to-inbox');
+
+  const bobAgain = await reopen(bob);
+  await screen(bobAgain, 'Inbox');
+  await bobAgain.getByRole('button', { name: 'Check for messages' }).click();
+  const message = bobAgain.getByTestId('message');
+  await expect(message).toHaveCount(1, { timeout: 30_000 });
+  await expect(bobAgain.getByTestId('notice')).toContainText('1 new message(s)');
+  await expect(message.getByTestId('message-state')).toHaveText('new');
+  await expect(message.getByTestId('allows')).toHaveText(/read on storage/);
+  await shot(bobAgain, 'inbox');
+  await message.getByRole('button', { name: /^Accept, trusting/ }).click();
+  const held = bobAgain.getByTestId('held');
+  await expect(held).toHaveCount(1, { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('valid');
+  await held.getByRole('button', { name: 'Inspect' }).click();
+  const text = await held.getByTestId('text').inputValue();
+  await screen(bobAgain, 'Inbox');
+  await expect(bobAgain.getByTestId('message-state')).toHaveText('accepted');
+
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Capability presented (delegation text)').fill(text);
+  await alice.getByLabel('Action', { exact: true }).fill('read');
+  await alice.getByRole('button', { name: 'Check' }).click();
+  await expect(alice.getByTestId('decision')).toHaveText(/^Allowed: read on storage/);
+
+  // Bob closes again; Alice revokes; Bob, reopening, learns it from the relay's revocation log.
+  await bobAgain.close();
+  const issued = alice.getByTestId('issued');
+  await issued.getByRole('button', { name: 'Revoke' }).click();
+  await expect(issued.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  const bobThird = await reopen(bob);
+  await screen(bobThird, 'Capabilities');
+  await expect(bobThird.getByTestId('held').getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await shot(bobThird, 'capabilities-revoked-while-offline');
+  for (const page of [alice, bobAgain, bobThird])
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('a delegation too long for one QR goes by inbox reference; channel and epoch revocation; peers', async ({
+  browser,
+}) => {
+  test.setTimeout(240_000);
+  const alice = await person(browser);
+  const bob = await person(browser);
+  await onboard(alice);
+  const { did: bobDid } = await onboard(bob);
+  for (const page of [alice, bob])
+    await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+
+  const actions = Array.from({ length: 60 }, (_, i) => `action-number-${i}`).join(', ');
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+  await alice.getByLabel('Actions', { exact: true }).fill(actions);
+  await alice.getByRole('button', { name: 'Mint' }).click();
+  await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+  await alice.getByLabel('Give it its own revocation channel').check();
+  await delegateTo(alice, bobDid, actions);
+  await expect(alice.getByTestId('qr')).toHaveCount(0);
+  await alice.getByRole('button', { name: 'Leave it in their inbox and show a reference QR' }).click();
+  const qr = alice.getByTestId('qr');
+  await expect(qr).toBeVisible({ timeout: 30_000 });
+  await shot(alice, 'share-inbox-reference');
+  const picture = await qr.screenshot();
+
+  await screen(bob, 'Share by QR');
+  await bob
+    .getByTestId('open-picture')
+    .setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: picture });
+  const inspection = bob.getByTestId('inspection');
+  await expect(inspection.getByTestId('allows')).toHaveText(
+    /action-number-0, action-number-1, .* on storage/,
+    {
+      timeout: 30_000,
+    },
+  );
+  await shot(bob, 'inspect-inbox-reference');
+  await bob.getByRole('button', { name: /^Accept, trusting/ }).click();
+  const held = bob.getByTestId('held');
+  await expect(held).toHaveCount(1, { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('valid');
+
+  // Trip the delegation's own channel: revoked at Alice at once, at Bob by gossip.
+  await screen(alice, 'Capabilities');
+  const issued = alice.getByTestId('issued');
+  await issued.getByRole('button', { name: 'Trip its channel' }).click();
+  await expect(issued.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+
+  // A new epoch: a plain delegation signed before it is refused.
+  await delegateTo(alice, bobDid, 'action-number-3');
+  await screen(alice, 'Capabilities');
+  await expect(alice.getByTestId('epoch')).toHaveText('0');
+  await alice.getByRole('button', { name: 'Start a new epoch…' }).click();
+  await alice.getByRole('button', { name: 'Yes, start epoch 1' }).click();
+  await expect(alice.getByTestId('epoch')).toHaveText('1', { timeout: 30_000 });
+  await expect(issued.getByTestId('state')).toHaveText(['revoked', 'revoked']);
+  await shot(alice, 'capabilities-epoch');
+
+  await screen(alice, 'Network');
+  const peers = alice.getByTestId('peers');
+  await expect(peers.getByRole('row', { name: /relay/ })).toBeVisible({ timeout: 30_000 });
+  await expect(peers.getByTestId('peer-latency').first()).toHaveText(/^\d+ ms$/);
+  await shot(alice, 'network-peers');
+  for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
 test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser }) => {
   const page = await person(browser, false);
   const { did } = await onboard(page);
@@ -190,7 +339,7 @@ test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser 
 
   // Down to a 360 px wide window, every screen fits without sideways scrolling.
   await page.setViewportSize({ width: 360, height: 740 });
-  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Network']) {
+  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Inbox', 'Network']) {
     await screen(page, name);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   }

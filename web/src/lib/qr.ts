@@ -18,6 +18,15 @@ export const MAX_QR_TEXT = 1460;
 const ECC = 'L';
 const MAX_VERSION = 27;
 
+/**
+ * The size decision: whether `text` goes in one QR that reads reliably (its UTF-8 bytes within
+ * `MAX_QR_TEXT`, what byte mode at L holds); otherwise it is deposited in the recipient's inbox and
+ * the QR carries a short inbox reference instead.
+ */
+export function fitsOneQr(text: string): boolean {
+  return new TextEncoder().encode(text).length <= MAX_QR_TEXT;
+}
+
 export interface QrMatrix {
   readonly size: number;
   readonly version: number;

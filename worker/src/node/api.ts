@@ -170,14 +170,6 @@ export interface Sent {
   readonly reference: string;
 }
 
-/** How a capability is handed over by QR: itself, or (too long for one reliable QR) a reference to it. */
-export interface SharePlan {
-  readonly via: 'qr' | 'inbox';
-  /** The text the QR carries. */
-  readonly qr: string;
-  readonly sent?: Sent;
-}
-
 export interface PeerView {
   readonly peer: string;
   readonly addresses: readonly string[];
@@ -234,13 +226,11 @@ export interface LightNodeApi {
   tripChannel(channel: string): Promise<void>;
   /** Moves this node's delegation epoch on: every delegation it signed before is refused from now. */
   bumpEpoch(): Promise<{ readonly epoch: number }>;
-  /** Seals an issued delegation to its recipient's inbox at the relay (they may be offline). */
-  sendToInbox(hash: string): Promise<Sent>;
   /**
-   * How to show an issued delegation as a QR: its text when that fits one QR that reads reliably
-   * (`maxQrText` characters), otherwise deposited to the recipient's inbox and a reference to it.
+   * Seals an issued delegation to its recipient's inbox at the relay (they may be offline). The
+   * answer's `reference` is what a QR carries when the delegation is too long for one.
    */
-  sharePlan(hash: string, maxQrText: number): Promise<SharePlan>;
+  sendToInbox(hash: string): Promise<Sent>;
   /** The messages drained so far (kept in this browser), newest first. */
   inbox(): Promise<readonly InboxMessageView[]>;
   /** Drains the inbox at the relay: verified against our history, opened here, kept, acknowledged. */

@@ -428,12 +428,6 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       const { to, text } = await issuedText(hash);
       return sendText(to, text);
     },
-    async sharePlan(hash, maxQrText) {
-      const { to, text } = await issuedText(hash);
-      if (text.length <= maxQrText) return { via: 'qr', qr: text };
-      const sent = await sendText(to, text);
-      return { via: 'inbox', qr: sent.reference, sent };
-    },
     async inbox() {
       agent();
       return listMessages(store);
