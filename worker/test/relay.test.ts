@@ -269,6 +269,67 @@ describe('the light node with a relay', () => {
     }
   }, 60_000);
 
+  it('cells and turns: opens cells, runs a turn here, submits it; the receipt matches and is in the attested log', async () => {
+    const alice = await person();
+    expect(await code(alice.node.cells())).toBe('E_UNREACHABLE');
+    await alice.node.connect(ws);
+    try {
+      const mine = await alice.node.openCell();
+      const other = await alice.node.openCell();
+      expect(mine).toMatchObject({ owner: alice.did, mine: true, balance: '1000', nonce: 0, fields: [] });
+      expect((await alice.node.cells()).map((c) => c.id)).toEqual([mine.id, other.id]);
+
+      const preview = await alice.node.executeTurn(mine.id, [
+        { type: 'set-field', key: 'greeting', value: 'hello' },
+        { type: 'transfer', to: other.id, amount: '250' },
+        { type: 'increment-nonce' },
+      ]);
+      expect(preview.before).toMatchObject({ balance: '1000', nonce: 0 });
+      // The turn's own nonce step and the explicit increment: two.
+      expect(preview.after).toMatchObject({
+        balance: '750',
+        nonce: 2,
+        fields: [{ name: 'greeting', value: 'hello' }],
+      });
+      // Run here only: the relay has not seen it.
+      expect((await alice.node.cells())[0]!.balance).toBe('1000');
+
+      const receipt = await alice.node.submitTurn(preview.turn);
+      expect(receipt).toMatchObject({
+        turn: preview.turn,
+        seq: 0,
+        cell: mine.id,
+        inclusion: { verified: true },
+      });
+      expect(await code(alice.node.submitTurn(preview.turn))).toBe('E_NOT_FOUND'); // used up
+      const [after, credited] = await alice.node.cells();
+      expect(after).toMatchObject({ balance: '750', nonce: 2 });
+      expect(credited!.balance).toBe('1250');
+
+      const second = await alice.node.executeTurn(other.id, [{ type: 'transfer', to: mine.id, amount: '5' }]);
+      await alice.node.submitTurn(second.turn);
+      const chain = await alice.node.receipts();
+      expect(chain.chain).toEqual({ ok: true });
+      expect(chain.receipts.map((r) => r.seq)).toEqual([1, 0]);
+      expect(chain.receipts.every((r) => r.inclusion.verified)).toBe(true);
+
+      // Refusals come from the local run, before anything is sent.
+      expect(
+        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '999999' }])),
+      ).toBe('E_INSUFFICIENT');
+      expect(
+        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: 'f'.repeat(64), amount: '1' }])),
+      ).toBe('E_NOT_FOUND');
+      expect(
+        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '-1' }])),
+      ).toBe('E_ARGUMENT');
+      expect(await code(alice.node.executeTurn(mine.id, []))).toBe('E_ARGUMENT');
+      expect((await alice.node.receipts()).receipts).toHaveLength(2);
+    } finally {
+      await alice.node.disconnect();
+    }
+  }, 60_000);
+
   it('lists its peers with a measured latency, the relay among them', async () => {
     const alice = await person();
     expect(await alice.node.peers()).toEqual([]);

@@ -177,6 +177,57 @@ export interface PeerView {
   readonly latencyMs?: number;
 }
 
+/** A cell on the relay's ledger, for display (amounts as decimal text: they are 64-bit). */
+export interface CellView {
+  readonly id: string;
+  readonly owner: string;
+  readonly mine: boolean;
+  readonly balance: string;
+  readonly nonce: number;
+  readonly lifecycle: 'active' | 'frozen';
+  readonly fields: readonly { readonly name: string; readonly value: string }[];
+  readonly clist: readonly { readonly slot: number; readonly target: string; readonly caveats: number }[];
+}
+
+/** One effect of a turn, as the form gives it (acting on the chosen cell). */
+export type EffectForm =
+  | { readonly type: 'set-field'; readonly key: string; readonly value: string }
+  | { readonly type: 'transfer'; readonly to: string; readonly amount: string }
+  | { readonly type: 'increment-nonce' };
+
+/** A turn built, signed and run here; not sent yet. */
+export interface TurnPreview {
+  /** The turn's hash: what `submitTurn` takes. */
+  readonly turn: string;
+  readonly cell: string;
+  /** Its place in the agent's receipt chain. */
+  readonly seq: number;
+  readonly before: CellView;
+  readonly after: CellView;
+  readonly effects: number;
+}
+
+export interface ReceiptView {
+  readonly hash: string;
+  readonly turn: string;
+  readonly seq: number;
+  readonly cell: string;
+  readonly at: number;
+  readonly fee: string;
+  readonly results: number;
+  /** Its inclusion in the relay's log, checked against the relay's signed (attested) root. */
+  readonly inclusion:
+    | { readonly verified: true; readonly height: number; readonly at: number; readonly logRoot: string }
+    | { readonly verified: false; readonly error: WireError };
+}
+
+export interface ReceiptChain {
+  /** Newest first. */
+  readonly receipts: readonly ReceiptView[];
+  /** The chain itself: consecutive, each following the one before, every signature the relay's. */
+  readonly chain: { readonly ok: true } | ({ readonly ok: false } & WireError);
+}
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
@@ -240,6 +291,19 @@ export interface LightNodeApi {
   dismissMessage(id: string): Promise<InboxMessageView>;
   /** Reads an inbox reference (scanned from a QR): drains, and returns the message it names. */
   openReference(text: string): Promise<InboxMessageView>;
+  /** This node's cells on the relay's ledger. */
+  cells(): Promise<readonly CellView[]>;
+  /** Opens a new cell on the relay's ledger (with the relay's opening grant, if any). */
+  openCell(): Promise<CellView>;
+  /**
+   * Builds a turn acting as `cell` from the form, signs it and runs it here with the executor against
+   * the relay's current view; nothing is sent. The turn waits in the worker for `submitTurn`.
+   */
+  executeTurn(cell: string, effects: readonly EffectForm[]): Promise<TurnPreview>;
+  /** Submits the turn `executeTurn` built; its receipt must match the local run; inclusion is checked. */
+  submitTurn(turn: string): Promise<ReceiptView>;
+  /** This agent's receipts at the relay, with the chain and each inclusion checked. */
+  receipts(): Promise<ReceiptChain>;
   /** The peers of the light node's libp2p node, each pinged. */
   peers(): Promise<readonly PeerView[]>;
   connect(addresses: readonly string[]): Promise<RelayView>;

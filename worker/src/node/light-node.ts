@@ -42,6 +42,7 @@ import type {
   Overview,
   RelayView,
 } from './api.ts';
+import { type Built, buildTurn, openCell, ownCells, receiptChain, submitBuilt } from './cells.ts';
 import { errorToWire } from './errors.ts';
 import {
   deposit,
@@ -143,6 +144,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   let cancelIdle: (() => void) | undefined;
   let client: RelayClient | undefined;
   let relay: RelayView = { state: 'offline', addresses: settings.relays };
+  /** Turns built and run here, by hash, waiting to be submitted (dropped when the node locks). */
+  const built = new Map<string, Built>();
   /** Revocations heard while locked, applied at the next unlock. */
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
@@ -177,6 +180,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     cancelIdle = undefined;
     if (session) wipe(session.agent);
     session = undefined;
+    built.clear();
     emit({ type: 'status', status: status(), reason });
   }
 
@@ -469,6 +473,29 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         );
       await drain();
       return referenced(store, r);
+    },
+    async cells() {
+      const a = agent();
+      return ownCells(store, online(), a.did);
+    },
+    async openCell() {
+      return openCell(store, online(), agent());
+    },
+    async executeTurn(cell, effects) {
+      const b = await buildTurn(online(), agent(), checkText(cell).toLowerCase(), effects);
+      built.set(b.preview.turn, b);
+      return b.preview;
+    },
+    async submitTurn(turn) {
+      agent();
+      const b = built.get(checkText(turn));
+      if (b === undefined) throw new DreggError('E_NOT_FOUND', 'Execute the turn here first; then submit it');
+      const receipt = await submitBuilt(online(), b);
+      built.delete(b.preview.turn);
+      return receipt;
+    },
+    async receipts() {
+      return receiptChain(online(), agent());
     },
     async peers() {
       return client ? client.peers() : [];
