@@ -322,6 +322,57 @@ test('a delegation too long for one QR goes by inbox reference; channel and epoc
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
+test('a turn built in the UI is executed here, submitted, and its receipt verifies against the attested root', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const page = await person(browser);
+  await onboard(page);
+  await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  await screen(page, 'Cells');
+  const open = page.getByRole('button', { name: 'Open a new cell' });
+  await open.click();
+  await expect(page.getByTestId('cell')).toHaveCount(1, { timeout: 30_000 });
+  await open.click();
+  await expect(page.getByTestId('cell')).toHaveCount(2, { timeout: 30_000 });
+  await expect(page.getByTestId('balance')).toHaveText(['1000 computrons', '1000 computrons']);
+  const [first, second] = await Promise.all(
+    [0, 1].map((i) => page.getByTestId('cell').nth(i).locator('code').first().getAttribute('title')),
+  );
+  await page.getByLabel('Acting as cell').selectOption(first!);
+
+  const effects = page.getByTestId('effect');
+  await effects.nth(0).getByLabel('Field name').fill('greeting');
+  await effects.nth(0).getByLabel('Value').fill('hello');
+  await page.getByRole('button', { name: 'Add an effect' }).click();
+  await effects.nth(1).getByLabel('To cell (id)').fill(second!);
+  await effects.nth(1).getByLabel('Amount').fill('250');
+  await page.getByRole('button', { name: 'Add an effect' }).click();
+  await effects.nth(2).getByLabel('Effect 3').selectOption('increment-nonce');
+  await page.getByRole('button', { name: 'Execute here' }).click();
+  const preview = page.getByTestId('preview');
+  await expect(preview.getByTestId('after-balance')).toHaveText('750', { timeout: 30_000 });
+  await expect(preview).toContainText('Field greeting = hello');
+  await shot(page, 'cells-turn-preview');
+  await page.getByRole('button', { name: 'Submit to the relay' }).click();
+
+  const receipt = page.getByTestId('receipt');
+  await expect(receipt).toHaveCount(1, { timeout: 30_000 });
+  await expect(receipt.getByTestId('inclusion')).toHaveText('in the log');
+  await expect(receipt).toContainText(/under attested root \d+/);
+  await expect(page.getByTestId('chain')).toContainText('The chain holds');
+  await expect(page.getByTestId('notice')).toContainText('verified in the relay’s log under attested root');
+  await expect(page.getByTestId('balance')).toHaveText(['750 computrons', '1250 computrons']);
+  await page
+    .getByTestId('cell')
+    .first()
+    .getByText(/^Fields/)
+    .click();
+  await expect(page.getByTestId('field')).toHaveText('hello');
+  await shot(page, 'cells');
+  expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
 test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser }) => {
   const page = await person(browser, false);
   const { did } = await onboard(page);
@@ -339,7 +390,7 @@ test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser 
 
   // Down to a 360 px wide window, every screen fits without sideways scrolling.
   await page.setViewportSize({ width: 360, height: 740 });
-  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Inbox', 'Network']) {
+  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Inbox', 'Cells', 'Network']) {
     await screen(page, name);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   }

@@ -7,12 +7,13 @@ import type { ErrorCode } from '@cipherclerk/core';
 import { type LightNodeApi, startLightNode } from '@cipherclerk/worker/node';
 import type { NodeEvent, Overview } from '@cipherclerk/worker/node/api';
 
-export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'network';
+export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network';
 export const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'identity', label: 'Identity' },
   { id: 'capabilities', label: 'Capabilities' },
   { id: 'share', label: 'Share by QR' },
   { id: 'inbox', label: 'Inbox' },
+  { id: 'cells', label: 'Cells' },
   { id: 'network', label: 'Network' },
 ];
 
