@@ -10,11 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, expect, type Page, test } from '@playwright/test';
+import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
 import { build } from 'vite';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
+import { chromiumLaunchOptions } from './chromium.ts';
+import { y4mStill } from './y4m.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCREENS = join(import.meta.dirname, '..', 'test-results', 'screens');
@@ -371,6 +373,71 @@ test('a turn built in the UI is executed here, submitted, and its receipt verifi
   await expect(page.getByTestId('field')).toHaveText('hello');
   await shot(page, 'cells');
   expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('Bob scans the QR of Alice with the camera (the fake camera of Chromium plays a video made from it)', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const video = join(home, 'qr.y4m');
+  // Bob's browser: a fake camera that plays `video`, written below from the screenshot of Alice's QR
+  // (Chromium opens the file when the page asks for the camera).
+  const camera = await chromium.launch(
+    chromiumLaunchOptions([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ]),
+  );
+  try {
+    const alice = await person(browser);
+    const bob = await person(camera);
+    await onboard(alice);
+    const { did: bobDid } = await onboard(bob);
+    await expect(alice.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+    await screen(alice, 'Capabilities');
+    await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+    await alice.getByRole('button', { name: 'Mint' }).click();
+    await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+    await delegateTo(alice, bobDid, 'read');
+    // Once the page has settled (the notice above it shifts it down as it appears).
+    await expect(alice.getByTestId('notice')).toBeVisible();
+    await shot(alice, 'share-qr-for-camera');
+    const picture = await alice.getByTestId('qr').screenshot();
+
+    // The screenshot's pixels, decoded by a blank page (no CSP there), then one Y4M frame.
+    const blank = await (await browser.newContext()).newPage();
+    const { width, height, data } = await blank.evaluate(async (png: string) => {
+      const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d')!;
+      context.drawImage(bitmap, 0, 0);
+      const pixels = context.getImageData(0, 0, bitmap.width, bitmap.height);
+      return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
+    }, picture.toString('base64'));
+    await blank.context().close();
+    writeFileSync(video, y4mStill(Uint8Array.from(data), width, height));
+
+    await screen(bob, 'Share by QR');
+    await bob.getByRole('button', { name: 'Scan with the camera' }).click();
+    const inspection = bob.getByTestId('inspection');
+    await expect(inspection.getByTestId('allows')).toHaveText(/read on storage/, { timeout: 30_000 });
+    await expect(bob.getByTestId('camera')).toHaveCount(0); // the camera stops once a code is read
+    await shot(bob, 'scan-camera-inspect');
+    await bob.getByRole('button', { name: /^Accept, trusting/ }).click();
+    await expect(bob.getByTestId('held').getByTestId('state')).toHaveText('valid', { timeout: 30_000 });
+
+    // Alice's browser has no camera at all: the error says so, with its code.
+    await screen(alice, 'Share by QR');
+    await alice.getByRole('button', { name: 'Scan with the camera' }).click();
+    await expect(alice.getByTestId('problem')).toContainText(/E_(DENIED|NOT_FOUND|UNSUPPORTED|IO) .*camera/);
+    await expect(alice.getByRole('button', { name: 'Scan with the camera' })).toBeVisible();
+    await shot(alice, 'scan-camera-refused');
+    for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  } finally {
+    await camera.close();
+  }
 });
 
 test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser }) => {

@@ -62,6 +62,21 @@ describe('sharing by QR', () => {
     expect(fitsOneQr(reference)).toBe(true);
   });
 
+  it('every text the decision lets through, whatever QR version it needs, reads back at 3 px per module', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const versions = new Set<number>();
+    // From version 21 to 27 in small steps: jsQR cannot read version 23, which is never drawn.
+    for (let n = 900; n <= MAX_QR_TEXT; n += 20) {
+      const text = Array.from({ length: n }, (_, i) => alphabet[(i * 7919 + n) % 64]).join('');
+      const m = qrMatrix(text);
+      versions.add(m.version);
+      const { data, width } = raster(m, 3);
+      expect(readQrPixels(data, width, width)).toBe(text);
+    }
+    expect(versions.has(23)).toBe(false);
+    expect([...versions].sort((a, b) => a - b)).toEqual([21, 22, 24, 25, 26, 27]);
+  });
+
   it('whatever the decision lets through draws as one QR; what it refuses is E_TOO_LARGE (bytes, not characters)', () => {
     expect(fitsOneQr('x'.repeat(MAX_QR_TEXT))).toBe(true);
     expect(fitsOneQr('é'.repeat(MAX_QR_TEXT / 2 + 1))).toBe(false);
