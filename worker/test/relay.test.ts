@@ -306,8 +306,23 @@ describe('the light node with a relay', () => {
       expect(after).toMatchObject({ balance: '750', nonce: 2 });
       expect(credited!.balance).toBe('1250');
 
+      // Bob pays into Alice's cell between her local run and her submission: her turn still lands,
+      // and the receipt says the relay's result differs from the local one.
       const second = await alice.node.executeTurn(other.id, [{ type: 'transfer', to: mine.id, amount: '5' }]);
-      await alice.node.submitTurn(second.turn);
+      const bob = await person();
+      await bob.node.connect(ws);
+      try {
+        const bobs = await bob.node.openCell();
+        const pay = await bob.node.executeTurn(bobs.id, [{ type: 'transfer', to: mine.id, amount: '1' }]);
+        expect((await bob.node.submitTurn(pay.turn)).matchesLocal).toBe(true);
+      } finally {
+        await bob.node.disconnect();
+      }
+      expect(await alice.node.submitTurn(second.turn)).toMatchObject({
+        matchesLocal: false,
+        inclusion: { verified: true },
+      });
+      expect((await alice.node.cells())[0]!.balance).toBe('756');
       const chain = await alice.node.receipts();
       expect(chain.chain).toEqual({ ok: true });
       expect(chain.receipts.map((r) => r.seq)).toEqual([1, 0]);

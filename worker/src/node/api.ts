@@ -215,6 +215,11 @@ export interface ReceiptView {
   readonly at: number;
   readonly fee: string;
   readonly results: number;
+  /**
+   * For a turn just submitted from here: whether the relay's state commitments repeat the local run
+   * (false when a cell it touches changed in between; the relay's result stands).
+   */
+  readonly matchesLocal?: boolean;
   /** Its inclusion in the relay's log, checked against the relay's signed (attested) root. */
   readonly inclusion:
     | { readonly verified: true; readonly height: number; readonly at: number; readonly logRoot: string }
@@ -300,7 +305,7 @@ export interface LightNodeApi {
    * the relay's current view; nothing is sent. The turn waits in the worker for `submitTurn`.
    */
   executeTurn(cell: string, effects: readonly EffectForm[]): Promise<TurnPreview>;
-  /** Submits the turn `executeTurn` built; its receipt must match the local run; inclusion is checked. */
+  /** Submits the turn `executeTurn` built; the receipt is compared with the local run, its inclusion checked. */
   submitTurn(turn: string): Promise<ReceiptView>;
   /** This agent's receipts at the relay, with the chain and each inclusion checked. */
   receipts(): Promise<ReceiptChain>;

@@ -265,7 +265,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     return client;
   }
 
-  async function issuedText(hash: string): Promise<{ to: string; text: string }> {
+  function issuedText(hash: string): { to: string; text: string } {
     const issued = agent().state.issued[checkText(hash).toLowerCase()];
     if (issued === undefined) throw new DreggError('E_NOT_FOUND', 'You issued no delegation with that hash');
     return { to: issued.to, text: issued.chain };
@@ -429,7 +429,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       return { epoch: r.epoch };
     },
     async sendToInbox(hash) {
-      const { to, text } = await issuedText(hash);
+      const { to, text } = issuedText(hash);
       return sendText(to, text);
     },
     async inbox() {
