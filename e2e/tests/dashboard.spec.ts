@@ -372,6 +372,16 @@ test('a turn built in the UI is executed here, submitted, and its receipt verifi
     .click();
   await expect(page.getByTestId('field')).toHaveText('hello');
   await shot(page, 'cells');
+
+  // Online, with cells, receipts and peers on show, the screens still fit 360 px.
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const name of ['Cells', 'Inbox', 'Share by QR', 'Network']) {
+    await screen(page, name);
+    await expect(page.getByText('relay online')).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  }
+  await screen(page, 'Cells');
+  await shot(page, 'cells-360px');
   expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
