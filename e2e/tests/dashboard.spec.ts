@@ -10,11 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, expect, type Page, test } from '@playwright/test';
+import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
 import { build } from 'vite';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
+import { chromiumLaunchOptions } from './chromium.ts';
+import { y4mStill } from './y4m.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCREENS = join(import.meta.dirname, '..', 'test-results', 'screens');
@@ -173,6 +175,281 @@ test('Alice delegates read to Bob by a QR picture; the service allows read, refu
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
+/** Opens the dashboard again in `page`'s context (same IndexedDB: same person) and unlocks it. */
+async function reopen(page: Page): Promise<Page> {
+  const again = await page.context().newPage();
+  const errors: string[] = [];
+  again.on('pageerror', (e) => errors.push(String(e)));
+  (again as Page & { errors?: string[] }).errors = errors;
+  await again.goto(`${served.url}#/identity`);
+  await again.getByLabel('Unlock passphrase').fill(PASS);
+  await again.getByRole('button', { name: 'Unlock' }).click();
+  await expect(again.getByRole('navigation', { name: 'Screens' })).toBeVisible({ timeout: 30_000 });
+  await expect(again.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  return again;
+}
+
+async function delegateTo(page: Page, recipient: string, actions: string): Promise<void> {
+  await screen(page, 'Capabilities');
+  await page.getByLabel('Recipient DID').fill(recipient);
+  await page.getByLabel(/^Actions \(empty/).fill(actions);
+  await page.getByLabel('Budget (units)').fill('');
+  await page.getByLabel('Lifetime (minutes)').fill('60');
+  await page.getByRole('button', { name: 'Sign and share' }).click();
+  await expect(page.getByRole('heading', { name: 'Show a delegation' })).toBeVisible();
+}
+
+test('offline delivery: Bob is closed, Alice leaves a capability in his inbox; Bob drains, inspects, accepts; a revocation made while he was away reaches him', async ({
+  browser,
+}) => {
+  test.setTimeout(240_000);
+  const alice = await person(browser);
+  const bob = await person(browser);
+  await onboard(alice);
+  const { did: bobDid } = await onboard(bob);
+  await bob.close();
+
+  await expect(alice.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+  await alice.getByRole('button', { name: 'Mint' }).click();
+  await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+  await delegateTo(alice, bobDid, 'read');
+  await alice.getByRole('button', { name: /^Send to their inbox instead/ }).click();
+  await expect(alice.getByTestId('sent')).toContainText('Left in the inbox of', { timeout: 30_000 });
+  await shot(alice, 'share-sent-to-inbox');
+
+  const bobAgain = await reopen(bob);
+  await screen(bobAgain, 'Inbox');
+  await bobAgain.getByRole('button', { name: 'Check for messages' }).click();
+  const message = bobAgain.getByTestId('message');
+  await expect(message).toHaveCount(1, { timeout: 30_000 });
+  await expect(bobAgain.getByTestId('notice')).toContainText('1 new message(s)');
+  await expect(message.getByTestId('message-state')).toHaveText('new');
+  await expect(message.getByTestId('allows')).toHaveText(/read on storage/);
+  await shot(bobAgain, 'inbox');
+  await message.getByRole('button', { name: /^Accept, trusting/ }).click();
+  const held = bobAgain.getByTestId('held');
+  await expect(held).toHaveCount(1, { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('valid');
+  await held.getByRole('button', { name: 'Inspect' }).click();
+  const text = await held.getByTestId('text').inputValue();
+  await screen(bobAgain, 'Inbox');
+  await expect(bobAgain.getByTestId('message-state')).toHaveText('accepted');
+
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Capability presented (delegation text)').fill(text);
+  await alice.getByLabel('Action', { exact: true }).fill('read');
+  await alice.getByRole('button', { name: 'Check' }).click();
+  await expect(alice.getByTestId('decision')).toHaveText(/^Allowed: read on storage/);
+
+  // Bob closes again; Alice revokes; Bob, reopening, learns it from the relay's revocation log.
+  await bobAgain.close();
+  const issued = alice.getByTestId('issued');
+  await issued.getByRole('button', { name: 'Revoke' }).click();
+  await expect(issued.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  const bobThird = await reopen(bob);
+  await screen(bobThird, 'Capabilities');
+  await expect(bobThird.getByTestId('held').getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await shot(bobThird, 'capabilities-revoked-while-offline');
+  for (const page of [alice, bobAgain, bobThird])
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('a delegation too long for one QR goes by inbox reference; channel and epoch revocation; peers', async ({
+  browser,
+}) => {
+  test.setTimeout(240_000);
+  const alice = await person(browser);
+  const bob = await person(browser);
+  await onboard(alice);
+  const { did: bobDid } = await onboard(bob);
+  for (const page of [alice, bob])
+    await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+
+  const actions = Array.from({ length: 60 }, (_, i) => `action-number-${i}`).join(', ');
+  await screen(alice, 'Capabilities');
+  await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+  await alice.getByLabel('Actions', { exact: true }).fill(actions);
+  await alice.getByRole('button', { name: 'Mint' }).click();
+  await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+  await alice.getByLabel('Give it its own revocation channel').check();
+  await delegateTo(alice, bobDid, actions);
+  await expect(alice.getByTestId('qr')).toHaveCount(0);
+  await alice.getByRole('button', { name: 'Leave it in their inbox and show a reference QR' }).click();
+  const qr = alice.getByTestId('qr');
+  await expect(qr).toBeVisible({ timeout: 30_000 });
+  await shot(alice, 'share-inbox-reference');
+  const picture = await qr.screenshot();
+
+  await screen(bob, 'Share by QR');
+  await bob
+    .getByTestId('open-picture')
+    .setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: picture });
+  const inspection = bob.getByTestId('inspection');
+  await expect(inspection.getByTestId('allows')).toHaveText(
+    /action-number-0, action-number-1, .* on storage/,
+    {
+      timeout: 30_000,
+    },
+  );
+  await shot(bob, 'inspect-inbox-reference');
+  await bob.getByRole('button', { name: /^Accept, trusting/ }).click();
+  const held = bob.getByTestId('held');
+  await expect(held).toHaveCount(1, { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('valid');
+
+  // Trip the delegation's own channel: revoked at Alice at once, at Bob by gossip.
+  await screen(alice, 'Capabilities');
+  const issued = alice.getByTestId('issued');
+  await issued.getByRole('button', { name: 'Trip its channel' }).click();
+  await expect(issued.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+  await expect(held.getByTestId('state')).toHaveText('revoked', { timeout: 30_000 });
+
+  // A new epoch: a plain delegation signed before it is refused.
+  await delegateTo(alice, bobDid, 'action-number-3');
+  await screen(alice, 'Capabilities');
+  await expect(alice.getByTestId('epoch')).toHaveText('0');
+  await alice.getByRole('button', { name: 'Start a new epoch…' }).click();
+  await alice.getByRole('button', { name: 'Yes, start epoch 1' }).click();
+  await expect(alice.getByTestId('epoch')).toHaveText('1', { timeout: 30_000 });
+  await expect(issued.getByTestId('state')).toHaveText(['revoked', 'revoked']);
+  await shot(alice, 'capabilities-epoch');
+
+  await screen(alice, 'Network');
+  const peers = alice.getByTestId('peers');
+  await expect(peers.getByRole('row', { name: /relay/ })).toBeVisible({ timeout: 30_000 });
+  await expect(peers.getByTestId('peer-latency').first()).toHaveText(/^\d+ ms$/);
+  await shot(alice, 'network-peers');
+  for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('a turn built in the UI is executed here, submitted, and its receipt verifies against the attested root', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const page = await person(browser);
+  await onboard(page);
+  await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+  await screen(page, 'Cells');
+  const open = page.getByRole('button', { name: 'Open a new cell' });
+  await open.click();
+  await expect(page.getByTestId('cell')).toHaveCount(1, { timeout: 30_000 });
+  await open.click();
+  await expect(page.getByTestId('cell')).toHaveCount(2, { timeout: 30_000 });
+  await expect(page.getByTestId('balance')).toHaveText(['1000 computrons', '1000 computrons']);
+  const [first, second] = await Promise.all(
+    [0, 1].map((i) => page.getByTestId('cell').nth(i).locator('code').first().getAttribute('title')),
+  );
+  await page.getByLabel('Acting as cell').selectOption(first!);
+
+  const effects = page.getByTestId('effect');
+  await effects.nth(0).getByLabel('Field name').fill('greeting');
+  await effects.nth(0).getByLabel('Value').fill('hello');
+  await page.getByRole('button', { name: 'Add an effect' }).click();
+  await effects.nth(1).getByLabel('To cell (id)').fill(second!);
+  await effects.nth(1).getByLabel('Amount').fill('250');
+  await page.getByRole('button', { name: 'Add an effect' }).click();
+  await effects.nth(2).getByLabel('Effect 3').selectOption('increment-nonce');
+  await page.getByRole('button', { name: 'Execute here' }).click();
+  const preview = page.getByTestId('preview');
+  await expect(preview.getByTestId('after-balance')).toHaveText('750', { timeout: 30_000 });
+  await expect(preview).toContainText('Field greeting = hello');
+  await shot(page, 'cells-turn-preview');
+  await page.getByRole('button', { name: 'Submit to the relay' }).click();
+
+  const receipt = page.getByTestId('receipt');
+  await expect(receipt).toHaveCount(1, { timeout: 30_000 });
+  await expect(receipt.getByTestId('inclusion')).toHaveText('in the log');
+  await expect(receipt).toContainText(/under attested root \d+/);
+  await expect(page.getByTestId('chain')).toContainText('The chain holds');
+  await expect(page.getByTestId('notice')).toContainText('verified in the relay’s log under attested root');
+  await expect(page.getByTestId('balance')).toHaveText(['750 computrons', '1250 computrons']);
+  await page
+    .getByTestId('cell')
+    .first()
+    .getByText(/^Fields/)
+    .click();
+  await expect(page.getByTestId('field')).toHaveText('hello');
+  await shot(page, 'cells');
+
+  // Online, with cells, receipts and peers on show, the screens still fit 360 px.
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const name of ['Cells', 'Inbox', 'Share by QR', 'Network']) {
+    await screen(page, name);
+    await expect(page.getByText('relay online')).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  }
+  await screen(page, 'Cells');
+  await shot(page, 'cells-360px');
+  expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('Bob scans the QR of Alice with the camera (the fake camera of Chromium plays a video made from it)', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const video = join(home, 'qr.y4m');
+  // Bob's browser: a fake camera that plays `video`, written below from the screenshot of Alice's QR
+  // (Chromium opens the file when the page asks for the camera).
+  const camera = await chromium.launch(
+    chromiumLaunchOptions([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ]),
+  );
+  try {
+    const alice = await person(browser);
+    const bob = await person(camera);
+    await onboard(alice);
+    const { did: bobDid } = await onboard(bob);
+    await expect(alice.getByText('relay online')).toBeVisible({ timeout: 30_000 });
+    await screen(alice, 'Capabilities');
+    await alice.getByLabel('Service', { exact: true }).first().fill('storage');
+    await alice.getByRole('button', { name: 'Mint' }).click();
+    await expect(alice.getByTestId('minted')).toHaveCount(1, { timeout: 30_000 });
+    await delegateTo(alice, bobDid, 'read');
+    // Once the page has settled (the notice above it shifts it down as it appears).
+    await expect(alice.getByTestId('notice')).toBeVisible();
+    await shot(alice, 'share-qr-for-camera');
+    const picture = await alice.getByTestId('qr').screenshot();
+
+    // The screenshot's pixels, decoded by a blank page (no CSP there), then one Y4M frame.
+    const blank = await (await browser.newContext()).newPage();
+    const { width, height, data } = await blank.evaluate(async (png: string) => {
+      const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d')!;
+      context.drawImage(bitmap, 0, 0);
+      const pixels = context.getImageData(0, 0, bitmap.width, bitmap.height);
+      return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
+    }, picture.toString('base64'));
+    await blank.context().close();
+    writeFileSync(video, y4mStill(Uint8Array.from(data), width, height));
+
+    await screen(bob, 'Share by QR');
+    await bob.getByRole('button', { name: 'Scan with the camera' }).click();
+    const inspection = bob.getByTestId('inspection');
+    await expect(inspection.getByTestId('allows')).toHaveText(/read on storage/, { timeout: 30_000 });
+    await expect(bob.getByTestId('camera')).toHaveCount(0); // the camera stops once a code is read
+    await shot(bob, 'scan-camera-inspect');
+    await bob.getByRole('button', { name: /^Accept, trusting/ }).click();
+    await expect(bob.getByTestId('held').getByTestId('state')).toHaveText('valid', { timeout: 30_000 });
+
+    // Alice's browser has no camera at all: the error says so, with its code.
+    await screen(alice, 'Share by QR');
+    await alice.getByRole('button', { name: 'Scan with the camera' }).click();
+    await expect(alice.getByTestId('problem')).toContainText(/E_(DENIED|NOT_FOUND|UNSUPPORTED|IO) .*camera/);
+    await expect(alice.getByRole('button', { name: 'Scan with the camera' })).toBeVisible();
+    await shot(alice, 'scan-camera-refused');
+    for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  } finally {
+    await camera.close();
+  }
+});
+
 test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser }) => {
   const page = await person(browser, false);
   const { did } = await onboard(page);
@@ -190,7 +467,7 @@ test('lock, reload and unlock; a wrong passphrase is refused', async ({ browser 
 
   // Down to a 360 px wide window, every screen fits without sideways scrolling.
   await page.setViewportSize({ width: 360, height: 740 });
-  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Network']) {
+  for (const name of ['Identity', 'Capabilities', 'Share by QR', 'Inbox', 'Cells', 'Network']) {
     await screen(page, name);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   }

@@ -1,10 +1,12 @@
 import 'fake-indexeddb/auto';
 import { isDreggError, openIndexedDbStore } from '@cipherclerk/core';
 import { createLightNode } from '@cipherclerk/worker/node/light-node';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_QR_TEXT, type QrMatrix, qrMatrix, readQrPixels } from '../src/lib/qr.ts';
+import { fitsOneQr, MAX_QR_TEXT, type QrMatrix, qrMatrix, readQrPixels } from '../src/lib/qr.ts';
 
 const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+let stores = 0;
 
 /** Draws the matrix as a picture would show it: `scale` pixels per module, RGBA. */
 function raster(m: QrMatrix, scale: number): { data: Uint8ClampedArray; width: number } {
@@ -17,9 +19,9 @@ function raster(m: QrMatrix, scale: number): { data: Uint8ClampedArray; width: n
   return { data, width };
 }
 
-async function delegationWithThreeCaveats(): Promise<string> {
-  let n = 0;
-  const open = () => openIndexedDbStore(`qr-test-${n++}`, { collections: ['vault', 'settings'] });
+/** Alice's delegation to Bob of `actions` on a token minted for `minted` actions, with a budget and TTL. */
+async function delegation(minted: string[], actions: string[]): Promise<string> {
+  const open = () => openIndexedDbStore(`qr-test-${stores++}`, { collections: ['vault', 'settings'] });
   const alice = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
   const bob = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
   for (const node of [alice, bob]) {
@@ -27,11 +29,11 @@ async function delegationWithThreeCaveats(): Promise<string> {
     const words = c.mnemonic.split(' ');
     await node.confirm(c.confirm.map((i) => words[i]!));
   }
-  const token = await alice.mint({ service: 'storage', actions: ['read', 'write'], budget: 100 });
+  const token = await alice.mint({ service: 'storage', actions: minted, budget: 100 });
   const d = await alice.delegate({
     from: token.id,
     recipient: (await bob.overview()).did!,
-    actions: ['read'],
+    actions,
     budget: 5,
     ttl: 3600,
   });
@@ -40,7 +42,7 @@ async function delegationWithThreeCaveats(): Promise<string> {
 
 describe('sharing by QR', () => {
   it('a delegation with three caveats fits one QR that reads back exactly', async () => {
-    const text = await delegationWithThreeCaveats();
+    const text = await delegation(['read', 'write'], ['read']);
     expect(text.length).toBeLessThanOrEqual(MAX_QR_TEXT);
     const m = qrMatrix(text);
     console.log(JSON.stringify({ delegation_chars: text.length, qr_version: m.version, modules: m.size }));
@@ -48,6 +50,50 @@ describe('sharing by QR', () => {
       const { data, width } = raster(m, scale);
       expect(readQrPixels(data, width, width)).toBe(text);
     }
+  });
+
+  it('the size decision: a usual delegation goes by QR, one with sixty actions goes by inbox reference', async () => {
+    expect(fitsOneQr(await delegation(['read', 'write'], ['read']))).toBe(true);
+    const many = Array.from({ length: 60 }, (_, i) => `action-number-${i}`);
+    const big = await delegation(many, many);
+    expect(fitsOneQr(big)).toBe(false);
+    expect(() => qrMatrix(big)).toThrow(expect.objectContaining({ code: 'E_TOO_LARGE' }));
+    const reference = `ccinbox:1/did:key:z6Mk${'a'.repeat(44)}/did:key:z6Mk${'b'.repeat(44)}/12/${'0'.repeat(64)}`;
+    expect(fitsOneQr(reference)).toBe(true);
+  });
+
+  it('every text the decision lets through, whatever QR version it needs, reads back at 3 px per module', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const versions = new Set<number>();
+    // From version 21 to 27 in small steps: jsQR cannot read version 23, which is never drawn.
+    for (let n = 900; n <= MAX_QR_TEXT; n += 20) {
+      const text = Array.from({ length: n }, (_, i) => alphabet[(i * 7919 + n) % 64]).join('');
+      const m = qrMatrix(text);
+      versions.add(m.version);
+      const { data, width } = raster(m, 3);
+      expect(readQrPixels(data, width, width)).toBe(text);
+    }
+    expect(versions.has(23)).toBe(false);
+    expect([...versions].sort((a, b) => a - b)).toEqual([21, 22, 24, 25, 26, 27]);
+  });
+
+  it('whatever the decision lets through draws as one QR; what it refuses is E_TOO_LARGE (bytes, not characters)', () => {
+    expect(fitsOneQr('x'.repeat(MAX_QR_TEXT))).toBe(true);
+    expect(fitsOneQr('é'.repeat(MAX_QR_TEXT / 2 + 1))).toBe(false);
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom('a', 'Z', '_', '-', '0', 'é', '€'),
+          minLength: 600,
+          maxLength: 1600,
+        }),
+        (text) => {
+          if (fitsOneQr(text)) expect(qrMatrix(text).version).toBeLessThanOrEqual(27);
+          else expect(() => qrMatrix(text)).toThrow(expect.objectContaining({ code: 'E_TOO_LARGE' }));
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('refuses a text too long for a reliable QR with a code', () => {

@@ -52,6 +52,7 @@ import {
   decodeHead,
   decodeInfo,
   decodeReceiptList,
+  decodeRevocationPage,
   decodeSubmitted,
   encodeAgentQuery,
   encodeCellQuery,
@@ -60,6 +61,7 @@ import {
   encodeReceiptsQuery,
   encodeRecipientQuery,
   encodeRefundClaim,
+  encodeSinceQuery,
   encodeTurnQuery,
   MAX_RECEIPTS_PER_CALL,
   OPS,
@@ -97,6 +99,14 @@ export interface Drained extends VerifiedDrain {
   readonly ack: AckAnswer;
 }
 
+export interface PeerInfo {
+  readonly peer: string;
+  readonly addresses: readonly string[];
+  /** Whether this is the relay the client talks to. */
+  readonly relay: boolean;
+  readonly latencyMs?: number;
+}
+
 export interface RelayClient {
   readonly info: RelayInfo;
   readonly peerId: string;
@@ -126,10 +136,20 @@ export interface RelayClient {
   claimRefund(claim: RefundClaim, amount: bigint): Promise<Submitted>;
   /** Hands a signed revocation to the relay, which gossips it. */
   publishRevocation(record: RevocationRecord): Promise<void>;
+  /**
+   * The revocations the relay logged from place `from` on (every signature checked), and the place
+   * to ask from next time: how a light node that was offline learns what it missed.
+   */
+  revocationsSince(from: number): Promise<{ records: RevocationRecord[]; next: number }>;
   /** Calls `handler` with each revocation gossiped (signature checked); returns the unsubscribe. */
   onRevocation(handler: (record: RevocationRecord) => void): () => void;
   /** Calls `handler` with each attested root this relay gossips (signature checked). */
   onRoot(handler: (root: AttestedRoot) => void): () => void;
+  /**
+   * The peers this client's libp2p node is connected to (the relay among them), each pinged once:
+   * the round trip in milliseconds, or none when it did not answer within `timeoutMs`.
+   */
+  peers(timeoutMs?: number): Promise<PeerInfo[]>;
   /** The relay's ledger as the router's cell backing sees it. */
   ledger(): LedgerView;
   close(): Promise<void>;
@@ -246,6 +266,27 @@ export async function connectRelay(
       async publishRevocation(record) {
         decodeEmpty(await call(OPS.revoke, encodeRevocation(record)), 'revocation answer');
       },
+      async revocationsSince(from) {
+        const records: RevocationRecord[] = [];
+        for (let at = from; ; ) {
+          const page = decodeRevocationPage(await call(OPS.revocationsSince, encodeSinceQuery(at)));
+          // A log shorter than the caller's place was started afresh: read it from its beginning
+          // (applying a revocation twice changes nothing).
+          if (at > page.total) {
+            at = 0;
+            continue;
+          }
+          if (page.records.length === 0 && at < page.total)
+            throw new DreggError('E_INVALID', 'The relay withheld revocations it says it holds');
+          for (const bytes of page.records) {
+            const record = decodeRevocation(bytes);
+            await verifyRevocation(record, ed);
+            records.push(record);
+          }
+          at += page.records.length;
+          if (at >= page.total) return { records, next: at };
+        }
+      },
       onRevocation(handler) {
         return subscribeSigned(
           node,
@@ -267,6 +308,33 @@ export async function connectRelay(
           TOPICS.roots,
           async (envelope) => handler(await checkedRoot(decodeAttestedRoot(envelope.body))),
           { ed, clock, validateBody: (_body, envelope) => (envelope.from === relay ? 'accept' : 'ignore') },
+        );
+      },
+      async peers(timeoutMs = 2000) {
+        const byPeer = new Map<string, { remote: PeerId; addresses: string[] }>();
+        for (const c of node.getConnections()) {
+          const id = c.remotePeer.toString();
+          const known = byPeer.get(id) ?? { remote: c.remotePeer, addresses: [] };
+          byPeer.set(id, { ...known, addresses: [...known.addresses, c.remoteAddr.toString()] });
+        }
+        return Promise.all(
+          [...byPeer].map(async ([id, { remote, addresses }]) => {
+            let latencyMs: number | undefined;
+            try {
+              // By peer id, so the ping rides the open connection rather than dialing anew.
+              latencyMs = await node.services.ping.ping(remote, {
+                signal: AbortSignal.timeout(timeoutMs),
+              });
+            } catch {
+              // A peer that does not answer a ping is still a peer; it is shown without a latency.
+            }
+            return {
+              peer: id,
+              addresses,
+              relay: id === peer.toString(),
+              ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
+            };
+          }),
         );
       },
       ledger() {

@@ -27,6 +27,10 @@ const MiB = 1024 * KiB;
 const TURN_BYTES = 256 * KiB;
 /** At most this many receipts per `turn/receipts` answer; a client pages with `from`. */
 export const MAX_RECEIPTS_PER_CALL = 64;
+/** At most this many revocation records per `revocation/since` answer; a client pages with `from`. */
+export const MAX_REVOCATIONS_PER_CALL = 64;
+/** An encoded revocation record: a map of a few did:keys and hashes and a 64-byte signature. */
+const REVOCATION_BYTES = 1 * KiB;
 
 /** Every operation of the contract. */
 export const OPS = {
@@ -69,6 +73,15 @@ export const OPS = {
   refund: { name: 'inbox/refund', maxRequest: 512, maxResponse: TURN_BYTES },
   /** encodeRevocation bytes -> {v}: the relay checks the signature and gossips it on the revocations topic. */
   revoke: { name: 'revocation/publish', maxRequest: 4 * KiB, maxResponse: 64 },
+  /**
+   * {v, from} -> RevocationPage: the revocations the relay has verified, in the order it first saw
+   * them, from place `from`; a light node that was offline catches up with it (and keeps `next`).
+   */
+  revocationsSince: {
+    name: 'revocation/since',
+    maxRequest: 64,
+    maxResponse: MAX_REVOCATIONS_PER_CALL * (REVOCATION_BYTES + 8) + 64,
+  },
 } as const satisfies Record<string, RpcOp>;
 
 export type OpName = (typeof OPS)[keyof typeof OPS]['name'];
@@ -112,6 +125,14 @@ export interface ReceiptsQuery {
   readonly agent: string;
   /** The first receipt-chain position wanted (default 0). */
   readonly from: number;
+}
+
+/** One page of the relay's revocation log. */
+export interface RevocationPage {
+  /** Encoded revocation records (`decodeRevocation`), places `from` .. `from + records.length - 1`. */
+  readonly records: readonly Uint8Array[];
+  /** How many records the log holds: the client is caught up when `from + records.length` reaches it. */
+  readonly total: number;
 }
 
 export interface AckAnswer {
@@ -310,5 +331,32 @@ export function decodeAckAnswer(bytes: Uint8Array): AckAnswer {
     if (!isCount(m.h) || !isCount(m.refunds) || typeof refunded !== 'bigint' || refunded < 0n)
       bad('ack answer', 'ill-typed field');
     return { height: m.h, refunds: m.refunds, refunded };
+  });
+}
+
+export const encodeSinceQuery = (from: number): Uint8Array => encode({ from });
+export function decodeSinceQuery(bytes: Uint8Array): number {
+  return decoding('revocations query', () => {
+    const m = decodeMap(bytes, 'revocations query', ['from']);
+    if (!isCount(m.from)) bad('revocations query', 'from must be a whole number');
+    return m.from;
+  });
+}
+
+export const encodeRevocationPage = (p: RevocationPage): Uint8Array =>
+  encode({ records: [...p.records], total: p.total });
+export function decodeRevocationPage(bytes: Uint8Array): RevocationPage {
+  const what = 'revocation page';
+  return decoding(what, () => {
+    const m = decodeMap(bytes, what, ['records', 'total']);
+    if (!isCount(m.total)) bad(what, 'total must be a whole number');
+    if (!Array.isArray(m.records) || m.records.length > MAX_REVOCATIONS_PER_CALL)
+      bad(what, `records must be a list of at most ${MAX_REVOCATIONS_PER_CALL}`);
+    const records = m.records.map((r) => {
+      if (!(r instanceof Uint8Array) || r.length > REVOCATION_BYTES)
+        bad(what, 'a record is bytes, at most 1 KiB');
+      return r;
+    });
+    return { records, total: m.total };
   });
 }

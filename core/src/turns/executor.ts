@@ -63,6 +63,22 @@ export function headOf(
   return h === undefined ? { hash: null, seq: 0 } : { hash: h.hash as string, seq: (h.seq as number) + 1 };
 }
 
+/**
+ * The slice of a ledger's state a turn by `agent` over `cells` reads, rebuilt from what a remote
+ * ledger reports (its cells and the agent's head, as `LedgerView` gives them): for running a turn
+ * locally before submitting it. `applyTurn` on it computes the same receipt commitments as the ledger
+ * would, as long as every record the turn touches is among `cells`.
+ */
+export function ledgerSlice(
+  cells: readonly Cell[],
+  agent: string,
+  head: { readonly prev: string | null; readonly seq: number },
+): State {
+  const state: State = new Map(cells.map((c) => [cellKey(c.id), c]));
+  if (head.prev !== null) state.set(`head:${agent}`, { hash: head.prev, seq: head.seq - 1 });
+  return state;
+}
+
 /** Commitment to the given records: H_turnState(CBOR [[key, commitment | record | null], ...] by key). */
 function touchedCommitment(keys: readonly string[], value: (k: string) => Value | undefined): Uint8Array {
   const items: CborValue[] = keys.map((k) => {

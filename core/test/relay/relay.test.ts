@@ -11,10 +11,11 @@ import {
   x25519FromEd25519Public,
   x25519FromEd25519Seed,
 } from '../../src/crypto/sealed-box.ts';
+import { encodeCbor } from '../../src/encoding/cbor.ts';
 import { ed25519FromDidKey } from '../../src/encoding/did-key.ts';
 import { INBOX_ORIGIN } from '../../src/inbox/client.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
-import { OPS } from '../../src/net/contract.ts';
+import { MAX_REVOCATIONS_PER_CALL, OPS } from '../../src/net/contract.ts';
 import { publishSigned, TOPICS } from '../../src/net/gossip.ts';
 import { createLightNode, dialRelay } from '../../src/net/node.ts';
 import { callRpc } from '../../src/net/rpc.ts';
@@ -196,6 +197,8 @@ describe('relay: gossip and operations', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(heard).toEqual(record);
+      // What light nodes gossip directly is in the relay's revocation log too.
+      await expect.poll(async () => (await cb.revocationsSince(0)).records).toContainEqual(record);
       const metrics = await (await fetch(`${relay.http}/metrics`)).text();
       expect(metrics).toMatch(
         /cipherclerk_dropped_total\{where="gossip cipherclerk\/v1\/revocations",reason="malformed"\} [1-9]/,
@@ -207,6 +210,55 @@ describe('relay: gossip and operations', () => {
       await b.stop();
     }
   }, 30_000);
+
+  it('keeps every revocation it verified, so a light node that was offline catches up', async () => {
+    const before = await client.revocationsSince(0);
+    const records = await Promise.all(
+      [11, 12, 13].map((epoch) =>
+        signRevocation(
+          { kind: 'epoch', epoch, by: alice.did, at: Math.floor(Date.now() / 1000) },
+          alice.seed,
+          nobleEd25519,
+        ),
+      ),
+    );
+    for (const r of records) await client.publishRevocation(r);
+    await client.publishRevocation(records[0]!); // handed over again: logged once
+    const late = await connectRelay(relay.multiaddrs, { relay: relay.did });
+    try {
+      const caught = await late.revocationsSince(before.next);
+      expect(caught.records).toEqual(records);
+      expect(caught.next).toBe(before.next + 3);
+      expect((await late.revocationsSince(caught.next)).records).toEqual([]);
+      // A place past the end (the relay's log was started afresh) reads the log from its start.
+      expect((await late.revocationsSince(caught.next + 100)).next).toBe(caught.next);
+    } finally {
+      await late.close();
+    }
+  });
+
+  it('pages a long revocation log and refuses a malformed query with a code', async () => {
+    const { next } = await client.revocationsSince(0);
+    const many = MAX_REVOCATIONS_PER_CALL + 5;
+    for (let i = 0; i < many; i++)
+      await client.publishRevocation(
+        await signRevocation({ kind: 'epoch', epoch: 100 + i, by: bob.did, at: 1 }, bob.seed, nobleEd25519),
+      );
+    const all = await client.revocationsSince(next);
+    expect(all.records.map((r) => (r.kind === 'epoch' ? r.epoch : -1))).toEqual(
+      Array.from({ length: many }, (_, i) => 100 + i),
+    );
+    const node = await createLightNode();
+    try {
+      const connection = await dialRelay(node, relay.multiaddrs);
+      for (const bytes of [new Uint8Array([0xa1, 0x61, 0x76, 0x01]), encodeCbor({ v: 1, from: -1 })])
+        expect(['E_DECODE', 'E_INVALID']).toContain(
+          await codeOf(callRpc(node, connection.remotePeer, OPS.revocationsSince, bytes)),
+        );
+    } finally {
+      await node.stop();
+    }
+  }, 60_000);
 
   it('serves /healthz and /metrics with the supply audit balanced', async () => {
     const health = await (await fetch(`${relay.http}/healthz`)).json();
@@ -225,6 +277,7 @@ describe('relay: restart', () => {
   it('comes back as the same relay with the same log, and old receipts still prove inclusion', async () => {
     const receipts = await client.receipts(alice.did);
     const height = relay.notary.height();
+    const revocations = await client.revocationsSince(0);
     const { did, peerId } = relay;
     const certhash = (addrs: readonly string[]) =>
       addrs.find((a) => a.includes('/certhash/'))?.split('/certhash/')[1];
@@ -240,5 +293,6 @@ describe('relay: restart', () => {
     expect(relay.notary.height()).toBe(height);
     await client.verifyInclusion(receipts[0]!);
     expect((await client.cell(bobCell))?.balance).toBeGreaterThan(1000n);
+    expect(await client.revocationsSince(0)).toEqual(revocations);
   }, 60_000);
 });

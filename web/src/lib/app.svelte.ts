@@ -7,11 +7,13 @@ import type { ErrorCode } from '@cipherclerk/core';
 import { type LightNodeApi, startLightNode } from '@cipherclerk/worker/node';
 import type { NodeEvent, Overview } from '@cipherclerk/worker/node/api';
 
-export type Screen = 'identity' | 'capabilities' | 'share' | 'network';
+export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network';
 export const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'identity', label: 'Identity' },
   { id: 'capabilities', label: 'Capabilities' },
   { id: 'share', label: 'Share by QR' },
+  { id: 'inbox', label: 'Inbox' },
+  { id: 'cells', label: 'Cells' },
   { id: 'network', label: 'Network' },
 ];
 
@@ -27,11 +29,17 @@ export const app = $state({
   screen: screenFromHash(),
   /** What is running now, for the progress line; undefined when idle. */
   busy: undefined as string | undefined,
+  /** How far the running action has got, when the worker reports it. */
+  progress: undefined as { done: number; total?: number } | undefined,
   problem: undefined as Problem | undefined,
   /** A sentence for the live region after something succeeded. */
   notice: undefined as string | undefined,
   /** Bumped when the held or issued capabilities change, so screens reload them. */
   changes: 0,
+  /** Bumped when the inbox changes (a drain brought messages, one was accepted or dismissed). */
+  inboxChanges: 0,
+  /** Messages drained and not yet accepted or dismissed, for the navigation's count. */
+  unread: 0,
   /** The issued delegation hash to show as a QR on the Share screen. */
   sharing: undefined as string | undefined,
   /** Unix seconds, ticking once a second, for expiry countdowns. */
@@ -71,6 +79,7 @@ export async function act<T>(label: string, action: () => Promise<T>, done?: str
     return undefined;
   } finally {
     app.busy = undefined;
+    app.progress = undefined;
   }
 }
 
@@ -78,6 +87,7 @@ function heard(event: NodeEvent): void {
   switch (event.type) {
     case 'status':
       if (app.overview) app.overview = { ...app.overview, status: event.status };
+      if (event.status === 'unlocked') countUnread();
       if (event.reason === 'idle') app.notice = 'Locked after a period of inactivity';
       break;
     case 'capabilities':
@@ -90,7 +100,26 @@ function heard(event: NodeEvent): void {
     case 'relay':
       if (app.overview) app.overview = { ...app.overview, relay: event.relay };
       break;
+    case 'inbox':
+      if (event.fresh > 0) app.notice = `${event.fresh} new message(s) in your inbox`;
+      app.inboxChanges++;
+      countUnread();
+      break;
+    case 'progress':
+      if (app.busy !== undefined)
+        app.progress = { done: event.done, ...(event.total === undefined ? {} : { total: event.total }) };
+      break;
   }
+}
+
+/** The navigation's count of messages waiting for a decision. */
+export function countUnread(): void {
+  node.inbox().then(
+    (messages) => {
+      app.unread = messages.filter((m) => m.state === 'new').length;
+    },
+    () => undefined,
+  );
 }
 
 /** Activity in the page postpones auto-lock; told to the worker at most every 20 s. */

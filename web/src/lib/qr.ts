@@ -17,6 +17,21 @@ import { encode } from 'uqr';
 export const MAX_QR_TEXT = 1460;
 const ECC = 'L';
 const MAX_VERSION = 27;
+/**
+ * jsQR 1.4.0 (our reader where the browser has no BarcodeDetector) carries a wrong alignment-pattern
+ * table for version 23 (74 where ISO/IEC 18004 says 78), so it reads no version-23 code at all. A
+ * text that would need version 23 is drawn as version 24 instead: one size up, read everywhere.
+ */
+const UNREADABLE_VERSION = 23;
+
+/**
+ * The size decision: whether `text` goes in one QR that reads reliably (its UTF-8 bytes within
+ * `MAX_QR_TEXT`, what byte mode at L holds); otherwise it is deposited in the recipient's inbox and
+ * the QR carries a short inbox reference instead.
+ */
+export function fitsOneQr(text: string): boolean {
+  return new TextEncoder().encode(text).length <= MAX_QR_TEXT;
+}
 
 export interface QrMatrix {
   readonly size: number;
@@ -31,6 +46,8 @@ export function qrMatrix(text: string): QrMatrix {
   let qr: ReturnType<typeof encode>;
   try {
     qr = encode(text, { ecc: ECC, maxVersion: MAX_VERSION, border: 4 });
+    if (qr.version === UNREADABLE_VERSION)
+      qr = encode(text, { ecc: ECC, minVersion: UNREADABLE_VERSION + 1, maxVersion: MAX_VERSION, border: 4 });
   } catch (e) {
     // Characters outside ASCII take several bytes each, so a short text can still be too long.
     throw new DreggError('E_TOO_LARGE', 'This is too long for one QR code that reads reliably', { cause: e });

@@ -65,6 +65,8 @@ export interface DelegationView {
   readonly at: number;
   readonly inspection: Inspection;
   readonly status: CapabilityStatus;
+  /** The revocation channel this step enrolled, when this node owns it (tripping it revokes the step). */
+  readonly channel?: { readonly id: string; readonly tripped: boolean };
 }
 
 /** One node of the delegation graph: a root token, or a delegation step below its parent. */
@@ -83,6 +85,8 @@ export interface Capabilities {
   readonly issued: readonly DelegationView[];
   readonly held: readonly DelegationView[];
   readonly tree: readonly TreeNode[];
+  /** This node's delegation epoch: moving it on makes every delegation it signed before stale. */
+  readonly epoch: number;
 }
 
 export interface MintForm {
@@ -102,6 +106,8 @@ export interface DelegateForm {
   readonly budget?: number;
   /** Seconds from now. */
   readonly ttl?: number;
+  /** Enrol the delegation in a fresh revocation channel of ours, so it can be cut off on its own. */
+  readonly channel?: boolean;
 }
 
 export interface ServiceRequest {
@@ -126,12 +132,116 @@ export interface RelayView {
   readonly error?: WireError;
 }
 
+export type MessageState = 'new' | 'accepted' | 'dismissed';
+
+/** A message drained from this node's inbox at a relay, opened in the worker. */
+export interface InboxMessageView {
+  /** `<relay did>/<seq>`: stable across drains. */
+  readonly id: string;
+  readonly relay: string;
+  readonly seq: number;
+  /** When the relay took the deposit (Unix seconds). */
+  readonly at: number;
+  /** Size of the sealed box in bytes. */
+  readonly size: number;
+  readonly state: MessageState;
+  /** What it holds: a capability (decoded for display, nothing trusted yet) or something unreadable. */
+  readonly kind: 'delegation' | 'token' | 'unreadable';
+  readonly text?: string;
+  readonly inspection?: Inspection;
+  /** Why it is unreadable. */
+  readonly error?: WireError;
+}
+
+export interface Drained {
+  /** Messages that arrived in this drain. */
+  readonly fresh: number;
+  /** Messages that expired on the relay before they were drained. */
+  readonly expired: number;
+  readonly messages: readonly InboxMessageView[];
+}
+
+/** A capability deposited in its recipient's inbox. */
+export interface Sent {
+  readonly to: string;
+  readonly relay: string;
+  readonly seq: number;
+  /** The inbox reference (`ccinbox:1/…`): what a QR carries instead of a capability too long for one. */
+  readonly reference: string;
+}
+
+export interface PeerView {
+  readonly peer: string;
+  readonly addresses: readonly string[];
+  readonly relay: boolean;
+  readonly latencyMs?: number;
+}
+
+/** A cell on the relay's ledger, for display (amounts as decimal text: they are 64-bit). */
+export interface CellView {
+  readonly id: string;
+  readonly owner: string;
+  readonly mine: boolean;
+  readonly balance: string;
+  readonly nonce: number;
+  readonly lifecycle: 'active' | 'frozen';
+  readonly fields: readonly { readonly name: string; readonly value: string }[];
+  readonly clist: readonly { readonly slot: number; readonly target: string; readonly caveats: number }[];
+}
+
+/** One effect of a turn, as the form gives it (acting on the chosen cell). */
+export type EffectForm =
+  | { readonly type: 'set-field'; readonly key: string; readonly value: string }
+  | { readonly type: 'transfer'; readonly to: string; readonly amount: string }
+  | { readonly type: 'increment-nonce' };
+
+/** A turn built, signed and run here; not sent yet. */
+export interface TurnPreview {
+  /** The turn's hash: what `submitTurn` takes. */
+  readonly turn: string;
+  readonly cell: string;
+  /** Its place in the agent's receipt chain. */
+  readonly seq: number;
+  readonly before: CellView;
+  readonly after: CellView;
+  readonly effects: number;
+}
+
+export interface ReceiptView {
+  readonly hash: string;
+  readonly turn: string;
+  readonly seq: number;
+  readonly cell: string;
+  readonly at: number;
+  readonly fee: string;
+  readonly results: number;
+  /**
+   * For a turn just submitted from here: whether the relay's state commitments repeat the local run
+   * (false when a cell it touches changed in between; the relay's result stands).
+   */
+  readonly matchesLocal?: boolean;
+  /** Its inclusion in the relay's log, checked against the relay's signed (attested) root. */
+  readonly inclusion:
+    | { readonly verified: true; readonly height: number; readonly at: number; readonly logRoot: string }
+    | { readonly verified: false; readonly error: WireError };
+}
+
+export interface ReceiptChain {
+  /** Newest first. */
+  readonly receipts: readonly ReceiptView[];
+  /** The chain itself: consecutive, each following the one before, every signature the relay's. */
+  readonly chain: { readonly ok: true } | ({ readonly ok: false } & WireError);
+}
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
   | { readonly type: 'capabilities' }
   | { readonly type: 'revocation'; readonly by: string; readonly subject: string }
-  | { readonly type: 'relay'; readonly relay: RelayView };
+  | { readonly type: 'relay'; readonly relay: RelayView }
+  | { readonly type: 'inbox'; readonly fresh: number }
+  /** Progress of a long action the page started (`done` of `total` when known). */
+  | { readonly type: 'progress'; readonly label: string; readonly done: number; readonly total?: number };
 
 export interface WireError {
   readonly code: ErrorCode;
@@ -168,6 +278,39 @@ export interface LightNodeApi {
   verify(capability: string, request: ServiceRequest): Promise<Decision>;
   /** Revokes a delegation this node issued (and so its subtree); gossiped through the relay if online. */
   revoke(hash: string): Promise<DelegationView>;
+  /** Trips one of this node's revocation channels: every delegation enrolled in it dies at once. */
+  tripChannel(channel: string): Promise<void>;
+  /** Moves this node's delegation epoch on: every delegation it signed before is refused from now. */
+  bumpEpoch(): Promise<{ readonly epoch: number }>;
+  /**
+   * Seals an issued delegation to its recipient's inbox at the relay (they may be offline). The
+   * answer's `reference` is what a QR carries when the delegation is too long for one.
+   */
+  sendToInbox(hash: string): Promise<Sent>;
+  /** The messages drained so far (kept in this browser), newest first. */
+  inbox(): Promise<readonly InboxMessageView[]>;
+  /** Drains the inbox at the relay: verified against our history, opened here, kept, acknowledged. */
+  drainInbox(): Promise<Drained>;
+  /** Accepts the capability a message holds (the same checks as `accept`). */
+  acceptMessage(id: string): Promise<DelegationView>;
+  dismissMessage(id: string): Promise<InboxMessageView>;
+  /** Reads an inbox reference (scanned from a QR): drains, and returns the message it names. */
+  openReference(text: string): Promise<InboxMessageView>;
+  /** This node's cells on the relay's ledger. */
+  cells(): Promise<readonly CellView[]>;
+  /** Opens a new cell on the relay's ledger (with the relay's opening grant, if any). */
+  openCell(): Promise<CellView>;
+  /**
+   * Builds a turn acting as `cell` from the form, signs it and runs it here with the executor against
+   * the relay's current view; nothing is sent. The turn waits in the worker for `submitTurn`.
+   */
+  executeTurn(cell: string, effects: readonly EffectForm[]): Promise<TurnPreview>;
+  /** Submits the turn `executeTurn` built; the receipt is compared with the local run, its inclusion checked. */
+  submitTurn(turn: string): Promise<ReceiptView>;
+  /** This agent's receipts at the relay, with the chain and each inclusion checked. */
+  receipts(): Promise<ReceiptChain>;
+  /** The peers of the light node's libp2p node, each pinged. */
+  peers(): Promise<readonly PeerView[]>;
   connect(addresses: readonly string[]): Promise<RelayView>;
   disconnect(): Promise<RelayView>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */

@@ -10,6 +10,7 @@
  */
 import {
   type Agent,
+  bumpEpoch,
   type Clock,
   createAgent,
   DreggError,
@@ -26,12 +27,14 @@ import {
   revoke as revokeDelegation,
   type Store,
   TrustedKey,
+  tripChannel,
   unlockAgent,
   verifyRequest,
 } from '@cipherclerk/core';
 import type { RelayClient } from '@cipherclerk/core/net';
 import type {
   Creation,
+  InboxMessageView,
   LightNodeApi,
   LockReason,
   NodeEvent,
@@ -39,7 +42,20 @@ import type {
   Overview,
   RelayView,
 } from './api.ts';
+import { type Built, buildTurn, openCell, ownCells, receiptChain, submitBuilt } from './cells.ts';
 import { errorToWire } from './errors.ts';
+import {
+  deposit,
+  drainAll,
+  listMessages,
+  message,
+  readMemory,
+  referenced,
+  referenceFromText,
+  referenceToText,
+  setState,
+  writeMemory,
+} from './inbox.ts';
 import { readLocked, readSettings, type Settings, writeLocked, writeSettings } from './vault.ts';
 import { capabilities, delegationView, mintedView } from './views.ts';
 
@@ -128,6 +144,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   let cancelIdle: (() => void) | undefined;
   let client: RelayClient | undefined;
   let relay: RelayView = { state: 'offline', addresses: settings.relays };
+  /** Turns built and run here, by hash, waiting to be submitted (dropped when the node locks). */
+  const built = new Map<string, Built>();
   /** Revocations heard while locked, applied at the next unlock. */
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
@@ -162,6 +180,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     cancelIdle = undefined;
     if (session) wipe(session.agent);
     session = undefined;
+    built.clear();
     emit({ type: 'status', status: status(), reason });
   }
 
@@ -186,6 +205,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     did = a.did;
     armIdle();
     emit({ type: 'status', status: 'unlocked' });
+    if (client)
+      catchUp(client).catch((e) => console.error('light node: catching up on revocations failed', e));
     return overview();
   }
 
@@ -199,15 +220,70 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     if (did !== null) throw new DreggError('E_EXISTS', 'This browser already holds an identity');
   }
 
-  async function heardRevocation(record: RevocationRecord): Promise<void> {
-    const text = revocationToText(record);
+  async function heardRevocations(records: readonly RevocationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const texts = records.map(revocationToText);
     if (session) {
-      await importRevocation(session.agent, text);
+      for (const text of texts) await importRevocation(session.agent, text);
       await persist();
     } else {
-      heard.push(text);
+      heard.push(...texts);
     }
-    emit({ type: 'revocation', by: record.by, subject: subjectOf(record) });
+    const last = records[records.length - 1]!;
+    emit({ type: 'revocation', by: last.by, subject: subjectOf(last) });
+  }
+
+  /**
+   * Learns the revocations the relay logged since this node last asked (it may have been offline
+   * while they were gossiped), then remembers where it stopped. Gossip covers the rest while online.
+   */
+  async function catchUp(c: RelayClient): Promise<number> {
+    // Locked, what is learnt would live only in memory while the cursor moved on: wait for an unlock.
+    if (!session) return 0;
+    const memory = await readMemory(store, c.info.relay);
+    const { records, next } = await c.revocationsSince(memory.revocations);
+    await heardRevocations(records);
+    // Read again: a drain may have moved the inbox point meanwhile.
+    await writeMemory(store, c.info.relay, { ...(await readMemory(store, c.info.relay)), revocations: next });
+    return records.length;
+  }
+
+  /** Hands a revocation this node made to the relay, if connected. */
+  async function publish(record: RevocationRecord): Promise<void> {
+    if (!client) return;
+    try {
+      await client.publishRevocation(record);
+    } catch (e) {
+      const w = errorToWire(e);
+      throw new DreggError(w.code, `Revoked here, but the relay could not be told: ${w.message}`);
+    }
+  }
+
+  function online(): RelayClient {
+    if (!client)
+      throw new DreggError('E_UNREACHABLE', 'Not connected to a relay: connect on the Network screen first');
+    return client;
+  }
+
+  function issuedText(hash: string): { to: string; text: string } {
+    const issued = agent().state.issued[checkText(hash).toLowerCase()];
+    if (issued === undefined) throw new DreggError('E_NOT_FOUND', 'You issued no delegation with that hash');
+    return { to: issued.to, text: issued.chain };
+  }
+
+  async function drain(): Promise<{ fresh: number; expired: number }> {
+    const a = agent();
+    const c = online();
+    const label = 'Draining your inbox';
+    emit({ type: 'progress', label, done: 0 });
+    const result = await drainAll(store, c, a, (done) => emit({ type: 'progress', label, done }));
+    if (result.fresh > 0) emit({ type: 'inbox', fresh: result.fresh });
+    return result;
+  }
+
+  async function sendText(to: string, text: string) {
+    const r = await deposit(online(), to, text);
+    return { to, relay: r.relay, seq: r.seq, reference: referenceToText(r) };
   }
 
   function setRelay(next: RelayView): RelayView {
@@ -305,6 +381,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         ...(form.actions ? { actions: form.actions } : {}),
         ...(form.budget !== undefined ? { maxBudget: form.budget } : {}),
         ...(form.ttl !== undefined ? { maxTtl: form.ttl } : {}),
+        ...(form.channel === true ? { channel: true } : {}),
       });
       await persist();
       return delegationView(a, r.text, nowSeconds(a.clock));
@@ -337,15 +414,91 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         throw new DreggError('E_NOT_FOUND', 'You issued no delegation with that hash');
       const r = await revokeDelegation(a, { token: issued.token, delegation: id });
       await persist();
-      if (client) {
-        try {
-          await client.publishRevocation(r.record);
-        } catch (e) {
-          const w = errorToWire(e);
-          throw new DreggError(w.code, `Revoked here, but the relay could not be told: ${w.message}`);
-        }
-      }
+      await publish(r.record);
       return delegationView(a, issued.chain, issued.issuedAt);
+    },
+    async tripChannel(channel) {
+      const r = await tripChannel(agent(), checkText(channel));
+      await persist();
+      await publish(r.record);
+    },
+    async bumpEpoch() {
+      const r = await bumpEpoch(agent());
+      await persist();
+      await publish(r.record);
+      return { epoch: r.epoch };
+    },
+    async sendToInbox(hash) {
+      const { to, text } = issuedText(hash);
+      return sendText(to, text);
+    },
+    async inbox() {
+      agent();
+      return listMessages(store);
+    },
+    async drainInbox() {
+      const { fresh, expired } = await drain();
+      return { fresh, expired, messages: await listMessages(store) };
+    },
+    async acceptMessage(id) {
+      const m: InboxMessageView = await message(store, checkText(id));
+      if (m.text === undefined || m.inspection === undefined)
+        throw new DreggError(
+          m.error?.code ?? 'E_DECODE',
+          m.error?.message ?? 'This message holds no capability',
+        );
+      const a = agent();
+      const r = await receiveSignedDelegation(a, m.text, TrustedKey(m.inspection.issuer));
+      await persist();
+      await setState(store, m.id, 'accepted');
+      emit({ type: 'inbox', fresh: 0 });
+      return delegationView(a, a.state.held[r.id]!.chain, a.state.held[r.id]!.acceptedAt);
+    },
+    async dismissMessage(id) {
+      agent();
+      const m = await setState(store, checkText(id), 'dismissed');
+      emit({ type: 'inbox', fresh: 0 });
+      return m;
+    },
+    async openReference(text) {
+      const a = agent();
+      const r = referenceFromText(checkText(text));
+      if (r.recipient !== a.did)
+        throw new DreggError('E_AUDIENCE', 'This inbox reference is for someone else, not for you');
+      const c = online();
+      if (c.info.relay !== r.relay)
+        throw new DreggError(
+          'E_UNREACHABLE',
+          `The message waits at relay ${r.relay}, not at the one you are connected to`,
+        );
+      await drain();
+      return referenced(store, r);
+    },
+    async cells() {
+      const a = agent();
+      return ownCells(store, online(), a.did);
+    },
+    async openCell() {
+      return openCell(store, online(), agent());
+    },
+    async executeTurn(cell, effects) {
+      const b = await buildTurn(online(), agent(), checkText(cell).toLowerCase(), effects);
+      built.set(b.preview.turn, b);
+      return b.preview;
+    },
+    async submitTurn(turn) {
+      agent();
+      const b = built.get(checkText(turn));
+      if (b === undefined) throw new DreggError('E_NOT_FOUND', 'Execute the turn here first; then submit it');
+      const receipt = await submitBuilt(online(), b);
+      built.delete(b.preview.turn);
+      return receipt;
+    },
+    async receipts() {
+      return receiptChain(online(), agent());
+    },
+    async peers() {
+      return client ? client.peers() : [];
     },
     async connect(addresses) {
       if (!o.connect) throw new DreggError('E_UNSUPPORTED', 'This light node has no network');
@@ -365,7 +518,9 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         settings = { ...settings, relays: list };
         await writeSettings(store, settings);
         c.onRevocation((record) => {
-          heardRevocation(record).catch((e) => console.error('light node: a revocation was not applied', e));
+          heardRevocations([record]).catch((e) =>
+            console.error('light node: a revocation was not applied', e),
+          );
         });
         c.onRoot((root) => {
           if (client === c)
@@ -373,11 +528,21 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         });
         const started = performance.now();
         const root = await c.latestRoot();
+        const latencyMs = Math.round(performance.now() - started);
+        const missed = await catchUp(c).then(
+          () => undefined,
+          (e) => errorToWire(e),
+        );
         return setRelay({
+          ...(missed
+            ? {
+                error: { code: missed.code, message: `Catching up on revocations failed: ${missed.message}` },
+              }
+            : {}),
           state: 'online',
           addresses: list,
           relay: c.info.relay,
-          latencyMs: Math.round(performance.now() - started),
+          latencyMs,
           root: { height: root.height, at: root.at, logRoot: hex(root.logRoot) },
         });
       } catch (e) {

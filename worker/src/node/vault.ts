@@ -5,7 +5,10 @@
  */
 import { type AgentState, DreggError, type LockedAgent, parseState, type Store } from '@cipherclerk/core';
 
-export const COLLECTIONS = ['vault', 'settings'] as const;
+import { CELL_COLLECTIONS } from './cells.ts';
+import { INBOX_COLLECTIONS } from './inbox.ts';
+
+export const COLLECTIONS = ['vault', 'settings', ...INBOX_COLLECTIONS, ...CELL_COLLECTIONS] as const;
 
 export interface Settings {
   readonly autoLockMinutes: number;

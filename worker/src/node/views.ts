@@ -59,7 +59,10 @@ export function delegationView(agent: Agent, text: string, at: number): Delegati
   const chain = chainFromText(text);
   const last = chain[chain.length - 1]!;
   const inspection = inspect(text);
+  const enrolled = last.restrict.find((c) => c.t === 'rev' && c.owner === agent.did);
+  const owned = enrolled?.t === 'rev' ? agent.state.channels[enrolled.channel] : undefined;
   return {
+    ...(enrolled?.t === 'rev' && owned ? { channel: { id: enrolled.channel, tripped: owned.tripped } } : {}),
     hash: envelopeHashHex(last),
     tokenId: inspection.tokenId,
     from: last.from,
@@ -127,5 +130,5 @@ export function capabilities(agent: Agent): Capabilities {
   const minted = Object.keys(agent.state.minted).map((id) => mintedView(agent, id));
   const issued = Object.values(agent.state.issued).map((d) => delegationView(agent, d.chain, d.issuedAt));
   const held = Object.values(agent.state.held).map((d) => delegationView(agent, d.chain, d.acceptedAt));
-  return { minted, issued, held, tree: tree(agent, issued, held) };
+  return { minted, issued, held, tree: tree(agent, issued, held), epoch: agent.state.epoch };
 }

@@ -29,6 +29,7 @@ import { type OpsServer, serveOps } from './http.ts';
 import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
 import { type RelayMetrics, relayMetrics } from './metrics.ts';
+import { openRevocationLog, REVOCATION_COLLECTIONS } from './revocations.ts';
 import { relayService } from './service.ts';
 import { relayWebrtcCertificate } from './webrtc-cert.ts';
 
@@ -70,7 +71,9 @@ export interface Relay {
 }
 
 export const relayStorePath = (home: string): string => join(home, 'relay.sqlite');
-export const RELAY_COLLECTIONS = [...new Set([...NOTARY_COLLECTIONS, ...INBOX_COLLECTIONS])];
+export const RELAY_COLLECTIONS = [
+  ...new Set([...NOTARY_COLLECTIONS, ...INBOX_COLLECTIONS, ...REVOCATION_COLLECTIONS]),
+];
 
 export async function startRelay(config: RelayConfig): Promise<Relay> {
   const { log } = config;
@@ -94,6 +97,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     cleanup.push(() => notary.close());
     const inbox = await openInbox({ store, clock, ed, seed: keys.signing, limits: config.inboxLimits });
     const deposits = await openDeposits({ notary, inbox, ed, clock, seed: keys.signing });
+    const revocations = await openRevocationLog(store);
 
     const node = await createRelayNode({
       listen: [...config.listen],
@@ -129,6 +133,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       deposits,
       ed,
       grant: config.grant ?? 0n,
+      revocations,
       publishRevocation: async (_record, bytes) => {
         await publishSigned(node, TOPICS.revocations, bytes, keys.signing, ed);
       },
@@ -160,15 +165,25 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       dropped: (topic: string, reason: string) => metrics.dropped(`gossip ${topic}`, reason),
     };
     const unsubscribe = [
-      subscribeSigned(node, TOPICS.revocations, () => {}, {
-        ed,
-        clock,
-        observer: gossipObserver,
-        validateBody: async (body) => {
-          await verifyRevocation(decodeRevocation(body), ed);
-          return 'accept' as const;
+      // Revocations light nodes gossip directly are logged too (the validator verified them).
+      subscribeSigned(
+        node,
+        TOPICS.revocations,
+        (envelope) => {
+          revocations
+            .record(decodeRevocation(envelope.body), envelope.body)
+            .catch((e) => log('warn', 'logging a revocation failed', { error: String(e) }));
         },
-      }),
+        {
+          ed,
+          clock,
+          observer: gossipObserver,
+          validateBody: async (body) => {
+            await verifyRevocation(decodeRevocation(body), ed);
+            return 'accept' as const;
+          },
+        },
+      ),
       subscribeSigned(node, TOPICS.roots, () => {}, { ed, clock, observer: gossipObserver }),
       subscribeSigned(node, TOPICS.turns, () => {}, { ed, clock, observer: gossipObserver }),
     ];

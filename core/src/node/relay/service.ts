@@ -25,6 +25,7 @@ import {
   decodeReceiptsQuery,
   decodeRecipientQuery,
   decodeRefundClaim,
+  decodeSinceQuery,
   decodeTurnQuery,
   encodeAckAnswer,
   encodeCellAnswer,
@@ -32,14 +33,17 @@ import {
   encodeHead,
   encodeInfo,
   encodeReceiptList,
+  encodeRevocationPage,
   encodeSubmitted,
   MAX_RECEIPTS_PER_CALL,
+  MAX_REVOCATIONS_PER_CALL,
   type OpName,
 } from '../../net/contract.ts';
 import { encodeAttestedRoot, encodeInclusion, type Notary } from '../../notary/index.ts';
 import { encodeReceipt } from '../../turns/receipt.ts';
 import { decodeTurn } from '../../turns/turn.ts';
 import type { Deposits } from './deposits.ts';
+import type { RevocationLog } from './revocations.ts';
 
 export const RELAY_VERSION = 'cipherclerk-relay/0.1.0';
 
@@ -50,6 +54,8 @@ export interface ServiceOptions {
   readonly ed: Ed25519;
   /** Computrons each cell opened through `cell/open` starts with (issued, recorded in the log). */
   readonly grant: bigint;
+  /** Every verified revocation, kept for light nodes that were offline (`revocation/since`). */
+  readonly revocations: RevocationLog;
   /** Gossips a verified revocation record to the revocations topic. */
   readonly publishRevocation: (record: RevocationRecord, bytes: Uint8Array) => Promise<void>;
 }
@@ -117,8 +123,14 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
     async 'revocation/publish'(request) {
       const record = decodeRevocation(request);
       await verifyRevocation(record, ed);
+      // Logged before it is gossiped: once the publisher hears "done", a late joiner can catch up.
+      await o.revocations.record(record, request);
       await o.publishRevocation(record, request);
       return encodeEmpty();
+    },
+    async 'revocation/since'(request) {
+      const from = decodeSinceQuery(request);
+      return encodeRevocationPage(await o.revocations.since(from, MAX_REVOCATIONS_PER_CALL));
     },
   };
 }
