@@ -10,6 +10,12 @@ export interface NetLimits {
   readonly maxConnections: number;
   /** Inbound connections still being upgraded (noise handshake) at one time. */
   readonly maxIncomingPendingConnections: number;
+  /**
+   * New inbound connections one remote host (IP) may open per second; more are refused during the
+   * upgrade. libp2p's default (5) is too low for a relay: many browsers share one NAT address, and a
+   * page reconnecting several light nodes at once is normal.
+   */
+  readonly inboundConnectionsPerHostPerSecond: number;
   /** Dial timeout for one relay address, in milliseconds. */
   readonly dialTimeoutMs: number;
   /** Default deadline of one RPC (both sides) when its `RpcOp` names none, in milliseconds. */
@@ -35,6 +41,7 @@ export interface NetLimits {
 export const DEFAULT_NET_LIMITS: NetLimits = Object.freeze({
   maxConnections: 512,
   maxIncomingPendingConnections: 32,
+  inboundConnectionsPerHostPerSecond: 32,
   dialTimeoutMs: 10_000,
   rpcTimeoutMs: 15_000,
   rpcMaxInboundStreams: 32,

@@ -146,6 +146,7 @@ function connectionManager(limits: NetLimits) {
   return {
     maxConnections: limits.maxConnections,
     maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+    inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,
     dialTimeout: limits.dialTimeoutMs,
   };
 }
