@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
 import { build } from 'vite';
+import { formatSturdyRef } from '../../core/src/captp/sturdy.ts';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
@@ -444,6 +445,28 @@ test('Bob scans the QR of Alice with the camera (the fake camera of Chromium pla
     await expect(alice.getByTestId('problem')).toContainText(/E_(DENIED|NOT_FOUND|UNSUPPORTED|IO) .*camera/);
     await expect(alice.getByRole('button', { name: 'Scan with the camera' })).toBeVisible();
     await shot(alice, 'scan-camera-refused');
+
+    // A CapTP sturdy reference pasted in: a bearer one is shown with a warning (PITFALLS 20), one
+    // bound to Bob without it.
+    const reference = (holder?: string) =>
+      formatSturdyRef({
+        federation: 'local',
+        cell: 'ab'.repeat(32),
+        swiss: new Uint8Array(32).fill(7),
+        expiry: Math.floor(Date.now() / 1000) + 3600,
+        ...(holder === undefined ? {} : { holder }),
+      });
+    const paste = async (text: string) => {
+      await alice.getByLabel(/or paste a delegation or a reference/).fill(text);
+      await alice.getByRole('button', { name: 'Inspect', exact: true }).click();
+    };
+    await paste(reference());
+    await expect(alice.getByTestId('bearer-warning')).toContainText('anyone who sees this');
+    await expect(alice.getByTestId('sturdy-holder')).toHaveText('anyone who holds it');
+    await shot(alice, 'share-bearer-reference');
+    await paste(reference(bobDid));
+    await expect(alice.getByTestId('sturdy')).toBeVisible();
+    await expect(alice.getByTestId('bearer-warning')).toHaveCount(0);
     for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
   } finally {
     await camera.close();
