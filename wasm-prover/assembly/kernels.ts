@@ -76,19 +76,89 @@ function scale_by_table(x: usize, n: u32, sMont: u32, startMont: u32): void {
 
 // ---------------------------------------------------------------- NTT
 
+// Every multiplication by a known constant (twiddles, coset scales) uses Shoup's method (V. Shoup,
+// NTL; D. Harvey, "Faster arithmetic for number-theoretic transforms", 2014): with w' = floor(w 2^32 / p)
+// stored beside w, a * w mod p is a - lane high product, two low products and a subtraction. It needs
+// half the shuffle-port work of a Montgomery product in V8 (one 64-bit extmul pair instead of two),
+// and that port is what bounds these kernels. Tables hold (w, w') pairs in groups of 4: words
+// [w_4g .. w_4g+3] then [w'_4g .. w'_4g+3], so one group is a vector of w and a vector of w'.
+
+/** Address of entry i's w in a pair table (its w' is 16 bytes further). */
+@inline function pairAt(table: usize, i: usize): usize {
+  return table + ((i >> 2) << 5) + ((i & 3) << 2);
+}
+
+/** Bytes of a pair table with `entries` entries (whole groups). */
+@inline function pairBytes(entries: usize): usize {
+  return ((entries + 3) >> 2) << 5;
+}
+
+const TWO32_OVER_P: f64 = 4294967296.0 / 2013265921.0;
+
+/** floor(w 2^32 / p), by a float estimate and one exact integer correction (no 64-bit division). */
+function shoupQuotient(w: u32): u32 {
+  let q = <u64>(<f64>w * TWO32_OVER_P);
+  const num = (<u64>w) << 32;
+  let qp = q * <u64>P;
+  if (qp > num) {
+    q--;
+  } else if (num - qp >= <u64>P) {
+    q++;
+  }
+  return <u32>q;
+}
+
+/** Canonical a * w mod p for any a < 2^32, w canonical, wq = floor(w 2^32 / p). */
+@inline function smul(a: u32, w: u32, wq: u32): u32 {
+  const q = <u32>((<u64>a * <u64>wq) >> 32);
+  const r = a * w - q * P;
+  return r >= P ? r - P : r;
+}
+
+@inline function smulAt(a: u32, table: usize, i: usize): u32 {
+  const e = pairAt(table, i);
+  return smul(a, load<u32>(e), load<u32>(e, 16));
+}
+
+/** Four Shoup products: lanes of a (any u32) times w, with wq its quotients; canonical result. */
+@inline function smul4(a: v128, w: v128, wq: v128): v128 {
+  const q = v128.shuffle<i32>(i64x2.extmul_low_i32x4_u(a, wq), i64x2.extmul_high_i32x4_u(a, wq), 1, 3, 5, 7);
+  const r = i32x4.sub(i32x4.mul(a, w), i32x4.mul(q, i32x4.splat(P)));
+  return i32x4.min_u(r, i32x4.sub(r, i32x4.splat(P)));
+}
+
+/** Group g's products at a 16-byte-aligned pair-table group address. */
+@inline function smul4At(a: v128, group: usize): v128 {
+  return smul4(a, v128.load(group), v128.load(group, 16));
+}
+
+/** a - b + p in [1, 2p): an input for smul4, which takes any u32, so no reduction is needed. */
+@inline function subLazy4(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.sub(a, b), i32x4.splat(P));
+}
+
+@inline function mulmod(a: u32, b: u32): u32 {
+  return <u32>((<u64>a * <u64>b) % <u64>P);
+}
+
 /**
- * Twiddle table for all NTT sizes up to 2^logN: entry len + j (j < len) is w_(2 len)^j in
- * Montgomery form. Built from the largest stage down, since w_(2 len)^j = w_(4 len)^(2j).
+ * Twiddle pair table for all NTT sizes up to 2^logN (pairBytes(2^max(logN, 2)) bytes): entry len + j
+ * (j < len) is w_(2 len)^j, root = w_(2^logN) canonical. Built from the largest stage down, since
+ * w_(2 len)^j = w_(4 len)^(2j).
  */
-export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32): void {
+export function build_twiddles(tw: usize, logN: u32, root: u32): void {
   const half: usize = (<usize>1) << (logN - 1);
-  let w = oneMont;
+  let w: u32 = 1;
   for (let j: usize = 0; j < half; j++) {
-    store<u32>(tw + ((half + j) << 2), w);
-    w = mmul(w, rootMont);
+    store<u32>(pairAt(tw, half + j), w);
+    w = mulmod(w, root);
   }
   for (let len = half >> 1; len >= 1; len >>= 1) {
-    for (let j: usize = 0; j < len; j++) store<u32>(tw + ((len + j) << 2), load<u32>(tw + ((2 * len + 2 * j) << 2)));
+    for (let j: usize = 0; j < len; j++) store<u32>(pairAt(tw, len + j), load<u32>(pairAt(tw, 2 * len + 2 * j)));
+  }
+  for (let i: usize = 1; i < 2 * half; i++) {
+    const e = pairAt(tw, i);
+    store<u32>(e, shoupQuotient(load<u32>(e)), 16);
   }
 }
 
@@ -112,28 +182,29 @@ export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32
 function dif_radix4_passes(a: usize, n: usize, len: usize, tw: usize, stop: usize): usize {
   for (; len >= 8 && len >= stop; len >>= 2) {
     const q = len >> 1;
+    // Pair-table groups of entries len + j, len + q + j and q + j (all multiples of 4).
+    const w1 = tw + (len << 3);
+    const w2 = tw + ((len + q) << 3);
+    const w3 = tw + (q << 3);
     for (let start: usize = 0; start < n; start += 2 * len) {
       const p0 = a + (start << 2);
       const p1 = p0 + (q << 2);
       const p2 = p0 + (len << 2);
       const p3 = p2 + (q << 2);
-      const w1 = tw + (len << 2);
-      const w2 = w1 + (q << 2);
-      const w3 = tw + (q << 2);
       for (let j: usize = 0; j < q << 2; j += 16) {
         const a0 = v128.load(p0 + j);
         const a1 = v128.load(p1 + j);
         const a2 = v128.load(p2 + j);
         const a3 = v128.load(p3 + j);
         const b0 = add4(a0, a2);
-        const b2 = mmul4(sub4(a0, a2), v128.load(w1 + j));
+        const b2 = smul4At(subLazy4(a0, a2), w1 + (j << 1));
         const b1 = add4(a1, a3);
-        const b3 = mmul4(sub4(a1, a3), v128.load(w2 + j));
-        const t3 = v128.load(w3 + j);
+        const b3 = smul4At(subLazy4(a1, a3), w2 + (j << 1));
+        const t3 = w3 + (j << 1);
         v128.store(p0 + j, add4(b0, b1));
-        v128.store(p1 + j, mmul4(sub4(b0, b1), t3));
+        v128.store(p1 + j, smul4At(subLazy4(b0, b1), t3));
         v128.store(p2 + j, add4(b2, b3));
-        v128.store(p3 + j, mmul4(sub4(b2, b3), t3));
+        v128.store(p3 + j, smul4At(subLazy4(b2, b3), t3));
       }
     }
   }
@@ -144,19 +215,22 @@ function dif_radix4_passes(a: usize, n: usize, len: usize, tw: usize, stop: usiz
 function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
   len = dif_radix4_passes(a, n, len, tw, 0);
   if (len === 4) {
+    const w = tw + (4 << 3);
     for (let start: usize = 0; start < n; start += 8) {
       const lo = a + (start << 2);
       const u = v128.load(lo);
       const v = v128.load(lo, 16);
       v128.store(lo, add4(u, v));
-      v128.store(lo, mmul4(sub4(u, v), v128.load(tw, 16)), 16);
+      v128.store(lo, smul4At(subLazy4(u, v), w), 16);
     }
     len = 2;
   }
   if (len === 2 && n >= 16) {
-    // Per group (x0, x1, x2, x3): stage len 2 pairs (x0, x2) with w^0 and (x1, x3) with w_4 = tw[3];
-    // stage len 1 pairs with w^0. Multiplying by w^0 (R in Montgomery form) is the identity.
-    const w4 = i32x4.splat(load<u32>(tw, 12));
+    // Per group (x0, x1, x2, x3): stage len 2 pairs (x0, x2) with w^0 and (x1, x3) with w_4 (entry 3);
+    // stage len 1 pairs with w^0. Multiplying by w^0 = 1 is the identity.
+    const e = pairAt(tw, 3);
+    const w4 = i32x4.splat(load<u32>(e));
+    const w4q = i32x4.splat(load<u32>(e, 16));
     for (let start: usize = 0; start < n; start += 16) {
       const g = a + (start << 2);
       transpose4(g);
@@ -167,7 +241,7 @@ function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
       const y0 = add4(x0, x2);
       const y2 = sub4(x0, x2);
       const y1 = add4(x1, x3);
-      const y3 = mmul4(sub4(x1, x3), w4);
+      const y3 = smul4(subLazy4(x1, x3), w4, w4q);
       v128.store(g, add4(y0, y1));
       v128.store(g, sub4(y0, y1), 16);
       v128.store(g, add4(y2, y3), 32);
@@ -184,7 +258,7 @@ function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
         const u = load<u32>(pl);
         const v = load<u32>(ph);
         store<u32>(pl, addp(u, v));
-        store<u32>(ph, mmul(subp(u, v), load<u32>(tw + ((len + j) << 2))));
+        store<u32>(ph, smulAt(u - v + P, tw, len + j));
       }
     }
   }
@@ -216,20 +290,20 @@ export function intt_dit_unscaled(a: usize, logN: u32, tw: usize): void {
         const pl = a + ((start + j) << 2);
         const ph = pl + (len << 2);
         const u = load<u32>(pl);
-        const v = mmul(load<u32>(ph), load<u32>(tw + ((len + j) << 2)));
+        const v = smulAt(load<u32>(ph), tw, len + j);
         store<u32>(pl, addp(u, v));
         store<u32>(ph, subp(u, v));
       }
     }
   }
   for (let len: usize = 4; len < n; len <<= 1) {
+    const t = tw + (len << 3);
     for (let start: usize = 0; start < n; start += 2 * len) {
       const lo = a + (start << 2);
       const hi = lo + (len << 2);
-      const t = tw + (len << 2);
       for (let j: usize = 0; j < len << 2; j += 16) {
         const u = v128.load(lo + j);
-        const v = mmul4(v128.load(hi + j), v128.load(t + j));
+        const v = smul4At(v128.load(hi + j), t + (j << 1));
         v128.store(lo + j, add4(u, v));
         v128.store(hi + j, sub4(u, v));
       }
@@ -260,17 +334,22 @@ function bit_reverse_permute(a: usize, logN: u32): void {
 }
 
 /**
- * Scale tables for the blocks of a coset evaluation: table b (m words at tables + b * m) holds
- * base * s_b^i in Montgomery form, for the block shifts sMont[b] (see coset_blocks).
+ * Scale tables for the blocks of a coset evaluation: pair table b (pairBytes(m) bytes from
+ * tables + b * pairBytes(m)) holds base * s_b^i for the canonical block shifts s_b at shifts (see
+ * coset_blocks); base canonical.
  */
-export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: usize, baseMont: u32): void {
+export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: usize, base: u32): void {
+  const stride = pairBytes(<usize>m);
   for (let b: usize = 0; b < <usize>blocks; b++) {
     const s = load<u32>(shifts + (b << 2));
-    let t = baseMont;
-    const row = tables + ((b * <usize>m) << 2);
+    const sq = shoupQuotient(s);
+    let t = base;
+    const row = tables + b * stride;
     for (let i: usize = 0; i < <usize>m; i++) {
-      store<u32>(row + (i << 2), t);
-      t = mmul(t, s);
+      const e = pairAt(row, i);
+      store<u32>(e, t);
+      store<u32>(e, shoupQuotient(t), 16);
+      t = smul(t, s, sq);
     }
   }
 }
@@ -284,13 +363,14 @@ export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: u
  */
 function coset_blocks(dst: usize, logM: u32, blocks: u32, tables: usize, twFwd: usize): void {
   const m: usize = (<usize>1) << logM;
+  const stride = pairBytes(m);
   for (let b: isize = <isize>blocks - 1; b >= 0; b--) {
     const out = dst + ((<usize>b * m) << 2);
-    const table = tables + ((<usize>b * m) << 2);
+    const table = tables + <usize>b * stride;
     if (m >= 4) {
-      for (let i: usize = 0; i < m << 2; i += 16) v128.store(out + i, mmul4(v128.load(dst + i), v128.load(table + i)));
+      for (let i: usize = 0; i < m << 2; i += 16) v128.store(out + i, smul4At(v128.load(dst + i), table + (i << 1)));
     } else {
-      for (let i: usize = 0; i < m << 2; i += 4) store<u32>(out + i, mmul(load<u32>(dst + i), load<u32>(table + i)));
+      for (let i: usize = 0; i < m; i++) store<u32>(out + (i << 2), smulAt(load<u32>(dst + (i << 2)), table, i));
     }
     ntt_dif(out, logM, twFwd);
   }
@@ -299,7 +379,7 @@ function coset_blocks(dst: usize, logM: u32, blocks: u32, tables: usize, twFwd: 
 /**
  * Coset low-degree extension of `cols` columns: column c's n = 2^logN natural-order values at
  * input + c * n words become its N = n * 2^logBlowup bit-reversed evaluations on shift<w_N> at
- * output + c * N words. `tables` come from build_block_tables with base (1/n) R, which also applies
+ * output + c * N words. `tables` come from build_block_tables with base 1/n, which also applies
  * the 1/n of the inverse transform.
  */
 export function lde_columns(
@@ -326,7 +406,7 @@ export function lde_columns(
 /**
  * Evaluates `cols` coefficient columns of m = 2^logM words each on a coset of size 2^logSize,
  * bit-reversed; output column c at output + c * 2^logSize words. `tables` from build_block_tables
- * with base R (no scaling).
+ * with base 1 (no scaling).
  */
 export function evaluate_columns(
   input: usize,
@@ -357,11 +437,13 @@ const CHUNK_END: u32 = 2;
 const ROOT: u32 = 8;
 const KEYED_HASH: u32 = 16;
 
+// Rotations by shifts, not byte shuffles: V8 rebuilds a pshufb mask from immediates at every use
+// (three shuffle-port uops besides the pshufb), which made the 4-lane compression shuffle-bound.
 @inline function rot16(x: v128): v128 {
   return v128.shuffle<u8>(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
 }
 @inline function rot8(x: v128): v128 {
-  return v128.shuffle<u8>(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  return v128.or(i32x4.shr_u(x, 8), i32x4.shl(x, 24));
 }
 @inline function rot12(x: v128): v128 {
   return v128.or(i32x4.shr_u(x, 12), i32x4.shl(x, 20));
@@ -380,241 +462,240 @@ function compress4(cv: usize, msg: usize, blockLen: u32, flags: u32): void {
   let v4 = v128.load(cv, 64), v5 = v128.load(cv, 80), v6 = v128.load(cv, 96), v7 = v128.load(cv, 112);
   let v8 = i32x4.splat(IV0), v9 = i32x4.splat(IV1), v10 = i32x4.splat(IV2), v11 = i32x4.splat(IV3);
   let v12 = i32x4.splat(0), v13 = i32x4.splat(0), v14 = i32x4.splat(blockLen), v15 = i32x4.splat(flags);
-  const m0 = v128.load(msg), m1 = v128.load(msg, 16), m2 = v128.load(msg, 32), m3 = v128.load(msg, 48);
-  const m4 = v128.load(msg, 64), m5 = v128.load(msg, 80), m6 = v128.load(msg, 96), m7 = v128.load(msg, 112);
-  const m8 = v128.load(msg, 128), m9 = v128.load(msg, 144), m10 = v128.load(msg, 160), m11 = v128.load(msg, 176);
-  const m12 = v128.load(msg, 192), m13 = v128.load(msg, 208), m14 = v128.load(msg, 224), m15 = v128.load(msg, 240);
+  // Message words are loaded where they are used (the permuted schedule is in the offsets): held
+  // in 16 locals next to the 16 state vectors they made V8 spill state on every round.
   // round 0
-  v0 = i32x4.add(i32x4.add(v0, v4), m0); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m1); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 16)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m2); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 32)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 48)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m4); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 64)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m5); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 80)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 96)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 112)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m8); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 128)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m9); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 144)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 160)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 176)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m12); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 192)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m13); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 208)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m14); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 224)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 240)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 1
-  v0 = i32x4.add(i32x4.add(v0, v4), m2); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 32)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m6); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 96)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 48)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 160)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m7); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 112)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m0); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m4); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 64)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 208)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m1); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 16)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m11); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 176)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 192)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 80)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m9); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 144)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m14); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 224)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 240)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 128)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 2
-  v0 = i32x4.add(i32x4.add(v0, v4), m3); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 48)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m4); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 64)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 160)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 192)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m13); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 208)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m2); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 32)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 112)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 224)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m6); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 96)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m5); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 80)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m9); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 144)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m11); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 176)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m15); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 240)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 128)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 16)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 3
-  v0 = i32x4.add(i32x4.add(v0, v4), m10); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 160)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m7); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 112)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 192)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 144)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m14); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 224)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m3); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 48)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 208)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 240)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m4); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 64)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m0); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 176)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 32)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m5); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 80)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m8); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 128)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 16)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 96)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 4
-  v0 = i32x4.add(i32x4.add(v0, v4), m12); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 192)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m13); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 208)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 144)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 176)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m15); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 240)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m10); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 160)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 224)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 128)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m7); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 112)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m2); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 32)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 80)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m3); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 48)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m0); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m1); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 16)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 96)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 64)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 5
-  v0 = i32x4.add(i32x4.add(v0, v4), m9); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 144)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m14); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 224)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 176)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 80)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m8); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 128)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m12); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 192)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 240)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m1); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 16)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m13); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 208)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m3); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 48)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 160)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m2); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 32)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m6); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 96)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 64)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 112)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 6
-  v0 = i32x4.add(i32x4.add(v0, v4), m11); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 176)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m15); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 240)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 80)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m0); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m1); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 16)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m9); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 144)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 128)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 96)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m14); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 224)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m10); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 160)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 32)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 192)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m3); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 48)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m4); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 64)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 112)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m13); v14 = rot8(v128.xor(v14, v3));
-  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));  v128.store(cv, v128.xor(v0, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 208)); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  v128.store(cv, v128.xor(v0, v8));
   v128.store(cv, v128.xor(v1, v9), 16);
   v128.store(cv, v128.xor(v2, v10), 32);
   v128.store(cv, v128.xor(v3, v11), 48);

@@ -31,10 +31,10 @@ interface Exports {
   memory: WebAssembly.Memory;
   set_scratch(ptr: number): void;
   mont_mul_batch(a: number, b: number, out: number, n: number): void;
-  build_twiddles(tw: number, logN: number, rootMont: number, oneMont: number): void;
+  build_twiddles(tw: number, logN: number, root: number): void;
   ntt_dif(a: number, logN: number, tw: number): void;
   intt_dit_unscaled(a: number, logN: number, tw: number): void;
-  build_block_tables(tables: number, m: number, blocks: number, shifts: number, baseMont: number): void;
+  build_block_tables(tables: number, m: number, blocks: number, shifts: number, base: number): void;
   lde_columns(
     input: number,
     output: number,
@@ -103,6 +103,12 @@ const MATRIX = FIXED + 512;
 const KEY = FIXED + 768;
 const TABLES = FIXED + 1024;
 
+/**
+ * Bytes of a kernel pair table of `entries` constants (assembly/kernels.ts pairAt): each group of 4
+ * constants is stored with their Shoup quotients, 32 bytes.
+ */
+const pairBytes = (entries: number): number => 32 * Math.ceil(entries / 4);
+
 export type Ext4 = readonly [number, number, number, number];
 
 /** Constraint evaluation over vectors in this module's memory (core's ConstraintEvaluator<number>). */
@@ -154,14 +160,13 @@ export class WasmKernels {
   /** Twiddle tables (forward, inverse) valid for every NTT size up to 2^log. */
   private tables(log: number): { fwd: number; inv: number } {
     if (log > this.tableLog) {
-      const size = 4 * 2 ** log;
-      this.reserve(TABLES + 2 * size);
-      this.x.build_twiddles(TABLES, log, toMont(root(log)), toMont(1));
-      this.x.build_twiddles(TABLES + size, log, toMont(inverse(root(log))), toMont(1));
+      this.reserve(TABLES + 2 * pairBytes(2 ** log));
+      this.x.build_twiddles(TABLES, log, Number(root(log)));
+      this.x.build_twiddles(TABLES + pairBytes(2 ** log), log, Number(inverse(root(log))));
       this.tableLog = log;
-      this.heap = TABLES + 2 * size;
+      this.heap = TABLES + 2 * pairBytes(2 ** log);
     }
-    return { fwd: TABLES, inv: TABLES + 4 * 2 ** this.tableLog };
+    return { fwd: TABLES, inv: TABLES + pairBytes(2 ** this.tableLog) };
   }
 
   /** Starts a call's allocations after the fixed area. */
@@ -305,11 +310,11 @@ export class WasmKernels {
     for (let b = 0; b < blocks; b++) {
       let r = 0;
       for (let i = 0; i < logBlocks; i++) r |= ((b >>> i) & 1) << (logBlocks - 1 - i);
-      shifts[b] = toMont((BigInt(shift) * modPow(w, BigInt(r))) % P);
+      shifts[b] = Number((BigInt(shift) * modPow(w, BigInt(r))) % P);
     }
     const ps = this.put(shifts);
-    const tables = this.alloc(m * blocks);
-    this.x.build_block_tables(tables, m, blocks, ps, toMont(base));
+    const tables = this.alloc((blocks * pairBytes(m)) / 4);
+    this.x.build_block_tables(tables, m, blocks, ps, Number(base));
     return tables;
   }
 
