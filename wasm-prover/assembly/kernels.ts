@@ -65,6 +65,12 @@ export function mont_mul_batch(a: usize, b: usize, out: usize, n: u32): void {
   }
 }
 
+/** In place: x[i] -> x[i] R mod p (Montgomery form) for n elements, n a multiple of 4. */
+export function to_mont(x: usize, n: u32): void {
+  const r2 = i32x4.splat(R2);
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(x + i, mmul4(v128.load(x + i), r2));
+}
+
 /** In place, canonical -> canonical: x[i] = x[i] * y[i] (y in Montgomery form). */
 function scale_by_table(x: usize, n: u32, sMont: u32, startMont: u32): void {
   let s = startMont;
@@ -791,11 +797,38 @@ export function hash_leaves(input: usize, leaves: u32, words: u32, key: usize, o
 }
 
 /**
+ * Merkle layers above the 8-word leaf digests at `leaves` (`total` of them, a power of two): each
+ * parent is one keyed compression of its two children, and the `levels` layers are written one after
+ * another from out, bottom-up, each whole (total / 2^(l+1) digests). This call hashes only the
+ * subtree above leaves [first, first + count) (count a power of two dividing first), so that workers
+ * sharing the memory can build disjoint subtrees of one tree into the same layers.
+ */
+export function merkle_layers(
+  leaves: usize,
+  first: u32,
+  count: u32,
+  total: u32,
+  levels: u32,
+  key: usize,
+  out: usize,
+): void {
+  let children = leaves + ((<usize>first) << 5);
+  let layer = out;
+  for (let l: u32 = 0; l < levels; l++) {
+    count >>= 1;
+    const mine = layer + ((<usize>(first >> (l + 1))) << 5);
+    hash_leaves(children, count, 16, key, mine);
+    children = mine;
+    layer += (<usize>(total >> (l + 1))) << 5;
+  }
+}
+
+/**
  * Keyed BLAKE3 of each row of a column-major matrix (`width` columns of `rows` words, column c at
- * input + c * rows words): row r is the words (col0[r], col1[r], ...). Four consecutive rows are
+ * input + c * stride words): row r is the words (col0[r], col1[r], ...). Four consecutive rows are
  * one vector load per word, so no gathering is needed. rows must be a multiple of 4.
  */
-export function hash_columns(input: usize, rows: u32, width: u32, key: usize, out: usize): void {
+export function hash_columns(input: usize, stride: u32, rows: u32, width: u32, key: usize, out: usize): void {
   const blocks: u32 = width === 0 ? 1 : (width + 15) >> 4;
   const msg = scratch + 128;
   for (let r: u32 = 0; r < rows; r += 4) {
@@ -804,7 +837,7 @@ export function hash_columns(input: usize, rows: u32, width: u32, key: usize, ou
       const first = b << 4;
       const n = width - first < 16 ? width - first : 16;
       for (let i: u32 = 0; i < 16; i++) {
-        const vec = i < n ? v128.load(input + ((<usize>(first + i) * rows + r) << 2)) : i32x4.splat(0);
+        const vec = i < n ? v128.load(input + ((<usize>(first + i) * stride + r) << 2)) : i32x4.splat(0);
         v128.store(msg + (<usize>i << 4), vec);
       }
       compress4(scratch, msg, n << 2, blockFlags(b, blocks));
@@ -873,38 +906,51 @@ export function fri_fold(
 // ---------------------------------------------------------------- DEEP batching
 
 /**
- * acc[k] += sum_c coeff_c * column_c[k] for `cols` base-field columns of n words at input (column
- * major) and extension coefficients in Montgomery form (4 words each): the random linear
- * combinations of the DEEP composition. An extension accumulator is one vector per point.
+ * acc[k] += sum_c coeff_c * column_c[k] for `cols` base-field columns of n words (column c at
+ * input + c * stride words) and extension coefficients in a pair table (coordinates and their Shoup
+ * quotients, 32 bytes per column): the random linear combinations of the DEEP composition. An
+ * extension accumulator is one vector per point.
  */
-export function combine_columns(input: usize, cols: u32, n: u32, coeffs: usize, acc: usize): void {
+export function combine_columns(input: usize, stride: u32, cols: u32, n: u32, coeffs: usize, acc: usize): void {
   // Blocks of 1024 points keep their 16 KiB of accumulators in L1 across all columns.
   const block: usize = 1024;
   for (let k0: usize = 0; k0 < <usize>n; k0 += block) {
     const k1 = k0 + block < <usize>n ? k0 + block : <usize>n;
     for (let c: usize = 0; c < <usize>cols; c++) {
-      const beta = v128.load(coeffs + (c << 4));
-      const col = input + ((c * <usize>n) << 2);
+      const beta = v128.load(coeffs + (c << 5));
+      const betaQ = v128.load(coeffs + (c << 5), 16);
+      const col = input + ((c * <usize>stride) << 2);
       for (let k = k0; k < k1; k++) {
         const p = acc + (k << 4);
-        v128.store(p, add4(v128.load(p), mmul4(i32x4.splat(load<u32>(col + (k << 2))), beta)));
+        v128.store(p, add4(v128.load(p), smul4(i32x4.splat(load<u32>(col + (k << 2))), beta, betaQ)));
       }
     }
   }
 }
 
 /**
- * out[c] = sum_k column_c[k] * weight[k] for `cols` base columns of n words and n extension weights
- * in Montgomery form: barycentric evaluation of every trace column at the DEEP point.
+ * out[c] = sum_k column_c[k] * weight[k] for `cols` base columns of n words (column c at
+ * input + c * stride words) and n extension weights in Montgomery form: barycentric evaluation of
+ * every trace column at the DEEP point.
  */
-export function dot_columns(input: usize, cols: u32, n: u32, weights: usize, out: usize): void {
+export function dot_columns(input: usize, stride: u32, cols: u32, n: u32, weights: usize, out: usize): void {
   for (let c: usize = 0; c < <usize>cols; c++) {
-    const col = input + ((c * <usize>n) << 2);
+    const col = input + ((c * <usize>stride) << 2);
     let acc = i32x4.splat(0);
     for (let k: usize = 0; k < <usize>n; k++) {
       acc = add4(acc, mmul4(i32x4.splat(load<u32>(col + (k << 2))), v128.load(weights + (k << 4))));
     }
     v128.store(out + (c << 4), acc);
+  }
+}
+
+/** A pair table (see pairAt) of the n canonical values at values, for smul4 and combine_columns. */
+export function build_pairs(values: usize, n: u32, table: usize): void {
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const e = pairAt(table, i);
+    const w = load<u32>(values + (i << 2));
+    store<u32>(e, w);
+    store<u32>(e, shoupQuotient(w), 16);
   }
 }
 

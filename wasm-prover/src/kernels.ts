@@ -2,7 +2,12 @@
  * Thin loader for the AssemblyScript kernels (assembly/kernels.ts -> build/kernels.wasm). It owns the
  * module's linear memory: a fixed area (BLAKE3 scratch, the FRI fold matrix, twiddle tables for the
  * largest size seen so far) followed by a per-call area that is reused by every call. Each method
- * copies its batch in, makes one WASM call and copies the result out.
+ * copies its batch in, runs the kernel and copies the result out.
+ *
+ * The kernel calls themselves go through `run`, so the same object can drive a module instance in
+ * another thread whose memory is shared with this one (build/kernels-shared.wasm over a shared
+ * WebAssembly.Memory, see pool.ts): this thread writes the batch straight into that memory and
+ * reads the result straight out of it, and only the call's numbers cross the thread boundary.
  *
  * The object it returns has the shape of core's StarkKernels (this package depends on nothing of
  * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time.
@@ -30,6 +35,7 @@ const root = (log: number): bigint => modPow(31n, (P - 1n) >> BigInt(log));
 interface Exports {
   memory: WebAssembly.Memory;
   set_scratch(ptr: number): void;
+  to_mont(a: number, n: number): void;
   mont_mul_batch(a: number, b: number, out: number, n: number): void;
   build_twiddles(tw: number, logN: number, root: number): void;
   ntt_dif(a: number, logN: number, tw: number): void;
@@ -55,9 +61,19 @@ interface Exports {
     tables: number,
   ): void;
   hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
-  hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
-  combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
-  dot_columns(input: number, cols: number, n: number, weights: number, out: number): void;
+  merkle_layers(
+    leaves: number,
+    first: number,
+    count: number,
+    total: number,
+    levels: number,
+    key: number,
+    out: number,
+  ): void;
+  build_pairs(values: number, n: number, table: number): void;
+  hash_columns(input: number, stride: number, rows: number, width: number, key: number, out: number): void;
+  combine_columns(input: number, stride: number, cols: number, n: number, coeffs: number, acc: number): void;
+  dot_columns(input: number, stride: number, cols: number, n: number, weights: number, out: number): void;
   interpolate_columns(
     data: number,
     cols: number,
@@ -111,6 +127,22 @@ const pairBytes = (entries: number): number => 32 * Math.ceil(entries / 4);
 
 export type Ext4 = readonly [number, number, number, number];
 
+/** The module's kernel functions, by export name. */
+export type KernelExport = Exclude<keyof Exports, 'memory'>;
+
+/** Runs one kernel export with numeric arguments: in this thread, or in the worker that owns `memory`. */
+export type KernelCall = (name: KernelExport, args: number[]) => number | Promise<number>;
+
+/** The initial size (pages) the module declares; a shared memory for it starts at least this big. */
+const MODULE_PAGES = 2;
+/** The maximum the shared build declares (asconfig.json): all of wasm32's 4 GiB. */
+const SHARED_MAX_PAGES = 65536;
+
+/** A memory for build/kernels-shared.wasm, which one worker runs and this thread fills. */
+export function sharedKernelMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: MODULE_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
+}
+
 /** Constraint evaluation over vectors in this module's memory (core's ConstraintEvaluator<number>). */
 export interface WasmEvaluator {
   readonly ops: {
@@ -130,15 +162,23 @@ export interface WasmEvaluator {
 
 export class WasmKernels {
   readonly name = 'wasm-simd';
-  private readonly x: Exports;
   private tableLog = 0;
   private heap = TABLES;
   private top = TABLES;
+  /** Calls in progress, in order: a call owns the per-call area until it returns. */
+  private turn: Promise<unknown> = Promise.resolve();
 
-  constructor(instance: WebAssembly.Instance) {
-    this.x = instance.exports as unknown as Exports;
+  /**
+   * `local` is the instance's exports when it runs in this thread (the synchronous methods need
+   * them); `run` calls a kernel, here or where `memory` is shared with. Use instantiateKernels or
+   * remoteKernels.
+   */
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly local: Exports | undefined,
+    private readonly run: KernelCall,
+  ) {
     this.reserve(TABLES);
-    this.x.set_scratch(SCRATCH);
     const w8inv = inverse(root(3));
     const eighth = inverse(8);
     const m = new Uint32Array(64);
@@ -148,17 +188,46 @@ export class WasmKernels {
     this.u32().set(m, MATRIX / 4);
   }
 
+  /** The exports, for the synchronous methods, which only a same-thread instance has. */
+  private get x(): Exports {
+    if (this.local === undefined) throw new Error('synchronous kernels run only in the owning thread');
+    return this.local;
+  }
+
+  /** Runs `body` after every earlier call on this instance has finished (they share the per-call area). */
+  private exclusive<R>(body: () => Promise<R>): Promise<R> {
+    const result = this.turn.then(body);
+    this.turn = result.catch(() => {});
+    return result;
+  }
+
+  private async call(name: KernelExport, ...args: number[]): Promise<number> {
+    return this.run(name, args);
+  }
+
   private u32(): Uint32Array {
-    return new Uint32Array(this.x.memory.buffer);
+    return new Uint32Array(this.memory.buffer);
   }
 
   private reserve(bytes: number): void {
-    const have = this.x.memory.buffer.byteLength;
-    if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / 65536));
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
   /** Twiddle tables (forward, inverse) valid for every NTT size up to 2^log. */
-  private tables(log: number): { fwd: number; inv: number } {
+  private async tables(log: number): Promise<{ fwd: number; inv: number }> {
+    if (log > this.tableLog) {
+      this.reserve(TABLES + 2 * pairBytes(2 ** log));
+      await this.call('build_twiddles', TABLES, log, Number(root(log)));
+      await this.call('build_twiddles', TABLES + pairBytes(2 ** log), log, Number(inverse(root(log))));
+      this.tableLog = log;
+      this.heap = TABLES + 2 * pairBytes(2 ** log);
+    }
+    return { fwd: TABLES, inv: TABLES + pairBytes(2 ** this.tableLog) };
+  }
+
+  /** tables() for the synchronous methods (a same-thread instance's calls return at once). */
+  private tablesNow(log: number): { fwd: number; inv: number } {
     if (log > this.tableLog) {
       this.reserve(TABLES + 2 * pairBytes(2 ** log));
       this.x.build_twiddles(TABLES, log, Number(root(log)));
@@ -201,7 +270,7 @@ export class WasmKernels {
    * kernel itself.
    */
   mulKernel(n: number, reps = 1): () => void {
-    this.tables(1);
+    this.tablesNow(1);
     this.begin();
     const random = (): Uint32Array =>
       Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
@@ -215,7 +284,7 @@ export class WasmKernels {
 
   /** For the benchmarks: a function running the in-place forward NTT of one resident column of 2^log. */
   nttKernel(log: number): () => void {
-    const { fwd } = this.tables(log);
+    const { fwd } = this.tablesNow(log);
     this.begin();
     const pa = this.put(Uint32Array.from({ length: 2 ** log }, () => Math.floor(Math.random() * 2013265921)));
     return () => this.x.ntt_dif(pa, log, fwd);
@@ -270,7 +339,7 @@ export class WasmKernels {
 
   /** a[i] * b[i] * 2^-32 mod p (Montgomery multiplication), length a multiple of 4. */
   montMul(a: Uint32Array, b: Uint32Array): Uint32Array {
-    this.tables(1);
+    this.tablesNow(1);
     this.begin();
     const pa = this.put(a);
     const pb = this.put(b);
@@ -282,7 +351,7 @@ export class WasmKernels {
   /** Forward NTT: natural-order coefficients -> bit-reversed evaluations (as core's nttDif). */
   nttDif(a: Uint32Array): Uint32Array {
     const log = Math.log2(a.length);
-    const { fwd } = this.tables(log);
+    const { fwd } = this.tablesNow(log);
     this.begin();
     const pa = this.put(a);
     this.x.ntt_dif(pa, log, fwd);
@@ -292,7 +361,7 @@ export class WasmKernels {
   /** Inverse NTT without the 1/n factor (the LDE folds it into the coset shift). */
   inttDitUnscaled(a: Uint32Array): Uint32Array {
     const log = Math.log2(a.length);
-    const { inv } = this.tables(log);
+    const { inv } = this.tablesNow(log);
     this.begin();
     const pa = this.put(a);
     this.x.intt_dit_unscaled(pa, log, inv);
@@ -303,7 +372,7 @@ export class WasmKernels {
    * Scale tables for evaluating m coefficients on shift<w_(m * blocks)> as `blocks` NTTs of size m:
    * block b's shift is shift * w^bitrev(b) (see coset_blocks in assembly/kernels.ts).
    */
-  private blockTables(m: number, blocks: number, shift: number, base: bigint): number {
+  private async blockTables(m: number, blocks: number, shift: number, base: bigint): Promise<number> {
     const logBlocks = Math.log2(blocks);
     const w = root(Math.log2(m * blocks));
     const shifts = new Uint32Array(Math.max(4, blocks));
@@ -314,144 +383,175 @@ export class WasmKernels {
     }
     const ps = this.put(shifts);
     const tables = this.alloc((blocks * pairBytes(m)) / 4);
-    this.x.build_block_tables(tables, m, blocks, ps, Number(base));
+    await this.call('build_block_tables', tables, m, blocks, ps, Number(base));
     return tables;
   }
 
-  async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
-    const n = columns[0]!.length;
-    const logN = Math.log2(n);
-    const big = n << logBlowup;
-    const { fwd, inv } = this.tables(logN + logBlowup);
-    this.begin();
-    const tables = this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
-    const input = this.alloc(n * columns.length);
+  /** Places `columns` (all of length n) one after another, n words apart. */
+  private putColumns(columns: readonly Uint32Array[], n: number): number {
+    const ptr = this.alloc(n * columns.length);
     const mem = this.u32();
-    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
-    const output = this.alloc(big * columns.length);
-    this.x.lde_columns(input, output, columns.length, logN, logBlowup, fwd, inv, tables);
-    return columns.map((_, i) => this.get(output + 4 * i * big, big));
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, ptr / 4 + i * n);
+    return ptr;
   }
 
-  async interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
-    const n = columns[0]!.length;
-    const log = Math.log2(n);
-    const { inv } = this.tables(log);
-    this.begin();
-    const data = this.alloc(n * columns.length);
-    const mem = this.u32();
-    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, data / 4 + i * n);
-    this.x.interpolate_columns(data, columns.length, log, inv, toMont(inverse(n)), toMont(inverse(shift)));
-    return columns.map((_, i) => this.get(data + 4 * i * n, n));
+  lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
+    return this.exclusive(async () => {
+      const n = columns[0]!.length;
+      const logN = Math.log2(n);
+      const big = n << logBlowup;
+      const { fwd, inv } = await this.tables(logN + logBlowup);
+      this.begin();
+      const tables = await this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
+      const input = this.putColumns(columns, n);
+      const output = this.alloc(big * columns.length);
+      await this.call('lde_columns', input, output, columns.length, logN, logBlowup, fwd, inv, tables);
+      return columns.map((_, i) => this.get(output + 4 * i * big, big));
+    });
   }
 
-  async grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
-    this.begin();
-    const ps = this.put(seed);
-    this.setKey(key);
-    const step = 1 << 20;
-    for (let start = 0; start <= 0xffffffff - step; start += step) {
-      const nonce = this.x.grind(ps, KEY, bits, start, step) >>> 0;
-      if (nonce !== 0xffffffff) return nonce;
-    }
-    throw new RangeError('no proof-of-work nonce found');
+  interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
+    return this.exclusive(async () => {
+      const n = columns[0]!.length;
+      const log = Math.log2(n);
+      const { inv } = await this.tables(log);
+      this.begin();
+      const data = this.putColumns(columns, n);
+      await this.call(
+        'interpolate_columns',
+        data,
+        columns.length,
+        log,
+        inv,
+        toMont(inverse(n)),
+        toMont(inverse(shift)),
+      );
+      return columns.map((_, i) => this.get(data + 4 * i * n, n));
+    });
   }
 
-  async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
+  grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
+    return this.exclusive(async () => {
+      this.begin();
+      const ps = this.put(seed);
+      this.setKey(key);
+      const step = 1 << 20;
+      for (let start = 0; start <= 0xffffffff - step; start += step) {
+        const nonce = (await this.call('grind', ps, KEY, bits, start, step)) >>> 0;
+        if (nonce !== 0xffffffff) return nonce;
+      }
+      throw new RangeError('no proof-of-work nonce found');
+    });
+  }
+
+  evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
     const m = coeffColumns[0]!.length;
     if (coeffColumns.some((c) => c.length !== m) || m > size || !Number.isInteger(Math.log2(m))) {
-      throw new RangeError('coefficient columns must share one power-of-two length');
+      return Promise.reject(new RangeError('coefficient columns must share one power-of-two length'));
     }
-    const logSize = Math.log2(size);
-    const { fwd } = this.tables(logSize);
-    this.begin();
-    const tables = this.blockTables(m, size / m, shift, 1n);
-    const input = this.alloc(m * coeffColumns.length);
-    const mem = this.u32();
-    for (let i = 0; i < coeffColumns.length; i++) mem.set(coeffColumns[i]!, input / 4 + i * m);
-    const output = this.alloc(size * coeffColumns.length);
-    this.x.evaluate_columns(input, output, coeffColumns.length, Math.log2(m), logSize, fwd, tables);
-    return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
+    return this.exclusive(async () => {
+      const logSize = Math.log2(size);
+      const { fwd } = await this.tables(logSize);
+      this.begin();
+      const tables = await this.blockTables(m, size / m, shift, 1n);
+      const input = this.putColumns(coeffColumns, m);
+      const output = this.alloc(size * coeffColumns.length);
+      await this.call(
+        'evaluate_columns',
+        input,
+        output,
+        coeffColumns.length,
+        Math.log2(m),
+        logSize,
+        fwd,
+        tables,
+      );
+      return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
+    });
   }
 
-  async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
-    const rows = columns[0]?.length ?? 0;
-    // hash_columns takes 4 rows per step: pad to a multiple of 4 and drop the extra digests.
-    const padded = Math.ceil(rows / 4) * 4;
-    this.begin();
-    const input = this.alloc(padded * columns.length);
-    const mem = this.u32();
-    mem.fill(0, input / 4, input / 4 + padded * columns.length);
-    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
-    const out = this.alloc(8 * padded);
-    this.setKey(key);
-    this.x.hash_columns(input, padded, columns.length, KEY, out);
-    return this.get(out, 8 * rows);
+  hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
+    return this.exclusive(async () => {
+      const rows = columns[0]?.length ?? 0;
+      // hash_columns takes 4 rows per step: pad to a multiple of 4 and drop the extra digests.
+      const padded = Math.ceil(rows / 4) * 4;
+      this.begin();
+      const input = this.alloc(padded * columns.length);
+      const mem = this.u32();
+      if (padded !== rows) mem.fill(0, input / 4, input / 4 + padded * columns.length);
+      for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
+      const out = this.alloc(8 * padded);
+      this.setKey(key);
+      await this.call('hash_columns', input, padded, padded, columns.length, KEY, out);
+      return this.get(out, 8 * rows);
+    });
   }
 
-  async hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
-    if (wordsPerLeaf > 256) throw new RangeError('a leaf is at most one 1024-byte chunk');
-    const leaves = words.length / wordsPerLeaf;
-    this.begin();
-    const input = this.put(words);
-    const out = this.alloc(8 * leaves);
-    this.setKey(key);
-    this.x.hash_leaves(input, leaves, wordsPerLeaf, KEY, out);
-    return this.get(out, 8 * leaves);
+  hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
+    if (wordsPerLeaf > 256) return Promise.reject(new RangeError('a leaf is at most one 1024-byte chunk'));
+    return this.exclusive(async () => {
+      const leaves = words.length / wordsPerLeaf;
+      this.begin();
+      const input = this.put(words);
+      const out = this.alloc(8 * leaves);
+      this.setKey(key);
+      await this.call('hash_leaves', input, leaves, wordsPerLeaf, KEY, out);
+      return this.get(out, 8 * leaves);
+    });
   }
 
   /** All `levels` layers in one call: each layer is hashed from the previous one in place in memory. */
-  async merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
-    this.begin();
-    let children = this.put(leaves);
-    let count = leaves.length / 8;
-    const ptrs: [number, number][] = [];
-    this.setKey(key);
-    for (let l = 0; l < levels; l++) {
-      count /= 2;
-      const out = this.alloc(8 * count);
-      this.x.hash_leaves(children, count, 16, KEY, out);
-      ptrs.push([out, 8 * count]);
-      children = out;
-    }
-    return ptrs.map(([ptr, words]) => this.get(ptr, words));
-  }
-
-  async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
-    const n = columns[0]!.length;
-    const batch = 16;
-    this.begin();
-    const acc = this.alloc(4 * n);
-    const pc = this.alloc(4 * batch);
-    const input = this.alloc(n * batch);
-    this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
-    for (let first = 0; first < columns.length; first += batch) {
-      const count = Math.min(batch, columns.length - first);
-      const mem = this.u32();
-      for (let i = 0; i < count; i++) {
-        mem.set(columns[first + i]!, input / 4 + i * n);
-        for (let c = 0; c < 4; c++) mem[pc / 4 + 4 * i + c] = toMont(coeffs[first + i]![c]!);
+  merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
+    return this.exclusive(async () => {
+      this.begin();
+      const first = this.put(leaves);
+      const ptrs: [number, number][] = [];
+      let count = leaves.length / 8;
+      for (let l = 0; l < levels; l++) {
+        count /= 2;
+        ptrs.push([this.alloc(8 * count), 8 * count]);
       }
-      this.x.combine_columns(input, count, n, pc, acc);
-    }
-    return this.get(acc, 4 * n);
+      this.setKey(key);
+      const total = leaves.length / 8;
+      await this.call('merkle_layers', first, 0, total, total, levels, KEY, ptrs[0]?.[0] ?? 0);
+      return ptrs.map(([ptr, words]) => this.get(ptr, words));
+    });
   }
 
-  async dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
-    const n = columns[0]!.length;
-    this.begin();
-    const pw = this.alloc(4 * n);
-    const mem0 = this.u32();
-    for (let i = 0; i < 4 * n; i++) mem0[pw / 4 + i] = toMont(weights[i]!);
-    const input = this.alloc(n * columns.length);
-    const out = this.alloc(4 * columns.length);
-    const mem = this.u32();
-    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
-    this.x.dot_columns(input, columns.length, n, pw, out);
-    return this.get(out, 4 * columns.length);
+  combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
+    return this.exclusive(async () => {
+      const n = columns[0]!.length;
+      const batch = 16;
+      this.begin();
+      const acc = this.alloc(4 * n);
+      const pc = this.alloc((columns.length * pairBytes(4)) / 4);
+      const input = this.alloc(n * batch);
+      this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
+      await this.call('build_pairs', this.put(Uint32Array.from(coeffs.flat())), 4 * columns.length, pc);
+      for (let first = 0; first < columns.length; first += batch) {
+        const count = Math.min(batch, columns.length - first);
+        const mem = this.u32();
+        for (let i = 0; i < count; i++) mem.set(columns[first + i]!, input / 4 + i * n);
+        await this.call('combine_columns', input, n, count, n, pc + first * pairBytes(4), acc);
+      }
+      return this.get(acc, 4 * n);
+    });
   }
 
-  async deepCompose(
+  dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
+    return this.exclusive(async () => {
+      const n = columns[0]!.length;
+      this.begin();
+      const pw = this.put(weights);
+      await this.call('to_mont', pw, 4 * n);
+      const input = this.putColumns(columns, n);
+      const out = this.alloc(4 * columns.length);
+      await this.call('dot_columns', input, n, columns.length, n, pw, out);
+      return this.get(out, 4 * columns.length);
+    });
+  }
+
+  deepCompose(
     A: Uint32Array,
     B: Uint32Array,
     xs: Uint32Array,
@@ -460,46 +560,82 @@ export class WasmKernels {
     a: Ext4,
     b: Ext4,
   ): Promise<Uint32Array> {
-    const n = xs.length;
-    this.begin();
-    const pa = this.put(A);
-    const pb = this.put(B);
-    const px = this.put(xs);
-    const consts = this.put(Uint32Array.from([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]));
-    const prefix = this.alloc(8 * n);
-    const out = this.alloc(4 * n);
-    this.x.deep_compose(pa, pb, px, n, consts, prefix, toMont(1), out);
-    return this.get(out, 4 * n);
+    return this.exclusive(async () => {
+      const n = xs.length;
+      this.begin();
+      const pa = this.put(A);
+      const pb = this.put(B);
+      const px = this.put(xs);
+      const consts = this.put(Uint32Array.from([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]));
+      const prefix = this.alloc(8 * n);
+      const out = this.alloc(4 * n);
+      await this.call('deep_compose', pa, pb, px, n, consts, prefix, toMont(1), out);
+      return this.get(out, 4 * n);
+    });
   }
 
-  async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
-    const cosets = values.length / 32;
-    this.begin();
-    const input = this.put(values);
-    const px = this.put(xInv);
-    const out = this.alloc(4 * cosets);
-    this.x.fri_fold(input, px, cosets, zeta[0], zeta[1], zeta[2], zeta[3], MATRIX, out);
-    return this.get(out, 4 * cosets);
+  friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
+    return this.exclusive(async () => {
+      const cosets = values.length / 32;
+      this.begin();
+      const input = this.put(values);
+      const px = this.put(xInv);
+      const out = this.alloc(4 * cosets);
+      await this.call('fri_fold', input, px, cosets, zeta[0], zeta[1], zeta[2], zeta[3], MATRIX, out);
+      return this.get(out, 4 * cosets);
+    });
   }
 }
 
+const abortImport = {
+  abort: () => {
+    throw new Error('wasm-prover kernel aborted');
+  },
+};
+
 /**
- * Instantiates the kernels from the module's bytes (fetch them in a browser, read them in Node) or
- * from a compiled module (which can be posted to workers, so each compiles nothing).
+ * Instantiates the kernels in this thread from the module's bytes (fetch them in a browser, read
+ * them in Node) or from a compiled module (which can be posted to workers, so each compiles nothing).
  */
 export async function instantiateKernels(source: BufferSource | WebAssembly.Module): Promise<WasmKernels> {
-  const imports = {
-    env: {
-      abort: () => {
-        throw new Error('wasm-prover kernel aborted');
-      },
-    },
-  };
+  const imports = { env: abortImport };
   const instance =
     source instanceof WebAssembly.Module
       ? await WebAssembly.instantiate(source, imports)
       : (await WebAssembly.instantiate(source, imports)).instance;
-  return new WasmKernels(instance);
+  const x = instance.exports as unknown as Exports;
+  x.set_scratch(SCRATCH);
+  return new WasmKernels(x.memory, x, (name, args) => (x[name] as (...a: number[]) => number)(...args));
 }
 
-export { type KernelApi, KernelPool, type KernelWorkerApi, lazyWorkerApi, workerApi } from './pool.ts';
+/**
+ * Instantiates the shared build (build/kernels-shared.wasm) over `memory` from sharedKernelMemory():
+ * what a worker does before it runs calls for a remoteKernels in another thread.
+ */
+export async function instantiateSharedModule(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): Promise<KernelCall> {
+  const instance = await WebAssembly.instantiate(module, { env: { ...abortImport, memory } });
+  const x = instance.exports as unknown as Omit<Exports, 'memory'>;
+  return (name, args) => (x[name] as (...a: number[]) => number)(...args) ?? 0;
+}
+
+/**
+ * Kernels driven from this thread over `memory`, which a worker's instance of the shared build uses;
+ * `call` runs a kernel there (e.g. through comlink). Batches are written into and read out of the
+ * shared memory here: nothing but the call's numbers is posted.
+ */
+export async function remoteKernels(memory: WebAssembly.Memory, call: KernelCall): Promise<WasmKernels> {
+  await call('set_scratch', [SCRATCH]);
+  return new WasmKernels(memory, undefined, call);
+}
+
+export {
+  createSharedKernelPool,
+  type KernelApi,
+  KernelPool,
+  type KernelWorkerApi,
+  lazyWorkerApi,
+  workerApi,
+} from './pool.ts';

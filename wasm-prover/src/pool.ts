@@ -5,11 +5,29 @@
  * the DEEP combination, leaves and cosets for Merkle layers and FRI folding. Every kernel is
  * elementwise over the split, so the result is bit-identical to one worker's.
  *
+ * Two ways to reach the workers, with identical results:
+ * - shared memory (createSharedKernelPool): each worker runs the shared build over a
+ *   WebAssembly.Memory that this thread also holds; this thread writes each part straight into the
+ *   worker's memory, posts only the kernel call's numbers, and reads the result straight out. Needs
+ *   SharedArrayBuffer: always in Node's worker_threads, in browsers only when crossOriginIsolated.
+ * - messages (the fallback): parts are posted to the workers' own kernels and results posted back
+ *   (moved, not cloned), one copy each way more.
+ *
  * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
- * Node (./node.ts).
+ * Node (./node.ts); lazyWorkerApi serves both ways.
  */
 import { transfer } from 'comlink';
-import { type Ext4, instantiateKernels, type WasmEvaluator, type WasmKernels } from './kernels.ts';
+import {
+  type Ext4,
+  instantiateKernels,
+  instantiateSharedModule,
+  type KernelCall,
+  type KernelExport,
+  remoteKernels,
+  sharedKernelMemory,
+  type WasmEvaluator,
+  WasmKernels,
+} from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
@@ -82,11 +100,19 @@ export function workerApi(kernels: KernelApi): KernelApi {
 /** A kernel worker that receives its compiled module from the page (no URL to resolve inside it). */
 export interface KernelWorkerApi extends KernelApi {
   init(module: WebAssembly.Module): Promise<void>;
+  /** Instantiates the shared build (kernels-shared.wasm) over `memory`, for createSharedKernelPool. */
+  initShared(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void>;
+  /** Runs one kernel of the shared instance (the caller has placed its data in the shared memory). */
+  call(name: KernelExport, args: number[]): Promise<number>;
 }
 
-/** The API a browser kernel worker exposes: kernels exist once init() has instantiated the module. */
+/**
+ * The API a kernel worker exposes: kernels exist once init() has instantiated the module (the
+ * message path) or initShared() the shared build (the shared-memory path).
+ */
 export function lazyWorkerApi(): KernelWorkerApi {
   let api: KernelApi | undefined;
+  let shared: KernelCall | undefined;
   const ready = (): KernelApi => {
     if (api === undefined) throw new Error('kernel worker used before init()');
     return api;
@@ -94,6 +120,13 @@ export function lazyWorkerApi(): KernelWorkerApi {
   return {
     init: async (module) => {
       api = workerApi(await instantiateKernels(module));
+    },
+    initShared: async (module, memory) => {
+      shared = await instantiateSharedModule(module, memory);
+    },
+    call: async (name, args) => {
+      if (shared === undefined) throw new Error('kernel worker used before initShared()');
+      return shared(name, args);
     },
     lde: (...args) => ready().lde(...args),
     evaluate: (...args) => ready().evaluate(...args),
@@ -109,8 +142,30 @@ export function lazyWorkerApi(): KernelWorkerApi {
   };
 }
 
+/**
+ * The shared-memory pool: one shared memory per worker, the shared build instantiated over it in the
+ * worker, and this thread's WasmKernels driving it (see the header). `local` as for KernelPool.
+ */
+export async function createSharedKernelPool(
+  workers: readonly Pick<KernelWorkerApi, 'initShared' | 'call'>[],
+  sharedModule: WebAssembly.Module,
+  local: Pick<WasmKernels, 'withEvaluator' | 'merkleLayers'>,
+  close: () => void,
+): Promise<KernelPool> {
+  const kernels = await Promise.all(
+    workers.map(async (w) => {
+      const memory = sharedKernelMemory();
+      await w.initShared(sharedModule, memory);
+      return remoteKernels(memory, (name, args) => w.call(name, args));
+    }),
+  );
+  return new KernelPool(kernels, local, close);
+}
+
 export class KernelPool implements KernelApi {
   readonly name: string;
+  /** Workers are same-thread objects over shared memory: parts are views, not posted copies. */
+  private readonly direct: boolean;
 
   /**
    * `local` evaluates constraints on this thread (that step runs the AIR's own code, which cannot be
@@ -121,7 +176,17 @@ export class KernelPool implements KernelApi {
     private readonly local: Pick<WasmKernels, 'withEvaluator' | 'merkleLayers'>,
     private readonly close: () => void,
   ) {
-    this.name = `pool-${workers.length}x`;
+    this.direct = workers.every((w) => w instanceof WasmKernels);
+    this.name = `pool-${workers.length}x${this.direct ? '-shared' : ''}`;
+  }
+
+  /** Elements [a, b) of `array` for a worker: a view where it is read in this thread, else a moved copy. */
+  private part(array: Uint32Array, a: number, b: number): Uint32Array {
+    return this.direct ? array.subarray(a, b) : moved(array.slice(a, b));
+  }
+
+  private parts(arrays: readonly Uint32Array[], a: number, b: number): Uint32Array[] {
+    return this.direct ? arrays.map((c) => c.subarray(a, b)) : moved(arrays.map((c) => c.slice(a, b)));
   }
 
   get size(): number {
@@ -166,7 +231,7 @@ export class KernelPool implements KernelApi {
     const rows = columns[0]?.length ?? 0;
     const parts = this.split(rows, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) => this.workers[i]!.hashRows(moved(columns.map((c) => c.slice(a, b))), key)),
+      parts.map(([a, b], i) => this.workers[i]!.hashRows(this.parts(columns, a, b), key)),
     );
     return concat(results);
   }
@@ -176,11 +241,7 @@ export class KernelPool implements KernelApi {
     const parts = this.split(leaves, wordsPerLeaf);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.hashLeaves(
-          moved(words.slice(a * wordsPerLeaf, b * wordsPerLeaf)),
-          wordsPerLeaf,
-          key,
-        ),
+        this.workers[i]!.hashLeaves(this.part(words, a * wordsPerLeaf, b * wordsPerLeaf), wordsPerLeaf, key),
       ),
     );
     return concat(results);
@@ -199,7 +260,7 @@ export class KernelPool implements KernelApi {
     const share = leaves.length / parts;
     const below = Math.min(levels, Math.log2(count / parts));
     const subtrees = await Promise.all(
-      this.workers.map((w, i) => w.merkleLayers(moved(leaves.slice(i * share, (i + 1) * share)), below, key)),
+      this.workers.map((w, i) => w.merkleLayers(this.part(leaves, i * share, (i + 1) * share), below, key)),
     );
     const layers = Array.from({ length: below }, (_, l) => concat(subtrees.map((t) => t[l]!)));
     const top = await this.local.merkleLayers(layers[below - 1]!, levels - below, key);
@@ -210,7 +271,7 @@ export class KernelPool implements KernelApi {
     const parts = this.split(values.length / 32, 32);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.friFold(moved(values.slice(32 * a, 32 * b)), moved(xInv.slice(a, b)), zeta),
+        this.workers[i]!.friFold(this.part(values, 32 * a, 32 * b), this.part(xInv, a, b), zeta),
       ),
     );
     return concat(results);
@@ -219,7 +280,7 @@ export class KernelPool implements KernelApi {
   async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
     const parts = this.split(columns[0]!.length, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) => this.workers[i]!.combine(moved(columns.map((c) => c.slice(a, b))), coeffs)),
+      parts.map(([a, b], i) => this.workers[i]!.combine(this.parts(columns, a, b), coeffs)),
     );
     return concat(results);
   }
@@ -245,9 +306,9 @@ export class KernelPool implements KernelApi {
     const results = await Promise.all(
       parts.map(([s, e], i) =>
         this.workers[i]!.deepCompose(
-          A.slice(4 * s, 4 * e),
-          B.slice(4 * s, 4 * e),
-          xs.slice(s, e),
+          this.part(A, 4 * s, 4 * e),
+          this.part(B, 4 * s, 4 * e),
+          this.part(xs, s, e),
           z,
           zNext,
           a,
