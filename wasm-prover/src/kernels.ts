@@ -2,37 +2,16 @@
  * Thin loader for the AssemblyScript kernels (assembly/kernels.ts -> build/kernels.wasm). It owns the
  * module's linear memory: a fixed area (BLAKE3 scratch, the FRI fold matrix, twiddle tables for the
  * largest size seen so far) followed by a per-call area that is reused by every call. Each method
- * copies its batch in, runs the kernel and copies the result out.
- *
- * The kernel calls themselves go through `run`, so the same object can drive a module instance in
- * another thread whose memory is shared with this one (build/kernels-shared.wasm over a shared
- * WebAssembly.Memory, see pool.ts): this thread writes the batch straight into that memory and
- * reads the result straight out of it, and only the call's numbers cross the thread boundary.
+ * copies its batch in, makes one WASM call and copies the result out.
  *
  * The object it returns has the shape of core's StarkKernels (this package depends on nothing of
- * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time.
+ * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time. The same
+ * module built over an imported shared memory (build/kernels-shared.wasm) serves SharedKernelPool.
  */
 
-const P = 2013265921n;
-const R = (1n << 32n) % P;
+import { blockShifts, foldMatrixMont, inverse, pairBytes, root, toMont } from './constants.ts';
 
-function modPow(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  let x = b % P;
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) r = (r * x) % P;
-    x = (x * x) % P;
-    k >>= 1n;
-  }
-  return r;
-}
-
-const toMont = (x: bigint | number): number => Number((BigInt(x) * R) % P);
-const inverse = (x: bigint | number): bigint => modPow(BigInt(x), P - 2n);
-const root = (log: number): bigint => modPow(31n, (P - 1n) >> BigInt(log));
-
-interface Exports {
+export interface Exports {
   memory: WebAssembly.Memory;
   set_scratch(ptr: number): void;
   to_mont(a: number, n: number): void;
@@ -119,12 +98,6 @@ const MATRIX = FIXED + 512;
 const KEY = FIXED + 768;
 const TABLES = FIXED + 1024;
 
-/**
- * Bytes of a kernel pair table of `entries` constants (assembly/kernels.ts pairAt): each group of 4
- * constants is stored with their Shoup quotients, 32 bytes.
- */
-const pairBytes = (entries: number): number => 32 * Math.ceil(entries / 4);
-
 export type Ext4 = readonly [number, number, number, number];
 
 /** The module's kernel functions, by export name. */
@@ -162,72 +135,29 @@ export interface WasmEvaluator {
 
 export class WasmKernels {
   readonly name = 'wasm-simd';
+  private readonly x: Exports;
   private tableLog = 0;
   private heap = TABLES;
   private top = TABLES;
-  /** Calls in progress, in order: a call owns the per-call area until it returns. */
-  private turn: Promise<unknown> = Promise.resolve();
 
-  /**
-   * `local` is the instance's exports when it runs in this thread (the synchronous methods need
-   * them); `run` calls a kernel, here or where `memory` is shared with. Use instantiateKernels or
-   * remoteKernels.
-   */
-  constructor(
-    private readonly memory: WebAssembly.Memory,
-    private readonly local: Exports | undefined,
-    private readonly run: KernelCall,
-  ) {
+  constructor(instance: WebAssembly.Instance) {
+    this.x = instance.exports as unknown as Exports;
     this.reserve(TABLES);
-    const w8inv = inverse(root(3));
-    const eighth = inverse(8);
-    const m = new Uint32Array(64);
-    for (let k = 0; k < 8; k++) {
-      for (let t = 0; t < 8; t++) m[8 * k + t] = toMont((modPow(w8inv, BigInt((t * k) % 8)) * eighth) % P);
-    }
-    this.u32().set(m, MATRIX / 4);
-  }
-
-  /** The exports, for the synchronous methods, which only a same-thread instance has. */
-  private get x(): Exports {
-    if (this.local === undefined) throw new Error('synchronous kernels run only in the owning thread');
-    return this.local;
-  }
-
-  /** Runs `body` after every earlier call on this instance has finished (they share the per-call area). */
-  private exclusive<R>(body: () => Promise<R>): Promise<R> {
-    const result = this.turn.then(body);
-    this.turn = result.catch(() => {});
-    return result;
-  }
-
-  private async call(name: KernelExport, ...args: number[]): Promise<number> {
-    return this.run(name, args);
+    this.x.set_scratch(SCRATCH);
+    this.u32().set(foldMatrixMont(), MATRIX / 4);
   }
 
   private u32(): Uint32Array {
-    return new Uint32Array(this.memory.buffer);
+    return new Uint32Array(this.x.memory.buffer);
   }
 
   private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    const have = this.x.memory.buffer.byteLength;
+    if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
   /** Twiddle tables (forward, inverse) valid for every NTT size up to 2^log. */
-  private async tables(log: number): Promise<{ fwd: number; inv: number }> {
-    if (log > this.tableLog) {
-      this.reserve(TABLES + 2 * pairBytes(2 ** log));
-      await this.call('build_twiddles', TABLES, log, Number(root(log)));
-      await this.call('build_twiddles', TABLES + pairBytes(2 ** log), log, Number(inverse(root(log))));
-      this.tableLog = log;
-      this.heap = TABLES + 2 * pairBytes(2 ** log);
-    }
-    return { fwd: TABLES, inv: TABLES + pairBytes(2 ** this.tableLog) };
-  }
-
-  /** tables() for the synchronous methods (a same-thread instance's calls return at once). */
-  private tablesNow(log: number): { fwd: number; inv: number } {
+  private tables(log: number): { fwd: number; inv: number } {
     if (log > this.tableLog) {
       this.reserve(TABLES + 2 * pairBytes(2 ** log));
       this.x.build_twiddles(TABLES, log, Number(root(log)));
@@ -270,7 +200,7 @@ export class WasmKernels {
    * kernel itself.
    */
   mulKernel(n: number, reps = 1): () => void {
-    this.tablesNow(1);
+    this.tables(1);
     this.begin();
     const random = (): Uint32Array =>
       Uint32Array.from({ length: n }, () => Math.floor(Math.random() * 2013265921));
@@ -284,7 +214,7 @@ export class WasmKernels {
 
   /** For the benchmarks: a function running the in-place forward NTT of one resident column of 2^log. */
   nttKernel(log: number): () => void {
-    const { fwd } = this.tablesNow(log);
+    const { fwd } = this.tables(log);
     this.begin();
     const pa = this.put(Uint32Array.from({ length: 2 ** log }, () => Math.floor(Math.random() * 2013265921)));
     return () => this.x.ntt_dif(pa, log, fwd);
@@ -339,7 +269,7 @@ export class WasmKernels {
 
   /** a[i] * b[i] * 2^-32 mod p (Montgomery multiplication), length a multiple of 4. */
   montMul(a: Uint32Array, b: Uint32Array): Uint32Array {
-    this.tablesNow(1);
+    this.tables(1);
     this.begin();
     const pa = this.put(a);
     const pb = this.put(b);
@@ -351,7 +281,7 @@ export class WasmKernels {
   /** Forward NTT: natural-order coefficients -> bit-reversed evaluations (as core's nttDif). */
   nttDif(a: Uint32Array): Uint32Array {
     const log = Math.log2(a.length);
-    const { fwd } = this.tablesNow(log);
+    const { fwd } = this.tables(log);
     this.begin();
     const pa = this.put(a);
     this.x.ntt_dif(pa, log, fwd);
@@ -361,7 +291,7 @@ export class WasmKernels {
   /** Inverse NTT without the 1/n factor (the LDE folds it into the coset shift). */
   inttDitUnscaled(a: Uint32Array): Uint32Array {
     const log = Math.log2(a.length);
-    const { inv } = this.tablesNow(log);
+    const { inv } = this.tables(log);
     this.begin();
     const pa = this.put(a);
     this.x.intt_dit_unscaled(pa, log, inv);
@@ -372,186 +302,141 @@ export class WasmKernels {
    * Scale tables for evaluating m coefficients on shift<w_(m * blocks)> as `blocks` NTTs of size m:
    * block b's shift is shift * w^bitrev(b) (see coset_blocks in assembly/kernels.ts).
    */
-  private async blockTables(m: number, blocks: number, shift: number, base: bigint): Promise<number> {
-    const logBlocks = Math.log2(blocks);
-    const w = root(Math.log2(m * blocks));
-    const shifts = new Uint32Array(Math.max(4, blocks));
-    for (let b = 0; b < blocks; b++) {
-      let r = 0;
-      for (let i = 0; i < logBlocks; i++) r |= ((b >>> i) & 1) << (logBlocks - 1 - i);
-      shifts[b] = Number((BigInt(shift) * modPow(w, BigInt(r))) % P);
-    }
-    const ps = this.put(shifts);
+  private blockTables(m: number, blocks: number, shift: number, base: bigint): number {
+    const ps = this.put(blockShifts(m, blocks, shift));
     const tables = this.alloc((blocks * pairBytes(m)) / 4);
-    await this.call('build_block_tables', tables, m, blocks, ps, Number(base));
+    this.x.build_block_tables(tables, m, blocks, ps, Number(base));
     return tables;
   }
 
-  /** Places `columns` (all of length n) one after another, n words apart. */
-  private putColumns(columns: readonly Uint32Array[], n: number): number {
-    const ptr = this.alloc(n * columns.length);
+  async lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
+    const n = columns[0]!.length;
+    const logN = Math.log2(n);
+    const big = n << logBlowup;
+    const { fwd, inv } = this.tables(logN + logBlowup);
+    this.begin();
+    const tables = this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
+    const input = this.alloc(n * columns.length);
     const mem = this.u32();
-    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, ptr / 4 + i * n);
-    return ptr;
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
+    const output = this.alloc(big * columns.length);
+    this.x.lde_columns(input, output, columns.length, logN, logBlowup, fwd, inv, tables);
+    return columns.map((_, i) => this.get(output + 4 * i * big, big));
   }
 
-  lde(columns: readonly Uint32Array[], logBlowup: number, shift: number): Promise<Uint32Array[]> {
-    return this.exclusive(async () => {
-      const n = columns[0]!.length;
-      const logN = Math.log2(n);
-      const big = n << logBlowup;
-      const { fwd, inv } = await this.tables(logN + logBlowup);
-      this.begin();
-      const tables = await this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
-      const input = this.putColumns(columns, n);
-      const output = this.alloc(big * columns.length);
-      await this.call('lde_columns', input, output, columns.length, logN, logBlowup, fwd, inv, tables);
-      return columns.map((_, i) => this.get(output + 4 * i * big, big));
-    });
+  async interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
+    const n = columns[0]!.length;
+    const log = Math.log2(n);
+    const { inv } = this.tables(log);
+    this.begin();
+    const data = this.alloc(n * columns.length);
+    const mem = this.u32();
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, data / 4 + i * n);
+    this.x.interpolate_columns(data, columns.length, log, inv, toMont(inverse(n)), toMont(inverse(shift)));
+    return columns.map((_, i) => this.get(data + 4 * i * n, n));
   }
 
-  interpolate(columns: readonly Uint32Array[], shift: number): Promise<Uint32Array[]> {
-    return this.exclusive(async () => {
-      const n = columns[0]!.length;
-      const log = Math.log2(n);
-      const { inv } = await this.tables(log);
-      this.begin();
-      const data = this.putColumns(columns, n);
-      await this.call(
-        'interpolate_columns',
-        data,
-        columns.length,
-        log,
-        inv,
-        toMont(inverse(n)),
-        toMont(inverse(shift)),
-      );
-      return columns.map((_, i) => this.get(data + 4 * i * n, n));
-    });
+  async grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
+    this.begin();
+    const ps = this.put(seed);
+    this.setKey(key);
+    const step = 1 << 20;
+    for (let start = 0; start <= 0xffffffff - step; start += step) {
+      const nonce = this.x.grind(ps, KEY, bits, start, step) >>> 0;
+      if (nonce !== 0xffffffff) return nonce;
+    }
+    throw new RangeError('no proof-of-work nonce found');
   }
 
-  grind(seed: Uint32Array, key: Uint32Array, bits: number): Promise<number> {
-    return this.exclusive(async () => {
-      this.begin();
-      const ps = this.put(seed);
-      this.setKey(key);
-      const step = 1 << 20;
-      for (let start = 0; start <= 0xffffffff - step; start += step) {
-        const nonce = (await this.call('grind', ps, KEY, bits, start, step)) >>> 0;
-        if (nonce !== 0xffffffff) return nonce;
-      }
-      throw new RangeError('no proof-of-work nonce found');
-    });
-  }
-
-  evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
+  async evaluate(coeffColumns: readonly Uint32Array[], size: number, shift: number): Promise<Uint32Array[]> {
     const m = coeffColumns[0]!.length;
     if (coeffColumns.some((c) => c.length !== m) || m > size || !Number.isInteger(Math.log2(m))) {
-      return Promise.reject(new RangeError('coefficient columns must share one power-of-two length'));
+      throw new RangeError('coefficient columns must share one power-of-two length');
     }
-    return this.exclusive(async () => {
-      const logSize = Math.log2(size);
-      const { fwd } = await this.tables(logSize);
-      this.begin();
-      const tables = await this.blockTables(m, size / m, shift, 1n);
-      const input = this.putColumns(coeffColumns, m);
-      const output = this.alloc(size * coeffColumns.length);
-      await this.call(
-        'evaluate_columns',
-        input,
-        output,
-        coeffColumns.length,
-        Math.log2(m),
-        logSize,
-        fwd,
-        tables,
-      );
-      return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
-    });
+    const logSize = Math.log2(size);
+    const { fwd } = this.tables(logSize);
+    this.begin();
+    const tables = this.blockTables(m, size / m, shift, 1n);
+    const input = this.alloc(m * coeffColumns.length);
+    const mem = this.u32();
+    for (let i = 0; i < coeffColumns.length; i++) mem.set(coeffColumns[i]!, input / 4 + i * m);
+    const output = this.alloc(size * coeffColumns.length);
+    this.x.evaluate_columns(input, output, coeffColumns.length, Math.log2(m), logSize, fwd, tables);
+    return coeffColumns.map((_, i) => this.get(output + 4 * i * size, size));
   }
 
-  hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
-    return this.exclusive(async () => {
-      const rows = columns[0]?.length ?? 0;
-      // hash_columns takes 4 rows per step: pad to a multiple of 4 and drop the extra digests.
-      const padded = Math.ceil(rows / 4) * 4;
-      this.begin();
-      const input = this.alloc(padded * columns.length);
-      const mem = this.u32();
-      if (padded !== rows) mem.fill(0, input / 4, input / 4 + padded * columns.length);
-      for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
-      const out = this.alloc(8 * padded);
-      this.setKey(key);
-      await this.call('hash_columns', input, padded, padded, columns.length, KEY, out);
-      return this.get(out, 8 * rows);
-    });
+  async hashRows(columns: readonly Uint32Array[], key: Uint32Array): Promise<Uint32Array> {
+    const rows = columns[0]?.length ?? 0;
+    // hash_columns takes 4 rows per step: pad to a multiple of 4 and drop the extra digests.
+    const padded = Math.ceil(rows / 4) * 4;
+    this.begin();
+    const input = this.alloc(padded * columns.length);
+    const mem = this.u32();
+    mem.fill(0, input / 4, input / 4 + padded * columns.length);
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
+    const out = this.alloc(8 * padded);
+    this.setKey(key);
+    this.x.hash_columns(input, padded, padded, columns.length, KEY, out);
+    return this.get(out, 8 * rows);
   }
 
-  hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
-    if (wordsPerLeaf > 256) return Promise.reject(new RangeError('a leaf is at most one 1024-byte chunk'));
-    return this.exclusive(async () => {
-      const leaves = words.length / wordsPerLeaf;
-      this.begin();
-      const input = this.put(words);
-      const out = this.alloc(8 * leaves);
-      this.setKey(key);
-      await this.call('hash_leaves', input, leaves, wordsPerLeaf, KEY, out);
-      return this.get(out, 8 * leaves);
-    });
+  async hashLeaves(words: Uint32Array, wordsPerLeaf: number, key: Uint32Array): Promise<Uint32Array> {
+    if (wordsPerLeaf > 256) throw new RangeError('a leaf is at most one 1024-byte chunk');
+    const leaves = words.length / wordsPerLeaf;
+    this.begin();
+    const input = this.put(words);
+    const out = this.alloc(8 * leaves);
+    this.setKey(key);
+    this.x.hash_leaves(input, leaves, wordsPerLeaf, KEY, out);
+    return this.get(out, 8 * leaves);
   }
 
   /** All `levels` layers in one call: each layer is hashed from the previous one in place in memory. */
-  merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
-    return this.exclusive(async () => {
-      this.begin();
-      const first = this.put(leaves);
-      const ptrs: [number, number][] = [];
-      let count = leaves.length / 8;
-      for (let l = 0; l < levels; l++) {
-        count /= 2;
-        ptrs.push([this.alloc(8 * count), 8 * count]);
-      }
-      this.setKey(key);
-      const total = leaves.length / 8;
-      await this.call('merkle_layers', first, 0, total, total, levels, KEY, ptrs[0]?.[0] ?? 0);
-      return ptrs.map(([ptr, words]) => this.get(ptr, words));
-    });
+  async merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
+    this.begin();
+    const first = this.put(leaves);
+    const total = leaves.length / 8;
+    // Back to back, as merkle_layers writes them.
+    const layers = this.alloc(8 * (total - (total >> levels)));
+    this.setKey(key);
+    this.x.merkle_layers(first, 0, total, total, levels, KEY, layers);
+    return Array.from({ length: levels }, (_, l) =>
+      this.get(layers + 32 * (total - (total >> l)), 8 * (total >> (l + 1))),
+    );
   }
 
-  combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
-    return this.exclusive(async () => {
-      const n = columns[0]!.length;
-      const batch = 16;
-      this.begin();
-      const acc = this.alloc(4 * n);
-      const pc = this.alloc((columns.length * pairBytes(4)) / 4);
-      const input = this.alloc(n * batch);
-      this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
-      await this.call('build_pairs', this.put(Uint32Array.from(coeffs.flat())), 4 * columns.length, pc);
-      for (let first = 0; first < columns.length; first += batch) {
-        const count = Math.min(batch, columns.length - first);
-        const mem = this.u32();
-        for (let i = 0; i < count; i++) mem.set(columns[first + i]!, input / 4 + i * n);
-        await this.call('combine_columns', input, n, count, n, pc + first * pairBytes(4), acc);
-      }
-      return this.get(acc, 4 * n);
-    });
+  async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
+    const n = columns[0]!.length;
+    const batch = 16;
+    this.begin();
+    const acc = this.alloc(4 * n);
+    const pc = this.alloc((columns.length * pairBytes(4)) / 4);
+    this.x.build_pairs(this.put(Uint32Array.from(coeffs.flat())), 4 * columns.length, pc);
+    const input = this.alloc(n * batch);
+    this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
+    for (let first = 0; first < columns.length; first += batch) {
+      const count = Math.min(batch, columns.length - first);
+      const mem = this.u32();
+      for (let i = 0; i < count; i++) mem.set(columns[first + i]!, input / 4 + i * n);
+      this.x.combine_columns(input, n, count, n, pc + first * pairBytes(4), acc);
+    }
+    return this.get(acc, 4 * n);
   }
 
-  dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
-    return this.exclusive(async () => {
-      const n = columns[0]!.length;
-      this.begin();
-      const pw = this.put(weights);
-      await this.call('to_mont', pw, 4 * n);
-      const input = this.putColumns(columns, n);
-      const out = this.alloc(4 * columns.length);
-      await this.call('dot_columns', input, n, columns.length, n, pw, out);
-      return this.get(out, 4 * columns.length);
-    });
+  async dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
+    const n = columns[0]!.length;
+    this.begin();
+    const pw = this.put(weights);
+    this.x.to_mont(pw, 4 * n);
+    const input = this.alloc(n * columns.length);
+    const out = this.alloc(4 * columns.length);
+    const mem = this.u32();
+    for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
+    this.x.dot_columns(input, n, columns.length, n, pw, out);
+    return this.get(out, 4 * columns.length);
   }
 
-  deepCompose(
+  async deepCompose(
     A: Uint32Array,
     B: Uint32Array,
     xs: Uint32Array,
@@ -560,30 +445,26 @@ export class WasmKernels {
     a: Ext4,
     b: Ext4,
   ): Promise<Uint32Array> {
-    return this.exclusive(async () => {
-      const n = xs.length;
-      this.begin();
-      const pa = this.put(A);
-      const pb = this.put(B);
-      const px = this.put(xs);
-      const consts = this.put(Uint32Array.from([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]));
-      const prefix = this.alloc(8 * n);
-      const out = this.alloc(4 * n);
-      await this.call('deep_compose', pa, pb, px, n, consts, prefix, toMont(1), out);
-      return this.get(out, 4 * n);
-    });
+    const n = xs.length;
+    this.begin();
+    const pa = this.put(A);
+    const pb = this.put(B);
+    const px = this.put(xs);
+    const consts = this.put(Uint32Array.from([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]));
+    const prefix = this.alloc(8 * n);
+    const out = this.alloc(4 * n);
+    this.x.deep_compose(pa, pb, px, n, consts, prefix, toMont(1), out);
+    return this.get(out, 4 * n);
   }
 
-  friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
-    return this.exclusive(async () => {
-      const cosets = values.length / 32;
-      this.begin();
-      const input = this.put(values);
-      const px = this.put(xInv);
-      const out = this.alloc(4 * cosets);
-      await this.call('fri_fold', input, px, cosets, zeta[0], zeta[1], zeta[2], zeta[3], MATRIX, out);
-      return this.get(out, 4 * cosets);
-    });
+  async friFold(values: Uint32Array, xInv: Uint32Array, zeta: Ext4): Promise<Uint32Array> {
+    const cosets = values.length / 32;
+    this.begin();
+    const input = this.put(values);
+    const px = this.put(xInv);
+    const out = this.alloc(4 * cosets);
+    this.x.fri_fold(input, px, cosets, zeta[0], zeta[1], zeta[2], zeta[3], MATRIX, out);
+    return this.get(out, 4 * cosets);
   }
 }
 
@@ -603,14 +484,12 @@ export async function instantiateKernels(source: BufferSource | WebAssembly.Modu
     source instanceof WebAssembly.Module
       ? await WebAssembly.instantiate(source, imports)
       : (await WebAssembly.instantiate(source, imports)).instance;
-  const x = instance.exports as unknown as Exports;
-  x.set_scratch(SCRATCH);
-  return new WasmKernels(x.memory, x, (name, args) => (x[name] as (...a: number[]) => number)(...args));
+  return new WasmKernels(instance);
 }
 
 /**
- * Instantiates the shared build (build/kernels-shared.wasm) over `memory` from sharedKernelMemory():
- * what a worker does before it runs calls for a remoteKernels in another thread.
+ * Instantiates the shared build (build/kernels-shared.wasm) over `memory` from sharedKernelMemory(),
+ * in a worker of SharedKernelPool, and returns how to run its kernels there.
  */
 export async function instantiateSharedModule(
   module: WebAssembly.Module,
@@ -621,21 +500,11 @@ export async function instantiateSharedModule(
   return (name, args) => (x[name] as (...a: number[]) => number)(...args) ?? 0;
 }
 
-/**
- * Kernels driven from this thread over `memory`, which a worker's instance of the shared build uses;
- * `call` runs a kernel there (e.g. through comlink). Batches are written into and read out of the
- * shared memory here: nothing but the call's numbers is posted.
- */
-export async function remoteKernels(memory: WebAssembly.Memory, call: KernelCall): Promise<WasmKernels> {
-  await call('set_scratch', [SCRATCH]);
-  return new WasmKernels(memory, undefined, call);
-}
-
 export {
-  createSharedKernelPool,
   type KernelApi,
   KernelPool,
   type KernelWorkerApi,
   lazyWorkerApi,
   workerApi,
 } from './pool.ts';
+export { createSharedKernelPool, SharedKernelPool } from './shared-pool.ts';

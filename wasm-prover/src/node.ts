@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import { instantiateKernels, type WasmKernels } from './kernels.ts';
 import { nodeEndpoint } from './node-endpoint.ts';
-import { createSharedKernelPool, KernelPool, type KernelWorkerApi } from './pool.ts';
+import { KernelPool, type KernelWorkerApi } from './pool.ts';
+import { createSharedKernelPool, type SharedKernelPool } from './shared-pool.ts';
 
 export const KERNELS_WASM_URL = new URL('../build/kernels.wasm', import.meta.url);
 /** The build that imports a shared memory (for the shared-memory pool's workers). */
@@ -27,7 +28,7 @@ export interface NodePoolOptions {
 export async function createNodeKernelPool(
   size = availableParallelism(),
   options: NodePoolOptions = {},
-): Promise<KernelPool> {
+): Promise<KernelPool | SharedKernelPool> {
   const workers = Array.from(
     { length: size },
     () => new Worker(new URL('./node-worker-boot.mjs', import.meta.url)),

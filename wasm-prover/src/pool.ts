@@ -5,16 +5,13 @@
  * the DEEP combination, leaves and cosets for Merkle layers and FRI folding. Every kernel is
  * elementwise over the split, so the result is bit-identical to one worker's.
  *
- * Two ways to reach the workers, with identical results:
- * - shared memory (createSharedKernelPool): each worker runs the shared build over a
- *   WebAssembly.Memory that this thread also holds; this thread writes each part straight into the
- *   worker's memory, posts only the kernel call's numbers, and reads the result straight out. Needs
- *   SharedArrayBuffer: always in Node's worker_threads, in browsers only when crossOriginIsolated.
- * - messages (the fallback): parts are posted to the workers' own kernels and results posted back
- *   (moved, not cloned), one copy each way more.
+ * This pool posts each part to a worker's own kernels and the results back (moved, not cloned): the
+ * path for browsers without SharedArrayBuffer (not crossOriginIsolated). Where shared memory exists,
+ * SharedKernelPool (shared-pool.ts) does the same work without copying batches between threads; the
+ * workers serve both (lazyWorkerApi).
  *
  * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
- * Node (./node.ts); lazyWorkerApi serves both ways.
+ * Node (./node.ts).
  */
 import { transfer } from 'comlink';
 import {
@@ -23,10 +20,8 @@ import {
   instantiateSharedModule,
   type KernelCall,
   type KernelExport,
-  remoteKernels,
-  sharedKernelMemory,
   type WasmEvaluator,
-  WasmKernels,
+  type WasmKernels,
 } from './kernels.ts';
 
 export type KernelApi = Pick<
@@ -142,30 +137,8 @@ export function lazyWorkerApi(): KernelWorkerApi {
   };
 }
 
-/**
- * The shared-memory pool: one shared memory per worker, the shared build instantiated over it in the
- * worker, and this thread's WasmKernels driving it (see the header). `local` as for KernelPool.
- */
-export async function createSharedKernelPool(
-  workers: readonly Pick<KernelWorkerApi, 'initShared' | 'call'>[],
-  sharedModule: WebAssembly.Module,
-  local: Pick<WasmKernels, 'withEvaluator' | 'merkleLayers'>,
-  close: () => void,
-): Promise<KernelPool> {
-  const kernels = await Promise.all(
-    workers.map(async (w) => {
-      const memory = sharedKernelMemory();
-      await w.initShared(sharedModule, memory);
-      return remoteKernels(memory, (name, args) => w.call(name, args));
-    }),
-  );
-  return new KernelPool(kernels, local, close);
-}
-
 export class KernelPool implements KernelApi {
   readonly name: string;
-  /** Workers are same-thread objects over shared memory: parts are views, not posted copies. */
-  private readonly direct: boolean;
 
   /**
    * `local` evaluates constraints on this thread (that step runs the AIR's own code, which cannot be
@@ -176,17 +149,16 @@ export class KernelPool implements KernelApi {
     private readonly local: Pick<WasmKernels, 'withEvaluator' | 'merkleLayers'>,
     private readonly close: () => void,
   ) {
-    this.direct = workers.every((w) => w instanceof WasmKernels);
-    this.name = `pool-${workers.length}x${this.direct ? '-shared' : ''}`;
+    this.name = `pool-${workers.length}x`;
   }
 
-  /** Elements [a, b) of `array` for a worker: a view where it is read in this thread, else a moved copy. */
+  /** Elements [a, b) of `array`, copied to be moved to a worker. */
   private part(array: Uint32Array, a: number, b: number): Uint32Array {
-    return this.direct ? array.subarray(a, b) : moved(array.slice(a, b));
+    return moved(array.slice(a, b));
   }
 
   private parts(arrays: readonly Uint32Array[], a: number, b: number): Uint32Array[] {
-    return this.direct ? arrays.map((c) => c.subarray(a, b)) : moved(arrays.map((c) => c.slice(a, b)));
+    return moved(arrays.map((c) => c.slice(a, b)));
   }
 
   get size(): number {

@@ -86,8 +86,19 @@ export async function proveUnchecked(
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
-  const params = options.params ?? STARK_PARAMS;
   const kernels = options.kernels ?? tsKernels;
+  const body = (): Promise<Uint8Array> => proveWith(kernels, air, trace, publicInputs, options);
+  return kernels.scope === undefined ? body() : kernels.scope(body);
+}
+
+async function proveWith(
+  kernels: StarkKernels,
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions,
+): Promise<Uint8Array> {
+  const params = options.params ?? STARK_PARAMS;
   const report = options.onProgress ?? (() => {});
   const shape = shapeOf(air, params);
   const tx = startTranscript(air, publicInputs, params);
