@@ -127,8 +127,7 @@ async function proveWith(
   const z = drawDeepPoint(tx, shape);
   const omegaN = rootOfUnity(shape.logN);
   const zNext = emul(z, [omegaN, 0, 0, 0]);
-  const traceAtZ = await evaluateAtPoint(kernels, trace, z);
-  const traceAtZNext = await evaluateAtPoint(kernels, trace, zNext);
+  const [traceAtZ, traceAtZNext] = await evaluateAtPointAndNext(kernels, trace, z);
   const quotientAtZ = await evaluateCoefficientsAt(kernels, quotientCoeffs, z);
   const flatten = (xs: Ext[]): Uint32Array => {
     const f = new Uint32Array(4 * xs.length);
@@ -286,12 +285,16 @@ async function compositionQuotient(
   return chunks;
 }
 
-/** Barycentric evaluation of each natural-order column over <w_n> at an extension point outside it. */
-async function evaluateAtPoint(
+/**
+ * Barycentric evaluation of each natural-order column over <w_n> at an extension point z outside it,
+ * and at z w_n. The weights at z w_n are those at z shifted by one place (w^i / (z w - w^i) =
+ * w^(i-1) / (z - w^(i-1))) and the factor (z^n - 1) / n is the same, so one batch inversion serves both.
+ */
+async function evaluateAtPointAndNext(
   kernels: StarkKernels,
   columns: readonly Uint32Array[],
   z: Ext,
-): Promise<Ext[]> {
+): Promise<[Ext[], Ext[]]> {
   const n = columns[0]!.length;
   const logN = Math.log2(n);
   const w = rootOfUnity(logN);
@@ -300,15 +303,24 @@ async function evaluateAtPoint(
   const wi = new Uint32Array(n);
   for (let i = 0, x = 1; i < n; i++, x = mul(x, w)) {
     wi[i] = x;
-    diffs.set([sub(z[0], x), z[1], z[2], z[3]], 4 * i);
+    diffs[4 * i] = sub(z[0], x);
+    diffs[4 * i + 1] = z[1];
+    diffs[4 * i + 2] = z[2];
+    diffs[4 * i + 3] = z[3];
   }
   const weights = ebatchInvFlat(diffs);
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < 4; c++) weights[4 * i + c] = mul(weights[4 * i + c]!, wi[i]!);
   }
+  const next = new Uint32Array(4 * n);
+  next.set(weights.subarray(0, 4 * (n - 1)), 4);
+  next.set(weights.subarray(4 * (n - 1)), 0);
   const scale = emul(esub(pow2Ext(z, logN), [1, 0, 0, 0]), [inv(n), 0, 0, 0]);
-  const sums = await kernels.dot(columns, weights);
-  return columns.map((_, c) => emul(readExt(sums, c), scale));
+  const at = async (ws: Uint32Array): Promise<Ext[]> => {
+    const sums = await kernels.dot(columns, ws);
+    return columns.map((_, c) => emul(readExt(sums, c), scale));
+  };
+  return [await at(weights), await at(next)];
 }
 
 function pow2Ext(z: Ext, k: number): Ext {
