@@ -215,21 +215,27 @@ async function compositionQuotient(
   const boundaries = air.boundaries(publicInputs);
   const alphas = powers(alpha, T + boundaries.length);
 
-  // Work in natural order on the quotient domain so that row i's successor is i + 2^logQ (a
-  // sequential stream per column, not a bit-reversed scatter): the first M bit-reversed LDE entries
-  // are exactly g<w_M> in bit-reversed order.
-  const reversed = new Uint32Array(M);
-  for (let i = 0; i < M; i++) reversed[i] = bitReverse(i, logM);
-  const columns = traceLde.map((col) => {
+  // Work in the LDE's bit-reversed order, where the first M entries are g<w_M>: no reordering of the
+  // trace or of Q (interpolation takes bit-reversed values). Position p = bitrev_logQ(lo) n +
+  // bitrev_logN(hi) holds the point of natural index i = hi 2^logQ + lo, whose successor i + 2^logQ
+  // (hi + 1) is in the same block of n positions, at succ[p mod n].
+  const succ = new Uint32Array(n);
+  for (let hi = 0; hi < n; hi++) succ[bitReverse(hi, logN)] = bitReverse((hi + 1) & (n - 1), logN);
+  const next = traceLde.map((col) => {
     const c = new Uint32Array(M);
-    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
+    for (let block = 0; block < M; block += n) {
+      for (let r = 0; r < n; r++) c[block + r] = col[block + succ[r]!]!;
+    }
     return c;
   });
   const wM = rootOfUnity(logM);
+  const natural = new Uint32Array(M);
+  for (let i = 0, x = GENERATOR; i < M; i++, x = mul(x, wM)) natural[i] = x;
   const xs = new Uint32Array(M);
-  for (let i = 0, x = GENERATOR; i < M; i++, x = mul(x, wM)) xs[i] = x;
+  for (let p = 0; p < M; p++) xs[p] = natural[bitReverse(p, logM)]!;
 
-  // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values: g^n * w_qBlowup^i.
+  // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values, g^n * w_qBlowup^lo,
+  // one per block of positions (lo = bitrev_logQ(block)).
   const omegaLast = inv(rootOfUnity(logN));
   const gn = pow(GENERATOR, n);
   const wq = rootOfUnity(logQ);
@@ -252,14 +258,20 @@ async function compositionQuotient(
   // Vector backends work in groups of 4 lanes; a quotient domain smaller than that is evaluated in TS.
   (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
     const out: V[] = new Array(T);
-    for (const { start, cur, next } of rowBatches(columns, M, qBlowup, size)) {
+    for (let start = 0; start < M; start += size) {
       e.begin();
-      const curV = cur.map(e.load);
-      air.evaluateTransition(e.ops, curV, next.map(e.load), out);
+      const curV = traceLde.map((c) => e.load(c.subarray(start, start + size)));
+      air.evaluateTransition(
+        e.ops,
+        curV,
+        next.map((c) => e.load(c.subarray(start, start + size))),
+        out,
+      );
       const acc = e.extZeros();
       for (let t = 0; t < T; t++) e.accumulate(acc, alphas[t]!, out[t]!);
       for (let i = 0; i < size; i++) {
-        zt[i] = mul(sub(xs[start + i]!, omegaLast), vanishInv[(start + i) & (qBlowup - 1)]!);
+        const p = start + i;
+        zt[i] = mul(sub(xs[p]!, omegaLast), vanishInv[bitReverse(p >>> logN, logQ)]!);
       }
       e.scaleExt(acc, e.load(zt));
       boundaries.forEach((bc, b) => {
@@ -271,13 +283,7 @@ async function compositionQuotient(
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
   });
-  // Back to bit-reversed order, which interpolation takes.
-  const qBitReversed = q.map((col) => {
-    const c = new Uint32Array(M);
-    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
-    return c;
-  });
-  const coeffs = await kernels.interpolate(qBitReversed, GENERATOR);
+  const coeffs = await kernels.interpolate(q, GENERATOR);
   const chunks: Uint32Array[] = [];
   for (let c = 0; c < qBlowup; c++) {
     for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
