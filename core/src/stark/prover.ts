@@ -228,11 +228,7 @@ async function compositionQuotient(
     }
     return c;
   });
-  const wM = rootOfUnity(logM);
-  const natural = new Uint32Array(M);
-  for (let i = 0, x = GENERATOR; i < M; i++, x = mul(x, wM)) natural[i] = x;
-  const xs = new Uint32Array(M);
-  for (let p = 0; p < M; p++) xs[p] = natural[bitReverse(p, logM)]!;
+  const xs = bitReversedCoset(logM);
 
   // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values, g^n * w_qBlowup^lo,
   // one per block of positions (lo = bitrev_logQ(block)).
@@ -274,9 +270,11 @@ async function compositionQuotient(
         zt[i] = mul(sub(xs[p]!, omegaLast), vanishInv[bitReverse(p >>> logN, logQ)]!);
       }
       e.scaleExt(acc, e.load(zt));
+      const inverses = new Map<number, V>();
+      for (const [row, values] of boundaryInv)
+        inverses.set(row, e.load(values.subarray(start, start + size)));
       boundaries.forEach((bc, b) => {
-        const inverses = e.load(boundaryInv.get(bc.row)!.subarray(start, start + size));
-        const term = e.ops.mul(e.ops.sub(curV[bc.column]!, e.ops.constant(bc.value)), inverses);
+        const term = e.ops.mul(e.ops.sub(curV[bc.column]!, e.ops.constant(bc.value)), inverses.get(bc.row)!);
         e.accumulate(acc, alphas[T + b]!, term);
       });
       const words = e.read(acc, 4 * size);
@@ -289,6 +287,22 @@ async function compositionQuotient(
     for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
   }
   return chunks;
+}
+
+/**
+ * The points of g<w_(2^log)> in bit-reversed order. The second half of that order is the first half
+ * times w (bitrev(k + 2^(log-1)) = bitrev(k) + 1), and the first half is the same order one size
+ * down (the even powers, w^2), so it is built by doubling: 2^log - 1 multiplications, no reordering.
+ */
+function bitReversedCoset(log: number): Uint32Array {
+  const out = new Uint32Array(2 ** log);
+  out[0] = GENERATOR;
+  for (let l = 1; l <= log; l++) {
+    const half = 2 ** (l - 1);
+    const w = rootOfUnity(l);
+    for (let k = 0; k < half; k++) out[half + k] = mul(out[k]!, w);
+  }
+  return out;
 }
 
 /**
@@ -369,7 +383,6 @@ async function deepComposition(
   traceAtZNext: readonly Ext[],
   quotientAtZ: readonly Ext[],
 ): Promise<Uint32Array> {
-  const N = 2 ** shape.logLde;
   const width = traceLde.length;
   const betas = powers(beta, width + quotientLde.length);
   let az: Ext = [0, 0, 0, 0];
@@ -385,10 +398,5 @@ async function deepComposition(
   const A = await kernels.combine(quotientLde, betas.slice(width));
   for (let k = 0; k < A.length; k++) A[k] = add(A[k]!, B[k]!);
 
-  const w = rootOfUnity(shape.logLde);
-  const natural = new Uint32Array(N);
-  for (let i = 0, x = GENERATOR; i < N; i++, x = mul(x, w)) natural[i] = x;
-  const xs = new Uint32Array(N);
-  for (let k = 0; k < N; k++) xs[k] = natural[bitReverse(k, shape.logLde)]!;
-  return kernels.deepCompose(A, B, xs, z, zNext, az, bz);
+  return kernels.deepCompose(A, B, bitReversedCoset(shape.logLde), z, zNext, az, bz);
 }
