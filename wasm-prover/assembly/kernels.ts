@@ -11,6 +11,8 @@
 const P: u32 = 2013265921;
 /** p^-1 mod 2^32, for Montgomery reduction. */
 const MU: u32 = 2281701377;
+/** R = 2^32 mod p, canonical. */
+const R_CANON: u32 = 268435454;
 /** R^2 mod p: to_mont(x) = mont_mul(x, R2). */
 const R2: u32 = 1172168163;
 /** 11 * R mod p: multiplies by the extension's non-residue W = 11. */
@@ -1061,9 +1063,11 @@ export function vsub(a: usize, b: usize, out: usize, n: u32): void {
 
 /** Canonical product: mont_mul(a, b) = ab / R, and one more mont_mul by R^2 restores ab. */
 export function vmul(a: usize, b: usize, out: usize, n: u32): void {
-  const r2 = i32x4.splat(R2);
+  // ab / R times the constant R, the latter as a Shoup product (cheaper than a second Montgomery one).
+  const r = i32x4.splat(R_CANON);
+  const rq = i32x4.splat(shoupQuotient(R_CANON));
   for (let i: usize = 0; i < (<usize>n) << 2; i += 16) {
-    v128.store(out + i, mmul4(mmul4(v128.load(a + i), v128.load(b + i)), r2));
+    v128.store(out + i, smul4(mmul4(v128.load(a + i), v128.load(b + i)), r, rq));
   }
 }
 
@@ -1072,23 +1076,27 @@ export function vfill(out: usize, value: u32, n: u32): void {
   for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(out + i, v);
 }
 
-/** acc_l += c_l * v for l < 4: four coordinate vectors at acc + l * n words, c in Montgomery form. */
+/** acc_l += c_l * v for l < 4: four coordinate vectors at acc + l * n words, c canonical (Shoup products). */
 export function vaxpy4(acc: usize, c0: u32, c1: u32, c2: u32, c3: u32, v: usize, n: u32): void {
   const bytes = (<usize>n) << 2;
   const k0 = i32x4.splat(c0);
   const k1 = i32x4.splat(c1);
   const k2 = i32x4.splat(c2);
   const k3 = i32x4.splat(c3);
+  const q0 = i32x4.splat(shoupQuotient(c0));
+  const q1 = i32x4.splat(shoupQuotient(c1));
+  const q2 = i32x4.splat(shoupQuotient(c2));
+  const q3 = i32x4.splat(shoupQuotient(c3));
   for (let i: usize = 0; i < bytes; i += 16) {
     const x = v128.load(v + i);
     const p0 = acc + i;
-    v128.store(p0, add4(v128.load(p0), mmul4(x, k0)));
+    v128.store(p0, add4(v128.load(p0), smul4(x, k0, q0)));
     const p1 = p0 + bytes;
-    v128.store(p1, add4(v128.load(p1), mmul4(x, k1)));
+    v128.store(p1, add4(v128.load(p1), smul4(x, k1, q1)));
     const p2 = p1 + bytes;
-    v128.store(p2, add4(v128.load(p2), mmul4(x, k2)));
+    v128.store(p2, add4(v128.load(p2), smul4(x, k2, q2)));
     const p3 = p2 + bytes;
-    v128.store(p3, add4(v128.load(p3), mmul4(x, k3)));
+    v128.store(p3, add4(v128.load(p3), smul4(x, k3, q3)));
   }
 }
 

@@ -257,8 +257,7 @@ export class WasmKernels {
         x.vfill(out, 0, 4 * size);
         return out;
       },
-      accumulate: (acc, c, v) =>
-        x.vaxpy4(acc, toMont(c[0]), toMont(c[1]), toMont(c[2]), toMont(c[3]), v, size),
+      accumulate: (acc, c, v) => x.vaxpy4(acc, c[0], c[1], c[2], c[3], v, size),
       scaleExt: (acc, v) => x.vscale4(acc, v, size),
       read: (v, length) => this.get(v, length),
       firstNonZero: (v) => x.vfirst_nonzero(v, size),

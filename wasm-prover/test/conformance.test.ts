@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
 import { inv, mul, P } from '../../core/src/stark/field.ts';
-import { tsKernels } from '../../core/src/stark/kernels.ts';
+import { type ConstraintEvaluator, tsKernels } from '../../core/src/stark/kernels.ts';
 import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
 import { inttDit, nttDif } from '../../core/src/stark/ntt.ts';
 import { prove } from '../../core/src/stark/prover.ts';
@@ -178,6 +178,28 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
       const columns = fc.sample(column(2 ** log), 3);
       expect(await wasm.interpolate(columns, 31)).toEqual(await tsKernels.interpolate(columns, 31));
     }
+  });
+
+  it('constraint evaluator: vector add, sub, mul, constants, extension accumulate and scale', () => {
+    const size = 64;
+    const ext = fc.tuple(elem, elem, elem, elem);
+    fc.assert(
+      fc.property(column(size), column(size), column(size), elem, ext, (a, b, c, k, coeff) => {
+        // The same program on both evaluators: ((a * b) - c + k) accumulated with coeff, then scaled by b.
+        const run = <V>(e: ConstraintEvaluator<V>): Uint32Array => {
+          e.begin();
+          const [va, vb, vc] = [e.load(a), e.load(b), e.load(c)];
+          const t = e.ops.add(e.ops.sub(e.ops.mul(va, vb), vc), e.ops.constant(k));
+          const acc = e.extZeros();
+          e.accumulate(acc, coeff, t);
+          e.accumulate(acc, coeff, va);
+          e.scaleExt(acc, vb);
+          return Uint32Array.from([...e.read(t, size), ...e.read(acc, 4 * size)]);
+        };
+        expect(wasm.withEvaluator(size, run)).toEqual(tsKernels.withEvaluator(size, run));
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it('proof-of-work grinding finds the same (smallest) nonce', async () => {
