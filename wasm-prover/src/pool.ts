@@ -274,7 +274,7 @@ export class KernelPool implements KernelApi {
     a: Ext4,
     b: Ext4,
   ): Promise<Uint32Array> {
-    const parts = this.split(xs.length, 4);
+    const parts = this.split(xs.length, 4, 4);
     const results = await Promise.all(
       parts.map(([s, e], i) =>
         this.workers[i]!.deepCompose(

@@ -512,7 +512,7 @@ export class SharedKernelPool implements KernelApi {
       const consts = this.put([...z.map(toMont), ...zNext.map(toMont), ...a, ...b]);
       const prefix = this.alloc(8 * n);
       const out = this.alloc(4 * n);
-      await this.each(this.split(n, 4), 'deep_compose', (s, e) => [
+      await this.each(this.split(n, 4, 4), 'deep_compose', (s, e) => [
         pa + 16 * s,
         pb + 16 * s,
         px + 4 * s,
