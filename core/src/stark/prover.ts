@@ -9,7 +9,7 @@ import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
 import { type Ext, eadd, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
-import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
@@ -148,8 +148,8 @@ async function proveWith(
   const deep = await deepComposition(
     kernels,
     shape,
-    traceLde,
-    quotientLde,
+    trace,
+    quotientCoeffs,
     beta,
     z,
     zNext,
@@ -379,8 +379,8 @@ async function evaluateCoefficientsAt(
 async function deepComposition(
   kernels: StarkKernels,
   shape: Shape,
-  traceLde: readonly Uint32Array[],
-  quotientLde: readonly Uint32Array[],
+  trace: readonly Uint32Array[],
+  quotientCoeffs: readonly Uint32Array[],
   beta: Ext,
   z: Ext,
   zNext: Ext,
@@ -388,20 +388,40 @@ async function deepComposition(
   traceAtZNext: readonly Ext[],
   quotientAtZ: readonly Ext[],
 ): Promise<Uint32Array> {
-  const width = traceLde.length;
-  const betas = powers(beta, width + quotientLde.length);
+  const width = trace.length;
+  const betas = powers(beta, width + quotientCoeffs.length);
   let az: Ext = [0, 0, 0, 0];
   let bz: Ext = [0, 0, 0, 0];
   for (let j = 0; j < width; j++) {
     az = eadd(az, emul(betas[j]!, traceAtZ[j]!));
     bz = eadd(bz, emul(betas[j]!, traceAtZNext[j]!));
   }
-  for (let i = 0; i < quotientLde.length; i++) az = eadd(az, emul(betas[width + i]!, quotientAtZ[i]!));
+  for (let i = 0; i < quotientCoeffs.length; i++) az = eadd(az, emul(betas[width + i]!, quotientAtZ[i]!));
 
-  // B = sum_j beta^j T_j; A = B + sum_i beta^(w+i) Q_i.
-  const B = await kernels.combine(traceLde, betas.slice(0, width));
-  const A = await kernels.combine(quotientLde, betas.slice(width));
-  for (let k = 0; k < A.length; k++) A[k] = add(A[k]!, B[k]!);
+  // B = sum_j beta^j T_j; A = B + sum_i beta^(w+i) Q_i, over the LDE. Each extension coordinate of
+  // such a combination is a base-field linear combination, and the LDE (and coset evaluation) is
+  // linear, so the columns are combined at the trace size first and only the 4 coordinates are
+  // extended: 8 times fewer products than combining the extended columns, the same values.
+  const N = 2 ** shape.logLde;
+  const coordinates = (flat: Uint32Array): Uint32Array[] =>
+    [0, 1, 2, 3].map((l) => {
+      const c = new Uint32Array(flat.length / 4);
+      for (let k = 0; k < c.length; k++) c[k] = flat[4 * k + l]!;
+      return c;
+    });
+  const traceCombined = await kernels.combine(trace, betas.slice(0, width));
+  const bCols = await kernels.lde(coordinates(traceCombined), shape.logLde - shape.logN, GENERATOR);
+  const quotientCombined = await kernels.combine(quotientCoeffs, betas.slice(width));
+  const qCols = await kernels.evaluate(coordinates(quotientCombined), N, GENERATOR);
+  // Back to one extension element per point, by the kernels: a combination with unit coefficients.
+  const units: Ext[] = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  const B = await kernels.combine(bCols, units);
+  const A = await kernels.combine([...qCols, ...bCols], [...units, ...units]);
 
   return kernels.deepCompose(A, B, bitReversedCoset(shape.logLde), z, zNext, az, bz);
 }
