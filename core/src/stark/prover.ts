@@ -221,13 +221,6 @@ async function compositionQuotient(
   // (hi + 1) is in the same block of n positions, at succ[p mod n].
   const succ = new Uint32Array(n);
   for (let hi = 0; hi < n; hi++) succ[bitReverse(hi, logN)] = bitReverse((hi + 1) & (n - 1), logN);
-  const next = traceLde.map((col) => {
-    const c = new Uint32Array(M);
-    for (let block = 0; block < M; block += n) {
-      for (let r = 0; r < n; r++) c[block + r] = col[block + succ[r]!]!;
-    }
-    return c;
-  });
   const xs = bitReversedCoset(logM);
 
   // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values, g^n * w_qBlowup^lo,
@@ -251,6 +244,15 @@ async function compositionQuotient(
   const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
   const size = Math.min(M, BATCH);
   const zt = new Uint32Array(size);
+  // Successor rows of one batch, gathered per column (batch-sized arrays, not 64 whole columns).
+  const successors = (col: Uint32Array, start: number): Uint32Array => {
+    const gathered = new Uint32Array(size);
+    for (let i = 0; i < size; i++) {
+      const p = start + i;
+      gathered[i] = col[(p & ~(n - 1)) | succ[p & (n - 1)]!]!;
+    }
+    return gathered;
+  };
   // Vector backends work in groups of 4 lanes; a quotient domain smaller than that is evaluated in TS.
   (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
     const out: V[] = new Array(T);
@@ -260,7 +262,7 @@ async function compositionQuotient(
       air.evaluateTransition(
         e.ops,
         curV,
-        next.map((c) => e.load(c.subarray(start, start + size))),
+        traceLde.map((c) => e.load(successors(c, start))),
         out,
       );
       const acc = e.extZeros();
