@@ -244,8 +244,17 @@ async function compositionQuotient(
   const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
   const size = Math.min(M, BATCH);
   const zt = new Uint32Array(size);
-  // Successor rows of one batch, gathered per column (batch-sized arrays, not 64 whole columns).
+  // Successor rows of one batch. Offsets r in a block whose top k bits are ones and the next a zero
+  // (k < logN) have successor r - n + 3n / 2^(k+1): within such a run it is one shifted slice. A batch
+  // that straddles runs (the last one of each block) is gathered.
+  const leadingOnes = (r: number): number => Math.clz32(~((r << (32 - logN)) | 0));
   const successors = (col: Uint32Array, start: number): Uint32Array => {
+    const r0 = start & (n - 1);
+    const k = leadingOnes(r0);
+    if (logN > 0 && size <= n && k < logN && leadingOnes(r0 + size - 1) === k) {
+      const shift = (3 * n) / 2 ** (k + 1) - n;
+      return col.subarray(start + shift, start + shift + size);
+    }
     const gathered = new Uint32Array(size);
     for (let i = 0; i < size; i++) {
       const p = start + i;
