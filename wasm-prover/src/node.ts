@@ -16,37 +16,33 @@ export async function loadKernels(): Promise<WasmKernels> {
   return instantiateKernels(await readFile(KERNELS_WASM_URL));
 }
 
-export interface NodePoolOptions {
-  /** Workers share memory with this thread (default); false: the message path browsers fall back to. */
-  readonly shared?: boolean;
-}
-
-/**
- * A pool of `size` worker threads (default: one per core), each with its own WASM instance. The
- * workers are TypeScript modules: node-worker-boot.mjs registers the tsx loader in each thread first.
- */
-export async function createNodeKernelPool(
-  size = availableParallelism(),
-  options: NodePoolOptions = {},
-): Promise<KernelPool | SharedKernelPool> {
+function startWorkers(size: number): { apis: KernelWorkerApi[]; close: () => void } {
   const workers = Array.from(
     { length: size },
     () => new Worker(new URL('./node-worker-boot.mjs', import.meta.url)),
   );
-  const apis = workers.map((w) => wrap<KernelWorkerApi>(nodeEndpoint(w)));
-  const close = (): void => {
-    for (const w of workers) void w.terminate();
+  return {
+    apis: workers.map((w) => wrap<KernelWorkerApi>(nodeEndpoint(w))),
+    close: () => {
+      for (const w of workers) void w.terminate();
+    },
   };
-  const local = await loadKernels();
-  if (options.shared ?? true) {
-    return createSharedKernelPool(
-      apis,
-      await WebAssembly.compile(await readFile(KERNELS_SHARED_WASM_URL)),
-      local,
-      close,
-    );
-  }
+}
+
+/**
+ * A pool of `size` worker threads (default: one per core) sharing one memory with this thread. The
+ * workers are TypeScript modules: node-worker-boot.mjs registers the tsx loader in each thread first.
+ */
+export async function createNodeKernelPool(size = availableParallelism()): Promise<SharedKernelPool> {
+  const { apis, close } = startWorkers(size);
+  const module = await WebAssembly.compile(await readFile(KERNELS_SHARED_WASM_URL));
+  return createSharedKernelPool(apis, module, await loadKernels(), close);
+}
+
+/** The same workers behind the message pool (each with its own memory), the path browsers fall back to. */
+export async function createNodeMessagePool(size = availableParallelism()): Promise<KernelPool> {
+  const { apis, close } = startWorkers(size);
   const module = await WebAssembly.compile(await readFile(KERNELS_WASM_URL));
   await Promise.all(apis.map((api) => api.init(module)));
-  return new KernelPool(apis, local, close);
+  return new KernelPool(apis, await loadKernels(), close);
 }

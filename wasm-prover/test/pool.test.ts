@@ -7,7 +7,13 @@ import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
 import { type ProvePhase, prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import type { WasmKernels } from '../src/kernels.ts';
-import { createNodeKernelPool, KERNELS_SHARED_WASM_URL, KERNELS_WASM_URL, loadKernels } from '../src/node.ts';
+import {
+  createNodeKernelPool,
+  createNodeMessagePool,
+  KERNELS_SHARED_WASM_URL,
+  KERNELS_WASM_URL,
+  loadKernels,
+} from '../src/node.ts';
 import { type KernelApi, KernelPool, lazyWorkerApi } from '../src/pool.ts';
 import type { SharedKernelPool } from '../src/shared-pool.ts';
 
@@ -15,8 +21,8 @@ let shared: SharedKernelPool;
 let messages: KernelPool;
 let single: WasmKernels;
 beforeAll(async () => {
-  shared = (await createNodeKernelPool(2)) as SharedKernelPool;
-  messages = (await createNodeKernelPool(2, { shared: false })) as KernelPool;
+  shared = await createNodeKernelPool(2);
+  messages = await createNodeMessagePool(2);
   single = await loadKernels();
 });
 afterAll(() => {
@@ -186,7 +192,7 @@ describe('shared-memory pool scopes', () => {
 
   it('proves byte-identically when twiddle tables must grow inside a scope', async () => {
     // A fresh pool has tables for no size: the proof grows them once per size it meets.
-    const fresh = (await createNodeKernelPool(2)) as SharedKernelPool;
+    const fresh = await createNodeKernelPool(2);
     try {
       const air = cubeChainAir(5);
       const { trace, publicInputs } = cubeChainTrace(
