@@ -231,15 +231,22 @@ async function compositionQuotient(
   const vanishInv = new Uint32Array(qBlowup);
   for (let i = 0, w = 1; i < qBlowup; i++, w = mul(w, wq)) vanishInv[i] = inv(sub(mul(gn, w), 1));
 
-  const rowsOf = [...new Set(boundaries.map((b) => b.row))];
-  const boundaryInv = new Map<number, Uint32Array>();
+  // Boundary terms by row: sum_b alpha_b (T_b - v_b) / d_r, d_r = x - w^r. Within a row the division
+  // is shared, so a row contributes sum_b alpha_b T_b - sum_b alpha_b v_b, then one scaling (below).
   const omegaN = rootOfUnity(logN);
-  for (const row of rowsOf) {
+  const rows = [...new Set(boundaries.map((b) => b.row))].map((row) => {
     const root = pow(omegaN, row);
     const d = new Uint32Array(M);
     for (let i = 0; i < M; i++) d[i] = sub(xs[i]!, root);
-    boundaryInv.set(row, batchInv(d));
-  }
+    const members = boundaries.flatMap((bc, b) =>
+      bc.row === row ? [{ column: bc.column, alpha: alphas[T + b]! }] : [],
+    );
+    let constant: Ext = [0, 0, 0, 0];
+    boundaries.forEach((bc, b) => {
+      if (bc.row === row) constant = esub(constant, emul(alphas[T + b]!, [bc.value, 0, 0, 0]));
+    });
+    return { root, inverse: batchInv(d), members, constant };
+  });
 
   const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
   const size = Math.min(M, BATCH);
@@ -276,17 +283,25 @@ async function compositionQuotient(
       );
       const acc = e.extZeros();
       for (let t = 0; t < T; t++) e.accumulate(acc, alphas[t]!, out[t]!);
+      // Horner over the boundary rows r_1..r_k: Q = (((C zt d_1 + B_1) d_2 / d_1 + B_2) ... + B_k) / d_k
+      // with C the transition sum and B_j row j's undivided sum, so each row costs one scaling.
       for (let i = 0; i < size; i++) {
         const p = start + i;
         zt[i] = mul(sub(xs[p]!, omegaLast), vanishInv[bitReverse(p >>> logN, logQ)]!);
+        if (rows.length > 0) zt[i] = mul(zt[i]!, sub(xs[p]!, rows[0]!.root));
       }
       e.scaleExt(acc, e.load(zt));
-      const inverses = new Map<number, V>();
-      for (const [row, values] of boundaryInv)
-        inverses.set(row, e.load(values.subarray(start, start + size)));
-      boundaries.forEach((bc, b) => {
-        const term = e.ops.mul(e.ops.sub(curV[bc.column]!, e.ops.constant(bc.value)), inverses.get(bc.row)!);
-        e.accumulate(acc, alphas[T + b]!, term);
+      rows.forEach((row, j) => {
+        for (const { column, alpha } of row.members) e.accumulate(acc, alpha, curV[column]!);
+        e.accumulate(acc, row.constant, e.ops.constant(1));
+        const following = rows[j + 1];
+        if (following === undefined) {
+          e.scaleExt(acc, e.load(row.inverse.subarray(start, start + size)));
+        } else {
+          for (let i = 0; i < size; i++)
+            zt[i] = mul(row.inverse[start + i]!, sub(xs[start + i]!, following.root));
+          e.scaleExt(acc, e.load(zt));
+        }
       });
       const words = e.read(acc, 4 * size);
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
