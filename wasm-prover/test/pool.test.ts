@@ -111,6 +111,9 @@ describe.each([
     expect(await pool.lde(cols, 3, 31)).toEqual(await single.lde(cols, 3, 31));
     expect(await pool.evaluate(cols, 8192, 31)).toEqual(await single.evaluate(cols, 8192, 31));
     expect(await pool.hashRows(cols, LEAF_KEY)).toEqual(await single.hashRows(cols, LEAF_KEY));
+    // A row count that is not a multiple of 4 (padded in the kernel's memory), split across workers.
+    const odd = Array.from({ length: 3 }, () => column(4097));
+    expect(await pool.hashRows(odd, LEAF_KEY)).toEqual(await single.hashRows(odd, LEAF_KEY));
     const words = column(16 * 4096);
     expect(await pool.hashLeaves(words, 32, LEAF_KEY)).toEqual(await single.hashLeaves(words, 32, LEAF_KEY));
     for (const levels of [0, 3, 13]) {
