@@ -103,7 +103,7 @@ export type Ext4 = readonly [number, number, number, number];
 /** The module's kernel functions, by export name. */
 export type KernelExport = Exclude<keyof Exports, 'memory'>;
 
-/** Runs one kernel export with numeric arguments: in this thread, or in the worker that owns `memory`. */
+/** Runs one kernel export with numeric arguments, in the worker that holds the instance (SharedKernelPool). */
 export type KernelCall = (name: KernelExport, args: number[]) => number | Promise<number>;
 
 /** The initial size (pages) the module declares; a shared memory for it starts at least this big. */
@@ -111,7 +111,7 @@ const MODULE_PAGES = 2;
 /** The maximum the shared build declares (asconfig.json): all of wasm32's 4 GiB. */
 const SHARED_MAX_PAGES = 65536;
 
-/** A memory for build/kernels-shared.wasm, which one worker runs and this thread fills. */
+/** A memory for build/kernels-shared.wasm: every worker of a SharedKernelPool runs over it, the caller fills it. */
 export function sharedKernelMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: MODULE_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
 }
