@@ -164,11 +164,11 @@ describe.each([
 
 describe('shared-memory pool scopes', () => {
   it('hands out views inside a scope, takes them back as inputs in place, and copies outside one', async () => {
-    const cols = Array.from({ length: 5 }, () => column(4096));
+    const cols = Array.from({ length: 5 }, () => column(1024));
     const key = LEAF_KEY;
     const expectedLde = await single.lde(cols, 3, 31);
     const expectedLeaves = await single.hashRows(expectedLde, key);
-    const expectedLayers = await single.merkleLayers(expectedLeaves, 15, NODE_KEY);
+    const expectedLayers = await single.merkleLayers(expectedLeaves, 13, NODE_KEY);
     const coeffs = cols.map((_, i) => [i + 1, 2, 3, 4] as const);
     const expectedCombined = await single.combine(expectedLde, coeffs);
     const memory = (lde: Uint32Array[]): ArrayBufferLike => lde[0]!.buffer;
@@ -181,7 +181,7 @@ describe('shared-memory pool scopes', () => {
       expect(inside[1]!.byteOffset - inside[0]!.byteOffset).toBe(4 * inside[0]!.length);
       const leaves = await shared.hashRows(inside, key);
       expect(leaves).toEqual(expectedLeaves);
-      expect(await shared.merkleLayers(leaves, 15, NODE_KEY)).toEqual(expectedLayers);
+      expect(await shared.merkleLayers(leaves, 13, NODE_KEY)).toEqual(expectedLayers);
       expect(await shared.combine(inside, coeffs)).toEqual(expectedCombined);
       // A view that is not evenly spaced with the others is copied in, with the same result.
       const shuffled = [inside[2]!, inside[0]!, inside[4]!, inside[1]!, inside[3]!];
