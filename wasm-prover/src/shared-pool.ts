@@ -177,6 +177,33 @@ export class SharedKernelPool implements KernelApi {
     return this.place([words], words.length).ptr;
   }
 
+  /**
+   * As place(columns, length, true), but a copy is made only by the returned `copy(a, b)` (columns
+   * [a, b)), to be called per part just before its kernel call.
+   */
+  private placeLater(
+    columns: readonly Uint32Array[],
+    length: number,
+  ): Placed & { copy(a: number, b: number): void } {
+    const first = columns[0]!;
+    if (
+      columns.every(
+        (c, i) => c.length === length && this.ours(c) && c.byteOffset === first.byteOffset + 4 * i * length,
+      )
+    ) {
+      return { ptr: first.byteOffset, stride: length, copy: () => {} };
+    }
+    const ptr = this.alloc(length * columns.length);
+    return {
+      ptr,
+      stride: length,
+      copy: (a, b) => {
+        const mem = this.u32();
+        for (let i = a; i < b; i++) mem.set(columns[i]!, ptr / 4 + i * length);
+      },
+    };
+  }
+
   /** Contiguous parts of `total` items of `weight` elements each, one per worker (aligned to `align`). */
   private split(total: number, weight: number, align = 1): [number, number][] {
     return total * weight < MIN_SPLIT ? [[0, total]] : ranges(total, this.calls.length, align);
@@ -187,8 +214,16 @@ export class SharedKernelPool implements KernelApi {
     parts: [number, number][],
     name: Parameters<KernelCall>[0],
     args: (a: number, b: number, w: number) => number[],
+    before: (a: number, b: number) => void = () => {},
   ): Promise<number[]> {
-    return Promise.all(parts.map(([a, b], w) => this.calls[w]!(name, args(a, b, w))));
+    // `before` copies a part's input just before its call is posted, so that the copying of the
+    // next parts overlaps the work of the first.
+    return Promise.all(
+      parts.map(([a, b], w) => {
+        before(a, b);
+        return this.calls[w]!(name, args(a, b, w));
+      }),
+    );
   }
 
   private setKey(key: Uint32Array, workers: number): void {
@@ -247,18 +282,14 @@ export class SharedKernelPool implements KernelApi {
       const { fwd, inv } = await this.tables(logN + logBlowup);
       this.begin();
       const tables = await this.blockTables(n, 2 ** logBlowup, shift, inverse(n));
-      const input = this.place(columns, n, true).ptr;
+      const input = this.placeLater(columns, n);
       const output = this.alloc(big * columns.length);
-      await this.each(this.split(columns.length, n), 'lde_columns', (a, b) => [
-        input + 4 * a * n,
-        output + 4 * a * big,
-        b - a,
-        logN,
-        logBlowup,
-        fwd,
-        inv,
-        tables,
-      ]);
+      await this.each(
+        this.split(columns.length, n),
+        'lde_columns',
+        (a, b) => [input.ptr + 4 * a * n, output + 4 * a * big, b - a, logN, logBlowup, fwd, inv, tables],
+        input.copy,
+      );
       return columns.map((_, i) => this.result(output + 4 * i * big, big));
     });
   }
@@ -367,17 +398,22 @@ export class SharedKernelPool implements KernelApi {
     return this.exclusive(async () => {
       const leaves = words.length / wordsPerLeaf;
       this.begin();
-      const input = this.placeOne(words);
+      // Where the words are not in the memory yet, each part is copied in just before its call.
+      const inPlace = this.ours(words);
+      const input = inPlace ? words.byteOffset : this.alloc(words.length);
       const out = this.alloc(8 * leaves);
       const parts = this.split(leaves, wordsPerLeaf);
       this.setKey(key, parts.length);
-      await this.each(parts, 'hash_leaves', (a, b, w) => [
-        input + 4 * a * wordsPerLeaf,
-        b - a,
-        wordsPerLeaf,
-        this.key(w),
-        out + 32 * a,
-      ]);
+      const mem = this.u32();
+      await this.each(
+        parts,
+        'hash_leaves',
+        (a, b, w) => [input + 4 * a * wordsPerLeaf, b - a, wordsPerLeaf, this.key(w), out + 32 * a],
+        (a, b) => {
+          if (!inPlace)
+            mem.set(words.subarray(a * wordsPerLeaf, b * wordsPerLeaf), input / 4 + a * wordsPerLeaf);
+        },
+      );
       return this.result(out, 8 * leaves);
     });
   }
