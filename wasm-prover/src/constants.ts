@@ -26,6 +26,17 @@ export const root = (log: number): bigint => modPow(31n, (P - 1n) >> BigInt(log)
  */
 export const pairBytes = (entries: number): number => 32 * Math.ceil(entries / 4);
 
+/** A pair table (assembly/kernels.ts pairAt) of canonical values: groups of 4 values, then their Shoup quotients. */
+export function pairTable(values: readonly number[]): Uint32Array {
+  const table = new Uint32Array(pairBytes(values.length) / 4);
+  values.forEach((w, i) => {
+    const at = 8 * Math.floor(i / 4) + (i % 4);
+    table[at] = w;
+    table[at + 4] = Number((BigInt(w) << 32n) / P);
+  });
+  return table;
+}
+
 /** The 8x8 FRI fold matrix w_8^(-t k) / 8 in Montgomery form (assembly fri_fold). */
 export function foldMatrixMont(): Uint32Array {
   const w8inv = inverse(root(3));

@@ -13,7 +13,7 @@
  * Needs SharedArrayBuffer: always in Node's worker_threads, in browsers only when the page is
  * crossOriginIsolated (else use KernelPool, which posts copies).
  */
-import { blockShifts, foldMatrixMont, inverse, pairBytes, root, toMont } from './constants.ts';
+import { blockShifts, foldMatrixMont, inverse, pairBytes, pairTable, root, toMont } from './constants.ts';
 import {
   type Ext4,
   type KernelCall,
@@ -493,8 +493,9 @@ export class SharedKernelPool implements KernelApi {
       const n = columns[0]!.length;
       this.begin();
       const input = this.place(columns, n);
-      const pairs = this.alloc((columns.length * pairBytes(4)) / 4);
-      await this.calls[0]!('build_pairs', [this.put(coeffs.flat()), 4 * columns.length, pairs]);
+      // The coefficients' pair table is written here, so the workers' calls are posted at once (a
+      // caller may then run other work on this thread while they combine).
+      const pairs = this.put(pairTable(coeffs.flat()));
       const acc = this.alloc(4 * n);
       this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
       await this.each(this.split(n, columns.length, 4), 'combine_columns', (a, b) => [
