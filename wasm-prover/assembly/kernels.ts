@@ -11,10 +11,14 @@
 const P: u32 = 2013265921;
 /** p^-1 mod 2^32, for Montgomery reduction. */
 const MU: u32 = 2281701377;
+/** R = 2^32 mod p, canonical. */
+const R_CANON: u32 = 268435454;
 /** R^2 mod p: to_mont(x) = mont_mul(x, R2). */
 const R2: u32 = 1172168163;
 /** 11 * R mod p: multiplies by the extension's non-residue W = 11. */
 const W_MONT: u32 = 939524073;
+/** floor(11 * 2^32 / p): the Shoup quotient of the non-residue 11. */
+const W_QUOTIENT: u32 = 23;
 
 // ---------------------------------------------------------------- field arithmetic
 
@@ -65,6 +69,12 @@ export function mont_mul_batch(a: usize, b: usize, out: usize, n: u32): void {
   }
 }
 
+/** In place: x[i] -> x[i] R mod p (Montgomery form) for n elements, n a multiple of 4. */
+export function to_mont(x: usize, n: u32): void {
+  const r2 = i32x4.splat(R2);
+  for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(x + i, mmul4(v128.load(x + i), r2));
+}
+
 /** In place, canonical -> canonical: x[i] = x[i] * y[i] (y in Montgomery form). */
 function scale_by_table(x: usize, n: u32, sMont: u32, startMont: u32): void {
   let s = startMont;
@@ -76,19 +86,89 @@ function scale_by_table(x: usize, n: u32, sMont: u32, startMont: u32): void {
 
 // ---------------------------------------------------------------- NTT
 
+// Every multiplication by a known constant (twiddles, coset scales) uses Shoup's method (V. Shoup,
+// NTL; D. Harvey, "Faster arithmetic for number-theoretic transforms", 2014): with w' = floor(w 2^32 / p)
+// stored beside w, a * w mod p is a - lane high product, two low products and a subtraction. It needs
+// half the shuffle-port work of a Montgomery product in V8 (one 64-bit extmul pair instead of two),
+// and that port is what bounds these kernels. Tables hold (w, w') pairs in groups of 4: words
+// [w_4g .. w_4g+3] then [w'_4g .. w'_4g+3], so one group is a vector of w and a vector of w'.
+
+/** Address of entry i's w in a pair table (its w' is 16 bytes further). */
+@inline function pairAt(table: usize, i: usize): usize {
+  return table + ((i >> 2) << 5) + ((i & 3) << 2);
+}
+
+/** Bytes of a pair table with `entries` entries (whole groups). */
+@inline function pairBytes(entries: usize): usize {
+  return ((entries + 3) >> 2) << 5;
+}
+
+const TWO32_OVER_P: f64 = 4294967296.0 / 2013265921.0;
+
+/** floor(w 2^32 / p), by a float estimate and one exact integer correction (no 64-bit division). */
+function shoupQuotient(w: u32): u32 {
+  let q = <u64>(<f64>w * TWO32_OVER_P);
+  const num = (<u64>w) << 32;
+  let qp = q * <u64>P;
+  if (qp > num) {
+    q--;
+  } else if (num - qp >= <u64>P) {
+    q++;
+  }
+  return <u32>q;
+}
+
+/** Canonical a * w mod p for any a < 2^32, w canonical, wq = floor(w 2^32 / p). */
+@inline function smul(a: u32, w: u32, wq: u32): u32 {
+  const q = <u32>((<u64>a * <u64>wq) >> 32);
+  const r = a * w - q * P;
+  return r >= P ? r - P : r;
+}
+
+@inline function smulAt(a: u32, table: usize, i: usize): u32 {
+  const e = pairAt(table, i);
+  return smul(a, load<u32>(e), load<u32>(e, 16));
+}
+
+/** Four Shoup products: lanes of a (any u32) times w, with wq its quotients; canonical result. */
+@inline function smul4(a: v128, w: v128, wq: v128): v128 {
+  const q = v128.shuffle<i32>(i64x2.extmul_low_i32x4_u(a, wq), i64x2.extmul_high_i32x4_u(a, wq), 1, 3, 5, 7);
+  const r = i32x4.sub(i32x4.mul(a, w), i32x4.mul(q, i32x4.splat(P)));
+  return i32x4.min_u(r, i32x4.sub(r, i32x4.splat(P)));
+}
+
+/** Group g's products at a 16-byte-aligned pair-table group address. */
+@inline function smul4At(a: v128, group: usize): v128 {
+  return smul4(a, v128.load(group), v128.load(group, 16));
+}
+
+/** a - b + p in [1, 2p): an input for smul4, which takes any u32, so no reduction is needed. */
+@inline function subLazy4(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.sub(a, b), i32x4.splat(P));
+}
+
+@inline function mulmod(a: u32, b: u32): u32 {
+  return <u32>((<u64>a * <u64>b) % <u64>P);
+}
+
 /**
- * Twiddle table for all NTT sizes up to 2^logN: entry len + j (j < len) is w_(2 len)^j in
- * Montgomery form. Built from the largest stage down, since w_(2 len)^j = w_(4 len)^(2j).
+ * Twiddle pair table for all NTT sizes up to 2^logN (pairBytes(2^max(logN, 2)) bytes): entry len + j
+ * (j < len) is w_(2 len)^j, root = w_(2^logN) canonical. Built from the largest stage down, since
+ * w_(2 len)^j = w_(4 len)^(2j).
  */
-export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32): void {
+export function build_twiddles(tw: usize, logN: u32, root: u32): void {
   const half: usize = (<usize>1) << (logN - 1);
-  let w = oneMont;
+  let w: u32 = 1;
   for (let j: usize = 0; j < half; j++) {
-    store<u32>(tw + ((half + j) << 2), w);
-    w = mmul(w, rootMont);
+    store<u32>(pairAt(tw, half + j), w);
+    w = mulmod(w, root);
   }
   for (let len = half >> 1; len >= 1; len >>= 1) {
-    for (let j: usize = 0; j < len; j++) store<u32>(tw + ((len + j) << 2), load<u32>(tw + ((2 * len + 2 * j) << 2)));
+    for (let j: usize = 0; j < len; j++) store<u32>(pairAt(tw, len + j), load<u32>(pairAt(tw, 2 * len + 2 * j)));
+  }
+  for (let i: usize = 1; i < 2 * half; i++) {
+    const e = pairAt(tw, i);
+    store<u32>(e, shoupQuotient(load<u32>(e)), 16);
   }
 }
 
@@ -112,28 +192,29 @@ export function build_twiddles(tw: usize, logN: u32, rootMont: u32, oneMont: u32
 function dif_radix4_passes(a: usize, n: usize, len: usize, tw: usize, stop: usize): usize {
   for (; len >= 8 && len >= stop; len >>= 2) {
     const q = len >> 1;
+    // Pair-table groups of entries len + j, len + q + j and q + j (all multiples of 4).
+    const w1 = tw + (len << 3);
+    const w2 = tw + ((len + q) << 3);
+    const w3 = tw + (q << 3);
     for (let start: usize = 0; start < n; start += 2 * len) {
       const p0 = a + (start << 2);
       const p1 = p0 + (q << 2);
       const p2 = p0 + (len << 2);
       const p3 = p2 + (q << 2);
-      const w1 = tw + (len << 2);
-      const w2 = w1 + (q << 2);
-      const w3 = tw + (q << 2);
       for (let j: usize = 0; j < q << 2; j += 16) {
         const a0 = v128.load(p0 + j);
         const a1 = v128.load(p1 + j);
         const a2 = v128.load(p2 + j);
         const a3 = v128.load(p3 + j);
         const b0 = add4(a0, a2);
-        const b2 = mmul4(sub4(a0, a2), v128.load(w1 + j));
+        const b2 = smul4At(subLazy4(a0, a2), w1 + (j << 1));
         const b1 = add4(a1, a3);
-        const b3 = mmul4(sub4(a1, a3), v128.load(w2 + j));
-        const t3 = v128.load(w3 + j);
+        const b3 = smul4At(subLazy4(a1, a3), w2 + (j << 1));
+        const t3 = w3 + (j << 1);
         v128.store(p0 + j, add4(b0, b1));
-        v128.store(p1 + j, mmul4(sub4(b0, b1), t3));
+        v128.store(p1 + j, smul4At(subLazy4(b0, b1), t3));
         v128.store(p2 + j, add4(b2, b3));
-        v128.store(p3 + j, mmul4(sub4(b2, b3), t3));
+        v128.store(p3 + j, smul4At(subLazy4(b2, b3), t3));
       }
     }
   }
@@ -144,19 +225,22 @@ function dif_radix4_passes(a: usize, n: usize, len: usize, tw: usize, stop: usiz
 function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
   len = dif_radix4_passes(a, n, len, tw, 0);
   if (len === 4) {
+    const w = tw + (4 << 3);
     for (let start: usize = 0; start < n; start += 8) {
       const lo = a + (start << 2);
       const u = v128.load(lo);
       const v = v128.load(lo, 16);
       v128.store(lo, add4(u, v));
-      v128.store(lo, mmul4(sub4(u, v), v128.load(tw, 16)), 16);
+      v128.store(lo, smul4At(subLazy4(u, v), w), 16);
     }
     len = 2;
   }
   if (len === 2 && n >= 16) {
-    // Per group (x0, x1, x2, x3): stage len 2 pairs (x0, x2) with w^0 and (x1, x3) with w_4 = tw[3];
-    // stage len 1 pairs with w^0. Multiplying by w^0 (R in Montgomery form) is the identity.
-    const w4 = i32x4.splat(load<u32>(tw, 12));
+    // Per group (x0, x1, x2, x3): stage len 2 pairs (x0, x2) with w^0 and (x1, x3) with w_4 (entry 3);
+    // stage len 1 pairs with w^0. Multiplying by w^0 = 1 is the identity.
+    const e = pairAt(tw, 3);
+    const w4 = i32x4.splat(load<u32>(e));
+    const w4q = i32x4.splat(load<u32>(e, 16));
     for (let start: usize = 0; start < n; start += 16) {
       const g = a + (start << 2);
       transpose4(g);
@@ -167,7 +251,7 @@ function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
       const y0 = add4(x0, x2);
       const y2 = sub4(x0, x2);
       const y1 = add4(x1, x3);
-      const y3 = mmul4(sub4(x1, x3), w4);
+      const y3 = smul4(subLazy4(x1, x3), w4, w4q);
       v128.store(g, add4(y0, y1));
       v128.store(g, sub4(y0, y1), 16);
       v128.store(g, add4(y2, y3), 32);
@@ -184,7 +268,7 @@ function dif_tail(a: usize, n: usize, len: usize, tw: usize): void {
         const u = load<u32>(pl);
         const v = load<u32>(ph);
         store<u32>(pl, addp(u, v));
-        store<u32>(ph, mmul(subp(u, v), load<u32>(tw + ((len + j) << 2))));
+        store<u32>(ph, smulAt(u - v + P, tw, len + j));
       }
     }
   }
@@ -216,20 +300,20 @@ export function intt_dit_unscaled(a: usize, logN: u32, tw: usize): void {
         const pl = a + ((start + j) << 2);
         const ph = pl + (len << 2);
         const u = load<u32>(pl);
-        const v = mmul(load<u32>(ph), load<u32>(tw + ((len + j) << 2)));
+        const v = smulAt(load<u32>(ph), tw, len + j);
         store<u32>(pl, addp(u, v));
         store<u32>(ph, subp(u, v));
       }
     }
   }
   for (let len: usize = 4; len < n; len <<= 1) {
+    const t = tw + (len << 3);
     for (let start: usize = 0; start < n; start += 2 * len) {
       const lo = a + (start << 2);
       const hi = lo + (len << 2);
-      const t = tw + (len << 2);
       for (let j: usize = 0; j < len << 2; j += 16) {
         const u = v128.load(lo + j);
-        const v = mmul4(v128.load(hi + j), v128.load(t + j));
+        const v = smul4At(v128.load(hi + j), t + (j << 1));
         v128.store(lo + j, add4(u, v));
         v128.store(hi + j, sub4(u, v));
       }
@@ -260,17 +344,22 @@ function bit_reverse_permute(a: usize, logN: u32): void {
 }
 
 /**
- * Scale tables for the blocks of a coset evaluation: table b (m words at tables + b * m) holds
- * base * s_b^i in Montgomery form, for the block shifts sMont[b] (see coset_blocks).
+ * Scale tables for the blocks of a coset evaluation: pair table b (pairBytes(m) bytes from
+ * tables + b * pairBytes(m)) holds base * s_b^i for the canonical block shifts s_b at shifts (see
+ * coset_blocks); base canonical.
  */
-export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: usize, baseMont: u32): void {
+export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: usize, base: u32): void {
+  const stride = pairBytes(<usize>m);
   for (let b: usize = 0; b < <usize>blocks; b++) {
     const s = load<u32>(shifts + (b << 2));
-    let t = baseMont;
-    const row = tables + ((b * <usize>m) << 2);
+    const sq = shoupQuotient(s);
+    let t = base;
+    const row = tables + b * stride;
     for (let i: usize = 0; i < <usize>m; i++) {
-      store<u32>(row + (i << 2), t);
-      t = mmul(t, s);
+      const e = pairAt(row, i);
+      store<u32>(e, t);
+      store<u32>(e, shoupQuotient(t), 16);
+      t = smul(t, s, sq);
     }
   }
 }
@@ -284,13 +373,14 @@ export function build_block_tables(tables: usize, m: u32, blocks: u32, shifts: u
  */
 function coset_blocks(dst: usize, logM: u32, blocks: u32, tables: usize, twFwd: usize): void {
   const m: usize = (<usize>1) << logM;
+  const stride = pairBytes(m);
   for (let b: isize = <isize>blocks - 1; b >= 0; b--) {
     const out = dst + ((<usize>b * m) << 2);
-    const table = tables + ((<usize>b * m) << 2);
+    const table = tables + <usize>b * stride;
     if (m >= 4) {
-      for (let i: usize = 0; i < m << 2; i += 16) v128.store(out + i, mmul4(v128.load(dst + i), v128.load(table + i)));
+      for (let i: usize = 0; i < m << 2; i += 16) v128.store(out + i, smul4At(v128.load(dst + i), table + (i << 1)));
     } else {
-      for (let i: usize = 0; i < m << 2; i += 4) store<u32>(out + i, mmul(load<u32>(dst + i), load<u32>(table + i)));
+      for (let i: usize = 0; i < m; i++) store<u32>(out + (i << 2), smulAt(load<u32>(dst + (i << 2)), table, i));
     }
     ntt_dif(out, logM, twFwd);
   }
@@ -299,7 +389,7 @@ function coset_blocks(dst: usize, logM: u32, blocks: u32, tables: usize, twFwd: 
 /**
  * Coset low-degree extension of `cols` columns: column c's n = 2^logN natural-order values at
  * input + c * n words become its N = n * 2^logBlowup bit-reversed evaluations on shift<w_N> at
- * output + c * N words. `tables` come from build_block_tables with base (1/n) R, which also applies
+ * output + c * N words. `tables` come from build_block_tables with base 1/n, which also applies
  * the 1/n of the inverse transform.
  */
 export function lde_columns(
@@ -317,8 +407,10 @@ export function lde_columns(
   for (let c: usize = 0; c < <usize>cols; c++) {
     const dst = output + ((c * bigN) << 2);
     memory.copy(dst, input + ((c * n) << 2), n << 2);
+    // The unscaled inverse transform as a forward one with the inverse root (the radix-4 blocked
+    // DIF, faster than the radix-2 DIT), whose bit-reversed output is then put in natural order.
+    ntt_dif(dst, logN, twInv);
     bit_reverse_permute(dst, logN);
-    intt_dit_unscaled(dst, logN, twInv);
     coset_blocks(dst, logN, 1 << logBlowup, tables, twFwd);
   }
 }
@@ -326,7 +418,7 @@ export function lde_columns(
 /**
  * Evaluates `cols` coefficient columns of m = 2^logM words each on a coset of size 2^logSize,
  * bit-reversed; output column c at output + c * 2^logSize words. `tables` from build_block_tables
- * with base R (no scaling).
+ * with base 1 (no scaling).
  */
 export function evaluate_columns(
   input: usize,
@@ -357,11 +449,13 @@ const CHUNK_END: u32 = 2;
 const ROOT: u32 = 8;
 const KEYED_HASH: u32 = 16;
 
+// Rotations by shifts, not byte shuffles: V8 rebuilds a pshufb mask from immediates at every use
+// (three shuffle-port uops besides the pshufb), which made the 4-lane compression shuffle-bound.
 @inline function rot16(x: v128): v128 {
   return v128.shuffle<u8>(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
 }
 @inline function rot8(x: v128): v128 {
-  return v128.shuffle<u8>(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  return v128.or(i32x4.shr_u(x, 8), i32x4.shl(x, 24));
 }
 @inline function rot12(x: v128): v128 {
   return v128.or(i32x4.shr_u(x, 12), i32x4.shl(x, 20));
@@ -380,241 +474,240 @@ function compress4(cv: usize, msg: usize, blockLen: u32, flags: u32): void {
   let v4 = v128.load(cv, 64), v5 = v128.load(cv, 80), v6 = v128.load(cv, 96), v7 = v128.load(cv, 112);
   let v8 = i32x4.splat(IV0), v9 = i32x4.splat(IV1), v10 = i32x4.splat(IV2), v11 = i32x4.splat(IV3);
   let v12 = i32x4.splat(0), v13 = i32x4.splat(0), v14 = i32x4.splat(blockLen), v15 = i32x4.splat(flags);
-  const m0 = v128.load(msg), m1 = v128.load(msg, 16), m2 = v128.load(msg, 32), m3 = v128.load(msg, 48);
-  const m4 = v128.load(msg, 64), m5 = v128.load(msg, 80), m6 = v128.load(msg, 96), m7 = v128.load(msg, 112);
-  const m8 = v128.load(msg, 128), m9 = v128.load(msg, 144), m10 = v128.load(msg, 160), m11 = v128.load(msg, 176);
-  const m12 = v128.load(msg, 192), m13 = v128.load(msg, 208), m14 = v128.load(msg, 224), m15 = v128.load(msg, 240);
+  // Message words are loaded where they are used (the permuted schedule is in the offsets): held
+  // in 16 locals next to the 16 state vectors they made V8 spill state on every round.
   // round 0
-  v0 = i32x4.add(i32x4.add(v0, v4), m0); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m1); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 16)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m2); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 32)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 48)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m4); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 64)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m5); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 80)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 96)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 112)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m8); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 128)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m9); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 144)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 160)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 176)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m12); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 192)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m13); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 208)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m14); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 224)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 240)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 1
-  v0 = i32x4.add(i32x4.add(v0, v4), m2); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 32)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m6); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 96)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m3); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 48)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 160)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m7); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 112)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m0); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m4); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 64)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 208)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m1); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 16)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m11); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 176)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 192)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 80)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m9); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 144)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m14); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 224)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m15); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 240)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 128)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 2
-  v0 = i32x4.add(i32x4.add(v0, v4), m3); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 48)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m4); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 64)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m10); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 160)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 192)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m13); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 208)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m2); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 32)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m7); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 112)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 224)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m6); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 96)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m5); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 80)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m9); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 144)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m11); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 176)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m15); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 240)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m8); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 128)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 16)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 3
-  v0 = i32x4.add(i32x4.add(v0, v4), m10); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 160)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m7); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 112)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m12); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 192)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 144)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m14); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 224)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m3); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 48)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m13); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 208)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 240)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m4); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 64)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m0); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m11); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 176)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 32)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m5); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 80)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m8); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 128)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m1); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 16)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 96)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 4
-  v0 = i32x4.add(i32x4.add(v0, v4), m12); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 192)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m13); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 208)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m9); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 144)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 176)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m15); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 240)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m10); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 160)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m14); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 224)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 128)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m7); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 112)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m2); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 32)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m5); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 80)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m3); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 48)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m0); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m1); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 16)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m6); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 96)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 64)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 5
-  v0 = i32x4.add(i32x4.add(v0, v4), m9); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 144)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m14); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 224)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m11); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 176)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 80)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m8); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 128)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m12); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 192)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m15); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 240)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m1); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 16)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m13); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 208)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m3); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 48)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m0); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m10); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 160)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m2); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 32)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m6); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 96)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m4); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 64)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot8(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 112)); v14 = rot8(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
   // round 6
-  v0 = i32x4.add(i32x4.add(v0, v4), m11); v12 = rot16(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 176)); v12 = rot16(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot12(v128.xor(v4, v8));
-  v0 = i32x4.add(i32x4.add(v0, v4), m15); v12 = rot8(v128.xor(v12, v0));
+  v0 = i32x4.add(i32x4.add(v0, v4), v128.load(msg, 240)); v12 = rot8(v128.xor(v12, v0));
   v8 = i32x4.add(v8, v12); v4 = rot7(v128.xor(v4, v8));
-  v1 = i32x4.add(i32x4.add(v1, v5), m5); v13 = rot16(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg, 80)); v13 = rot16(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot12(v128.xor(v5, v9));
-  v1 = i32x4.add(i32x4.add(v1, v5), m0); v13 = rot8(v128.xor(v13, v1));
+  v1 = i32x4.add(i32x4.add(v1, v5), v128.load(msg)); v13 = rot8(v128.xor(v13, v1));
   v9 = i32x4.add(v9, v13); v5 = rot7(v128.xor(v5, v9));
-  v2 = i32x4.add(i32x4.add(v2, v6), m1); v14 = rot16(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 16)); v14 = rot16(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot12(v128.xor(v6, v10));
-  v2 = i32x4.add(i32x4.add(v2, v6), m9); v14 = rot8(v128.xor(v14, v2));
+  v2 = i32x4.add(i32x4.add(v2, v6), v128.load(msg, 144)); v14 = rot8(v128.xor(v14, v2));
   v10 = i32x4.add(v10, v14); v6 = rot7(v128.xor(v6, v10));
-  v3 = i32x4.add(i32x4.add(v3, v7), m8); v15 = rot16(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 128)); v15 = rot16(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot12(v128.xor(v7, v11));
-  v3 = i32x4.add(i32x4.add(v3, v7), m6); v15 = rot8(v128.xor(v15, v3));
+  v3 = i32x4.add(i32x4.add(v3, v7), v128.load(msg, 96)); v15 = rot8(v128.xor(v15, v3));
   v11 = i32x4.add(v11, v15); v7 = rot7(v128.xor(v7, v11));
-  v0 = i32x4.add(i32x4.add(v0, v5), m14); v15 = rot16(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 224)); v15 = rot16(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot12(v128.xor(v5, v10));
-  v0 = i32x4.add(i32x4.add(v0, v5), m10); v15 = rot8(v128.xor(v15, v0));
+  v0 = i32x4.add(i32x4.add(v0, v5), v128.load(msg, 160)); v15 = rot8(v128.xor(v15, v0));
   v10 = i32x4.add(v10, v15); v5 = rot7(v128.xor(v5, v10));
-  v1 = i32x4.add(i32x4.add(v1, v6), m2); v12 = rot16(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 32)); v12 = rot16(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot12(v128.xor(v6, v11));
-  v1 = i32x4.add(i32x4.add(v1, v6), m12); v12 = rot8(v128.xor(v12, v1));
+  v1 = i32x4.add(i32x4.add(v1, v6), v128.load(msg, 192)); v12 = rot8(v128.xor(v12, v1));
   v11 = i32x4.add(v11, v12); v6 = rot7(v128.xor(v6, v11));
-  v2 = i32x4.add(i32x4.add(v2, v7), m3); v13 = rot16(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 48)); v13 = rot16(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot12(v128.xor(v7, v8));
-  v2 = i32x4.add(i32x4.add(v2, v7), m4); v13 = rot8(v128.xor(v13, v2));
+  v2 = i32x4.add(i32x4.add(v2, v7), v128.load(msg, 64)); v13 = rot8(v128.xor(v13, v2));
   v8 = i32x4.add(v8, v13); v7 = rot7(v128.xor(v7, v8));
-  v3 = i32x4.add(i32x4.add(v3, v4), m7); v14 = rot16(v128.xor(v14, v3));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 112)); v14 = rot16(v128.xor(v14, v3));
   v9 = i32x4.add(v9, v14); v4 = rot12(v128.xor(v4, v9));
-  v3 = i32x4.add(i32x4.add(v3, v4), m13); v14 = rot8(v128.xor(v14, v3));
-  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));  v128.store(cv, v128.xor(v0, v8));
+  v3 = i32x4.add(i32x4.add(v3, v4), v128.load(msg, 208)); v14 = rot8(v128.xor(v14, v3));
+  v9 = i32x4.add(v9, v14); v4 = rot7(v128.xor(v4, v9));
+  v128.store(cv, v128.xor(v0, v8));
   v128.store(cv, v128.xor(v1, v9), 16);
   v128.store(cv, v128.xor(v2, v10), 32);
   v128.store(cv, v128.xor(v3, v11), 48);
@@ -710,11 +803,38 @@ export function hash_leaves(input: usize, leaves: u32, words: u32, key: usize, o
 }
 
 /**
+ * Merkle layers above the 8-word leaf digests at `leaves` (`total` of them, a power of two): each
+ * parent is one keyed compression of its two children, and the `levels` layers are written one after
+ * another from out, bottom-up, each whole (total / 2^(l+1) digests). This call hashes only the
+ * subtree above leaves [first, first + count) (count a power of two dividing first), so that workers
+ * sharing the memory can build disjoint subtrees of one tree into the same layers.
+ */
+export function merkle_layers(
+  leaves: usize,
+  first: u32,
+  count: u32,
+  total: u32,
+  levels: u32,
+  key: usize,
+  out: usize,
+): void {
+  let children = leaves + ((<usize>first) << 5);
+  let layer = out;
+  for (let l: u32 = 0; l < levels; l++) {
+    count >>= 1;
+    const mine = layer + ((<usize>(first >> (l + 1))) << 5);
+    hash_leaves(children, count, 16, key, mine);
+    children = mine;
+    layer += (<usize>(total >> (l + 1))) << 5;
+  }
+}
+
+/**
  * Keyed BLAKE3 of each row of a column-major matrix (`width` columns of `rows` words, column c at
- * input + c * rows words): row r is the words (col0[r], col1[r], ...). Four consecutive rows are
+ * input + c * stride words): row r is the words (col0[r], col1[r], ...). Four consecutive rows are
  * one vector load per word, so no gathering is needed. rows must be a multiple of 4.
  */
-export function hash_columns(input: usize, rows: u32, width: u32, key: usize, out: usize): void {
+export function hash_columns(input: usize, stride: u32, rows: u32, width: u32, key: usize, out: usize): void {
   const blocks: u32 = width === 0 ? 1 : (width + 15) >> 4;
   const msg = scratch + 128;
   for (let r: u32 = 0; r < rows; r += 4) {
@@ -723,7 +843,7 @@ export function hash_columns(input: usize, rows: u32, width: u32, key: usize, ou
       const first = b << 4;
       const n = width - first < 16 ? width - first : 16;
       for (let i: u32 = 0; i < 16; i++) {
-        const vec = i < n ? v128.load(input + ((<usize>(first + i) * rows + r) << 2)) : i32x4.splat(0);
+        const vec = i < n ? v128.load(input + ((<usize>(first + i) * stride + r) << 2)) : i32x4.splat(0);
         v128.store(msg + (<usize>i << 4), vec);
       }
       compress4(scratch, msg, n << 2, blockFlags(b, blocks));
@@ -792,38 +912,51 @@ export function fri_fold(
 // ---------------------------------------------------------------- DEEP batching
 
 /**
- * acc[k] += sum_c coeff_c * column_c[k] for `cols` base-field columns of n words at input (column
- * major) and extension coefficients in Montgomery form (4 words each): the random linear
- * combinations of the DEEP composition. An extension accumulator is one vector per point.
+ * acc[k] += sum_c coeff_c * column_c[k] for `cols` base-field columns of n words (column c at
+ * input + c * stride words) and extension coefficients in a pair table (coordinates and their Shoup
+ * quotients, 32 bytes per column): the random linear combinations of the DEEP composition. An
+ * extension accumulator is one vector per point.
  */
-export function combine_columns(input: usize, cols: u32, n: u32, coeffs: usize, acc: usize): void {
+export function combine_columns(input: usize, stride: u32, cols: u32, n: u32, coeffs: usize, acc: usize): void {
   // Blocks of 1024 points keep their 16 KiB of accumulators in L1 across all columns.
   const block: usize = 1024;
   for (let k0: usize = 0; k0 < <usize>n; k0 += block) {
     const k1 = k0 + block < <usize>n ? k0 + block : <usize>n;
     for (let c: usize = 0; c < <usize>cols; c++) {
-      const beta = v128.load(coeffs + (c << 4));
-      const col = input + ((c * <usize>n) << 2);
+      const beta = v128.load(coeffs + (c << 5));
+      const betaQ = v128.load(coeffs + (c << 5), 16);
+      const col = input + ((c * <usize>stride) << 2);
       for (let k = k0; k < k1; k++) {
         const p = acc + (k << 4);
-        v128.store(p, add4(v128.load(p), mmul4(i32x4.splat(load<u32>(col + (k << 2))), beta)));
+        v128.store(p, add4(v128.load(p), smul4(i32x4.splat(load<u32>(col + (k << 2))), beta, betaQ)));
       }
     }
   }
 }
 
 /**
- * out[c] = sum_k column_c[k] * weight[k] for `cols` base columns of n words and n extension weights
- * in Montgomery form: barycentric evaluation of every trace column at the DEEP point.
+ * out[c] = sum_k column_c[k] * weight[k] for `cols` base columns of n words (column c at
+ * input + c * stride words) and n extension weights in Montgomery form: barycentric evaluation of
+ * every trace column at the DEEP point.
  */
-export function dot_columns(input: usize, cols: u32, n: u32, weights: usize, out: usize): void {
+export function dot_columns(input: usize, stride: u32, cols: u32, n: u32, weights: usize, out: usize): void {
   for (let c: usize = 0; c < <usize>cols; c++) {
-    const col = input + ((c * <usize>n) << 2);
+    const col = input + ((c * <usize>stride) << 2);
     let acc = i32x4.splat(0);
     for (let k: usize = 0; k < <usize>n; k++) {
       acc = add4(acc, mmul4(i32x4.splat(load<u32>(col + (k << 2))), v128.load(weights + (k << 4))));
     }
     v128.store(out + (c << 4), acc);
+  }
+}
+
+/** A pair table (see pairAt) of the n canonical values at values, for smul4 and combine_columns. */
+export function build_pairs(values: usize, n: u32, table: usize): void {
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const e = pairAt(table, i);
+    const w = load<u32>(values + (i << 2));
+    store<u32>(e, w);
+    store<u32>(e, shoupQuotient(w), 16);
   }
 }
 
@@ -862,6 +995,162 @@ function einvMontTo(a0: u32, a1: u32, a2: u32, a3: u32, oneMont: u32): void {
   e0 = r0; e1 = r1; e2 = r2; e3 = r3;
 }
 
+// Extension arithmetic on 4 points at once, one vector per coordinate (lane j = point j); result in
+// (x0, x1, x2, x3). Forms as for emulTo: Montgomery times Montgomery stays Montgomery, Montgomery
+// times canonical is canonical.
+let x0: v128 = i32x4.splat(0);
+let x1: v128 = i32x4.splat(0);
+let x2: v128 = i32x4.splat(0);
+let x3: v128 = i32x4.splat(0);
+
+/** s * 11 (the extension's non-residue), in whichever form s is. */
+@inline function mulW4(s: v128): v128 {
+  return smul4(s, i32x4.splat(11), i32x4.splat(W_QUOTIENT));
+}
+
+@inline function emul4(a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128): void {
+  const t0 = add4(mmul4(a0, b0), mulW4(add4(add4(mmul4(a1, b3), mmul4(a2, b2)), mmul4(a3, b1))));
+  const t1 = add4(add4(mmul4(a0, b1), mmul4(a1, b0)), mulW4(add4(mmul4(a2, b3), mmul4(a3, b2))));
+  const t2 = add4(add4(add4(mmul4(a0, b2), mmul4(a1, b1)), mmul4(a2, b0)), mulW4(mmul4(a3, b3)));
+  const t3 = add4(add4(mmul4(a0, b3), mmul4(a1, b2)), add4(mmul4(a2, b1), mmul4(a3, b0)));
+  x0 = t0;
+  x1 = t1;
+  x2 = t2;
+  x3 = t3;
+}
+
+/**
+ * r * (d, c1, c2, c3) for 4 points, where only the first coordinate d varies and c1..c3 are
+ * constants (canonical, with Shoup quotients q1..q3): a denominator x - z of the DEEP composition.
+ */
+@inline function emulDenominator4(
+  r0: v128,
+  r1: v128,
+  r2: v128,
+  r3: v128,
+  d: v128,
+  c1: v128,
+  q1: v128,
+  c2: v128,
+  q2: v128,
+  c3: v128,
+  q3: v128,
+): void {
+  const t0 = add4(mmul4(r0, d), mulW4(add4(add4(smul4(r1, c3, q3), smul4(r2, c2, q2)), smul4(r3, c1, q1))));
+  const t1 = add4(add4(smul4(r0, c1, q1), mmul4(r1, d)), mulW4(add4(smul4(r2, c3, q3), smul4(r3, c2, q2))));
+  const t2 = add4(add4(add4(smul4(r0, c2, q2), smul4(r1, c1, q1)), mmul4(r2, d)), mulW4(smul4(r3, c3, q3)));
+  const t3 = add4(add4(smul4(r0, c3, q3), smul4(r1, c2, q2)), add4(smul4(r2, c1, q1), mmul4(r3, d)));
+  x0 = t0;
+  x1 = t1;
+  x2 = t2;
+  x3 = t3;
+}
+
+/** The 4 extension elements (16 words, one after another) at p as coordinate vectors, in (x0..x3). */
+@inline function loadTransposed(p: usize): void {
+  const v0 = v128.load(p);
+  const v1 = v128.load(p, 16);
+  const v2 = v128.load(p, 32);
+  const v3 = v128.load(p, 48);
+  const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+  x0 = v128.shuffle<i32>(t0, t2, 0, 1, 4, 5);
+  x1 = v128.shuffle<i32>(t0, t2, 2, 3, 6, 7);
+  x2 = v128.shuffle<i32>(t1, t3, 0, 1, 4, 5);
+  x3 = v128.shuffle<i32>(t1, t3, 2, 3, 6, 7);
+}
+
+/** Stores coordinate vectors c0..c3 of 4 extension elements as 16 words, element after element. */
+@inline function storeTransposed(p: usize, c0: v128, c1: v128, c2: v128, c3: v128): void {
+  const t0 = v128.shuffle<i32>(c0, c1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(c0, c1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(c2, c3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<i32>(c2, c3, 2, 6, 3, 7);
+  v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+}
+
+/**
+ * deep_compose for n a multiple of 4, 4 points per step: lane j of every vector belongs to points
+ * 4g + j, so Montgomery's trick runs as 4 independent chains (4 extension inversions at the end)
+ * and every extension product is 4 points' worth of vector products. Same results as deep_compose.
+ */
+function deep_compose4(
+  a: usize,
+  b: usize,
+  xs: usize,
+  n: u32,
+  consts: usize,
+  prefix: usize,
+  oneMont: u32,
+  out: usize,
+): void {
+  // x - z = (x - z0, -z1, -z2, -z3): its constant coordinates canonical, for Shoup products.
+  const z0 = i32x4.splat(load<u32>(consts));
+  const w0 = i32x4.splat(load<u32>(consts, 16));
+  const nz1 = subp(0, mmul(load<u32>(consts, 4), 1));
+  const nz2 = subp(0, mmul(load<u32>(consts, 8), 1));
+  const nz3 = subp(0, mmul(load<u32>(consts, 12), 1));
+  const nw1 = subp(0, mmul(load<u32>(consts, 20), 1));
+  const nw2 = subp(0, mmul(load<u32>(consts, 24), 1));
+  const nw3 = subp(0, mmul(load<u32>(consts, 28), 1));
+  const cz1 = i32x4.splat(nz1), qz1 = i32x4.splat(shoupQuotient(nz1));
+  const cz2 = i32x4.splat(nz2), qz2 = i32x4.splat(shoupQuotient(nz2));
+  const cz3 = i32x4.splat(nz3), qz3 = i32x4.splat(shoupQuotient(nz3));
+  const cw1 = i32x4.splat(nw1), qw1 = i32x4.splat(shoupQuotient(nw1));
+  const cw2 = i32x4.splat(nw2), qw2 = i32x4.splat(shoupQuotient(nw2));
+  const cw3 = i32x4.splat(nw3), qw3 = i32x4.splat(shoupQuotient(nw3));
+  const r2 = i32x4.splat(R2);
+  let r0 = i32x4.splat(oneMont), r1 = i32x4.splat(0), r2v = i32x4.splat(0), r3 = i32x4.splat(0);
+  for (let g: usize = 0; g < <usize>n; g += 4) {
+    const x = mmul4(v128.load(xs + (g << 2)), r2);
+    const p = prefix + (g << 5);
+    v128.store(p, r0); v128.store(p, r1, 16); v128.store(p, r2v, 32); v128.store(p, r3, 48);
+    emulDenominator4(r0, r1, r2v, r3, sub4(x, z0), cz1, qz1, cz2, qz2, cz3, qz3);
+    v128.store(p, x0, 64); v128.store(p, x1, 80); v128.store(p, x2, 96); v128.store(p, x3, 112);
+    emulDenominator4(x0, x1, x2, x3, sub4(x, w0), cw1, qw1, cw2, qw2, cw3, qw3);
+    r0 = x0; r1 = x1; r2v = x2; r3 = x3;
+  }
+  // Invert each lane's product.
+  const tmp = scratch + 128;
+  v128.store(tmp, r0); v128.store(tmp, r1, 16); v128.store(tmp, r2v, 32); v128.store(tmp, r3, 48);
+  for (let j: usize = 0; j < 4; j++) {
+    einvMontTo(load<u32>(tmp + (j << 2)), load<u32>(tmp + (j << 2), 16), load<u32>(tmp + (j << 2), 32), load<u32>(tmp + (j << 2), 48), oneMont);
+    store<u32>(tmp + (j << 2), e0, 64); store<u32>(tmp + (j << 2), e1, 80); store<u32>(tmp + (j << 2), e2, 96); store<u32>(tmp + (j << 2), e3, 112);
+  }
+  let i0 = v128.load(tmp, 64), i1 = v128.load(tmp, 80), i2 = v128.load(tmp, 96), i3 = v128.load(tmp, 112);
+  const ca0 = i32x4.splat(load<u32>(consts, 32)), ca1 = i32x4.splat(load<u32>(consts, 36));
+  const ca2 = i32x4.splat(load<u32>(consts, 40)), ca3 = i32x4.splat(load<u32>(consts, 44));
+  const cb0 = i32x4.splat(load<u32>(consts, 48)), cb1 = i32x4.splat(load<u32>(consts, 52));
+  const cb2 = i32x4.splat(load<u32>(consts, 56)), cb3 = i32x4.splat(load<u32>(consts, 60));
+  for (let g: isize = <isize>n - 4; g >= 0; g -= 4) {
+    const x = mmul4(v128.load(xs + (<usize>g << 2)), r2);
+    const p = prefix + (<usize>g << 5);
+    // 1 / (x - z w) = prefix-through-(x - z) * inv; then inv *= (x - z w).
+    emul4(v128.load(p, 64), v128.load(p, 80), v128.load(p, 96), v128.load(p, 112), i0, i1, i2, i3);
+    const v0 = x0, v1 = x1, v2 = x2, v3 = x3;
+    emulDenominator4(i0, i1, i2, i3, sub4(x, w0), cw1, qw1, cw2, qw2, cw3, qw3);
+    i0 = x0; i1 = x1; i2 = x2; i3 = x3;
+    // 1 / (x - z) = prefix-before * inv; then inv *= (x - z).
+    emul4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), i0, i1, i2, i3);
+    const u0 = x0, u1 = x1, u2 = x2, u3 = x3;
+    emulDenominator4(i0, i1, i2, i3, sub4(x, z0), cz1, qz1, cz2, qz2, cz3, qz3);
+    i0 = x0; i1 = x1; i2 = x2; i3 = x3;
+    const o = <usize>g << 4;
+    // Canonical numerators times Montgomery inverses give canonical terms.
+    loadTransposed(b + o);
+    emul4(sub4(x0, cb0), sub4(x1, cb1), sub4(x2, cb2), sub4(x3, cb3), v0, v1, v2, v3);
+    const f0 = x0, f1 = x1, f2 = x2, f3 = x3;
+    loadTransposed(a + o);
+    emul4(sub4(x0, ca0), sub4(x1, ca1), sub4(x2, ca2), sub4(x3, ca3), u0, u1, u2, u3);
+    storeTransposed(out + o, add4(x0, f0), add4(x1, f1), add4(x2, f2), add4(x3, f3));
+  }
+}
+
 /**
  * The DEEP composition F(x) = (A(x) - a) / (x - z) + (B(x) - b) / (x - z w) at n points x (canonical,
  * at xs), with A and B flat extension arrays (canonical) and consts = [z, z w] in Montgomery form then
@@ -878,6 +1167,10 @@ export function deep_compose(
   oneMont: u32,
   out: usize,
 ): void {
+  if ((n & 3) === 0) {
+    deep_compose4(a, b, xs, n, consts, prefix, oneMont, out);
+    return;
+  }
   const z0 = load<u32>(consts), z1 = load<u32>(consts, 4), z2 = load<u32>(consts, 8), z3 = load<u32>(consts, 12);
   const w0 = load<u32>(consts, 16), w1 = load<u32>(consts, 20), w2 = load<u32>(consts, 24), w3 = load<u32>(consts, 28);
   const nz1 = subp(0, z1), nz2 = subp(0, z2), nz3 = subp(0, z3);
@@ -934,9 +1227,11 @@ export function vsub(a: usize, b: usize, out: usize, n: u32): void {
 
 /** Canonical product: mont_mul(a, b) = ab / R, and one more mont_mul by R^2 restores ab. */
 export function vmul(a: usize, b: usize, out: usize, n: u32): void {
-  const r2 = i32x4.splat(R2);
+  // ab / R times the constant R, the latter as a Shoup product (cheaper than a second Montgomery one).
+  const r = i32x4.splat(R_CANON);
+  const rq = i32x4.splat(shoupQuotient(R_CANON));
   for (let i: usize = 0; i < (<usize>n) << 2; i += 16) {
-    v128.store(out + i, mmul4(mmul4(v128.load(a + i), v128.load(b + i)), r2));
+    v128.store(out + i, smul4(mmul4(v128.load(a + i), v128.load(b + i)), r, rq));
   }
 }
 
@@ -945,23 +1240,27 @@ export function vfill(out: usize, value: u32, n: u32): void {
   for (let i: usize = 0; i < (<usize>n) << 2; i += 16) v128.store(out + i, v);
 }
 
-/** acc_l += c_l * v for l < 4: four coordinate vectors at acc + l * n words, c in Montgomery form. */
+/** acc_l += c_l * v for l < 4: four coordinate vectors at acc + l * n words, c canonical (Shoup products). */
 export function vaxpy4(acc: usize, c0: u32, c1: u32, c2: u32, c3: u32, v: usize, n: u32): void {
   const bytes = (<usize>n) << 2;
   const k0 = i32x4.splat(c0);
   const k1 = i32x4.splat(c1);
   const k2 = i32x4.splat(c2);
   const k3 = i32x4.splat(c3);
+  const q0 = i32x4.splat(shoupQuotient(c0));
+  const q1 = i32x4.splat(shoupQuotient(c1));
+  const q2 = i32x4.splat(shoupQuotient(c2));
+  const q3 = i32x4.splat(shoupQuotient(c3));
   for (let i: usize = 0; i < bytes; i += 16) {
     const x = v128.load(v + i);
     const p0 = acc + i;
-    v128.store(p0, add4(v128.load(p0), mmul4(x, k0)));
+    v128.store(p0, add4(v128.load(p0), smul4(x, k0, q0)));
     const p1 = p0 + bytes;
-    v128.store(p1, add4(v128.load(p1), mmul4(x, k1)));
+    v128.store(p1, add4(v128.load(p1), smul4(x, k1, q1)));
     const p2 = p1 + bytes;
-    v128.store(p2, add4(v128.load(p2), mmul4(x, k2)));
+    v128.store(p2, add4(v128.load(p2), smul4(x, k2, q2)));
     const p3 = p2 + bytes;
-    v128.store(p3, add4(v128.load(p3), mmul4(x, k3)));
+    v128.store(p3, add4(v128.load(p3), smul4(x, k3, q3)));
   }
 }
 

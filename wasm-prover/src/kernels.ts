@@ -5,36 +5,21 @@
  * copies its batch in, makes one WASM call and copies the result out.
  *
  * The object it returns has the shape of core's StarkKernels (this package depends on nothing of
- * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time.
+ * ours, so the interface is matched structurally) plus the raw kernels the benchmarks time. The same
+ * module built over an imported shared memory (build/kernels-shared.wasm) serves SharedKernelPool.
  */
 
-const P = 2013265921n;
-const R = (1n << 32n) % P;
+import { blockShifts, foldMatrixMont, inverse, pairBytes, root, toMont } from './constants.ts';
 
-function modPow(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  let x = b % P;
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) r = (r * x) % P;
-    x = (x * x) % P;
-    k >>= 1n;
-  }
-  return r;
-}
-
-const toMont = (x: bigint | number): number => Number((BigInt(x) * R) % P);
-const inverse = (x: bigint | number): bigint => modPow(BigInt(x), P - 2n);
-const root = (log: number): bigint => modPow(31n, (P - 1n) >> BigInt(log));
-
-interface Exports {
+export interface Exports {
   memory: WebAssembly.Memory;
   set_scratch(ptr: number): void;
+  to_mont(a: number, n: number): void;
   mont_mul_batch(a: number, b: number, out: number, n: number): void;
-  build_twiddles(tw: number, logN: number, rootMont: number, oneMont: number): void;
+  build_twiddles(tw: number, logN: number, root: number): void;
   ntt_dif(a: number, logN: number, tw: number): void;
   intt_dit_unscaled(a: number, logN: number, tw: number): void;
-  build_block_tables(tables: number, m: number, blocks: number, shifts: number, baseMont: number): void;
+  build_block_tables(tables: number, m: number, blocks: number, shifts: number, base: number): void;
   lde_columns(
     input: number,
     output: number,
@@ -55,9 +40,19 @@ interface Exports {
     tables: number,
   ): void;
   hash_leaves(input: number, leaves: number, words: number, key: number, out: number): void;
-  hash_columns(input: number, rows: number, width: number, key: number, out: number): void;
-  combine_columns(input: number, cols: number, n: number, coeffs: number, acc: number): void;
-  dot_columns(input: number, cols: number, n: number, weights: number, out: number): void;
+  merkle_layers(
+    leaves: number,
+    first: number,
+    count: number,
+    total: number,
+    levels: number,
+    key: number,
+    out: number,
+  ): void;
+  build_pairs(values: number, n: number, table: number): void;
+  hash_columns(input: number, stride: number, rows: number, width: number, key: number, out: number): void;
+  combine_columns(input: number, stride: number, cols: number, n: number, coeffs: number, acc: number): void;
+  dot_columns(input: number, stride: number, cols: number, n: number, weights: number, out: number): void;
   interpolate_columns(
     data: number,
     cols: number,
@@ -105,6 +100,22 @@ const TABLES = FIXED + 1024;
 
 export type Ext4 = readonly [number, number, number, number];
 
+/** The module's kernel functions, by export name. */
+export type KernelExport = Exclude<keyof Exports, 'memory'>;
+
+/** Runs one kernel export with numeric arguments, in the worker that holds the instance (SharedKernelPool). */
+export type KernelCall = (name: KernelExport, args: number[]) => number | Promise<number>;
+
+/** The initial size (pages) the module declares; a shared memory for it starts at least this big. */
+const MODULE_PAGES = 2;
+/** The maximum the shared build declares (asconfig.json): all of wasm32's 4 GiB. */
+const SHARED_MAX_PAGES = 65536;
+
+/** A memory for build/kernels-shared.wasm: every worker of a SharedKernelPool runs over it, the caller fills it. */
+export function sharedKernelMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: MODULE_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
+}
+
 /** Constraint evaluation over vectors in this module's memory (core's ConstraintEvaluator<number>). */
 export interface WasmEvaluator {
   readonly ops: {
@@ -133,13 +144,7 @@ export class WasmKernels {
     this.x = instance.exports as unknown as Exports;
     this.reserve(TABLES);
     this.x.set_scratch(SCRATCH);
-    const w8inv = inverse(root(3));
-    const eighth = inverse(8);
-    const m = new Uint32Array(64);
-    for (let k = 0; k < 8; k++) {
-      for (let t = 0; t < 8; t++) m[8 * k + t] = toMont((modPow(w8inv, BigInt((t * k) % 8)) * eighth) % P);
-    }
-    this.u32().set(m, MATRIX / 4);
+    this.u32().set(foldMatrixMont(), MATRIX / 4);
   }
 
   private u32(): Uint32Array {
@@ -154,14 +159,13 @@ export class WasmKernels {
   /** Twiddle tables (forward, inverse) valid for every NTT size up to 2^log. */
   private tables(log: number): { fwd: number; inv: number } {
     if (log > this.tableLog) {
-      const size = 4 * 2 ** log;
-      this.reserve(TABLES + 2 * size);
-      this.x.build_twiddles(TABLES, log, toMont(root(log)), toMont(1));
-      this.x.build_twiddles(TABLES + size, log, toMont(inverse(root(log))), toMont(1));
+      this.reserve(TABLES + 2 * pairBytes(2 ** log));
+      this.x.build_twiddles(TABLES, log, Number(root(log)));
+      this.x.build_twiddles(TABLES + pairBytes(2 ** log), log, Number(inverse(root(log))));
       this.tableLog = log;
-      this.heap = TABLES + 2 * size;
+      this.heap = TABLES + 2 * pairBytes(2 ** log);
     }
-    return { fwd: TABLES, inv: TABLES + 4 * 2 ** this.tableLog };
+    return { fwd: TABLES, inv: TABLES + pairBytes(2 ** this.tableLog) };
   }
 
   /** Starts a call's allocations after the fixed area. */
@@ -253,8 +257,7 @@ export class WasmKernels {
         x.vfill(out, 0, 4 * size);
         return out;
       },
-      accumulate: (acc, c, v) =>
-        x.vaxpy4(acc, toMont(c[0]), toMont(c[1]), toMont(c[2]), toMont(c[3]), v, size),
+      accumulate: (acc, c, v) => x.vaxpy4(acc, c[0], c[1], c[2], c[3], v, size),
       scaleExt: (acc, v) => x.vscale4(acc, v, size),
       read: (v, length) => this.get(v, length),
       firstNonZero: (v) => x.vfirst_nonzero(v, size),
@@ -299,17 +302,9 @@ export class WasmKernels {
    * block b's shift is shift * w^bitrev(b) (see coset_blocks in assembly/kernels.ts).
    */
   private blockTables(m: number, blocks: number, shift: number, base: bigint): number {
-    const logBlocks = Math.log2(blocks);
-    const w = root(Math.log2(m * blocks));
-    const shifts = new Uint32Array(Math.max(4, blocks));
-    for (let b = 0; b < blocks; b++) {
-      let r = 0;
-      for (let i = 0; i < logBlocks; i++) r |= ((b >>> i) & 1) << (logBlocks - 1 - i);
-      shifts[b] = toMont((BigInt(shift) * modPow(w, BigInt(r))) % P);
-    }
-    const ps = this.put(shifts);
-    const tables = this.alloc(m * blocks);
-    this.x.build_block_tables(tables, m, blocks, ps, toMont(base));
+    const ps = this.put(blockShifts(m, blocks, shift));
+    const tables = this.alloc((blocks * pairBytes(m)) / 4);
+    this.x.build_block_tables(tables, m, blocks, ps, Number(base));
     return tables;
   }
 
@@ -380,7 +375,7 @@ export class WasmKernels {
     for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * padded);
     const out = this.alloc(8 * padded);
     this.setKey(key);
-    this.x.hash_columns(input, padded, columns.length, KEY, out);
+    this.x.hash_columns(input, padded, padded, columns.length, KEY, out);
     return this.get(out, 8 * rows);
   }
 
@@ -398,18 +393,15 @@ export class WasmKernels {
   /** All `levels` layers in one call: each layer is hashed from the previous one in place in memory. */
   async merkleLayers(leaves: Uint32Array, levels: number, key: Uint32Array): Promise<Uint32Array[]> {
     this.begin();
-    let children = this.put(leaves);
-    let count = leaves.length / 8;
-    const ptrs: [number, number][] = [];
+    const first = this.put(leaves);
+    const total = leaves.length / 8;
+    // Back to back, as merkle_layers writes them.
+    const layers = this.alloc(8 * (total - (total >> levels)));
     this.setKey(key);
-    for (let l = 0; l < levels; l++) {
-      count /= 2;
-      const out = this.alloc(8 * count);
-      this.x.hash_leaves(children, count, 16, KEY, out);
-      ptrs.push([out, 8 * count]);
-      children = out;
-    }
-    return ptrs.map(([ptr, words]) => this.get(ptr, words));
+    this.x.merkle_layers(first, 0, total, total, levels, KEY, layers);
+    return Array.from({ length: levels }, (_, l) =>
+      this.get(layers + 32 * (total - (total >> l)), 8 * (total >> (l + 1))),
+    );
   }
 
   async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
@@ -417,17 +409,15 @@ export class WasmKernels {
     const batch = 16;
     this.begin();
     const acc = this.alloc(4 * n);
-    const pc = this.alloc(4 * batch);
+    const pc = this.alloc((columns.length * pairBytes(4)) / 4);
+    this.x.build_pairs(this.put(Uint32Array.from(coeffs.flat())), 4 * columns.length, pc);
     const input = this.alloc(n * batch);
     this.u32().fill(0, acc / 4, acc / 4 + 4 * n);
     for (let first = 0; first < columns.length; first += batch) {
       const count = Math.min(batch, columns.length - first);
       const mem = this.u32();
-      for (let i = 0; i < count; i++) {
-        mem.set(columns[first + i]!, input / 4 + i * n);
-        for (let c = 0; c < 4; c++) mem[pc / 4 + 4 * i + c] = toMont(coeffs[first + i]![c]!);
-      }
-      this.x.combine_columns(input, count, n, pc, acc);
+      for (let i = 0; i < count; i++) mem.set(columns[first + i]!, input / 4 + i * n);
+      this.x.combine_columns(input, n, count, n, pc + first * pairBytes(4), acc);
     }
     return this.get(acc, 4 * n);
   }
@@ -435,14 +425,13 @@ export class WasmKernels {
   async dot(columns: readonly Uint32Array[], weights: Uint32Array): Promise<Uint32Array> {
     const n = columns[0]!.length;
     this.begin();
-    const pw = this.alloc(4 * n);
-    const mem0 = this.u32();
-    for (let i = 0; i < 4 * n; i++) mem0[pw / 4 + i] = toMont(weights[i]!);
+    const pw = this.put(weights);
+    this.x.to_mont(pw, 4 * n);
     const input = this.alloc(n * columns.length);
     const out = this.alloc(4 * columns.length);
     const mem = this.u32();
     for (let i = 0; i < columns.length; i++) mem.set(columns[i]!, input / 4 + i * n);
-    this.x.dot_columns(input, columns.length, n, pw, out);
+    this.x.dot_columns(input, n, columns.length, n, pw, out);
     return this.get(out, 4 * columns.length);
   }
 
@@ -478,18 +467,18 @@ export class WasmKernels {
   }
 }
 
+const abortImport = {
+  abort: () => {
+    throw new Error('wasm-prover kernel aborted');
+  },
+};
+
 /**
- * Instantiates the kernels from the module's bytes (fetch them in a browser, read them in Node) or
- * from a compiled module (which can be posted to workers, so each compiles nothing).
+ * Instantiates the kernels in this thread from the module's bytes (fetch them in a browser, read
+ * them in Node) or from a compiled module (which can be posted to workers, so each compiles nothing).
  */
 export async function instantiateKernels(source: BufferSource | WebAssembly.Module): Promise<WasmKernels> {
-  const imports = {
-    env: {
-      abort: () => {
-        throw new Error('wasm-prover kernel aborted');
-      },
-    },
-  };
+  const imports = { env: abortImport };
   const instance =
     source instanceof WebAssembly.Module
       ? await WebAssembly.instantiate(source, imports)
@@ -497,4 +486,24 @@ export async function instantiateKernels(source: BufferSource | WebAssembly.Modu
   return new WasmKernels(instance);
 }
 
-export { type KernelApi, KernelPool, type KernelWorkerApi, lazyWorkerApi, workerApi } from './pool.ts';
+/**
+ * Instantiates the shared build (build/kernels-shared.wasm) over `memory` from sharedKernelMemory(),
+ * in a worker of SharedKernelPool, and returns how to run its kernels there.
+ */
+export async function instantiateSharedModule(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): Promise<KernelCall> {
+  const instance = await WebAssembly.instantiate(module, { env: { ...abortImport, memory } });
+  const x = instance.exports as unknown as Omit<Exports, 'memory'>;
+  return (name, args) => (x[name] as (...a: number[]) => number)(...args) ?? 0;
+}
+
+export {
+  type KernelApi,
+  KernelPool,
+  type KernelWorkerApi,
+  lazyWorkerApi,
+  workerApi,
+} from './pool.ts';
+export { createSharedKernelPool, SharedKernelPool } from './shared-pool.ts';

@@ -5,11 +5,24 @@
  * the DEEP combination, leaves and cosets for Merkle layers and FRI folding. Every kernel is
  * elementwise over the split, so the result is bit-identical to one worker's.
  *
+ * This pool posts each part to a worker's own kernels and the results back (moved, not cloned): the
+ * path for browsers without SharedArrayBuffer (not crossOriginIsolated). Where shared memory exists,
+ * SharedKernelPool (shared-pool.ts) does the same work without copying batches between threads; the
+ * workers serve both (lazyWorkerApi).
+ *
  * The workers are comlink proxies: Web Workers in browsers (worker/src/prover), worker_threads in
  * Node (./node.ts).
  */
 import { transfer } from 'comlink';
-import { type Ext4, instantiateKernels, type WasmEvaluator, type WasmKernels } from './kernels.ts';
+import {
+  type Ext4,
+  instantiateKernels,
+  instantiateSharedModule,
+  type KernelCall,
+  type KernelExport,
+  type WasmEvaluator,
+  type WasmKernels,
+} from './kernels.ts';
 
 export type KernelApi = Pick<
   WasmKernels,
@@ -82,11 +95,19 @@ export function workerApi(kernels: KernelApi): KernelApi {
 /** A kernel worker that receives its compiled module from the page (no URL to resolve inside it). */
 export interface KernelWorkerApi extends KernelApi {
   init(module: WebAssembly.Module): Promise<void>;
+  /** Instantiates the shared build (kernels-shared.wasm) over `memory`, for createSharedKernelPool. */
+  initShared(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void>;
+  /** Runs one kernel of the shared instance (the caller has placed its data in the shared memory). */
+  call(name: KernelExport, args: number[]): Promise<number>;
 }
 
-/** The API a browser kernel worker exposes: kernels exist once init() has instantiated the module. */
+/**
+ * The API a kernel worker exposes: kernels exist once init() has instantiated the module (the
+ * message path) or initShared() the shared build (the shared-memory path).
+ */
 export function lazyWorkerApi(): KernelWorkerApi {
   let api: KernelApi | undefined;
+  let shared: KernelCall | undefined;
   const ready = (): KernelApi => {
     if (api === undefined) throw new Error('kernel worker used before init()');
     return api;
@@ -94,6 +115,13 @@ export function lazyWorkerApi(): KernelWorkerApi {
   return {
     init: async (module) => {
       api = workerApi(await instantiateKernels(module));
+    },
+    initShared: async (module, memory) => {
+      shared = await instantiateSharedModule(module, memory);
+    },
+    call: async (name, args) => {
+      if (shared === undefined) throw new Error('kernel worker used before initShared()');
+      return shared(name, args);
     },
     lde: (...args) => ready().lde(...args),
     evaluate: (...args) => ready().evaluate(...args),
@@ -122,6 +150,15 @@ export class KernelPool implements KernelApi {
     private readonly close: () => void,
   ) {
     this.name = `pool-${workers.length}x`;
+  }
+
+  /** Elements [a, b) of `array`, copied to be moved to a worker. */
+  private part(array: Uint32Array, a: number, b: number): Uint32Array {
+    return moved(array.slice(a, b));
+  }
+
+  private parts(arrays: readonly Uint32Array[], a: number, b: number): Uint32Array[] {
+    return moved(arrays.map((c) => c.slice(a, b)));
   }
 
   get size(): number {
@@ -166,7 +203,7 @@ export class KernelPool implements KernelApi {
     const rows = columns[0]?.length ?? 0;
     const parts = this.split(rows, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) => this.workers[i]!.hashRows(moved(columns.map((c) => c.slice(a, b))), key)),
+      parts.map(([a, b], i) => this.workers[i]!.hashRows(this.parts(columns, a, b), key)),
     );
     return concat(results);
   }
@@ -176,11 +213,7 @@ export class KernelPool implements KernelApi {
     const parts = this.split(leaves, wordsPerLeaf);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.hashLeaves(
-          moved(words.slice(a * wordsPerLeaf, b * wordsPerLeaf)),
-          wordsPerLeaf,
-          key,
-        ),
+        this.workers[i]!.hashLeaves(this.part(words, a * wordsPerLeaf, b * wordsPerLeaf), wordsPerLeaf, key),
       ),
     );
     return concat(results);
@@ -199,7 +232,7 @@ export class KernelPool implements KernelApi {
     const share = leaves.length / parts;
     const below = Math.min(levels, Math.log2(count / parts));
     const subtrees = await Promise.all(
-      this.workers.map((w, i) => w.merkleLayers(moved(leaves.slice(i * share, (i + 1) * share)), below, key)),
+      this.workers.map((w, i) => w.merkleLayers(this.part(leaves, i * share, (i + 1) * share), below, key)),
     );
     const layers = Array.from({ length: below }, (_, l) => concat(subtrees.map((t) => t[l]!)));
     const top = await this.local.merkleLayers(layers[below - 1]!, levels - below, key);
@@ -210,7 +243,7 @@ export class KernelPool implements KernelApi {
     const parts = this.split(values.length / 32, 32);
     const results = await Promise.all(
       parts.map(([a, b], i) =>
-        this.workers[i]!.friFold(moved(values.slice(32 * a, 32 * b)), moved(xInv.slice(a, b)), zeta),
+        this.workers[i]!.friFold(this.part(values, 32 * a, 32 * b), this.part(xInv, a, b), zeta),
       ),
     );
     return concat(results);
@@ -219,7 +252,7 @@ export class KernelPool implements KernelApi {
   async combine(columns: readonly Uint32Array[], coeffs: readonly Ext4[]): Promise<Uint32Array> {
     const parts = this.split(columns[0]!.length, columns.length, 4);
     const results = await Promise.all(
-      parts.map(([a, b], i) => this.workers[i]!.combine(moved(columns.map((c) => c.slice(a, b))), coeffs)),
+      parts.map(([a, b], i) => this.workers[i]!.combine(this.parts(columns, a, b), coeffs)),
     );
     return concat(results);
   }
@@ -241,13 +274,13 @@ export class KernelPool implements KernelApi {
     a: Ext4,
     b: Ext4,
   ): Promise<Uint32Array> {
-    const parts = this.split(xs.length, 4);
+    const parts = this.split(xs.length, 4, 4);
     const results = await Promise.all(
       parts.map(([s, e], i) =>
         this.workers[i]!.deepCompose(
-          A.slice(4 * s, 4 * e),
-          B.slice(4 * s, 4 * e),
-          xs.slice(s, e),
+          this.part(A, 4 * s, 4 * e),
+          this.part(B, 4 * s, 4 * e),
+          this.part(xs, s, e),
           z,
           zNext,
           a,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cubeChainAir, cubeChainTrace } from '../../core/src/stark/airs/cube-chain.ts';
 import { inv, mul, P } from '../../core/src/stark/field.ts';
-import { tsKernels } from '../../core/src/stark/kernels.ts';
+import { type ConstraintEvaluator, tsKernels } from '../../core/src/stark/kernels.ts';
 import { LEAF_KEY, NODE_KEY } from '../../core/src/stark/merkle.ts';
 import { inttDit, nttDif } from '../../core/src/stark/ntt.ts';
 import { prove } from '../../core/src/stark/prover.ts';
@@ -149,18 +149,16 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
     }
   });
 
-  it('DEEP composition with its batched extension inversion', async () => {
+  it('DEEP composition with its batched extension inversion (4 points per vector, and the scalar rest)', async () => {
     const ext4 = fc.tuple(elem, elem, elem, elem);
     fc.assert(
       fc.asyncProperty(
-        column(256),
-        column(256),
-        column(64),
+        fc.integer({ min: 1, max: 70 }).chain((n) => fc.tuple(column(4 * n), column(4 * n), column(n))),
         ext4,
         ext4,
         ext4,
         ext4,
-        async (A, B, xs, z, zn, a, b) => {
+        async ([A, B, xs], z, zn, a, b) => {
           // z and zn have non-zero X coordinates, so no base-field point x equals them.
           const zz = [z[0], z[1] || 1, z[2], z[3]] as const;
           const zzn = [zn[0], zn[1], zn[2], zn[3] || 5] as const;
@@ -169,7 +167,7 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
           );
         },
       ),
-      { numRuns: 20 },
+      { numRuns: 40 },
     );
   });
 
@@ -178,6 +176,28 @@ describe('WASM kernels agree bit for bit with the TypeScript kernels', () => {
       const columns = fc.sample(column(2 ** log), 3);
       expect(await wasm.interpolate(columns, 31)).toEqual(await tsKernels.interpolate(columns, 31));
     }
+  });
+
+  it('constraint evaluator: vector add, sub, mul, constants, extension accumulate and scale', () => {
+    const size = 64;
+    const ext = fc.tuple(elem, elem, elem, elem);
+    fc.assert(
+      fc.property(column(size), column(size), column(size), elem, ext, (a, b, c, k, coeff) => {
+        // The same program on both evaluators: ((a * b) - c + k) accumulated with coeff, then scaled by b.
+        const run = <V>(e: ConstraintEvaluator<V>): Uint32Array => {
+          e.begin();
+          const [va, vb, vc] = [e.load(a), e.load(b), e.load(c)];
+          const t = e.ops.add(e.ops.sub(e.ops.mul(va, vb), vc), e.ops.constant(k));
+          const acc = e.extZeros();
+          e.accumulate(acc, coeff, t);
+          e.accumulate(acc, coeff, va);
+          e.scaleExt(acc, vb);
+          return Uint32Array.from([...e.read(t, size), ...e.read(acc, 4 * size)]);
+        };
+        expect(wasm.withEvaluator(size, run)).toEqual(tsKernels.withEvaluator(size, run));
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it('proof-of-work grinding finds the same (smallest) nonce', async () => {

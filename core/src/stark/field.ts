@@ -38,6 +38,16 @@ export function mul(a: number, b: number): number {
 }
 
 export function pow(base: number, exponent: number | bigint): number {
+  if (typeof exponent === 'number' && Number.isSafeInteger(exponent) && exponent >= 0) {
+    // The common case (inverses, roots of unity) without BigInt steps, which cost the verifier ~1 ms.
+    let result = 1;
+    let b = base;
+    for (let e = exponent; e > 0; e = Math.floor(e / 2)) {
+      if (e % 2 === 1) result = mul(result, b);
+      b = mul(b, b);
+    }
+    return result;
+  }
   let e = BigInt(exponent);
   let result = 1;
   let b = base;

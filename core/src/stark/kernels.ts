@@ -35,6 +35,12 @@ export interface ConstraintEvaluator<V> {
 }
 
 export interface StarkKernels {
+  /**
+   * Optional: runs `body` (one whole proof) while results may be views of the backend's own memory,
+   * valid until `body` settles, so that large arrays are not copied out and back in. Nothing from
+   * inside may be kept after it.
+   */
+  scope?<R>(body: () => Promise<R>): Promise<R>;
   /** Runs `use` with a constraint evaluator for batches of `size` points (a multiple of 4). */
   withEvaluator<R>(size: number, use: <V>(evaluator: ConstraintEvaluator<V>) => R): R;
   readonly name: string;

@@ -8,8 +8,8 @@
 import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
-import { type Ext, eadd, ebatchInvFlat, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
-import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { type Ext, eadd, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
+import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
@@ -86,8 +86,19 @@ export async function proveUnchecked(
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
-  const params = options.params ?? STARK_PARAMS;
   const kernels = options.kernels ?? tsKernels;
+  const body = (): Promise<Uint8Array> => proveWith(kernels, air, trace, publicInputs, options);
+  return kernels.scope === undefined ? body() : kernels.scope(body);
+}
+
+async function proveWith(
+  kernels: StarkKernels,
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions,
+): Promise<Uint8Array> {
+  const params = options.params ?? STARK_PARAMS;
   const report = options.onProgress ?? (() => {});
   const shape = shapeOf(air, params);
   const tx = startTranscript(air, publicInputs, params);
@@ -116,8 +127,7 @@ export async function proveUnchecked(
   const z = drawDeepPoint(tx, shape);
   const omegaN = rootOfUnity(shape.logN);
   const zNext = emul(z, [omegaN, 0, 0, 0]);
-  const traceAtZ = await evaluateAtPoint(kernels, trace, z);
-  const traceAtZNext = await evaluateAtPoint(kernels, trace, zNext);
+  const [traceAtZ, traceAtZNext] = await evaluateAtPointAndNext(kernels, trace, z);
   const quotientAtZ = await evaluateCoefficientsAt(kernels, quotientCoeffs, z);
   const flatten = (xs: Ext[]): Uint32Array => {
     const f = new Uint32Array(4 * xs.length);
@@ -138,8 +148,8 @@ export async function proveUnchecked(
   const deep = await deepComposition(
     kernels,
     shape,
-    traceLde,
-    quotientLde,
+    trace,
+    quotientCoeffs,
     beta,
     z,
     zNext,
@@ -205,69 +215,99 @@ async function compositionQuotient(
   const boundaries = air.boundaries(publicInputs);
   const alphas = powers(alpha, T + boundaries.length);
 
-  // Work in natural order on the quotient domain so that row i's successor is i + 2^logQ (a
-  // sequential stream per column, not a bit-reversed scatter): the first M bit-reversed LDE entries
-  // are exactly g<w_M> in bit-reversed order.
-  const reversed = new Uint32Array(M);
-  for (let i = 0; i < M; i++) reversed[i] = bitReverse(i, logM);
-  const columns = traceLde.map((col) => {
-    const c = new Uint32Array(M);
-    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
-    return c;
-  });
-  const wM = rootOfUnity(logM);
-  const xs = new Uint32Array(M);
-  for (let i = 0, x = GENERATOR; i < M; i++, x = mul(x, wM)) xs[i] = x;
+  // Work in the LDE's bit-reversed order, where the first M entries are g<w_M>: no reordering of the
+  // trace or of Q (interpolation takes bit-reversed values). Position p = bitrev_logQ(lo) n +
+  // bitrev_logN(hi) holds the point of natural index i = hi 2^logQ + lo, whose successor i + 2^logQ
+  // (hi + 1) is in the same block of n positions, at succ[p mod n].
+  const succ = new Uint32Array(n);
+  for (let hi = 0; hi < n; hi++) succ[bitReverse(hi, logN)] = bitReverse((hi + 1) & (n - 1), logN);
+  const xs = bitReversedCoset(logM);
 
-  // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values: g^n * w_qBlowup^i.
+  // 1 / Z_T(x) = (x - w_n^(n-1)) / (x^n - 1); x^n takes only 2^logQ values, g^n * w_qBlowup^lo,
+  // one per block of positions (lo = bitrev_logQ(block)).
   const omegaLast = inv(rootOfUnity(logN));
   const gn = pow(GENERATOR, n);
   const wq = rootOfUnity(logQ);
   const vanishInv = new Uint32Array(qBlowup);
   for (let i = 0, w = 1; i < qBlowup; i++, w = mul(w, wq)) vanishInv[i] = inv(sub(mul(gn, w), 1));
 
-  const rowsOf = [...new Set(boundaries.map((b) => b.row))];
-  const boundaryInv = new Map<number, Uint32Array>();
+  // Boundary terms by row: sum_b alpha_b (T_b - v_b) / d_r, d_r = x - w^r. Within a row the division
+  // is shared, so a row contributes sum_b alpha_b T_b - sum_b alpha_b v_b, then one scaling (below).
   const omegaN = rootOfUnity(logN);
-  for (const row of rowsOf) {
+  const rows = [...new Set(boundaries.map((b) => b.row))].map((row) => {
     const root = pow(omegaN, row);
     const d = new Uint32Array(M);
     for (let i = 0; i < M; i++) d[i] = sub(xs[i]!, root);
-    boundaryInv.set(row, batchInv(d));
-  }
+    const members = boundaries.flatMap((bc, b) =>
+      bc.row === row ? [{ column: bc.column, alpha: alphas[T + b]! }] : [],
+    );
+    let constant: Ext = [0, 0, 0, 0];
+    boundaries.forEach((bc, b) => {
+      if (bc.row === row) constant = esub(constant, emul(alphas[T + b]!, [bc.value, 0, 0, 0]));
+    });
+    return { root, inverse: batchInv(d), members, constant };
+  });
 
   const q = [new Uint32Array(M), new Uint32Array(M), new Uint32Array(M), new Uint32Array(M)];
   const size = Math.min(M, BATCH);
   const zt = new Uint32Array(size);
+  // Successor rows of one batch. Offsets r in a block whose top k bits are ones and the next a zero
+  // (k < logN) have successor r - n + 3n / 2^(k+1): within such a run it is one shifted slice. A batch
+  // that straddles runs (the last one of each block) is gathered.
+  const leadingOnes = (r: number): number => Math.clz32(~((r << (32 - logN)) | 0));
+  const successors = (col: Uint32Array, start: number): Uint32Array => {
+    const r0 = start & (n - 1);
+    const k = leadingOnes(r0);
+    if (logN > 0 && size <= n && k < logN && leadingOnes(r0 + size - 1) === k) {
+      const shift = (3 * n) / 2 ** (k + 1) - n;
+      return col.subarray(start + shift, start + shift + size);
+    }
+    const gathered = new Uint32Array(size);
+    for (let i = 0; i < size; i++) {
+      const p = start + i;
+      gathered[i] = col[(p & ~(n - 1)) | succ[p & (n - 1)]!]!;
+    }
+    return gathered;
+  };
   // Vector backends work in groups of 4 lanes; a quotient domain smaller than that is evaluated in TS.
   (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
     const out: V[] = new Array(T);
-    for (const { start, cur, next } of rowBatches(columns, M, qBlowup, size)) {
+    for (let start = 0; start < M; start += size) {
       e.begin();
-      const curV = cur.map(e.load);
-      air.evaluateTransition(e.ops, curV, next.map(e.load), out);
+      const curV = traceLde.map((c) => e.load(c.subarray(start, start + size)));
+      air.evaluateTransition(
+        e.ops,
+        curV,
+        traceLde.map((c) => e.load(successors(c, start))),
+        out,
+      );
       const acc = e.extZeros();
       for (let t = 0; t < T; t++) e.accumulate(acc, alphas[t]!, out[t]!);
+      // Horner over the boundary rows r_1..r_k: Q = (((C zt d_1 + B_1) d_2 / d_1 + B_2) ... + B_k) / d_k
+      // with C the transition sum and B_j row j's undivided sum, so each row costs one scaling.
       for (let i = 0; i < size; i++) {
-        zt[i] = mul(sub(xs[start + i]!, omegaLast), vanishInv[(start + i) & (qBlowup - 1)]!);
+        const p = start + i;
+        zt[i] = mul(sub(xs[p]!, omegaLast), vanishInv[bitReverse(p >>> logN, logQ)]!);
+        if (rows.length > 0) zt[i] = mul(zt[i]!, sub(xs[p]!, rows[0]!.root));
       }
       e.scaleExt(acc, e.load(zt));
-      boundaries.forEach((bc, b) => {
-        const inverses = e.load(boundaryInv.get(bc.row)!.subarray(start, start + size));
-        const term = e.ops.mul(e.ops.sub(curV[bc.column]!, e.ops.constant(bc.value)), inverses);
-        e.accumulate(acc, alphas[T + b]!, term);
+      rows.forEach((row, j) => {
+        for (const { column, alpha } of row.members) e.accumulate(acc, alpha, curV[column]!);
+        e.accumulate(acc, row.constant, e.ops.constant(1));
+        const following = rows[j + 1];
+        if (following === undefined) {
+          e.scaleExt(acc, e.load(row.inverse.subarray(start, start + size)));
+        } else {
+          for (let i = 0; i < size; i++)
+            zt[i] = mul(row.inverse[start + i]!, sub(xs[start + i]!, following.root));
+          e.scaleExt(acc, e.load(zt));
+        }
       });
       const words = e.read(acc, 4 * size);
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
   });
-  // Back to bit-reversed order, which interpolation takes.
-  const qBitReversed = q.map((col) => {
-    const c = new Uint32Array(M);
-    for (let i = 0; i < M; i++) c[i] = col[reversed[i]!]!;
-    return c;
-  });
-  const coeffs = await kernels.interpolate(qBitReversed, GENERATOR);
+  const coeffs = await kernels.interpolate(q, GENERATOR);
   const chunks: Uint32Array[] = [];
   for (let c = 0; c < qBlowup; c++) {
     for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
@@ -275,29 +315,63 @@ async function compositionQuotient(
   return chunks;
 }
 
-/** Barycentric evaluation of each natural-order column over <w_n> at an extension point outside it. */
-async function evaluateAtPoint(
+/**
+ * The points of g<w_(2^log)> in bit-reversed order. The second half of that order is the first half
+ * times w (bitrev(k + 2^(log-1)) = bitrev(k) + 1), and the first half is the same order one size
+ * down (the even powers, w^2), so it is built by doubling: 2^log - 1 multiplications, no reordering.
+ */
+function bitReversedCoset(log: number): Uint32Array {
+  const out = new Uint32Array(2 ** log);
+  out[0] = GENERATOR;
+  for (let l = 1; l <= log; l++) {
+    const half = 2 ** (l - 1);
+    const w = rootOfUnity(l);
+    for (let k = 0; k < half; k++) out[half + k] = mul(out[k]!, w);
+  }
+  return out;
+}
+
+/**
+ * Barycentric evaluation of each natural-order column over <w_n> at an extension point z outside it,
+ * and at z w_n. The weights at z w_n are those at z shifted by one place (w^i / (z w - w^i) =
+ * w^(i-1) / (z - w^(i-1))) and the factor (z^n - 1) / n is the same, so one batch inversion serves both.
+ */
+async function evaluateAtPointAndNext(
   kernels: StarkKernels,
   columns: readonly Uint32Array[],
   z: Ext,
-): Promise<Ext[]> {
+): Promise<[Ext[], Ext[]]> {
   const n = columns[0]!.length;
   const logN = Math.log2(n);
   const w = rootOfUnity(logN);
-  // weight_i = w^i / (z - w^i); f(z) = (z^n - 1) / n * sum_i f_i weight_i.
-  const diffs = new Uint32Array(4 * n);
+  // weight_i = w^i / (z - w^i); f(z) = (z^n - 1) / n * sum_i f_i weight_i. The weights are the DEEP
+  // kernel's (A - a) / (x - z) + (B - b) / (x - z') at x = w^i with A = -w^i, a = 0 and B = b = 0:
+  // one batch inversion in the kernels instead of in TypeScript (z' = z w_n is outside <w_n> too).
   const wi = new Uint32Array(n);
+  const numerators = new Uint32Array(4 * n);
   for (let i = 0, x = 1; i < n; i++, x = mul(x, w)) {
     wi[i] = x;
-    diffs.set([sub(z[0], x), z[1], z[2], z[3]], 4 * i);
+    numerators[4 * i] = sub(0, x);
   }
-  const weights = ebatchInvFlat(diffs);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 4; c++) weights[4 * i + c] = mul(weights[4 * i + c]!, wi[i]!);
-  }
+  const zero: Ext = [0, 0, 0, 0];
+  const weights = await kernels.deepCompose(
+    numerators,
+    new Uint32Array(4 * n),
+    wi,
+    z,
+    emul(z, [w, 0, 0, 0]),
+    zero,
+    zero,
+  );
+  const next = new Uint32Array(4 * n);
+  next.set(weights.subarray(0, 4 * (n - 1)), 4);
+  next.set(weights.subarray(4 * (n - 1)), 0);
   const scale = emul(esub(pow2Ext(z, logN), [1, 0, 0, 0]), [inv(n), 0, 0, 0]);
-  const sums = await kernels.dot(columns, weights);
-  return columns.map((_, c) => emul(readExt(sums, c), scale));
+  const at = async (ws: Uint32Array): Promise<Ext[]> => {
+    const sums = await kernels.dot(columns, ws);
+    return columns.map((_, c) => emul(readExt(sums, c), scale));
+  };
+  return [await at(weights), await at(next)];
 }
 
 function pow2Ext(z: Ext, k: number): Ext {
@@ -331,8 +405,8 @@ async function evaluateCoefficientsAt(
 async function deepComposition(
   kernels: StarkKernels,
   shape: Shape,
-  traceLde: readonly Uint32Array[],
-  quotientLde: readonly Uint32Array[],
+  trace: readonly Uint32Array[],
+  quotientCoeffs: readonly Uint32Array[],
   beta: Ext,
   z: Ext,
   zNext: Ext,
@@ -340,26 +414,40 @@ async function deepComposition(
   traceAtZNext: readonly Ext[],
   quotientAtZ: readonly Ext[],
 ): Promise<Uint32Array> {
-  const N = 2 ** shape.logLde;
-  const width = traceLde.length;
-  const betas = powers(beta, width + quotientLde.length);
+  const width = trace.length;
+  const betas = powers(beta, width + quotientCoeffs.length);
   let az: Ext = [0, 0, 0, 0];
   let bz: Ext = [0, 0, 0, 0];
   for (let j = 0; j < width; j++) {
     az = eadd(az, emul(betas[j]!, traceAtZ[j]!));
     bz = eadd(bz, emul(betas[j]!, traceAtZNext[j]!));
   }
-  for (let i = 0; i < quotientLde.length; i++) az = eadd(az, emul(betas[width + i]!, quotientAtZ[i]!));
+  for (let i = 0; i < quotientCoeffs.length; i++) az = eadd(az, emul(betas[width + i]!, quotientAtZ[i]!));
 
-  // B = sum_j beta^j T_j; A = B + sum_i beta^(w+i) Q_i.
-  const B = await kernels.combine(traceLde, betas.slice(0, width));
-  const A = await kernels.combine(quotientLde, betas.slice(width));
-  for (let k = 0; k < A.length; k++) A[k] = add(A[k]!, B[k]!);
+  // B = sum_j beta^j T_j; A = B + sum_i beta^(w+i) Q_i, over the LDE. Each extension coordinate of
+  // such a combination is a base-field linear combination, and the LDE (and coset evaluation) is
+  // linear, so the columns are combined at the trace size first and only the 4 coordinates are
+  // extended: 8 times fewer products than combining the extended columns, the same values.
+  const N = 2 ** shape.logLde;
+  const coordinates = (flat: Uint32Array): Uint32Array[] =>
+    [0, 1, 2, 3].map((l) => {
+      const c = new Uint32Array(flat.length / 4);
+      for (let k = 0; k < c.length; k++) c[k] = flat[4 * k + l]!;
+      return c;
+    });
+  const traceCombined = await kernels.combine(trace, betas.slice(0, width));
+  const bCols = await kernels.lde(coordinates(traceCombined), shape.logLde - shape.logN, GENERATOR);
+  const quotientCombined = await kernels.combine(quotientCoeffs, betas.slice(width));
+  const qCols = await kernels.evaluate(coordinates(quotientCombined), N, GENERATOR);
+  // Back to one extension element per point, by the kernels: a combination with unit coefficients.
+  const units: Ext[] = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  const B = await kernels.combine(bCols, units);
+  const A = await kernels.combine([...qCols, ...bCols], [...units, ...units]);
 
-  const w = rootOfUnity(shape.logLde);
-  const natural = new Uint32Array(N);
-  for (let i = 0, x = GENERATOR; i < N; i++, x = mul(x, w)) natural[i] = x;
-  const xs = new Uint32Array(N);
-  for (let k = 0; k < N; k++) xs[k] = natural[bitReverse(k, shape.logLde)]!;
-  return kernels.deepCompose(A, B, xs, z, zNext, az, bz);
+  return kernels.deepCompose(A, B, bitReversedCoset(shape.logLde), z, zNext, az, bz);
 }

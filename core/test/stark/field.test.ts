@@ -19,6 +19,23 @@ describe('BabyBear field', () => {
     expect(mul(P - 1, P - 1)).toBe(1);
   });
 
+  it('raises to number and BigInt exponents alike, as BigInt modular exponentiation does', () => {
+    const modPow = (b: bigint, e: bigint): bigint => {
+      let r = 1n;
+      for (let x = b, k = e; k > 0n; k >>= 1n, x = (x * x) % Pn) if (k & 1n) r = (r * x) % Pn;
+      return r;
+    };
+    fc.assert(
+      fc.property(elem, fc.maxSafeNat(), (a, e) => {
+        const expected = Number(modPow(BigInt(a), BigInt(e)));
+        expect(pow(a, e)).toBe(expected);
+        expect(pow(a, BigInt(e))).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+    expect(pow(0, 0)).toBe(1);
+  });
+
   it('inverts every non-zero element, singly and in batches', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: P - 1 }), { minLength: 1, maxLength: 20 }), (xs) => {
