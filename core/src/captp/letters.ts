@@ -30,12 +30,10 @@ import type { InboxPoint } from '../inbox/client.ts';
 import type { Drainer, RelayClient } from '../net/client.ts';
 import type { Store, Write } from '../store/store.ts';
 import type { Signer } from './handoff.ts';
-import { invokeLocal, isRef, type LocalObject } from './refs.ts';
+import { asDreggError, invokeLocal, isRef, type LocalObject } from './refs.ts';
 import { parseSturdyRef, type SturdyRef } from './sturdy.ts';
 import { LETTERS } from './swiss-table.ts';
 import { MAX_ARGS } from './wire.ts';
-
-const asDreggError = (e: unknown): DreggError => (e instanceof DreggError ? e : new DreggError('E_INTERNAL'));
 
 export const LETTER_PREFIX = 'ccletter_';
 const PREFIX_BYTES = utf8.encode(LETTER_PREFIX);

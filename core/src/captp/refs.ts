@@ -166,7 +166,8 @@ export function brokenAnswer(e: DreggError): AnswerRef {
   return a.answer;
 }
 
-function asDreggError(e: unknown): DreggError {
+/** What a failed method call reports: its DreggError, or E_INTERNAL for anything else (no details leak). */
+export function asDreggError(e: unknown): DreggError {
   return e instanceof DreggError ? e : new DreggError('E_INTERNAL');
 }
 
