@@ -1,6 +1,7 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { testWatchdog } from './scripts/test-watchdog.ts';
 import { CONTENT_SECURITY_POLICY } from './web/csp.ts';
 
 const repository = import.meta.dirname;
@@ -36,5 +37,7 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 30_000,
     pool: 'forks',
+    // On CI, name each test as it starts and fail a run that stalls (scripts/test-watchdog.ts).
+    reporters: process.env.CI ? ['default', testWatchdog()] : ['default'],
   },
 });

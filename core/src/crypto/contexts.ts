@@ -38,6 +38,8 @@ export const Contexts = {
   proofCellRest: 'cipherclerk v1 proof cell rest',
   /** Turn proofs: the hiding salt of a state commitment, from the owner's proof secret, the cell and the nonce. */
   proofStateSalt: 'cipherclerk v1 proof state salt',
+  /** Turn proofs: the owner's proof secret, derived from the identity's signing seed (proofs/state.ts `proofSecret`). */
+  proofSecret: 'cipherclerk v1 proof secret',
   /** A cell's id: the hash of (owner public key, salt). */
   cellId: 'cipherclerk v1 cell id',
   /** A cell's state commitment: the hash of its canonical encoding. */

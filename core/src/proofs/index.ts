@@ -2,6 +2,7 @@
 export {
   nullifierOf,
   type ProvedState,
+  proofSecret,
   provedState,
   provedStateCommitment,
   stateElements,

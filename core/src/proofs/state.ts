@@ -79,6 +79,16 @@ export function compareDigests(a: Digest, b: Digest): number {
 }
 
 /**
+ * The owner's proof secret: BLAKE3 `proofSecret` of the identity's 32-byte signing seed. One way, so
+ * a salt never reveals the seed; deterministic, so the same words restore the same salts. It lives
+ * wherever the seed lives (the wallet worker, the CLI process) and is wiped with it.
+ */
+export function proofSecret(identitySeed: Uint8Array): Uint8Array {
+  if (identitySeed.length !== 32) fail('E_ARGUMENT', 'An identity seed is 32 bytes');
+  return hashFor('proofSecret', identitySeed);
+}
+
+/**
  * The hiding salt of the state of `cellId` at `nonce`, from the owner's proof secret (at least 32
  * bytes). Deterministic, so the wallet can recompute the salt of any of its states.
  */

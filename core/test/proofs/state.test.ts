@@ -9,6 +9,7 @@ import {
   compareDigests,
   keyDigest,
   nullifierOf,
+  proofSecret,
   provedState,
   provedStateCommitment,
   restDigest,
@@ -131,6 +132,16 @@ describe('proved cell state', () => {
     expect(hex(stateSalt(SECRET, BASE.id, 4))).not.toBe(hex(s));
     expect(hex(stateSalt(new Uint8Array(32).fill(8), BASE.id, 3))).not.toBe(hex(s));
     expect(s.length).toBe(3);
+  });
+
+  it('the proof secret is a one-way function of the identity seed, 32 bytes, and refuses other lengths', () => {
+    const seed = new Uint8Array(32).fill(1);
+    const secret = proofSecret(seed);
+    expect(secret.length).toBe(32);
+    expect(hex(secret)).toBe(hex(proofSecret(new Uint8Array(32).fill(1))));
+    expect(hex(secret)).not.toBe(hex(proofSecret(new Uint8Array(32).fill(2))));
+    expect(hex(secret)).not.toBe(hex(seed));
+    throwsCode(() => proofSecret(new Uint8Array(31)), 'E_ARGUMENT');
   });
 
   it('the nullifier is the nullifier-domain sponge of commitment and salt, and depends on both', () => {
