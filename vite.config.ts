@@ -37,6 +37,7 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 30_000,
     pool: 'forks',
+    setupFiles: ['scripts/test-setup.ts'],
     // On CI, name each test as it starts and fail a run that stalls (scripts/test-watchdog.ts).
     reporters: process.env.CI ? ['default', testWatchdog()] : ['default'],
   },

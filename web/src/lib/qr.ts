@@ -41,7 +41,9 @@ export interface QrMatrix {
 }
 
 export function qrMatrix(text: string): QrMatrix {
-  if (text.length > MAX_QR_TEXT)
+  // The same decision as `fitsOneQr`, in bytes: version 27 holds a few bytes more than MAX_QR_TEXT,
+  // so checking characters here once drew texts that the size decision refuses.
+  if (!fitsOneQr(text))
     throw new DreggError('E_TOO_LARGE', 'This is too long for one QR code that reads reliably');
   let qr: ReturnType<typeof encode>;
   try {
