@@ -37,7 +37,7 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export function digestHex(d: Uint32Array): string {
   const bytes = new Uint8Array(4 * d.length);
   const view = new DataView(bytes.buffer);
-  d.forEach((x, i) => view.setUint32(4 * i, x, true));
+  for (const [i, x] of d.entries()) view.setUint32(4 * i, x, true);
   return hex(bytes);
 }
 
