@@ -325,7 +325,7 @@ test('a delegation too long for one QR goes by inbox reference; channel and epoc
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
-test('a turn built in the UI is executed here, submitted, and its receipt verifies against the attested root', async ({
+test('a turn built in the UI is executed here, proved in the worker (progress to 100%), submitted, and its receipt verifies against the attested root', async ({
   browser,
 }) => {
   test.setTimeout(180_000);
@@ -357,6 +357,20 @@ test('a turn built in the UI is executed here, submitted, and its receipt verifi
   await expect(preview.getByTestId('after-balance')).toHaveText('750', { timeout: 30_000 });
   await expect(preview).toContainText('Field greeting = hello');
   await shot(page, 'cells-turn-preview');
+
+  // Proved in the light node's worker by its WASM kernel pool; the bar follows the proof's phases.
+  await page.getByRole('button', { name: 'Prove' }).click();
+  const bar = page.getByRole('progressbar', { name: 'Proof progress' });
+  await expect(preview.getByTestId('proof')).toContainText('Proof verified', { timeout: 60_000 });
+  expect(await bar.evaluate((b) => (b as HTMLProgressElement).value)).toBe(1);
+  await expect(preview.getByTestId('proof-phase')).toHaveText('Checked here · 100%');
+  await expect(preview.getByTestId('proof')).toContainText(
+    /\d+\.\d KiB, 64 rows, proved in \d+ ms on pool-2x\./,
+  );
+  for (const name of ['old', 'new', 'nullifier'])
+    await expect(preview.getByTestId(`commitment-${name}`)).toHaveAttribute('title', /^[0-9a-f]{64}$/);
+  await expect(page.getByRole('button', { name: 'Prove' })).toHaveCount(0);
+  await shot(page, 'cells-turn-proved');
   await page.getByRole('button', { name: 'Submit to the relay' }).click();
 
   const receipt = page.getByTestId('receipt');
