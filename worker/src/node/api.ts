@@ -337,7 +337,8 @@ export interface LightNodeApi {
   openCell(): Promise<CellView>;
   /**
    * Builds a turn acting as `cell` from the form, signs it and runs it here with the executor against
-   * the relay's current view; nothing is sent. The turn waits in the worker for `submitTurn`.
+   * the state this node keeps for `cell` (a cell it proved a turn for), else the relay's current view;
+   * nothing is sent. The turn waits in the worker for `proveTurn` and `submitTurn`.
    */
   executeTurn(cell: string, effects: readonly EffectForm[]): Promise<TurnPreview>;
   /**
