@@ -44,6 +44,9 @@ export default defineConfig({
   plugins: [svelte({ configFile: false }), strictCsp(), proverKernels()],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
+  // In dev, find the light node's dependencies (libp2p, loaded when it connects) up front: discovered
+  // on first use, they would be optimized then and the worker's pending import of them would fail.
+  optimizeDeps: { entries: ['index.html', `${repository}/worker/src/node/entry.ts`] },
   server: { host: '127.0.0.1' },
   test: {
     root: repository,
