@@ -548,13 +548,11 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     },
     async submitTurn(turn) {
       agent();
-      const b = built.get(checkText(turn));
-      if (b === undefined) throw new DreggError('E_NOT_FOUND', 'Execute the turn here first; then submit it');
+      const b = builtTurn(turn);
       const receipt = await submitBuilt(online(), b);
       // The relay accepted it. A proved turn's end state is what this node keeps for the cell, unless
       // the relay's result differs from the local run (a credit landed meanwhile): then the proof no
-      // longer describes the cell, and the relay's view is used again.
-      // An unproved turn was checked by the relay's executor on its own view: that view holds again.
+      // longer describes the cell, and the relay's view is used again. An unproved turn was checked by the relay's executor on its own view: that view holds again.
       if (b.proof !== undefined && receipt.matchesLocal !== false) await commitProvedTurn(b.preview.turn);
       else await forgetProvedCell(store, b.cell.id);
       built.delete(b.preview.turn);
