@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
@@ -22,14 +24,29 @@ const strictCsp = (): Plugin => ({
   ],
 });
 
+/**
+ * The light node's worker imports the prover's kernels.wasm, a build output that git does not hold:
+ * build it (AssemblyScript, a few seconds) when a fresh clone has not yet, in dev and build alike.
+ */
+const proverKernels = (): Plugin => ({
+  name: 'cipherclerk-prover-kernels',
+  buildStart() {
+    if (existsSync(`${repository}/wasm-prover/build/kernels.wasm`)) return;
+    execFileSync('npm', ['run', 'build', '-w', 'wasm-prover'], { cwd: repository, stdio: 'inherit' });
+  },
+});
+
 // One Vite config for the repository: it builds and serves web/ (the dashboard) and holds the
 // unit/property test settings, so there is one place to look. Tests are found from the repository
 // root, not from web/.
 export default defineConfig({
   root: `${repository}/web`,
-  plugins: [svelte({ configFile: false }), strictCsp()],
+  plugins: [svelte({ configFile: false }), strictCsp(), proverKernels()],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
+  // In dev, find the light node's dependencies (libp2p, loaded when it connects) up front: discovered
+  // on first use, they would be optimized then and the worker's pending import of them would fail.
+  optimizeDeps: { entries: ['index.html', `${repository}/worker/src/node/entry.ts`] },
   server: { host: '127.0.0.1' },
   test: {
     root: repository,

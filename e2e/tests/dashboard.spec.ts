@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
-import { build } from 'vite';
+import { build, createServer } from 'vite';
 import { formatSturdyRef } from '../../core/src/captp/sturdy.ts';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
@@ -57,7 +57,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** A fresh person: their own browser context (own IndexedDB), the dashboard pointed at the relay. */
-async function person(browser: Browser, withRelay = true): Promise<Page> {
+async function person(browser: Browser, withRelay = true, base = served.url): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -66,7 +66,7 @@ async function person(browser: Browser, withRelay = true): Promise<Page> {
     if (m.type() === 'error') errors.push(m.text());
   });
   test.info().annotations.push({ type: 'console', description: 'page errors are checked at the end' });
-  await page.goto(withRelay ? `${served.url}?relay=${encodeURIComponent(ws)}#/identity` : served.url);
+  await page.goto(withRelay ? `${base}?relay=${encodeURIComponent(ws)}#/identity` : base);
   (page as Page & { errors?: string[] }).errors = errors;
   return page;
 }
@@ -325,7 +325,7 @@ test('a delegation too long for one QR goes by inbox reference; channel and epoc
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
-test('a turn built in the UI is executed here, submitted, and its receipt verifies against the attested root', async ({
+test('a turn built in the UI is executed here, proved in the worker (progress to 100%), submitted, and its receipt verifies against the attested root', async ({
   browser,
 }) => {
   test.setTimeout(180_000);
@@ -357,6 +357,20 @@ test('a turn built in the UI is executed here, submitted, and its receipt verifi
   await expect(preview.getByTestId('after-balance')).toHaveText('750', { timeout: 30_000 });
   await expect(preview).toContainText('Field greeting = hello');
   await shot(page, 'cells-turn-preview');
+
+  // Proved in the light node's worker by its WASM kernel pool; the bar follows the proof's phases.
+  await page.getByRole('button', { name: 'Prove' }).click();
+  const bar = page.getByRole('progressbar', { name: 'Proof progress' });
+  await expect(preview.getByTestId('proof')).toContainText('Proof verified', { timeout: 60_000 });
+  expect(await bar.evaluate((b) => (b as HTMLProgressElement).value)).toBe(1);
+  await expect(preview.getByTestId('proof-phase')).toHaveText('Checked here · 100%');
+  await expect(preview.getByTestId('proof')).toContainText(
+    /\d+\.\d KiB, 64 rows, proved in \d+ ms on pool-2x\./,
+  );
+  for (const name of ['old', 'new', 'nullifier'])
+    await expect(preview.getByTestId(`commitment-${name}`)).toHaveAttribute('title', /^[0-9a-f]{64}$/);
+  await expect(page.getByRole('button', { name: 'Prove' })).toHaveCount(0);
+  await shot(page, 'cells-turn-proved');
   await page.getByRole('button', { name: 'Submit to the relay' }).click();
 
   const receipt = page.getByTestId('receipt');
@@ -384,6 +398,38 @@ test('a turn built in the UI is executed here, submitted, and its receipt verifi
   await screen(page, 'Cells');
   await shot(page, 'cells-360px');
   expect((page as Page & { errors: string[] }).errors).toEqual([]);
+});
+
+test('under the Vite dev server too, the light node finds kernels.wasm and starts its kernel workers to prove', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const dev = await createServer({
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    server: { port: 0 },
+  });
+  await dev.listen();
+  try {
+    const page = await person(browser, true, dev.resolvedUrls!.local[0]!);
+    // The dev server compiles modules on first request: wait until the page and its worker are up.
+    await expect(page.getByText('relay online')).toBeVisible({ timeout: 60_000 });
+    await onboard(page);
+    await screen(page, 'Cells');
+    await page.getByRole('button', { name: 'Open a new cell' }).click();
+    await expect(page.getByTestId('cell')).toHaveCount(1, { timeout: 30_000 });
+    const effect = page.getByTestId('effect').first();
+    await effect.getByLabel('Field name').fill('greeting');
+    await effect.getByLabel('Value').fill('hello');
+    await page.getByRole('button', { name: 'Execute here' }).click();
+    await page.getByRole('button', { name: 'Prove' }).click();
+    await expect(page.getByTestId('proof')).toContainText(/Proof verified: .* on pool-2x\./, {
+      timeout: 90_000,
+    });
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  } finally {
+    await dev.close();
+  }
 });
 
 test('Bob scans the QR of Alice with the camera (the fake camera of Chromium plays a video made from it)', async ({

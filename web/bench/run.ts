@@ -8,20 +8,26 @@
  *   each in a fresh context (empty cache, empty IndexedDB);
  * - web_unlock: time from submitting the unlock passphrase to the unlocked dashboard (scrypt at the
  *   at-rest cost in the worker, the keyring opened, the overview back in the page), median of several
- *   lock/unlock rounds of one identity restored from words.
+ *   lock/unlock rounds of one identity restored from words;
+ * - web_prove: a SetField + Transfer turn proved in the light node's worker (its 2-worker WASM pool),
+ *   as the dashboard reports it (prove time inside the worker, the pool already open), median of
+ *   several turns; `first_ms` is the first proof's click-to-verified time, the pool's start included.
  * Benchmarks are never assertions: the goals (<= 250 KiB, <= 1 s) are compared by a person.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Browser, chromium } from '@playwright/test';
 import { build } from 'vite';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
+import { spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { chromiumLaunchOptions } from '../../e2e/tests/chromium.ts';
 import { DIST, serveDashboard } from '../serve.ts';
 
 const RUNS = 9;
 const UNLOCKS = 5;
+const PROOFS = 7;
 
 await build({ configFile: join(import.meta.dirname, '..', '..', 'vite.config.ts'), logLevel: 'warn' });
 
@@ -88,6 +94,66 @@ async function unlockTimes(browser: Browser): Promise<number[]> {
   return times;
 }
 
+/** Proves turns through the Cells screen against a real relay; returns the worker's prove times. */
+async function proveTimes(browser: Browser): Promise<{ times: number[]; first: number; detail: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'cipherclerk-bench-prove-'));
+  const relay = await spawnRelay({
+    home,
+    args: ['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--grant', '1000000'],
+  });
+  try {
+    const ws = relay.ready.multiaddrs.find((m) => m.includes('/ws/'))!;
+    // Served again with the relay's origin in the policy's connect-src.
+    const dashboard = await serveDashboard({ relays: [ws] });
+    const passphrase = 'a bench unlock passphrase';
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${dashboard.url}?relay=${encodeURIComponent(ws)}#/cells`);
+    await page.getByRole('tab', { name: 'Restore from words' }).click();
+    await page.getByLabel('Your recovery words').fill(newMnemonic());
+    await page.getByLabel(/^Unlock passphrase/).fill(passphrase);
+    await page.getByLabel('The same passphrase again').fill(passphrase);
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.getByText('relay online').waitFor({ timeout: 60_000 });
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Cells' }).click();
+    for (const n of [1, 2]) {
+      await page.getByRole('button', { name: 'Open a new cell' }).click();
+      await page
+        .getByTestId('cell')
+        .nth(n - 1)
+        .waitFor({ timeout: 30_000 });
+    }
+    const other = await page.getByTestId('cell').nth(1).locator('code').first().getAttribute('title');
+    const effects = page.getByTestId('effect');
+    await effects.nth(0).getByLabel('Field name').fill('greeting');
+    await page.getByRole('button', { name: 'Add an effect' }).click();
+    await effects.nth(1).getByLabel('To cell (id)').fill(other!);
+    await effects.nth(1).getByLabel('Amount').fill('1');
+    const times: number[] = [];
+    let first = 0;
+    let detail = '';
+    for (let i = 0; i < PROOFS; i++) {
+      await effects.nth(0).getByLabel('Value').fill(`hello ${i}`);
+      await page.getByRole('button', { name: 'Execute here' }).click();
+      await page.getByTestId('preview').getByText(`Field greeting = hello ${i}`).waitFor({ timeout: 30_000 });
+      const started = Date.now();
+      await page.getByRole('button', { name: 'Prove' }).click({ timeout: 30_000 });
+      const proof = page.getByTestId('proof');
+      await proof.waitFor({ timeout: 120_000 });
+      if (i === 0) first = Date.now() - started;
+      detail = (await proof.textContent()) ?? '';
+      const ms = /proved in (\d+) ms/.exec(detail);
+      if (ms === null) throw new Error(`no prove time in "${detail}"`);
+      times.push(Number(ms[1]));
+    }
+    await page.context().close();
+    await dashboard.close();
+    return { times, first, detail: detail.trim() };
+  } finally {
+    await relay.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 const served = await serveDashboard();
 const browser = await chromium.launch(chromiumLaunchOptions());
 try {
@@ -106,6 +172,20 @@ try {
   }
   report('web_tti', times);
   report('web_unlock', await unlockTimes(browser));
+  const proved = await proveTimes(browser);
+  const kib = /([\d.]+) KiB/.exec(proved.detail)?.[1];
+  const sorted = [...proved.times].sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      bench: 'web_prove',
+      median_ms: sorted[Math.floor(sorted.length / 2)],
+      min_ms: sorted[0],
+      runs: sorted.length,
+      first_ms: proved.first,
+      proof_kib: kib === undefined ? null : Number(kib),
+      prover: /on ([^.]+)\./.exec(proved.detail)?.[1] ?? null,
+    }),
+  );
 } finally {
   await browser.close();
   await served.close();

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '@cipherclerk/core';
 import { type LightNodeApi, startLightNode } from '@cipherclerk/worker/node';
-import type { NodeEvent, Overview } from '@cipherclerk/worker/node/api';
+import type { NodeEvent, Overview, ProofPhase } from '@cipherclerk/worker/node/api';
 
 export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network';
 export const SCREENS: readonly { id: Screen; label: string }[] = [
@@ -42,6 +42,8 @@ export const app = $state({
   unread: 0,
   /** The issued delegation hash to show as a QR on the Share screen. */
   sharing: undefined as string | undefined,
+  /** How far the proof of a built turn has got (the worker's `proof-progress` events). */
+  proving: undefined as { turn: string; phase: ProofPhase; fraction: number } | undefined,
   /** Unix seconds, ticking once a second, for expiry countdowns. */
   now: Math.floor(Date.now() / 1000),
 });
@@ -108,6 +110,9 @@ function heard(event: NodeEvent): void {
     case 'progress':
       if (app.busy !== undefined)
         app.progress = { done: event.done, ...(event.total === undefined ? {} : { total: event.total }) };
+      break;
+    case 'proof-progress':
+      app.proving = { turn: event.turn, phase: event.phase, fraction: event.fraction };
       break;
   }
 }

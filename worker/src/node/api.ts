@@ -233,6 +233,34 @@ export interface ReceiptChain {
   readonly chain: { readonly ok: true } | ({ readonly ok: false } & WireError);
 }
 
+/** A proof's public statement, in hex: all the relay sees of a proved turn. */
+export interface TurnStatementView {
+  /** Poseidon2 commitments of the acting cell's state before and after (8 elements as 32 bytes). */
+  readonly oldCommitment: string;
+  readonly newCommitment: string;
+  /** Spends the old state: a second turn from it shows the same nullifier. */
+  readonly nullifier: string;
+  readonly turnHash: string;
+}
+
+/** A turn proved and verified here, kept with the built turn for the submit step. */
+export interface ProofView {
+  readonly turn: string;
+  readonly statement: TurnStatementView;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly proveMs: number;
+  /** Verified here with `verifyTurnProof` before this view was made. */
+  readonly verified: true;
+  /** The kernels that proved it (e.g. "pool-2x", "typescript"). */
+  readonly prover: string;
+  /** Whether WebGPU assisted. */
+  readonly gpu: boolean;
+}
+
+/** The prover's phases, then 'verified' once the proof checked here. */
+export type ProofPhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries' | 'verified';
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
@@ -241,7 +269,14 @@ export type NodeEvent =
   | { readonly type: 'relay'; readonly relay: RelayView }
   | { readonly type: 'inbox'; readonly fresh: number }
   /** Progress of a long action the page started (`done` of `total` when known). */
-  | { readonly type: 'progress'; readonly label: string; readonly done: number; readonly total?: number };
+  | { readonly type: 'progress'; readonly label: string; readonly done: number; readonly total?: number }
+  /** Progress of `proveTurn` (fraction 0..1, non-decreasing; the last event is ('verified', 1)). */
+  | {
+      readonly type: 'proof-progress';
+      readonly turn: string;
+      readonly phase: ProofPhase;
+      readonly fraction: number;
+    };
 
 export interface WireError {
   readonly code: ErrorCode;
@@ -302,9 +337,17 @@ export interface LightNodeApi {
   openCell(): Promise<CellView>;
   /**
    * Builds a turn acting as `cell` from the form, signs it and runs it here with the executor against
-   * the relay's current view; nothing is sent. The turn waits in the worker for `submitTurn`.
+   * the state this node keeps for `cell` (a cell it proved a turn for), else the relay's current view;
+   * nothing is sent. The turn waits in the worker for `proveTurn` and `submitTurn`.
    */
   executeTurn(cell: string, effects: readonly EffectForm[]): Promise<TurnPreview>;
+  /**
+   * Proves the turn `executeTurn` built (the turn AIR: its effect on the acting cell, from the state
+   * before it) with this identity's proof secret, and verifies the proof here; the proof waits with
+   * the turn for `submitTurn`. Progress comes as `proof-progress` events. A turn the AIR does not
+   * cover is refused with E_INVALID ("This turn cannot be proved yet: …").
+   */
+  proveTurn(turn: string): Promise<ProofView>;
   /** Submits the turn `executeTurn` built; the receipt is compared with the local run, its inclusion checked. */
   submitTurn(turn: string): Promise<ReceiptView>;
   /** This agent's receipts at the relay, with the chain and each inclusion checked. */

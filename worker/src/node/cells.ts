@@ -6,7 +6,8 @@
  * relay's receipt is compared with the local run's state commitments. Receipts are shown with
  * their chain checked and each one's inclusion under the relay's signed root (`verifyInclusion`).
  *
- * Proving a turn is not here: the turn AIR (issue 7) does not exist yet, so there is no proof step.
+ * A cell this node proves for is built on the state the node keeps for it (proving.ts), since after a
+ * proved turn the relay knows only its commitments; other cells come from the relay's view.
  */
 import {
   type Agent,
@@ -118,6 +119,8 @@ const touched = (cell: string, effects: readonly Effect[]): string[] => [
 
 export interface Built {
   readonly turn: Turn;
+  /** The acting cell before the turn: the state a proof starts from. */
+  readonly cell: Cell;
   readonly preview: TurnPreview;
   /** The local run's state commitments, which the relay's receipt must repeat. */
   readonly oldState: Uint8Array;
@@ -125,23 +128,27 @@ export interface Built {
 }
 
 /**
- * Builds, signs and runs a turn locally against the relay's current view of the cells it touches.
- * A refusal by the executor (`E_INSUFFICIENT`, `E_DENIED`, …) is thrown as is: nothing was sent.
+ * Builds, signs and runs a turn locally against the cells it touches: the acting cell as `kept` (the
+ * state this node keeps for a cell it proves for) when given, else as the relay sees it now. A
+ * refusal by the executor (`E_INSUFFICIENT`, `E_DENIED`, …) is thrown as is: nothing was sent.
  */
 export async function buildTurn(
   client: RelayClient,
   agent: Agent,
   cell: string,
   forms: readonly EffectForm[],
+  kept?: Cell,
 ): Promise<Built> {
   if (!HEX64.test(cell)) throw new DreggError('E_ARGUMENT', 'Choose one of your cells');
   const effects = effectsOf(cell, forms);
   const now = nowSeconds(agent.clock);
-  const ledger = client.ledger();
+  const relayView = client.ledger();
+  const cellOf = async (id: string) => (id === kept?.id ? kept : client.cell(id));
+  const ledger = { ...relayView, cell: cellOf };
   const signer = { did: agent.did, seed: agent.identity.seed };
   const turn = await nextTurn(ledger, signer, cell, effects, agent.ed, now + TURN_VALIDITY);
   const ids = touched(cell, effects);
-  const [head, ...cells] = await Promise.all([client.head(agent.did), ...ids.map((id) => client.cell(id))]);
+  const [head, ...cells] = await Promise.all([client.head(agent.did), ...ids.map(cellOf)]);
   const missing = ids.find((_, i) => cells[i] === undefined);
   if (missing !== undefined)
     throw new DreggError('E_NOT_FOUND', `There is no cell ${missing.slice(0, 16)}… on the relay's ledger`);
@@ -157,6 +164,7 @@ export async function buildTurn(
   const after = cellsOf(state).find((c) => c.id === cell)!;
   return {
     turn,
+    cell: before[0]!,
     oldState: body.oldState,
     newState: body.newState,
     preview: {

@@ -32,6 +32,7 @@ import {
   verifyRequest,
 } from '@cipherclerk/core';
 import type { RelayClient } from '@cipherclerk/core/net';
+import type { ProvedTurn } from '@cipherclerk/core/proofs';
 import type {
   Creation,
   InboxMessageView,
@@ -56,6 +57,14 @@ import {
   setState,
   writeMemory,
 } from './inbox.ts';
+import {
+  forgetProvedCell,
+  proveBuilt,
+  readProvedCell,
+  type TurnProver,
+  typescriptProver,
+  writeProvedCell,
+} from './proving.ts';
 import { readLocked, readSettings, type Settings, writeLocked, writeSettings } from './vault.ts';
 import { capabilities, delegationView, mintedView } from './views.ts';
 
@@ -75,6 +84,11 @@ export interface LightNodeOptions {
   readonly connect?: (addresses: readonly string[]) => Promise<RelayClient>;
   /** Runs `run` once after `ms`; returns the cancel. Default `setTimeout`. */
   readonly schedule?: (ms: number, run: () => void) => () => void;
+  /**
+   * Opens the kernels turn proofs run on; called once, on the first proof. Default: the TypeScript
+   * kernels (Node); the browser worker passes its WASM pool.
+   */
+  readonly prover?: () => Promise<TurnProver>;
 }
 
 /** Words the person must type back after writing the mnemonic down. */
@@ -145,7 +159,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   let client: RelayClient | undefined;
   let relay: RelayView = { state: 'offline', addresses: settings.relays };
   /** Turns built and run here, by hash, waiting to be submitted (dropped when the node locks). */
-  const built = new Map<string, Built>();
+  const built = new Map<string, Built & { proof?: ProvedTurn }>();
+  let prover: Promise<TurnProver> | undefined;
   /** Revocations heard while locked, applied at the next unlock. */
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
@@ -284,6 +299,30 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   async function sendText(to: string, text: string) {
     const r = await deposit(online(), to, text);
     return { to, relay: r.relay, seq: r.seq, reference: referenceToText(r) };
+  }
+
+  function turnProver(): Promise<TurnProver> {
+    prover ??= (o.prover ?? typescriptProver)().catch((e) => {
+      prover = undefined; // a failed start is tried again next time
+      throw e;
+    });
+    return prover;
+  }
+
+  function builtTurn(turn: string): Built & { proof?: ProvedTurn } {
+    const b = built.get(checkText(turn));
+    if (b === undefined) throw new DreggError('E_NOT_FOUND', 'Execute the turn here first');
+    return b;
+  }
+
+  /**
+   * The relay accepted the proved turn `turn`: the state its proof ends in becomes the state this node
+   * keeps for the cell (the relay knows only its commitment from now on).
+   */
+  async function commitProvedTurn(turn: string): Promise<void> {
+    const proof = built.get(turn)?.proof;
+    if (proof === undefined) throw new DreggError('E_NOT_FOUND', 'No proof was made for that turn');
+    await writeProvedCell(store, proof.next);
   }
 
   function setRelay(next: RelayView): RelayView {
@@ -482,15 +521,40 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       return openCell(store, online(), agent());
     },
     async executeTurn(cell, effects) {
-      const b = await buildTurn(online(), agent(), checkText(cell).toLowerCase(), effects);
+      const id = checkText(cell).toLowerCase();
+      const c = online();
+      const a = agent();
+      const b = await buildTurn(c, a, id, effects, await readProvedCell(store, id));
       built.set(b.preview.turn, b);
       return b.preview;
     },
+    async proveTurn(turn) {
+      const a = agent();
+      const b = builtTurn(turn);
+      const hash = b.preview.turn;
+      const { proofSecret } = await import('@cipherclerk/core/proofs');
+      const kernels = await turnProver();
+      const secret = proofSecret(a.identity.seed);
+      try {
+        const { proved, view } = await proveBuilt(b, secret, kernels, (phase, fraction) =>
+          emit({ type: 'proof-progress', turn: hash, phase, fraction }),
+        );
+        // The node may have locked (or the turn been submitted) while the proof ran.
+        if (built.get(hash) === b) built.set(hash, { ...b, proof: proved });
+        return view;
+      } finally {
+        secret.fill(0);
+      }
+    },
     async submitTurn(turn) {
       agent();
-      const b = built.get(checkText(turn));
-      if (b === undefined) throw new DreggError('E_NOT_FOUND', 'Execute the turn here first; then submit it');
+      const b = builtTurn(turn);
       const receipt = await submitBuilt(online(), b);
+      // The relay accepted it. A proved turn's end state is what this node keeps for the cell, unless
+      // the relay's result differs from the local run (a credit landed meanwhile): then the proof no
+      // longer describes the cell, and the relay's view is used again. An unproved turn was checked by the relay's executor on its own view: that view holds again.
+      if (b.proof !== undefined && receipt.matchesLocal !== false) await commitProvedTurn(b.preview.turn);
+      else await forgetProvedCell(store, b.cell.id);
       built.delete(b.preview.turn);
       return receipt;
     },

@@ -7,8 +7,15 @@ import { type AgentState, DreggError, type LockedAgent, parseState, type Store }
 
 import { CELL_COLLECTIONS } from './cells.ts';
 import { INBOX_COLLECTIONS } from './inbox.ts';
+import { PROOF_COLLECTIONS } from './proving.ts';
 
-export const COLLECTIONS = ['vault', 'settings', ...INBOX_COLLECTIONS, ...CELL_COLLECTIONS] as const;
+export const COLLECTIONS = [
+  'vault',
+  'settings',
+  ...INBOX_COLLECTIONS,
+  ...CELL_COLLECTIONS,
+  ...PROOF_COLLECTIONS,
+] as const;
 
 export interface Settings {
   readonly autoLockMinutes: number;

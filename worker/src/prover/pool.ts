@@ -34,6 +34,8 @@ export interface ProverOptions {
 export interface ProverBackend {
   readonly kernels: StarkKernels;
   readonly description: string;
+  /** Whether WebGPU takes part. */
+  readonly gpu: boolean;
   /** Stops the workers and releases the GPU device. */
   close(): void;
 }
@@ -49,6 +51,7 @@ export async function openProver(url: string | URL, options: ProverOptions = {})
   return {
     kernels: gpu === null ? base : gpuAssisted(base, gpu),
     description: `${cpu?.name ?? 'typescript'}${gpu === null ? '' : ` + webgpu (${gpu.adapter})`}`,
+    gpu: gpu !== null,
     close: () => {
       cpu?.terminate();
       gpu?.destroy();
