@@ -243,7 +243,10 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
   const state = await loadState(store);
   for (const collection of [PROVED_CELLS, NULLIFIERS])
     for (const { key, value } of await store.list(collection))
-      state.set(key, stored(`${collection} record`, () => decodeValue(key, value)));
+      state.set(
+        key,
+        stored(`${collection} record`, () => decodeValue(key, value)),
+      );
   const relay = didKeyFromEd25519(ed25519PublicKey(seed));
   const ctx: LedgerContext = {
     state,
@@ -351,11 +354,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
   const inFlight = new Map<string, Promise<unknown>>();
   let closed = false;
 
-  function once<T>(
-    key: string,
-    work: () => Promise<T>,
-    again: (first: T) => T,
-  ): Promise<T> {
+  function once<T>(key: string, work: () => Promise<T>, again: (first: T) => T): Promise<T> {
     const first = inFlight.get(key) as Promise<T> | undefined;
     if (first !== undefined) return first.then(again);
     const p = work();
@@ -572,7 +571,8 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       if (seen === undefined || seen.seq >= root.height)
         fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
       const event = await readEvent(seen.seq);
-      if (event.kind !== 'turn' && event.kind !== 'proved') fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
+      if (event.kind !== 'turn' && event.kind !== 'proved')
+        fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
       const nodes = new Map<string, Uint8Array>();
       for (const n of logTree.proofNodes(seen.seq, root.height)) {
         const bytes = await store.get('notary-tree', nodeKey(n));

@@ -60,8 +60,7 @@ export function provedCell(state: { get(k: string): unknown }, cell: string): Pr
 
 /** The first proved cell among the keys a plaintext turn touched, if any. */
 export function provedAmong(state: State, keys: Iterable<string>): string | undefined {
-  for (const k of keys)
-    if (k.startsWith('cell:') && state.has(provedKey(k.slice(5)))) return k.slice(5);
+  for (const k of keys) if (k.startsWith('cell:') && state.has(provedKey(k.slice(5)))) return k.slice(5);
   return undefined;
 }
 
@@ -116,7 +115,8 @@ export function provedOwner(state: State, sub: ProvedSubmission): ProvedCell {
   const rec = provedCell(state, sub.cell);
   if (rec === undefined)
     fail('E_NOT_FOUND', `Cell ${sub.cell} is not proved here: register it first (proved/register)`);
-  if (rec.owner !== sub.agent) fail('E_DENIED', `Only the owner of cell ${sub.cell} submits its proved turns`);
+  if (rec.owner !== sub.agent)
+    fail('E_DENIED', `Only the owner of cell ${sub.cell} submits its proved turns`);
   return rec;
 }
 
@@ -142,7 +142,10 @@ export async function provedStep(
         ` (turn ${toHex(spent.turn as Uint8Array)})`,
     );
   if (!bytesEqual(old, rec.head))
-    fail('E_STALE', `The proof spends ${toHex(old)}, not the current state ${toHex(rec.head)} of cell ${sub.cell}`);
+    fail(
+      'E_STALE',
+      `The proof spends ${toHex(old)}, not the current state ${toHex(rec.head)} of cell ${sub.cell}`,
+    );
   const head = headOf(state, sub.agent);
   const tx = new Tx(state);
   try {

@@ -8,15 +8,6 @@ export {
   stateElements,
   stateSalt,
 } from './state.ts';
-export { fieldSteps, TURN_AIR_WIDTH, turnAir } from './turn-air.ts';
-export {
-  type ProvedTurn,
-  proveTurn,
-  type TurnProofOptions,
-  type TurnStatement,
-  turnTrace,
-  verifyTurnProof,
-} from './turn-proof.ts';
 export {
   checkProof,
   decodeProofFile,
@@ -42,3 +33,12 @@ export {
   verifyProvedSubmission,
   verifySubmissionSignature,
 } from './submission.ts';
+export { fieldSteps, TURN_AIR_WIDTH, turnAir } from './turn-air.ts';
+export {
+  type ProvedTurn,
+  proveTurn,
+  type TurnProofOptions,
+  type TurnStatement,
+  turnTrace,
+  verifyTurnProof,
+} from './turn-proof.ts';

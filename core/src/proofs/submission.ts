@@ -306,11 +306,7 @@ export function decodeProofFile(bytes: Uint8Array): ProofFile {
   const what = 'turn proof file';
   bounded(bytes, MAX_SUBMISSION_BYTES, what);
   return decoding(what, () => {
-    const m = exactly(
-      decodeCbor(bytes, what),
-      ['kind', 'new', 'nf', 'old', 'proof', 'turn', 'v'],
-      what,
-    );
+    const m = exactly(decodeCbor(bytes, what), ['kind', 'new', 'nf', 'old', 'proof', 'turn', 'v'], what);
     if (m.kind !== PROOF_FILE_KIND) bad(what, `kind must be "${PROOF_FILE_KIND}"`);
     return { statement: statementFromCbor(m, what), proof: proofField(m.proof, what) };
   });
