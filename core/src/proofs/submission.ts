@@ -68,7 +68,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function elementsToBytes(d: Uint32Array): Uint8Array {
   const out = new Uint8Array(4 * d.length);
   const view = new DataView(out.buffer);
-  d.forEach((x, i) => view.setUint32(4 * i, x, true));
+  for (const [i, x] of d.entries()) view.setUint32(4 * i, x, true);
   return out;
 }
 
