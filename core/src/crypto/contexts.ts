@@ -40,6 +40,12 @@ export const Contexts = {
   proofStateSalt: 'cipherclerk v1 proof state salt',
   /** Turn proofs: the owner's proof secret, derived from the identity's signing seed (proofs/state.ts `proofSecret`). */
   proofSecret: 'cipherclerk v1 proof secret',
+  /** Proved cells: what an owner signs to make a cell proved at a relay (ledger, agent, cell, nonce-0 salt). */
+  provedRegistration: 'cipherclerk v1 proved cell registration',
+  /** Proved cells: what an owner signs to submit a proved turn (ledger, agent, cell, statement, proof hash). */
+  provedSubmission: 'cipherclerk v1 proved turn submission',
+  /** Proved cells: the hash of a turn proof's bytes (signed in a submission, kept by the relay in place of the proof). */
+  provedProofHash: 'cipherclerk v1 proved turn proof hash',
   /** A cell's id: the hash of (owner public key, salt). */
   cellId: 'cipherclerk v1 cell id',
   /** A cell's state commitment: the hash of its canonical encoding. */

@@ -11,6 +11,7 @@ import { decodeRevocation, encodeRevocation, verifyRevocation } from '../caps/re
 import type { Cell } from '../cells/cell.ts';
 import { type Clock, nowSeconds, systemClock } from '../clock.ts';
 import { defaultEd25519, type Ed25519 } from '../crypto/ed25519.ts';
+import { bytesEqual, toHex } from '../encoding/bytes.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
 import {
@@ -39,6 +40,15 @@ import {
   verifyAttestedRoot,
   verifyReceiptInclusion,
 } from '../notary/index.ts';
+import type { Digest } from '../proofs/state.ts';
+import {
+  digestBytes,
+  encodeProvedRegistration,
+  encodeProvedSubmission,
+  type ProvedRegistration,
+  type ProvedSubmission,
+  proofHash,
+} from '../proofs/submission.ts';
 import { type CellBackingOptions, cellBacking, type LedgerView } from '../router/cells.ts';
 import type { Backing } from '../router/router.ts';
 import type { Receipt } from '../turns/receipt.ts';
@@ -50,6 +60,7 @@ import {
   decodeCellAnswer,
   decodeEmpty,
   decodeHead,
+  decodeHeadAnswer,
   decodeInfo,
   decodeReceiptList,
   decodeRevocationPage,
@@ -150,6 +161,15 @@ export interface RelayClient {
    * the round trip in milliseconds, or none when it did not answer within `timeoutMs`.
    */
   peers(timeoutMs?: number): Promise<PeerInfo[]>;
+  /** Makes a cell proved at the relay (the private path); returns its head commitment. */
+  registerProvedCell(reg: ProvedRegistration): Promise<Digest>;
+  /**
+   * Submits a proved turn. The answer's receipt is checked to be the relay's, for this turn, carrying
+   * the statement's commitments and the proof's hash.
+   */
+  submitProvedTurn(sub: ProvedSubmission): Promise<Submitted>;
+  /** A proved cell's current head commitment (undefined when the cell is not proved). */
+  provedHead(cell: string): Promise<Digest | undefined>;
   /** The relay's ledger as the router's cell backing sees it. */
   ledger(): LedgerView;
   close(): Promise<void>;
@@ -336,6 +356,30 @@ export async function connectRelay(
             };
           }),
         );
+      },
+      async registerProvedCell(reg) {
+        const head = decodeHeadAnswer(await call(OPS.provedRegister, encodeProvedRegistration(reg)));
+        if (head === undefined)
+          throw new DreggError('E_INVALID', 'The relay answered a registration with no head');
+        return head;
+      },
+      async submitProvedTurn(sub) {
+        const s = decodeSubmitted(await call(OPS.provedSubmit, encodeProvedSubmission(sub)));
+        const r = s.receipt;
+        if (
+          r.turn !== toHex(sub.statement.turnHash) ||
+          r.executor !== relay ||
+          r.agent !== sub.agent ||
+          r.cell !== sub.cell ||
+          !bytesEqual(r.oldState, digestBytes(sub.statement.oldCommitment)) ||
+          !bytesEqual(r.newState, digestBytes(sub.statement.newCommitment)) ||
+          !bytesEqual(r.effects, proofHash(sub.proof))
+        )
+          throw new DreggError('E_INVALID', 'The relay answered with a receipt for another proved turn');
+        return s;
+      },
+      async provedHead(cell) {
+        return decodeHeadAnswer(await call(OPS.provedHead, encodeCellQuery(cell)));
       },
       ledger() {
         return {

@@ -15,6 +15,13 @@ import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from 
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError, decoding } from '../errors.ts';
 import { MAX_CIPHERTEXT_BYTES, MAX_PAYMENT_BYTES } from '../inbox/wire.ts';
+import type { Digest } from '../proofs/state.ts';
+import {
+  digestBytes,
+  elementsFromBytes,
+  MAX_REGISTRATION_BYTES,
+  MAX_SUBMISSION_BYTES,
+} from '../proofs/submission.ts';
 import { type Receipt, receiptFromCbor } from '../turns/receipt.ts';
 import type { RpcOp } from './rpc.ts';
 
@@ -82,6 +89,18 @@ export const OPS = {
     maxRequest: 64,
     maxResponse: MAX_REVOCATIONS_PER_CALL * (REVOCATION_BYTES + 8) + 64,
   },
+  /**
+   * encodeProvedRegistration bytes -> HeadAnswer: makes a cell proved (the private path); the answer
+   * is its head commitment, which the relay computed itself.
+   */
+  provedRegister: { name: 'proved/register', maxRequest: MAX_REGISTRATION_BYTES, maxResponse: 256 },
+  /**
+   * encodeProvedSubmission bytes (a proof of up to 120 KiB) -> Submitted: the relay verifies the proof,
+   * then orders the turn; its receipt carries the commitments and the proof's hash.
+   */
+  provedSubmit: { name: 'proved/submit', maxRequest: MAX_SUBMISSION_BYTES, maxResponse: 16 * KiB },
+  /** {v, id} -> HeadAnswer: a proved cell's current head commitment (null when the cell is not proved). */
+  provedHead: { name: 'proved/head', maxRequest: 256, maxResponse: 256 },
 } as const satisfies Record<string, RpcOp>;
 
 export type OpName = (typeof OPS)[keyof typeof OPS]['name'];
@@ -331,6 +350,18 @@ export function decodeAckAnswer(bytes: Uint8Array): AckAnswer {
     if (!isCount(m.h) || !isCount(m.refunds) || typeof refunded !== 'bigint' || refunded < 0n)
       bad('ack answer', 'ill-typed field');
     return { height: m.h, refunds: m.refunds, refunded };
+  });
+}
+
+/** A proved cell's head commitment (32 bytes on the wire), or none. */
+export const encodeHeadAnswer = (head: Digest | undefined): Uint8Array =>
+  encode({ head: head === undefined ? null : digestBytes(head) });
+export function decodeHeadAnswer(bytes: Uint8Array): Digest | undefined {
+  return decoding('head answer', () => {
+    const m = decodeMap(bytes, 'head answer', ['head']);
+    if (m.head === null) return undefined;
+    if (!(m.head instanceof Uint8Array)) bad('head answer', 'head must be 32 bytes or null');
+    return elementsFromBytes(m.head, 8, 'head answer');
   });
 }
 

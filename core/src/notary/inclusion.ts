@@ -68,7 +68,7 @@ export function decodeInclusion(bytes: Uint8Array): Inclusion {
 }
 
 /**
- * Whether `receipt` is recorded in the log under `inclusion.root`: the event is a turn event naming
+ * Whether `receipt` is recorded in the log under `inclusion.root`: the event is a turn (or proved turn) event naming
  * this receipt (by hash), its turn, agent and cell, the receipt was signed by the root's relay, and
  * the path leads from the event's leaf to the root's log root. Never throws. Check the root's
  * signature with `verifyAttestedRoot` first.
@@ -77,7 +77,7 @@ export function verifyReceiptInclusion(receipt: Receipt, inclusion: Inclusion): 
   try {
     const { event, proof, root } = inclusion;
     return (
-      event.kind === 'turn' &&
+      (event.kind === 'turn' || event.kind === 'proved') &&
       event.receipt !== null &&
       bytesEqual(event.receipt, receiptHash(receipt)) &&
       toHex(event.key) === receipt.turn &&

@@ -7,11 +7,12 @@
  *
  *   v     1
  *   seq   position in the log, from 0, gap-free
- *   kind  "turn" | "issue"
- *   key   idempotency key, 32 bytes: the turn's hash (turn), the new cell's id (issue)
- *   agent the acting agent (turn), the new cell's owner (issue): a did:key
- *   cell  the acting cell (turn), the new cell (issue): 64 hex digits
- *   rcpt  hash of the receipt the relay signed (turn), null (issue)
+ *   kind  "turn" | "issue" | "register" | "proved"
+ *   key   idempotency key, 32 bytes: the turn's hash (turn, proved), the new cell's id (issue), the
+ *         genesis commitment of a cell made proved (register)
+ *   agent the acting agent (turn, proved), the cell's owner (issue, register): a did:key
+ *   cell  the acting cell (turn, proved), the new or registered cell (issue, register): 64 hex digits
+ *   rcpt  hash of the receipt the relay signed (turn, proved), null (issue, register)
  *   iss   computrons that entered the ledger with this event (genesis, bridge mints)
  *   dst   computrons that left it (burns, fees without a fee cell, finalized bridge locks)
  *   at    Unix seconds when the relay applied it
@@ -19,6 +20,10 @@
  * The log's Merkle tree is the RFC 9162 log of core/src/crypto/merkle-log.ts under the notary's
  * contexts, over event digests: digest = H_notaryEvent(CBOR event), leaf = H_notaryLeaf(seq || digest),
  * root = H_notaryRoot(height || MTH).
+ *
+ * The kinds "register" and "proved" (the private path, core/docs/notary.md) came after version 1 and
+ * did not bump it: every event a version-1 log held decodes exactly as before, and a reader that
+ * predates them refuses the new kinds rather than misreading them.
  */
 import { DID_SHAPE } from '../caps/caveats.ts';
 import { hashFor } from '../crypto/hash.ts';
@@ -30,7 +35,8 @@ import { MAX_AMOUNT } from '../turns/effects.ts';
 
 export const LOG_VERSION = 1;
 
-export type LogEventKind = 'turn' | 'issue';
+export type LogEventKind = 'turn' | 'issue' | 'register' | 'proved';
+const KINDS: readonly string[] = ['turn', 'issue', 'register', 'proved'];
 
 export interface LogEvent {
   readonly seq: number;
@@ -115,12 +121,12 @@ export function logEventFromCbor(v: CborValue): LogEvent {
   if (!isCborMap(v)) bad(what, 'not a map');
   checkFields(v, FIELDS, what);
   if (v.v !== LOG_VERSION) bad(what, `unknown version ${String(v.v)}`);
-  if (v.kind !== 'turn' && v.kind !== 'issue') bad(what, 'kind is "turn" or "issue"');
+  if (typeof v.kind !== 'string' || !KINDS.includes(v.kind)) bad(what, `kind is one of ${KINDS.join(', ')}`);
   if (typeof v.agent !== 'string' || !DID_SHAPE.test(v.agent)) bad(what, 'agent must be a did:key');
   if (typeof v.cell !== 'string' || !HEX64.test(v.cell)) bad(what, 'cell must be 64 hex digits');
   const event: LogEvent = {
     seq: wholeNumber(v.seq, what, 'seq'),
-    kind: v.kind,
+    kind: v.kind as LogEventKind,
     key: bytes(v.key, 32, what, 'key'),
     agent: v.agent,
     cell: v.cell,
@@ -129,7 +135,14 @@ export function logEventFromCbor(v: CborValue): LogEvent {
     destroyed: amount(v.dst, what, 'dst'),
     at: wholeNumber(v.at, what, 'at'),
   };
-  if (event.kind === 'turn' && event.receipt === null) bad(what, 'a turn event names its receipt');
+  if ((event.kind === 'turn' || event.kind === 'proved') && event.receipt === null)
+    bad(what, 'a turn event names its receipt');
+  if (
+    (event.kind === 'proved' || event.kind === 'register') &&
+    (event.issued !== 0n || event.destroyed !== 0n)
+  )
+    bad(what, 'the relay knows no supply movement of a proved cell');
+  if (event.kind === 'register' && event.receipt !== null) bad(what, 'a register event has no receipt');
   if (
     event.kind === 'issue' &&
     (event.receipt !== null || event.destroyed !== 0n || toHex(event.key) !== event.cell)

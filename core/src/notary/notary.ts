@@ -14,7 +14,12 @@
  * — concurrently, later, or after a restart — gets the first submission's seq and receipt with
  * `duplicate: true`; the log holds it once. An issue's key is the new cell's id.
  *
- * Reads (`cell`, `head`) see the state as applied, which during a batch's commit may include turns
+ * Proved cells (./proved.ts, core/docs/notary.md §"Proved cells"): `registerProved` makes a cell
+ * proved, `submitProved` orders a proved turn — signature and proof checked before ordering, the head
+ * and nullifier checked in order, through the same batches, log and idempotency keys as plain turns.
+ * A plain turn that would change a proved cell is refused.
+ *
+ * Reads (`cell`, `head`, `provedHead`) see the state as applied, which during a batch's commit may include turns
  * not yet durable (they are rolled back if the commit fails); `latestRoot`, `events`, `receipts`,
  * `inclusion` and `audit` see committed data only.
  */
@@ -27,6 +32,16 @@ import { bytesEqual, fromHex, toHex } from '../encoding/bytes.ts';
 import { decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { didKeyFromEd25519 } from '../encoding/did-key.ts';
 import { DreggError, fail } from '../errors.ts';
+import type { Digest } from '../proofs/state.ts';
+import {
+  checkProof,
+  elementsFromBytes,
+  elementsToBytes,
+  type ProvedRegistration,
+  type ProvedSubmission,
+  verifyProvedRegistration,
+  verifySubmissionSignature,
+} from '../proofs/submission.ts';
 import type { Store, Write } from '../store/store.ts';
 import { createBatcher, type Sealed, type Step } from '../turns/batch.ts';
 import {
@@ -42,7 +57,7 @@ import {
   turnStep,
 } from '../turns/executor.ts';
 import { decodeReceipt, type Receipt, receiptHash } from '../turns/receipt.ts';
-import { cellKey, getCell, isCell, type Supply, supplyOf } from '../turns/state.ts';
+import { cellKey, decodeValue, getCell, isCell, type Supply, supplyOf } from '../turns/state.ts';
 import { type Turn, turnHash } from '../turns/turn.ts';
 import type { Inclusion } from './inclusion.ts';
 import {
@@ -54,6 +69,18 @@ import {
   logEventDigest,
   logTree,
 } from './log.ts';
+import {
+  collectionOf,
+  NULLIFIERS,
+  PROVED_CELLS,
+  provedAmong,
+  provedBalance,
+  provedCell,
+  provedOwner,
+  provedStep,
+  registered,
+  registerStep,
+} from './proved.ts';
 import { type AttestedRoot, decodeAttestedRoot, encodeAttestedRoot, signAttestedRoot } from './root.ts';
 
 /** The notary's store: the executor's ledger and receipts, and the log with its indexes. */
@@ -67,6 +94,10 @@ export const NOTARY_COLLECTIONS: readonly string[] = Object.freeze([
   'notary-tree',
   /** "root" -> the latest AttestedRoot; "frontier" -> CBOR {n, peaks} of the log tree */
   'notary-meta',
+  /** "proved:<cell id>" -> CBOR {owner, head, genesis}: the proved cells (./proved.ts) */
+  PROVED_CELLS,
+  /** "spent:<nullifier hex>" -> CBOR {seq, turn}: the spent states of proved cells */
+  NULLIFIERS,
 ]);
 
 export interface NotaryOptions {
@@ -81,6 +112,8 @@ export interface NotaryOptions {
   readonly feeCell?: string;
   /** Group commit: turns per batch at most (default 256), and how long a batch waits to fill (default 0). */
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
+  /** Told of each proof checked: 'verified' or the refusal's code, and the check's milliseconds. */
+  readonly onProof?: (outcome: string, ms: number) => void;
 }
 
 export interface Notarized {
@@ -102,6 +135,12 @@ export interface SupplyAudit {
   readonly transit: bigint;
   readonly circulating: bigint;
   readonly delta: bigint;
+  /**
+   * Of `transit`: what proved cells held when they were registered. The relay cannot see a proved
+   * cell's balance move (a proved transfer out is credited nowhere it knows), so that value is
+   * counted as shielded, out of circulation, for good.
+   */
+  readonly shielded: bigint;
   readonly height: number;
   /** Whether the ledger state still has the ledger root the latest attested root signed. */
   readonly ledgerRootMatches: boolean;
@@ -113,6 +152,12 @@ export interface Notary {
   readonly ledger: string;
   /** Orders a signed turn; idempotent by turn hash, also across restarts. */
   submit(turn: Turn): Promise<Notarized>;
+  /** Makes a cell proved; returns its head commitment. Idempotent for the same registration. */
+  registerProved(reg: ProvedRegistration): Promise<Digest>;
+  /** Verifies and orders a proved turn; idempotent by turn hash. A double spend is E_STALE. */
+  submitProved(sub: ProvedSubmission): Promise<Notarized>;
+  /** A proved cell's current head commitment; undefined if the cell is not proved. */
+  provedHead(cell: string): Digest | undefined;
   /** A new cell holding `balance` computrons from nothing, recorded as an 'issue' event. */
   genesis(owner: string, salt: string, balance: bigint): Promise<Cell>;
   /** Events in the log (committed). */
@@ -196,6 +241,12 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
   for (const c of NOTARY_COLLECTIONS)
     if (!store.collections.includes(c)) fail('E_ARGUMENT', `The store must hold collection ${c}`);
   const state = await loadState(store);
+  for (const collection of [PROVED_CELLS, NULLIFIERS])
+    for (const { key, value } of await store.list(collection))
+      state.set(
+        key,
+        stored(`${collection} record`, () => decodeValue(key, value)),
+      );
   const relay = didKeyFromEd25519(ed25519PublicKey(seed));
   const ctx: LedgerContext = {
     state,
@@ -298,16 +349,12 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
     };
   }
 
-  const batcher = createBatcher({ state, store, seal, ...options.batch });
+  const batcher = createBatcher({ state, store, seal, collectionOf, ...options.batch });
   // Submissions being ordered, by idempotency key: a second one waits for the first.
-  const inFlight = new Map<string, Promise<Notarized | Cell>>();
+  const inFlight = new Map<string, Promise<unknown>>();
   let closed = false;
 
-  function once<T extends Notarized | Cell>(
-    key: string,
-    work: () => Promise<T>,
-    again: (first: T) => T,
-  ): Promise<T> {
+  function once<T>(key: string, work: () => Promise<T>, again: (first: T) => T): Promise<T> {
     const first = inFlight.get(key) as Promise<T> | undefined;
     if (first !== undefined) return first.then(again);
     const p = work();
@@ -320,6 +367,14 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
   async function known(key: string): Promise<{ seq: number; receiptSeq: number | null } | undefined> {
     const bytes = await store.get('notary-keys', key);
     return bytes === undefined ? undefined : decodeKeyRecord(bytes);
+  }
+
+  /** The receipt of a turn already in the log (a duplicate submission's answer). */
+  async function firstReceipt(agent: string, seen: { seq: number; receiptSeq: number | null }) {
+    const bytes =
+      seen.receiptSeq === null ? undefined : await store.get('receipts', receiptKey(agent, seen.receiptSeq));
+    if (bytes === undefined) fail('E_IO', `The receipt of log event ${seen.seq} is missing`);
+    return { seq: seen.seq, receipt: stored('receipt', () => decodeReceipt(bytes)), duplicate: true };
   }
 
   async function readEvent(seq: number): Promise<LogEvent> {
@@ -343,18 +398,16 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
         key,
         async () => {
           const seen = await known(key);
-          if (seen !== undefined) {
-            const bytes =
-              seen.receiptSeq === null
-                ? undefined
-                : await store.get('receipts', receiptKey(turn.agent, seen.receiptSeq));
-            if (bytes === undefined) fail('E_IO', `The receipt of log event ${seen.seq} is missing`);
-            return { seq: seen.seq, receipt: stored('receipt', () => decodeReceipt(bytes)), duplicate: true };
-          }
+          if (seen !== undefined) return firstReceipt(turn.agent, seen);
           const chains = await checkTurn(ctx, turn);
           const entry = await batcher.run<Entry>(async () => {
             const before = supplyOf(state);
             const step = await turnStep(ctx, turn, chains);
+            const proved = provedAmong(state, step.tx.before().keys());
+            if (proved !== undefined) {
+              step.tx.rollback();
+              fail('E_DENIED', `Cell ${proved} is proved: the relay changes it only by proved turns`);
+            }
             const receipt = step.value;
             return {
               ...step,
@@ -375,6 +428,90 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
         },
         (first) => ({ ...first, duplicate: true }),
       );
+    },
+
+    registerProved(reg) {
+      open();
+      const key = `register:${reg.cell}:${toHex(elementsToBytes(reg.salt))}`;
+      return once<Digest>(
+        key,
+        async () => {
+          if (reg.ledger !== ctx.ledger) fail('E_INVALID', `The registration is for ledger ${reg.ledger}`);
+          await verifyProvedRegistration(reg, ed);
+          const again = registered(state, reg);
+          if (again !== undefined) return again;
+          const entry = await batcher.run<Entry & { head: Digest }>(() => {
+            const step = registerStep(state, reg);
+            return {
+              ...step,
+              value: {
+                kind: 'register',
+                key: step.value,
+                agent: reg.agent,
+                cell: reg.cell,
+                receipt: null,
+                created: null,
+                issued: 0n,
+                destroyed: 0n,
+                at: nowSeconds(clock),
+                seq: -1,
+                head: elementsFromBytes(step.value, 8, 'head commitment'),
+              },
+            };
+          });
+          return entry.head;
+        },
+        (first) => first,
+      );
+    },
+
+    submitProved(sub) {
+      open();
+      const key = toHex(sub.statement.turnHash);
+      return once<Notarized>(
+        key,
+        async () => {
+          const seen = await known(key);
+          if (seen !== undefined) return firstReceipt(sub.agent, seen);
+          const started = performance.now();
+          try {
+            if (sub.ledger !== ctx.ledger) fail('E_INVALID', `The submission is for ledger ${sub.ledger}`);
+            provedOwner(state, sub);
+            await verifySubmissionSignature(sub, ed);
+            checkProof(sub.statement, sub.proof);
+            options.onProof?.('verified', performance.now() - started);
+          } catch (e) {
+            options.onProof?.(e instanceof DreggError ? e.code : 'E_INTERNAL', performance.now() - started);
+            throw e;
+          }
+          const entry = await batcher.run<Entry>(async (position) => {
+            const step = await provedStep(ctx, sub, frontier.count + position);
+            const receipt = step.value;
+            return {
+              ...step,
+              value: {
+                kind: 'proved',
+                key: sub.statement.turnHash,
+                agent: sub.agent,
+                cell: sub.cell,
+                receipt,
+                created: null,
+                issued: 0n,
+                destroyed: 0n,
+                at: receipt.at,
+                seq: -1,
+              },
+            };
+          });
+          return { seq: entry.seq, receipt: entry.receipt!, duplicate: false };
+        },
+        (first) => ({ ...first, duplicate: true }),
+      );
+    },
+
+    provedHead(cell) {
+      const rec = provedCell(state, cell);
+      return rec === undefined ? undefined : elementsFromBytes(rec.head, 8, 'head commitment');
     },
 
     genesis(owner, salt, balance) {
@@ -434,7 +571,8 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       if (seen === undefined || seen.seq >= root.height)
         fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
       const event = await readEvent(seen.seq);
-      if (event.kind !== 'turn') fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
+      if (event.kind !== 'turn' && event.kind !== 'proved')
+        fail('E_NOT_FOUND', `Turn ${hash} is not in the log`);
       const nodes = new Map<string, Uint8Array>();
       for (const n of logTree.proofNodes(seen.seq, root.height)) {
         const bytes = await store.get('notary-tree', nodeKey(n));
@@ -476,6 +614,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       const at = await batcher.atRest(() => ({
         root: latest,
         holdings: holdingsOf(state),
+        shielded: provedBalance(state),
         ledgerRoot: ledgerRootOf(state),
       }));
       const { root, holdings } = at;
@@ -502,8 +641,9 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       return {
         issued,
         destroyed,
-        transit: holdings.transit,
-        circulating: holdings.circulating,
+        transit: holdings.transit + at.shielded,
+        circulating: holdings.circulating - at.shielded,
+        shielded: at.shielded,
         delta: issued - destroyed - holdings.transit - holdings.circulating,
         height: root.height,
         ledgerRootMatches: bytesEqual(at.ledgerRoot, root.ledgerRoot),

@@ -8,6 +8,31 @@ export {
   stateElements,
   stateSalt,
 } from './state.ts';
+export {
+  checkProof,
+  decodeProofFile,
+  decodeProvedRegistration,
+  decodeProvedSubmission,
+  digestBytes,
+  elementsFromBytes,
+  elementsToBytes,
+  encodeProofFile,
+  encodeProvedRegistration,
+  encodeProvedSubmission,
+  MAX_PROOF_BYTES,
+  MAX_SUBMISSION_BYTES,
+  type ProofFile,
+  type ProvedRegistration,
+  type ProvedSubmission,
+  proofHash,
+  type Signer,
+  signProvedRegistration,
+  signProvedSubmission,
+  statementJson,
+  verifyProvedRegistration,
+  verifyProvedSubmission,
+  verifySubmissionSignature,
+} from './submission.ts';
 export { fieldSteps, TURN_AIR_WIDTH, turnAir } from './turn-air.ts';
 export {
   type ProvedTurn,

@@ -39,11 +39,17 @@ export interface BatchOptions {
   readonly maxDelayMs?: number;
   /** Called with the accepted steps of a batch, in order, before it is written. */
   readonly seal?: (steps: readonly Step<unknown>[]) => Promise<Sealed> | Sealed;
+  /** The store collection of a state key (default: every key in 'ledger'). */
+  readonly collectionOf?: (key: string) => string;
 }
 
 export interface Batcher {
-  /** Queues a job; resolves with its value once its batch is durable. */
-  run<T>(apply: () => Promise<Step<T>> | Step<T>): Promise<T>;
+  /**
+   * Queues a job; resolves with its value once its batch is durable. `apply` is told its position
+   * among the batch's accepted steps (how many were accepted before it), so a job that needs its
+   * place in the log knows it while it runs.
+   */
+  run<T>(apply: (position: number) => Promise<Step<T>> | Step<T>): Promise<T>;
   /** Resolves when every job queued so far has settled. */
   flush(): Promise<void>;
   /**
@@ -54,13 +60,17 @@ export interface Batcher {
 }
 
 interface Job {
-  apply(): Promise<Step<unknown>> | Step<unknown>;
+  apply(position: number): Promise<Step<unknown>> | Step<unknown>;
   resolve(value: unknown): void;
   reject(e: unknown): void;
 }
 
 /** Ledger writes for every key the steps touched: the final value, or a delete. */
-function ledgerWrites(state: State, steps: readonly Step<unknown>[]): Write[] {
+function ledgerWrites(
+  state: State,
+  steps: readonly Step<unknown>[],
+  collectionOf: (key: string) => string,
+): Write[] {
   const keys = new Set<string>();
   for (const s of steps) for (const k of s.tx.before().keys()) keys.add(k);
   const writes: Write[] = [];
@@ -68,8 +78,8 @@ function ledgerWrites(state: State, steps: readonly Step<unknown>[]): Write[] {
     const v = state.get(key);
     writes.push(
       v === undefined
-        ? { op: 'delete', collection: 'ledger', key }
-        : { op: 'put', collection: 'ledger', key, value: encodeValue(v) },
+        ? { op: 'delete', collection: collectionOf(key), key }
+        : { op: 'put', collection: collectionOf(key), key, value: encodeValue(v) },
     );
   }
   return writes;
@@ -80,6 +90,7 @@ const soon: (f: () => void) => void =
 
 export function createBatcher(options: BatchOptions): Batcher {
   const { state, store, seal } = options;
+  const collectionOf = options.collectionOf ?? (() => 'ledger');
   const maxTurns = options.maxTurns ?? 256;
   const maxDelayMs = options.maxDelayMs ?? 0;
   if (!Number.isSafeInteger(maxTurns) || maxTurns < 1)
@@ -95,7 +106,7 @@ export function createBatcher(options: BatchOptions): Batcher {
     const accepted: { job: Job; step: Step<unknown> }[] = [];
     for (const job of jobs) {
       try {
-        accepted.push({ job, step: await job.apply() });
+        accepted.push({ job, step: await job.apply(accepted.length) });
       } catch (e) {
         job.reject(e);
       }
@@ -106,7 +117,7 @@ export function createBatcher(options: BatchOptions): Batcher {
       const sealed = seal === undefined ? undefined : await seal(steps);
       if (store !== undefined)
         await store.transact([
-          ...ledgerWrites(state, steps),
+          ...ledgerWrites(state, steps, collectionOf),
           ...steps.flatMap((s) => s.writes),
           ...(sealed?.writes ?? []),
         ]);
@@ -149,7 +160,7 @@ export function createBatcher(options: BatchOptions): Batcher {
   }
 
   return {
-    run<T>(apply: () => Promise<Step<T>> | Step<T>): Promise<T> {
+    run<T>(apply: (position: number) => Promise<Step<T>> | Step<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         pending.push({ apply, resolve: resolve as (v: unknown) => void, reject });
         kick();

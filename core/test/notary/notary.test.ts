@@ -263,6 +263,7 @@ describe('supply audit', () => {
       issued: 3000n,
       destroyed: 43n,
       transit: 0n,
+      shielded: 0n,
       circulating: 2957n,
       delta: 0n,
       height: 6,

@@ -34,6 +34,8 @@ export const USAGE = `dregg — cipherclerk on the command line
                                    LOCAL DEMO genesis allowance (computrons created from nothing, recorded)
   dregg cell show ID | list
   dregg turn submit --cell ID --effects FILE.json [--out FILE]   sign, apply locally, print the receipt
+  dregg turn submit ... --prove [--proof FILE]   also prove it (STARK) and write the proof file
+  dregg turn verify-proof FILE                  verify a proof file, print its statement
   dregg receipt verify [FILE...] [--executor DID] [--chain]       check signatures (and chain order)
   dregg receipt list [--agent DID]
   dregg relay [--listen MULTIADDR ...] [--http HOST:PORT] [--ledger NAME] [--grant N]
@@ -89,6 +91,8 @@ const OPTIONS = {
   deposit: { type: 'string' },
   relay: { type: 'string', multiple: true },
   file: { type: 'string' },
+  prove: { type: 'boolean' },
+  proof: { type: 'string' },
 } as const;
 
 export type Flags = {

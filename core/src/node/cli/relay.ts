@@ -113,6 +113,7 @@ async function audit(inv: Invocation): Promise<number> {
       issued: a.issued.toString(),
       destroyed: a.destroyed.toString(),
       transit: a.transit.toString(),
+      shielded: a.shielded.toString(),
       circulating: a.circulating.toString(),
       delta: a.delta.toString(),
     };
@@ -122,6 +123,7 @@ async function audit(inv: Invocation): Promise<number> {
       [
         `relay ${keys.did}, log height ${a.height}`,
         `issued ${a.issued} - destroyed ${a.destroyed} - transit ${a.transit} - circulating ${a.circulating} = delta ${a.delta}`,
+        ...(a.shielded === 0n ? [] : [`(transit includes ${a.shielded} shielded in proved cells)`]),
         a.delta === 0n ? 'supply balances' : 'SUPPLY DOES NOT BALANCE',
       ].join('\n'),
     );

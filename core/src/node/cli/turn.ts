@@ -7,12 +7,28 @@
  * `effectsFromValue(..., 'json')`: amounts are integers or decimal strings, bytes hex strings or
  * {"hex": "..."}. A rule broken is `E_INVALID` naming the field (`effects[1].amount: ...`); text that
  * is not JSON is `E_DECODE`. See docs/cli.md and core/docs/effects.md.
+ *
+ * `--prove` also proves the turn's effect on its acting cell (core/docs/stark.md §"Turn proofs"): in
+ * this process, against the local ledger's cell as it is before the turn, with the salts from the
+ * identity's proof secret. It proves before applying, so a turn the turn AIR does not cover fails with
+ * the prover's E_INVALID and nothing is applied or written. The proof file (`--proof FILE`, default
+ * `<turn hash>.proof` here) is the binary format of core/src/proofs/submission.ts `encodeProofFile`.
+ * `dregg turn verify-proof FILE` checks one: its statement (exit 0) or the typed error (exit 1).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { nowSeconds } from '../../clock.ts';
 import type { CborValue } from '../../encoding/cbor.ts';
-import { DreggError } from '../../errors.ts';
+import { DreggError, isDreggError } from '../../errors.ts';
+import { proofSecret } from '../../proofs/state.ts';
+import {
+  checkProof,
+  decodeProofFile,
+  encodeProofFile,
+  type ProofFile,
+  statementJson,
+} from '../../proofs/submission.ts';
+import { proveTurn } from '../../proofs/turn-proof.ts';
 import { type Effect, effectsFromValue, MAX_AMOUNT } from '../../turns/effects.ts';
 import type { Receipt } from '../../turns/receipt.ts';
 import { signTurn } from '../../turns/turn.ts';
@@ -92,9 +108,13 @@ async function submit(inv: Invocation): Promise<number> {
       'E_NOT_FOUND',
       `No local ledger in ${inv.home}: create a cell first ("dregg cell new")`,
     );
+  const prove = inv.flags.prove === true;
+  if (inv.flags.proof !== undefined && !prove)
+    throw new DreggError('E_ARGUMENT', '--proof goes with --prove');
   const agent = await unlockedAgent(inv);
   const ledger = await openLedger(inv.home, agent);
   let receipt: Receipt;
+  let proved: { file: ProofFile; ms: number } | undefined;
   try {
     const { executor } = ledger;
     const id = matchCellId(
@@ -117,9 +137,23 @@ async function submit(inv: Invocation): Promise<number> {
       agent.identity.seed,
       agent.ed,
     );
+    if (prove) {
+      const started = performance.now();
+      const p = await proveTurn(cell, turn, { secret: proofSecret(agent.identity.seed) });
+      proved = { file: p, ms: Math.round(performance.now() - started) };
+    }
     receipt = await executor.submit(turn);
   } finally {
     await ledger.close();
+  }
+  let proofPath: string | undefined;
+  if (proved !== undefined) {
+    proofPath = resolve(inv.flags.proof ?? `${receipt.turn}.proof`);
+    try {
+      writeFileSync(proofPath, encodeProofFile(proved.file));
+    } catch (e) {
+      throw new DreggError('E_IO', `The turn was applied, but writing ${proofPath} failed`, { cause: e });
+    }
   }
   const text = receiptToText(receipt);
   let out: string | undefined;
@@ -133,17 +167,78 @@ async function submit(inv: Invocation): Promise<number> {
   }
   print(
     inv,
-    { ...receiptJson(receipt), text, ...(out === undefined ? {} : { out }) },
+    {
+      ...receiptJson(receipt),
+      text,
+      ...(out === undefined ? {} : { out }),
+      ...(proved === undefined
+        ? {}
+        : {
+            proof: { file: proofPath, statement: statementJson(proved.file.statement), proveMs: proved.ms },
+          }),
+    },
     [
       renderReceipt(receipt),
       out === undefined ? `\n${text}` : `\nReceipt written to ${out} (check it with "dregg receipt verify")`,
+      ...(proved === undefined
+        ? []
+        : [
+            `\nProved in ${proved.ms} ms; proof (${proved.file.proof.length} bytes) written to ${proofPath}`,
+            renderStatement(proved.file),
+          ]),
     ].join('\n'),
   );
   return 0;
 }
 
+function renderStatement(f: ProofFile): string {
+  const s = statementJson(f.statement);
+  return [
+    `  old commitment  ${s.oldCommitment}`,
+    `  new commitment  ${s.newCommitment}`,
+    `  turn hash       ${s.turnHash}`,
+    `  nullifier       ${s.nullifier}`,
+  ].join('\n');
+}
+
+/** Verifies a proof file: prints its statement (exit 0) or the typed error (exit 1). */
+async function verifyProof(inv: Invocation, path: string | undefined): Promise<number> {
+  if (path === undefined) throw new DreggError('E_ARGUMENT', 'Usage: dregg turn verify-proof FILE');
+  try {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new DreggError(missing ? 'E_NOT_FOUND' : 'E_IO', `Cannot read the proof file ${path}`, {
+        cause: e,
+      });
+    }
+    const file = decodeProofFile(bytes);
+    const started = performance.now();
+    checkProof(file.statement, file.proof);
+    const ms = Math.round(performance.now() - started);
+    print(
+      inv,
+      { valid: true, statement: statementJson(file.statement), verifyMs: ms },
+      `The proof verifies (${ms} ms). Statement:\n${renderStatement(file)}`,
+    );
+    return 0;
+  } catch (e) {
+    if (!isDreggError(e)) throw e;
+    inv.io.stderr(
+      inv.json ? `${JSON.stringify({ error: e.toJSON() })}\n` : `dregg: ${e.message} [${e.code}]\n`,
+    );
+    return 1;
+  }
+}
+
 export async function turnCommand(inv: Invocation): Promise<number> {
   const [verb] = inv.positionals;
   if (verb === 'submit') return submit(inv);
-  throw new DreggError('E_ARGUMENT', 'Usage: dregg turn submit --cell ID --effects FILE.json [--out FILE]');
+  if (verb === 'verify-proof') return verifyProof(inv, inv.positionals[1]);
+  throw new DreggError(
+    'E_ARGUMENT',
+    'Usage: dregg turn submit --cell ID --effects FILE.json [--out FILE] [--prove [--proof FILE]] | turn verify-proof FILE',
+  );
 }

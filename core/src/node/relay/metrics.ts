@@ -11,6 +11,8 @@ export interface RelayMetrics {
   served(op: string, outcome: string, ms: number): void;
   /** Something refused before a handler saw it (oversized, malformed, rate limited...). */
   dropped(where: string, reason: string): void;
+  /** One turn proof checked before ordering: 'verified' or the refusal's code, and how long it took. */
+  proof(outcome: string, ms: number): void;
 }
 
 /** Values read at scrape time. */
@@ -87,8 +89,24 @@ export function relayMetrics(read: Readings): RelayMetrics {
       inbox.set({ what: 'bytes' }, t.bytes);
     },
   });
+  const proofs = new Counter({
+    name: 'cipherclerk_turn_proofs_total',
+    help: 'Proved-turn submissions checked before ordering, by outcome (verified or the refusal code)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const proofTime = new Histogram({
+    name: 'cipherclerk_turn_proof_verify_seconds',
+    help: 'Time to check a proved-turn submission (signature and STARK proof)',
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
   return {
     registry,
+    proof(outcome, ms) {
+      proofs.inc({ outcome });
+      proofTime.observe(ms / 1000);
+    },
     served(op, outcome, ms) {
       requests.inc({ op, outcome });
       duration.observe({ op }, ms / 1000);

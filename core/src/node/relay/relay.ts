@@ -85,6 +85,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const unwind = async () => {
     for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
   };
+  // The metrics read the notary, so they are made after it; proofs checked before that go uncounted.
+  const proofObserver: { seen?: (outcome: string, ms: number) => void } = {};
   try {
     const notary = await openNotary({
       store,
@@ -93,6 +95,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       seed: keys.signing,
       ledger: config.ledger,
       batch: config.batch,
+      onProof: (outcome, ms) => proofObserver.seen?.(outcome, ms),
     });
     cleanup.push(() => notary.close());
     const inbox = await openInbox({ store, clock, ed, seed: keys.signing, limits: config.inboxLimits });
@@ -115,6 +118,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       supply: () => notary.audit(),
       inbox: () => inbox.totals(),
     });
+    proofObserver.seen = metrics.proof;
 
     // Attested roots go out on gossip as they are made; one publication per new height at most.
     let publishedHeight = notary.latestRoot().height;
@@ -147,7 +151,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       await serveRpc(
         node,
         op,
-        op === OPS.submitTurn
+        op === OPS.submitTurn || op === OPS.provedSubmit || op === OPS.provedRegister
           ? async (request: Uint8Array) => {
               const answer = await handle(request);
               void publishRoot();

@@ -31,6 +31,7 @@ import {
   encodeCellAnswer,
   encodeEmpty,
   encodeHead,
+  encodeHeadAnswer,
   encodeInfo,
   encodeReceiptList,
   encodeRevocationPage,
@@ -40,6 +41,7 @@ import {
   type OpName,
 } from '../../net/contract.ts';
 import { encodeAttestedRoot, encodeInclusion, type Notary } from '../../notary/index.ts';
+import { decodeProvedRegistration, decodeProvedSubmission } from '../../proofs/submission.ts';
 import { encodeReceipt } from '../../turns/receipt.ts';
 import { decodeTurn } from '../../turns/turn.ts';
 import type { Deposits } from './deposits.ts';
@@ -131,6 +133,16 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
     async 'revocation/since'(request) {
       const from = decodeSinceQuery(request);
       return encodeRevocationPage(await o.revocations.since(from, MAX_REVOCATIONS_PER_CALL));
+    },
+    async 'proved/register'(request) {
+      return encodeHeadAnswer(await notary.registerProved(decodeProvedRegistration(request)));
+    },
+    async 'proved/submit'(request) {
+      const n = await notary.submitProved(decodeProvedSubmission(request));
+      return encodeSubmitted(n, encodeReceipt(n.receipt));
+    },
+    async 'proved/head'(request) {
+      return encodeHeadAnswer(notary.provedHead(decodeCellQuery(request)));
     },
   };
 }
