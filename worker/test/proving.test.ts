@@ -131,7 +131,7 @@ describe('proving turns in the light node', () => {
       expect(await readProvedCell(alice.store, mine.id)).toBeUndefined();
       const receipt = await alice.node.submitTurn(preview.turn);
       returned.push(receipt);
-      expect(receipt).toMatchObject({ matchesLocal: true, inclusion: { verified: true } });
+      expect(receipt).toMatchObject({ proved: true, matchesLocal: true, inclusion: { verified: true } });
       const kept = await readProvedCell(alice.store, mine.id);
       expect(kept).toEqual(expectedNext);
       expect(commitment(kept!, alice.secret)).toBe(proof.statement.newCommitment);
@@ -147,6 +147,26 @@ describe('proving turns in the light node', () => {
       const nextProof = await alice.node.proveTurn(next.turn);
       returned.push(nextProof);
       expect(nextProof.statement.oldCommitment).toBe(commitment(edited, alice.secret));
+      // That proof starts from a state the relay does not hold: refused before anything is sent.
+      expect((await refusal(alice.node.submitTurn(next.turn))).code).toBe('E_STALE');
+
+      // From the true kept state the chain goes on, as proofs only: the relay's record of the cell stays
+      // as registered, the list shows the kept state, and the receipt chain checks.
+      await writeProvedCell(alice.store, kept!);
+      const third = await alice.node.executeTurn(mine.id, [
+        { type: 'set-field', key: 'greeting', value: 'again' },
+      ]);
+      await alice.node.proveTurn(third.turn);
+      expect(await alice.node.submitTurn(third.turn)).toMatchObject({
+        proved: true,
+        inclusion: { verified: true },
+      });
+      const listed = (await alice.node.cells()).find((c) => c.id === mine.id);
+      expect(listed).toMatchObject({ proved: true, nonce: 2, balance: '750' });
+      expect(listed?.fields).toContainEqual({ name: 'greeting', value: 'again' });
+      const chain = await alice.node.receipts();
+      expect(chain.chain).toEqual({ ok: true });
+      returned.push(listed, chain);
 
       // The proof secret and the seed cross neither the answers nor the events.
       const everything = dump([...returned, ...alice.events]);

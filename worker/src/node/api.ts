@@ -187,6 +187,8 @@ export interface CellView {
   readonly lifecycle: 'active' | 'frozen';
   readonly fields: readonly { readonly name: string; readonly value: string }[];
   readonly clist: readonly { readonly slot: number; readonly target: string; readonly caveats: number }[];
+  /** Private: the relay holds only its commitment, and this is the state this node keeps for it. */
+  readonly proved?: boolean;
 }
 
 /** One effect of a turn, as the form gives it (acting on the chosen cell). */
@@ -220,6 +222,8 @@ export interface ReceiptView {
    * (false when a cell it touches changed in between; the relay's result stands).
    */
   readonly matchesLocal?: boolean;
+  /** For a turn just submitted from here: it went as a proof (the relay checked the proof, saw no effects). */
+  readonly proved?: boolean;
   /** Its inclusion in the relay's log, checked against the relay's signed (attested) root. */
   readonly inclusion:
     | { readonly verified: true; readonly height: number; readonly at: number; readonly logRoot: string }

@@ -27,8 +27,10 @@ import {
   verifyReceiptChain,
 } from '@cipherclerk/core';
 import type { RelayClient } from '@cipherclerk/core/net';
+import type { ProvedTurn } from '@cipherclerk/core/proofs';
 import type { CellView, EffectForm, ReceiptChain, ReceiptView, TurnPreview } from './api.ts';
 import { errorToWire } from './errors.ts';
+import { readProvedCell } from './proving.ts';
 
 export const CELL_COLLECTIONS = ['cells'] as const;
 
@@ -65,8 +67,16 @@ export async function ownCells(store: Store, client: RelayClient, me: string): P
   const ordered = entries
     .map((e) => JSON.parse(new TextDecoder().decode(e.value)) as { id: string; at: number })
     .sort((a, b) => a.at - b.at);
-  const cells = await Promise.all(ordered.map((c) => client.cell(c.id)));
-  return cells.filter((c): c is Cell => c !== undefined).map((c) => cellView(c, me));
+  const cells = await Promise.all(
+    ordered.map(async (c) => {
+      // A proved cell's record at the relay is frozen at registration; its state is the one kept here.
+      const kept = await readProvedCell(store, c.id);
+      if (kept !== undefined) return { ...cellView(kept, me), proved: true };
+      const cell = await client.cell(c.id);
+      return cell === undefined ? undefined : cellView(cell, me);
+    }),
+  );
+  return cells.filter((c) => c !== undefined);
 }
 
 /** Opens a fresh cell for this agent on the relay's ledger, with a random salt, and remembers it. */
@@ -189,6 +199,53 @@ export async function submitBuilt(client: RelayClient, built: Built): Promise<Re
   const r = (await client.submitTurn(built.turn)).receipt;
   const matchesLocal = sameBytes(r.oldState, built.oldState) && sameBytes(r.newState, built.newState);
   return { ...receiptView(r, await inclusion(client, r)), matchesLocal };
+}
+
+/**
+ * Submits a proved turn: the relay sees its statement and proof, never the turn's effects or the
+ * cell's fields and balance. A cell the relay does not know as proved is registered first, from its
+ * nonce-0 state (the relay computes that commitment itself from the cell it holds and the nonce-0
+ * salt); from then on the relay refuses plaintext turns on it. The receipt is checked against the
+ * statement by the client, then its inclusion under the attested root.
+ */
+export async function submitProvedBuilt(
+  client: RelayClient,
+  agent: Agent,
+  built: Built,
+  proved: Pick<ProvedTurn, 'statement' | 'proof'>,
+  secret: Uint8Array,
+): Promise<ReceiptView> {
+  // Loaded with the prover, not with the worker: most sessions never prove.
+  const { digestBytes, signProvedRegistration, signProvedSubmission, stateSalt } = await import(
+    '@cipherclerk/core/proofs'
+  );
+  const signer = { did: agent.did, seed: agent.identity.seed };
+  const ledger = client.ledger().ledger;
+  const cell = built.cell;
+  let head = await client.provedHead(cell.id);
+  if (head === undefined) {
+    if (cell.nonce !== 0)
+      throw new DreggError(
+        'E_INVALID',
+        'Only a cell with no turns yet can become private: this one already has a public history at the relay',
+      );
+    const reg = await signProvedRegistration(
+      ledger,
+      signer,
+      cell.id,
+      stateSalt(secret, cell.id, 0),
+      agent.ed,
+    );
+    head = await client.registerProvedCell(reg);
+  }
+  if (!sameBytes(digestBytes(head), digestBytes(proved.statement.oldCommitment)))
+    throw new DreggError(
+      'E_STALE',
+      'The relay holds another state of this cell than the one proved: run the turn again and prove it',
+    );
+  const sub = await signProvedSubmission(ledger, signer, cell.id, proved, agent.ed);
+  const r = (await client.submitProvedTurn(sub)).receipt;
+  return { ...receiptView(r, await inclusion(client, r)), matchesLocal: true, proved: true };
 }
 
 async function inclusion(client: RelayClient, r: Receipt): Promise<ReceiptView['inclusion']> {

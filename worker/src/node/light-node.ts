@@ -41,9 +41,18 @@ import type {
   NodeEvent,
   NodeStatus,
   Overview,
+  ReceiptView,
   RelayView,
 } from './api.ts';
-import { type Built, buildTurn, openCell, ownCells, receiptChain, submitBuilt } from './cells.ts';
+import {
+  type Built,
+  buildTurn,
+  openCell,
+  ownCells,
+  receiptChain,
+  submitBuilt,
+  submitProvedBuilt,
+} from './cells.ts';
 import { errorToWire } from './errors.ts';
 import {
   deposit,
@@ -547,14 +556,26 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       }
     },
     async submitTurn(turn) {
-      agent();
+      const a = agent();
       const b = builtTurn(turn);
-      const receipt = await submitBuilt(online(), b);
-      // The relay accepted it. A proved turn's end state is what this node keeps for the cell, unless
-      // the relay's result differs from the local run (a credit landed meanwhile): then the proof no
-      // longer describes the cell, and the relay's view is used again. An unproved turn was checked by the relay's executor on its own view: that view holds again.
-      if (b.proof !== undefined && receipt.matchesLocal !== false) await commitProvedTurn(b.preview.turn);
-      else await forgetProvedCell(store, b.cell.id);
+      if (b.proof === undefined) {
+        // A plaintext turn, checked by the relay's executor on its own view: that view holds again.
+        const receipt = await submitBuilt(online(), b);
+        await forgetProvedCell(store, b.cell.id);
+        built.delete(b.preview.turn);
+        return receipt;
+      }
+      // A proved turn goes as its proof; once the relay orders it, its end state is what this node
+      // keeps for the cell (the relay holds only the commitment).
+      const { proofSecret } = await import('@cipherclerk/core/proofs');
+      const secret = proofSecret(a.identity.seed);
+      let receipt: ReceiptView;
+      try {
+        receipt = await submitProvedBuilt(online(), a, b, b.proof, secret);
+      } finally {
+        secret.fill(0);
+      }
+      await commitProvedTurn(b.preview.turn);
       built.delete(b.preview.turn);
       return receipt;
     },
