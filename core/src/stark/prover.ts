@@ -9,13 +9,14 @@ import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
 import { type Ext, eadd, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
-import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { encodeProof, type StarkProof } from './proof.ts';
-import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
+import { cryptoRandomElements, type RandomElements } from './random.ts';
+import { drawDeepPoint, maskCoefficient, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
 import { POW_KEY, powLeadingZeros } from './transcript.ts';
 
 export type ProvePhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries';
@@ -27,6 +28,8 @@ export interface ProveOptions {
   readonly kernels?: StarkKernels;
   readonly params?: StarkParams;
   readonly onProgress?: ProgressListener;
+  /** The zero-knowledge masks' randomness (default: the CSPRNG); tests inject a seeded source. */
+  readonly random?: RandomElements;
 }
 
 /** Points per batch of constraint evaluation (see batch-ops.ts). */
@@ -113,8 +116,12 @@ async function proveWith(
   // 2. Composition quotient on the quotient domain (a prefix of the bit-reversed LDE), split into
   //    chunks of degree < n and committed by their LDE.
   const alpha = tx.challengeExt();
-  const quotientCoeffs = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
-  const quotientLde = await kernels.evaluate(quotientCoeffs, 2 ** shape.logLde, GENERATOR);
+  const quotient = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
+  const random = options.random ?? cryptoRandomElements;
+  const quotientCoeffs = shape.zk ? maskedChunks(quotient, shape, random) : chunksOf(quotient, shape);
+  // The FRI mask (zero knowledge): a uniform polynomial of degree < n, committed beside the chunks.
+  const mask = Array.from({ length: shape.maskColumns }, () => random(shape.n));
+  const quotientLde = await kernels.evaluate([...quotientCoeffs, ...mask], 2 ** shape.logLde, GENERATOR);
   const quotientTree = await buildTree(
     await kernels.hashRows(quotientLde, LEAF_KEY),
     params.capHeight,
@@ -145,7 +152,7 @@ async function proveWith(
 
   // 4. DEEP composition F(x) = (A(x) - A(z)) / (x - z) + (B(x) - B(zw)) / (x - zw).
   const beta = tx.challengeExt();
-  const deep = await deepComposition(
+  const unmasked = await deepComposition(
     kernels,
     shape,
     trace,
@@ -157,6 +164,14 @@ async function proveWith(
     traceAtZNext,
     quotientAtZ,
   );
+  const deep = shape.zk
+    ? await addMask(
+        kernels,
+        unmasked,
+        quotientLde.slice(quotientCoeffs.length),
+        maskCoefficient(beta, shape, trace.length),
+      )
+    : unmasked;
   report('deep', 0.65);
 
   // 5. FRI on F (degree < n) and proof-of-work before the queries.
@@ -179,6 +194,7 @@ async function proveWith(
     return out;
   };
   const proof: StarkProof = {
+    zk: shape.zk,
     traceCap: traceTree.cap,
     quotientCap: quotientTree.cap,
     ...openings,
@@ -193,11 +209,69 @@ async function proveWith(
   return encodeProof(proof);
 }
 
+/** Q = sum_c x^(c n) Q_c: 4 coefficient columns (the extension coordinates) per chunk of n coefficients. */
+function chunksOf(coeffs: readonly Uint32Array[], shape: Shape): Uint32Array[] {
+  const { n } = shape;
+  const chunks: Uint32Array[] = [];
+  for (let c = 0; c < coeffs[0]!.length / n; c++) {
+    for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
+  }
+  return chunks;
+}
+
+/**
+ * Zero knowledge: Q = sum_c x^(c m) q_c with m = n/2 and q_c of degree < m, committed as chunks
+ * q'_c = q_c - R_c + x^m R_(c+1) of degree < n, with R_0 = R_C = 0 and R_1..R_(C-1) uniform of degree
+ * < m (per coordinate). The masks telescope (sum_c x^(c m) q'_c = Q), so the identity the verifier
+ * checks is unchanged, while each chunk's openings are uniform (core/docs/stark.md, "Zero knowledge").
+ */
+function maskedChunks(coeffs: readonly Uint32Array[], shape: Shape, random: RandomElements): Uint32Array[] {
+  const { n } = shape;
+  const m = 2 ** shape.logChunkStride;
+  const count = coeffs[0]!.length / m;
+  const masks = [0, 1, 2, 3].map(() =>
+    Array.from({ length: count + 1 }, (_, c) => (c === 0 || c === count ? new Uint32Array(m) : random(m))),
+  );
+  const chunks: Uint32Array[] = [];
+  for (let c = 0; c < count; c++) {
+    for (let l = 0; l < 4; l++) {
+      const chunk = new Uint32Array(n);
+      const own = masks[l]![c]!;
+      for (let i = 0; i < m; i++) chunk[i] = sub(coeffs[l]![c * m + i]!, own[i]!);
+      chunk.set(masks[l]![c + 1]!, m);
+      chunks.push(chunk);
+    }
+  }
+  return chunks;
+}
+
+/** F + c M over the LDE, M the mask's 4 coordinate columns (bit-reversed evaluations). */
+async function addMask(
+  kernels: StarkKernels,
+  deep: Uint32Array,
+  maskLde: readonly Uint32Array[],
+  c: Ext,
+): Promise<Uint32Array> {
+  const units: Ext[] = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  const scaled = await kernels.combine(
+    maskLde,
+    units.map((u) => emul(c, u)),
+  );
+  const out = new Uint32Array(deep.length);
+  for (let i = 0; i < out.length; i++) out[i] = add(deep[i]!, scaled[i]!);
+  return out;
+}
+
 /**
  * The composition quotient Q = sum_t alpha^t C_t / Z_T + sum_b alpha^(T+b) (T_col - v_b) / (x - w^row_b),
  * with Z_T = (x^n - 1) / (x - w^(n-1)) the transition zerofier, evaluated on the first M = n * 2^logQ
- * points of the bit-reversed trace LDE (the coset g<w_M>), interpolated, and split into 2^logQ chunks
- * Q = sum_c x^(c n) Q_c. Returns 4 coefficient columns (the extension coordinates) per chunk.
+ * points of the bit-reversed trace LDE (the coset g<w_M>) and interpolated: 4 coefficient columns
+ * (the extension coordinates) of M coefficients.
  */
 async function compositionQuotient(
   kernels: StarkKernels,
@@ -307,12 +381,7 @@ async function compositionQuotient(
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
   });
-  const coeffs = await kernels.interpolate(q, GENERATOR);
-  const chunks: Uint32Array[] = [];
-  for (let c = 0; c < qBlowup; c++) {
-    for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
-  }
-  return chunks;
+  return kernels.interpolate(q, GENERATOR);
 }
 
 /**
