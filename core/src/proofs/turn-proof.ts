@@ -13,7 +13,7 @@
 import type { Cell } from '../cells/cell.ts';
 import { fail } from '../errors.ts';
 import type { StarkKernels } from '../stark/kernels.ts';
-import { checkTrace, type ProgressListener, proveUnchecked } from '../stark/prover.ts';
+import { type ProgressListener, prove, proveUnchecked } from '../stark/prover.ts';
 import type { RandomElements } from '../stark/random.ts';
 import { verify } from '../stark/verifier.ts';
 import type { FieldValue } from '../turns/effects.ts';
@@ -187,8 +187,7 @@ export async function proveTurnTrace(
 ): Promise<Uint8Array> {
   const air = turnAir(logRows);
   const stark = { kernels: options.kernels, onProgress: options.onProgress, random: options.random };
-  if (checked) checkTrace(air, trace, publicInputs, options.kernels);
-  const body = await proveUnchecked(air, trace, publicInputs, stark);
+  const body = await (checked ? prove : proveUnchecked)(air, trace, publicInputs, stark);
   const out = new Uint8Array(1 + body.length);
   out[0] = logRows;
   out.set(body, 1);

@@ -42,11 +42,8 @@ export function checkTrace(
   publicInputs: readonly number[],
   kernels: StarkKernels = tsKernels,
 ): void {
-  checkPublicInputs(air, publicInputs);
+  checkShape(air, trace, publicInputs);
   const n = 2 ** air.logTraceLength;
-  if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
-    fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
-  }
   const size = Math.min(n, BATCH);
   (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
     const out: V[] = new Array(air.numTransitionConstraints);
@@ -68,15 +65,51 @@ export function checkTrace(
   }
 }
 
-/** Proves that `trace` satisfies `air` for `publicInputs`; rejects an invalid trace up front. */
+function checkShape(air: Air, trace: readonly Uint32Array[], publicInputs: readonly number[]): void {
+  checkPublicInputs(air, publicInputs);
+  const n = 2 ** air.logTraceLength;
+  if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
+    fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
+  }
+}
+
+/**
+ * Proves that `trace` satisfies `air` for `publicInputs`; refuses an invalid trace (E_INVALID naming
+ * the first violated constraint, as checkTrace does).
+ *
+ * Where the quotient domain has room to spare (|D| = 2^logQ n > d (n - 1) + n - 1 for degree d, as
+ * for the turn AIR), the transitions are checked by the quotient itself instead of by a second
+ * evaluation of every constraint on the trace. With the boundaries holding (checked directly), their
+ * terms B are polynomials of degree <= n - 2, and the interpolant H of Q on D has degree <= top =
+ * max((d - 1)(n - 1), n - 2) if the trace is valid (C / Z_T is then a polynomial). Conversely, if H
+ * has that degree then (H - B) Z_T - C has degree <= max(top + n - 1, d (n - 1)) < |D| and vanishes
+ * on D, so C = (H - B) Z_T vanishes on every constrained row. (C is
+ * the alpha-combination of the constraints, which hides a violated one only with probability
+ * T / |F_ext|.) Only when the check fails is checkTrace run, to name the constraint.
+ */
 export async function prove(
   air: Air,
   trace: readonly Uint32Array[],
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
-  checkTrace(air, trace, publicInputs, options.kernels);
-  return proveUnchecked(air, trace, publicInputs, options);
+  const shape = shapeOf(air, options.params ?? STARK_PARAMS);
+  const { n } = shape;
+  const top = Math.max((air.constraintDegree - 1) * (n - 1), n - 2);
+  const domain = n * 2 ** shape.logQuotientBlowup;
+  if (top + n - 1 >= domain || air.constraintDegree * (n - 1) >= domain) {
+    checkTrace(air, trace, publicInputs, options.kernels);
+    return proveUnchecked(air, trace, publicInputs, options);
+  }
+  checkShape(air, trace, publicInputs);
+  const refuse = (): never => {
+    checkTrace(air, trace, publicInputs, options.kernels);
+    return fail('E_INTERNAL', 'the quotient has too high a degree for a trace that checks');
+  };
+  if (air.boundaries(publicInputs).some((b) => trace[b.column]![b.row] !== b.value)) refuse();
+  return run(air, trace, publicInputs, options, (coeffs) => {
+    if (coeffs.some((c) => c.subarray(top + 1).some((x) => x !== 0))) refuse();
+  });
 }
 
 /**
@@ -89,8 +122,20 @@ export async function proveUnchecked(
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
+  return run(air, trace, publicInputs, options);
+}
+
+/** The protocol in the kernels' scope; `checkQuotient` sees the quotient's coefficients (prove above). */
+function run(
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions,
+  checkQuotient?: (coeffs: readonly Uint32Array[]) => void,
+): Promise<Uint8Array> {
   const kernels = options.kernels ?? tsKernels;
-  const body = (): Promise<Uint8Array> => proveWith(kernels, air, trace, publicInputs, options);
+  const body = (): Promise<Uint8Array> =>
+    proveWith(kernels, air, trace, publicInputs, options, checkQuotient);
   return kernels.scope === undefined ? body() : kernels.scope(body);
 }
 
@@ -100,6 +145,7 @@ async function proveWith(
   trace: readonly Uint32Array[],
   publicInputs: readonly number[],
   options: ProveOptions,
+  checkQuotient?: (coeffs: readonly Uint32Array[]) => void,
 ): Promise<Uint8Array> {
   const params = options.params ?? STARK_PARAMS;
   const report = options.onProgress ?? (() => {});
@@ -117,6 +163,7 @@ async function proveWith(
   //    chunks of degree < n and committed by their LDE.
   const alpha = tx.challengeExt();
   const quotient = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
+  checkQuotient?.(quotient);
   const random = options.random ?? cryptoRandomElements;
   const quotientCoeffs = shape.zk ? maskedChunks(quotient, shape, random) : chunksOf(quotient, shape);
   // The FRI mask (zero knowledge): a uniform polynomial of degree < n, committed beside the chunks.
