@@ -83,9 +83,9 @@ function checkShape(air: Air, trace: readonly Uint32Array[], publicInputs: reado
  * terms B are polynomials of degree <= n - 2, and the interpolant H of Q on D has degree <= top =
  * max((d - 1)(n - 1), n - 2) if the trace is valid (C / Z_T is then a polynomial). Conversely, if H
  * has that degree then (H - B) Z_T - C has degree <= max(top + n - 1, d (n - 1)) < |D| and vanishes
- * on D, so C = (H - B) Z_T vanishes on every constrained row. (C is
- * the alpha-combination of the constraints, which hides a violated one only with probability
- * T / |F_ext|.) Only when the check fails is checkTrace run, to name the constraint.
+ * on D, so C = (H - B) Z_T vanishes on every constrained row. (C is the alpha-combination of the
+ * constraints, which hides a violated one only with probability T / |F_ext|.) Only when the check
+ * fails is checkTrace run, to name the constraint.
  */
 export async function prove(
   air: Air,
