@@ -325,7 +325,7 @@ test('a delegation too long for one QR goes by inbox reference; channel and epoc
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
 
-test('a turn built in the UI is executed here, proved in the worker (progress to 100%), submitted, and its receipt verifies against the attested root', async ({
+test('turns built in the UI run here; one goes in the open, one is proved in the worker (progress to 100%) and checked by the relay; receipts verify against the attested root', async ({
   browser,
 }) => {
   test.setTimeout(180_000);
@@ -358,34 +358,57 @@ test('a turn built in the UI is executed here, proved in the worker (progress to
   await expect(preview).toContainText('Field greeting = hello');
   await shot(page, 'cells-turn-preview');
 
-  // Proved in the light node's worker by its WASM kernel pool; the bar follows the proof's phases.
+  // Submitted as it is: the relay's executor runs it in the open and credits the other cell.
+  await page.getByRole('button', { name: 'Submit to the relay' }).click();
+  const receipt = page.getByTestId('receipt');
+  await expect(receipt).toHaveCount(1, { timeout: 30_000 });
+  await expect(receipt.getByTestId('inclusion')).toHaveText('in the log');
+  await expect(receipt).toContainText(/under attested root \d+/);
+  await expect(page.getByTestId('notice')).toContainText('verified in the relay’s log under attested root');
+  await expect(page.getByTestId('balance')).toHaveText(['750 computrons', '1250 computrons']);
+
+  // The second cell's turn goes as a proof: proved in the light node's worker by its WASM kernel pool
+  // (the bar follows the proof's phases), then checked by the relay, which sees only commitments.
+  await page.getByLabel('Acting as cell').selectOption(second!);
+  await page.getByRole('button', { name: 'Remove effect 3' }).click();
+  await page.getByRole('button', { name: 'Remove effect 2' }).click();
+  await effects.nth(0).getByLabel('Value').fill('private hello');
+  await page.getByRole('button', { name: 'Execute here' }).click();
+  await expect(preview).toContainText('Field greeting = private hello', { timeout: 30_000 });
   await page.getByRole('button', { name: 'Prove' }).click();
   const bar = page.getByRole('progressbar', { name: 'Proof progress' });
   await expect(preview.getByTestId('proof')).toContainText('Proof verified', { timeout: 60_000 });
   expect(await bar.evaluate((b) => (b as HTMLProgressElement).value)).toBe(1);
   await expect(preview.getByTestId('proof-phase')).toHaveText('Checked here · 100%');
   await expect(preview.getByTestId('proof')).toContainText(
-    /\d+\.\d KiB, 64 rows, proved in \d+ ms on pool-2x\./,
+    /\d+\.\d KiB, 128 rows, proved in \d+ ms on pool-2x\./,
   );
   for (const name of ['old', 'new', 'nullifier'])
     await expect(preview.getByTestId(`commitment-${name}`)).toHaveAttribute('title', /^[0-9a-f]{64}$/);
   await expect(page.getByRole('button', { name: 'Prove' })).toHaveCount(0);
   await shot(page, 'cells-turn-proved');
   await page.getByRole('button', { name: 'Submit to the relay' }).click();
-
-  const receipt = page.getByTestId('receipt');
-  await expect(receipt).toHaveCount(1, { timeout: 30_000 });
-  await expect(receipt.getByTestId('inclusion')).toHaveText('in the log');
-  await expect(receipt).toContainText(/under attested root \d+/);
+  await expect(receipt).toHaveCount(2, { timeout: 30_000 });
+  await expect(page.getByTestId('notice')).toContainText(
+    /Proof accepted by the relay \(it saw only commitments\)\. Receipt 1 verified in the relay’s log under attested root \d+/,
+  );
+  await expect(receipt.first().getByTestId('inclusion')).toHaveText('in the log');
   await expect(page.getByTestId('chain')).toContainText('The chain holds');
-  await expect(page.getByTestId('notice')).toContainText('verified in the relay’s log under attested root');
+  // The second cell is private now: its state is the one the wallet keeps.
+  await expect(page.getByTestId('cell').nth(1).getByTestId('private')).toBeVisible();
   await expect(page.getByTestId('balance')).toHaveText(['750 computrons', '1250 computrons']);
+  await page
+    .getByTestId('cell')
+    .nth(1)
+    .getByText(/^Fields/)
+    .click();
+  await expect(page.getByTestId('cell').nth(1).getByTestId('field')).toHaveText('private hello');
   await page
     .getByTestId('cell')
     .first()
     .getByText(/^Fields/)
     .click();
-  await expect(page.getByTestId('field')).toHaveText('hello');
+  await expect(page.getByTestId('cell').first().getByTestId('field')).toHaveText('hello');
   await shot(page, 'cells');
 
   // Online, with cells, receipts and peers on show, the screens still fit 360 px.

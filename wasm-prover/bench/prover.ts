@@ -1,7 +1,8 @@
 /**
  * Prover benchmarks (`npm run bench:prover`): one JSON object per line,
  * {"bench": NAME, "median_ms": x, "runs": n, ...extra}. Benchmarks, not tests: nothing here asserts
- * a time. Workloads are defined in ../shared/design/FIELD-NOTES.md (B1-B4).
+ * a time. Workloads are defined in ../shared/design/FIELD-NOTES.md (B1-B4); turn_prove and
+ * turn_verify are issue 7's (bench/turn.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { buildTree, LEAF_KEY } from '../../core/src/stark/merkle.ts';
 import { prove } from '../../core/src/stark/prover.ts';
 import { verify } from '../../core/src/stark/verifier.ts';
 import { createNodeKernelPool, loadKernels } from '../src/node.ts';
+import { benchTurn } from './turn.ts';
 import { benchWebGpuLde } from './webgpu.ts';
 
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
@@ -105,6 +107,7 @@ const pool = await createNodeKernelPool();
   });
   line('verify_2^16x64', await time(() => verify(air, publicInputs, proof), RUNS), RUNS, { cores: 1 });
 }
+await benchTurn(pool, pool.size, RUNS, time, line);
 pool.terminate();
 {
   // The optional native reference: the same NTT and Merkle tree in scalar C (reference.c), built

@@ -36,7 +36,7 @@ function startWorkers(size: number): { apis: KernelWorkerApi[]; close: () => voi
 export async function createNodeKernelPool(size = availableParallelism()): Promise<SharedKernelPool> {
   const { apis, close } = startWorkers(size);
   const module = await WebAssembly.compile(await readFile(KERNELS_SHARED_WASM_URL));
-  return createSharedKernelPool(apis, module, await loadKernels(), close);
+  return createSharedKernelPool(apis, module, await loadKernels(), close, { inlineSmallCalls: true });
 }
 
 /** The same workers behind the message pool (each with its own memory), the path browsers fall back to. */

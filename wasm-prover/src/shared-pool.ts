@@ -16,6 +16,7 @@
 import { blockShifts, foldMatrixMont, inverse, pairBytes, pairTable, root, toMont } from './constants.ts';
 import {
   type Ext4,
+  instantiateSharedModule,
   type KernelCall,
   sharedKernelMemory,
   type WasmEvaluator,
@@ -60,12 +61,16 @@ export class SharedKernelPool implements KernelApi {
   /**
    * `calls[w]` runs a kernel in worker w, whose instance is over `memory`; `local` evaluates
    * constraints on this thread (that step runs the AIR's own code, which cannot be sent to a worker).
+   * `inline`, if given, is an instance over `memory` on this thread with worker 0's scratch area: a
+   * call too small to split runs there, synchronously, instead of costing a message round trip (the
+   * calls of a small proof, such as a turn's, are mostly that small).
    */
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly calls: readonly KernelCall[],
     private readonly local: Pick<WasmKernels, 'withEvaluator'>,
     private readonly close: () => void,
+    private readonly inline?: KernelCall,
   ) {
     this.name = `pool-${calls.length}x-shared`;
     this.matrix = FIXED + AREA * calls.length;
@@ -218,6 +223,11 @@ export class SharedKernelPool implements KernelApi {
   ): Promise<number[]> {
     // `before` copies a part's input just before its call is posted, so that the copying of the
     // next parts overlaps the work of the first.
+    if (parts.length === 1 && this.inline !== undefined) {
+      const [a, b] = parts[0]!;
+      before(a, b);
+      return [await this.inline(name, args(a, b, 0))];
+    }
     return Promise.all(
       parts.map(([a, b], w) => {
         before(a, b);
@@ -452,7 +462,7 @@ export class SharedKernelPool implements KernelApi {
       }
       if (levels > below) {
         const top = total >> below;
-        await this.calls[0]!('merkle_layers', [
+        await (this.inline ?? this.calls[0]!)('merkle_layers', [
           below === 0 ? input : layerAt[below - 1]!,
           0,
           top,
@@ -581,11 +591,14 @@ export async function createSharedKernelPool(
   sharedModule: WebAssembly.Module,
   local: Pick<WasmKernels, 'withEvaluator'>,
   close: () => void,
+  options: { readonly inlineSmallCalls?: boolean } = {},
 ): Promise<SharedKernelPool> {
   const memory = sharedKernelMemory();
   await Promise.all(workers.map((w) => w.initShared(sharedModule, memory)));
   const calls: KernelCall[] = workers.map((w) => (name, args) => w.call(name, args));
-  const pool = new SharedKernelPool(memory, calls, local, close);
+  const inline = options.inlineSmallCalls ? await instantiateSharedModule(sharedModule, memory) : undefined;
+  if (inline !== undefined) inline('set_scratch', [FIXED]);
+  const pool = new SharedKernelPool(memory, calls, local, close, inline);
   await Promise.all(calls.map((call, w) => call('set_scratch', [FIXED + AREA * w])));
   return pool;
 }

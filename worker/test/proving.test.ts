@@ -88,7 +88,7 @@ const dump = (v: unknown): string =>
   );
 
 describe('proving turns in the light node', () => {
-  it('proves a SetField + Transfer turn with progress, verifies it, and keeps the proved state once the relay accepts', async () => {
+  it('proves a SetField + Transfer turn with progress and verifies it; sends proofs without transfers to the relay and keeps their state', async () => {
     const alice = await wallet();
     await alice.node.connect(ws);
     try {
@@ -107,7 +107,7 @@ describe('proving turns in the light node', () => {
       expect(proof).toMatchObject({
         turn: preview.turn,
         verified: true,
-        rows: 64,
+        rows: 128,
         gpu: false,
         prover: 'typescript',
         statement: { turnHash: preview.turn },
@@ -127,14 +127,26 @@ describe('proving turns in the light node', () => {
       expect(fractions[0]).toBeGreaterThanOrEqual(0);
       expect(progress.at(-1)).toMatchObject({ phase: 'verified', fraction: 1 });
 
-      // Nothing is kept until the relay accepts the turn.
+      // A proved transfer is not sent: the relay could credit nobody (no receiving side yet).
+      expect((await refusal(alice.node.submitTurn(preview.turn))).code).toBe('E_UNSUPPORTED');
+      expect(await client.provedHead(mine.id)).toBeUndefined();
+
+      // Without the transfer it goes: the cell is registered (its genesis commitment computed by the
+      // relay), the proof checked and ordered. Nothing is kept until the relay accepts the turn.
+      const setField = await alice.node.executeTurn(mine.id, [
+        { type: 'set-field', key: 'greeting', value: 'hello' },
+      ]);
+      const proved = await alice.node.proveTurn(setField.turn);
+      expect(proved.statement.oldCommitment).toBe(commitment(before, alice.secret));
       expect(await readProvedCell(alice.store, mine.id)).toBeUndefined();
-      const receipt = await alice.node.submitTurn(preview.turn);
-      returned.push(receipt);
+      const receipt = await alice.node.submitTurn(setField.turn);
+      returned.push(setField, proved, receipt);
       expect(receipt).toMatchObject({ proved: true, matchesLocal: true, inclusion: { verified: true } });
       const kept = await readProvedCell(alice.store, mine.id);
-      expect(kept).toEqual(expectedNext);
-      expect(commitment(kept!, alice.secret)).toBe(proof.statement.newCommitment);
+      expect(kept).toEqual({ ...before, fields: { greeting: 'hello' }, nonce: 1 });
+      expect(commitment(kept!, alice.secret)).toBe(proved.statement.newCommitment);
+      const head = await client.provedHead(mine.id);
+      expect(head && digestHex(head)).toBe(proved.statement.newCommitment);
 
       // The next turn starts from the kept state, not the relay's view: shown by a kept field the
       // relay never saw.
@@ -143,7 +155,7 @@ describe('proving turns in the light node', () => {
       const next = await alice.node.executeTurn(mine.id, [{ type: 'increment-nonce' }]);
       returned.push(next, await alice.node.cells(), await alice.node.receipts());
       expect(next.before.fields).toContainEqual({ name: 'note', value: 'kept here' });
-      expect(next.before).toMatchObject({ nonce: 1, balance: '750' });
+      expect(next.before).toMatchObject({ nonce: 1, balance: '1000' });
       const nextProof = await alice.node.proveTurn(next.turn);
       returned.push(nextProof);
       expect(nextProof.statement.oldCommitment).toBe(commitment(edited, alice.secret));
@@ -162,7 +174,7 @@ describe('proving turns in the light node', () => {
         inclusion: { verified: true },
       });
       const listed = (await alice.node.cells()).find((c) => c.id === mine.id);
-      expect(listed).toMatchObject({ proved: true, nonce: 2, balance: '750' });
+      expect(listed).toMatchObject({ proved: true, nonce: 2, balance: '1000' });
       expect(listed?.fields).toContainEqual({ name: 'greeting', value: 'again' });
       const chain = await alice.node.receipts();
       expect(chain.chain).toEqual({ ok: true });

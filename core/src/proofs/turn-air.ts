@@ -37,6 +37,7 @@
 
 import type { Air, BoundaryConstraint, ConstraintOps } from '../stark/air.ts';
 import { P } from '../stark/field.ts';
+import { STARK_PARAMS, zkBlindingRows } from '../stark/params.ts';
 import {
   fillPoseidon2,
   POSEIDON2_CONSTRAINT_DEGREE,
@@ -44,6 +45,7 @@ import {
   poseidon2Layout,
 } from '../stark/poseidon2/gadget.ts';
 import { DIGEST_ELEMENTS, domainIv, RATE } from '../stark/poseidon2/sponge.ts';
+import { cryptoRandomElements, type RandomElements } from '../stark/random.ts';
 import {
   BALANCE_LIMBS,
   balanceLimbs,
@@ -55,14 +57,15 @@ import {
 
 const T = 16;
 /**
- * Rows of randomness after the active rows. Each column is opened at z and z w (extension elements:
- * 4 base-field coordinates each) and at up to 29 query points: 37 linear functionals, so 37 random
- * values per column at least (40 keeps the field steps a whole number; core/docs/stark.md).
+ * Rows of randomness after the active rows: the verifier sees 66 linear functionals of each column
+ * (`zkBlindingRows`: z and z w, 4 coordinates each, and the trace at each queried x and at x w,
+ * through the quotient), so at least 66 random values per column; 68 keeps the field steps a whole
+ * number (core/docs/stark.md, "Zero knowledge").
  */
-export const BLINDING_ROWS = 40;
+export const BLINDING_ROWS = 4 * Math.ceil(zkBlindingRows(STARK_PARAMS) / 4);
 /** Active rows outside the field steps: header, rest, padding and nullifier pairs. */
 const FIXED_ROWS = 8;
-export const MIN_LOG_ROWS = 6;
+export const MIN_LOG_ROWS = 7;
 export const MAX_LOG_ROWS = 9;
 
 /**
@@ -191,6 +194,7 @@ export function turnAir(logRows: number): Air {
     id: `cipherclerk/turn/v1/2^${logRows}`,
     width: C.width,
     logTraceLength: logRows,
+    zk: true,
     constraintDegree: POSEIDON2_CONSTRAINT_DEGREE + 1,
     numTransitionConstraints: countConstraints(),
     numPublicInputs: TURN_PUBLIC_INPUTS,
@@ -412,27 +416,16 @@ export function logRowsFor(w: TurnWitness): number {
   throw new RangeError(`a turn proof walks at most ${fieldSteps(MAX_LOG_ROWS)} fields`);
 }
 
-/** Uniform field elements from the platform's CSPRNG (rejection of 31-bit draws >= p). */
-function randomElements(count: number): Uint32Array {
-  const out = new Uint32Array(count);
-  const buf = new Uint32Array(Math.min(count + 64, 16384));
-  let have = 0;
-  while (have < count) {
-    crypto.getRandomValues(buf);
-    for (let i = 0; i < buf.length && have < count; i++) {
-      const x = buf[i]! >>> 1;
-      if (x < P) out[have++] = x;
-    }
-  }
-  return out;
-}
-
 /**
  * The trace of a witness (as columns) and the public inputs except the turn hash (zeros; the caller
  * sets them). The trace is filled as the witness says even where the witness is wrong, so that
  * `checkTrace` names the constraint a false claim breaks.
  */
-export function fillTurnTrace(w: TurnWitness, logRows = logRowsFor(w)): Uint32Array[] {
+export function fillTurnTrace(
+  w: TurnWitness,
+  logRows = logRowsFor(w),
+  random: RandomElements = cryptoRandomElements,
+): Uint32Array[] {
   const l = layoutOf(logRows);
   const walk = fieldWalk(w);
   if (walk.length > l.steps) throw new RangeError(`2^${logRows} rows hold ${l.steps} field steps`);
@@ -530,7 +523,7 @@ export function fillTurnTrace(w: TurnWitness, logRows = logRowsFor(w)): Uint32Ar
   });
   for (let r = 0; r < l.n; r++) trace[C.phase + (r % PHASES)]![r] = 1;
   const blinding = l.n - l.active;
-  for (let c = SELECTOR_COLUMNS; c < C.width; c++) trace[c]!.set(randomElements(blinding), l.active);
+  for (let c = SELECTOR_COLUMNS; c < C.width; c++) trace[c]!.set(random(blinding), l.active);
   return trace;
 }
 

@@ -13,7 +13,8 @@
 import type { Cell } from '../cells/cell.ts';
 import { fail } from '../errors.ts';
 import type { StarkKernels } from '../stark/kernels.ts';
-import { checkTrace, type ProgressListener, proveUnchecked } from '../stark/prover.ts';
+import { type ProgressListener, prove, proveUnchecked } from '../stark/prover.ts';
+import type { RandomElements } from '../stark/random.ts';
 import { verify } from '../stark/verifier.ts';
 import type { FieldValue } from '../turns/effects.ts';
 import type { Turn, TurnBody } from '../turns/turn.ts';
@@ -131,6 +132,8 @@ export interface TurnProofOptions {
   readonly secret: Uint8Array;
   readonly kernels?: StarkKernels;
   readonly onProgress?: ProgressListener;
+  /** Randomness of the blinding rows and the prover's masks (default: the CSPRNG); tests seed it. */
+  readonly random?: RandomElements;
 }
 
 export interface ProvedTurn {
@@ -145,13 +148,14 @@ export function turnTrace(
   cell: Cell,
   turn: Turn,
   secret: Uint8Array,
+  random?: RandomElements,
 ): { logRows: number; trace: Uint32Array[]; publicInputs: number[]; statement: TurnStatement; next: Cell } {
   const { witness, next } = turnWitness(cell, turn, secret);
   const statement = witnessStatement(witness, turnHash(turn));
   const logRows = logRowsFor(witness);
   return {
     logRows,
-    trace: fillTurnTrace(witness, logRows),
+    trace: fillTurnTrace(witness, logRows, random),
     publicInputs: statementInputs(statement),
     statement,
     next,
@@ -160,7 +164,12 @@ export function turnTrace(
 
 /** Proves a turn's effect on its acting cell; the prover refuses (E_INVALID) a trace that breaks a constraint. */
 export async function proveTurn(cell: Cell, turn: Turn, options: TurnProofOptions): Promise<ProvedTurn> {
-  const { logRows, trace, publicInputs, statement, next } = turnTrace(cell, turn, options.secret);
+  const { logRows, trace, publicInputs, statement, next } = turnTrace(
+    cell,
+    turn,
+    options.secret,
+    options.random,
+  );
   const proof = await proveTurnTrace(logRows, trace, publicInputs, options, true);
   return { statement, proof, next };
 }
@@ -177,9 +186,8 @@ export async function proveTurnTrace(
   checked = true,
 ): Promise<Uint8Array> {
   const air = turnAir(logRows);
-  const stark = { kernels: options.kernels, onProgress: options.onProgress };
-  if (checked) checkTrace(air, trace, publicInputs, options.kernels);
-  const body = await proveUnchecked(air, trace, publicInputs, stark);
+  const stark = { kernels: options.kernels, onProgress: options.onProgress, random: options.random };
+  const body = await (checked ? prove : proveUnchecked)(air, trace, publicInputs, stark);
   const out = new Uint8Array(1 + body.length);
   out[0] = logRows;
   out.set(body, 1);

@@ -30,6 +30,13 @@ export interface Air {
   readonly constraintDegree: number;
   readonly numTransitionConstraints: number;
   readonly numPublicInputs: number;
+  /**
+   * Zero knowledge: the prover masks the composition quotient and the FRI input (core/docs/stark.md,
+   * "Zero knowledge"). The AIR's part is to leave `zkBlindingRows(params)` rows of fresh randomness,
+   * reached by no constraint, in every column it hides. Both sides read it from the AIR, never from
+   * the proof.
+   */
+  readonly zk?: boolean;
   /** Writes the numTransitionConstraints constraint values for the row pair (current, next) into out. */
   evaluateTransition<F>(ops: ConstraintOps<F>, current: readonly F[], next: readonly F[], out: F[]): void;
   /** Boundary constraints for these public inputs (already checked to be canonical and counted). */

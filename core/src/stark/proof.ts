@@ -1,7 +1,8 @@
 /**
  * The proof object and its deterministic byte form.
  *
- * Layout (all integers little-endian u32): a version byte, then word vectors each prefixed by its
+ * Layout (all integers little-endian u32): a version byte (1, or 2 for a zero-knowledge proof, whose
+ * quotient openings carry the FRI mask's 4 columns after the chunks'; the layout is the same), then word vectors each prefixed by its
  * length in words, in this fixed order: trace cap, quotient cap, trace openings at z, at z*w, quotient
  * openings at z, the FRI layer count and each layer cap, the final polynomial, the proof-of-work nonce
  * (a bare u32), then for the trace, the quotient and each FRI layer: opened leaf values and Merkle
@@ -12,6 +13,7 @@ import { DreggError, fail } from '../errors.ts';
 import { P } from './field.ts';
 
 export const PROOF_VERSION = 1;
+export const ZK_PROOF_VERSION = 2;
 
 export interface BatchOpening {
   /** Leaf values of the opened leaves, concatenated in increasing index order. */
@@ -21,6 +23,8 @@ export interface BatchOpening {
 }
 
 export interface StarkProof {
+  /** Zero-knowledge (version 2); the verifier compares it with what the AIR demands. */
+  readonly zk: boolean;
   readonly traceCap: Uint32Array;
   readonly quotientCap: Uint32Array;
   readonly traceAtZ: Uint32Array;
@@ -65,7 +69,7 @@ export function encodeProof(proof: StarkProof): Uint8Array {
   }
   const out = new Uint8Array(1 + 4 * words);
   const dv = new DataView(out.buffer);
-  out[0] = PROOF_VERSION;
+  out[0] = proof.zk ? ZK_PROOF_VERSION : PROOF_VERSION;
   let at = 1;
   for (const p of parts) {
     if (typeof p === 'number') {
@@ -120,7 +124,8 @@ class Reader {
 export function decodeProof(bytes: Uint8Array): StarkProof {
   try {
     if (bytes.length < 1) fail('E_DECODE', 'STARK proof is empty');
-    if (bytes[0] !== PROOF_VERSION) fail('E_INVALID', `unknown STARK proof version ${bytes[0]}`);
+    if (bytes[0] !== PROOF_VERSION && bytes[0] !== ZK_PROOF_VERSION)
+      fail('E_INVALID', `unknown STARK proof version ${bytes[0]}`);
     const r = new Reader(bytes);
     const traceCap = r.vector('digest');
     const quotientCap = r.vector('digest');
@@ -139,6 +144,7 @@ export function decodeProof(bytes: Uint8Array): StarkProof {
     for (let i = 0; i < layers; i++) fri.push(r.opening());
     r.end();
     return {
+      zk: bytes[0] === ZK_PROOF_VERSION,
       traceCap,
       quotientCap,
       traceAtZ,

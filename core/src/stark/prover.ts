@@ -9,13 +9,14 @@ import { fail } from '../errors.ts';
 import { type Air, checkPublicInputs } from './air.ts';
 import { rowBatches } from './batch-ops.ts';
 import { type Ext, eadd, emul, emulFlat, esub, readExt, writeExt } from './ext.ts';
-import { batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
+import { add, batchInv, bitReverse, GENERATOR, inv, mul, pow, rootOfUnity, sub } from './field.ts';
 import { friCommit, friOpen, uniqueSorted } from './fri.ts';
 import { type ConstraintEvaluator, type StarkKernels, tsKernels } from './kernels.ts';
 import { buildTree, LEAF_KEY, openBatch } from './merkle.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { encodeProof, type StarkProof } from './proof.ts';
-import { drawDeepPoint, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
+import { cryptoRandomElements, type RandomElements } from './random.ts';
+import { drawDeepPoint, maskCoefficient, powers, type Shape, shapeOf, startTranscript } from './statement.ts';
 import { POW_KEY, powLeadingZeros } from './transcript.ts';
 
 export type ProvePhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries';
@@ -27,6 +28,8 @@ export interface ProveOptions {
   readonly kernels?: StarkKernels;
   readonly params?: StarkParams;
   readonly onProgress?: ProgressListener;
+  /** The zero-knowledge masks' randomness (default: the CSPRNG); tests inject a seeded source. */
+  readonly random?: RandomElements;
 }
 
 /** Points per batch of constraint evaluation (see batch-ops.ts). */
@@ -39,11 +42,8 @@ export function checkTrace(
   publicInputs: readonly number[],
   kernels: StarkKernels = tsKernels,
 ): void {
-  checkPublicInputs(air, publicInputs);
+  checkShape(air, trace, publicInputs);
   const n = 2 ** air.logTraceLength;
-  if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
-    fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
-  }
   const size = Math.min(n, BATCH);
   (size % 4 === 0 ? kernels : tsKernels).withEvaluator(size, <V>(e: ConstraintEvaluator<V>) => {
     const out: V[] = new Array(air.numTransitionConstraints);
@@ -65,15 +65,51 @@ export function checkTrace(
   }
 }
 
-/** Proves that `trace` satisfies `air` for `publicInputs`; rejects an invalid trace up front. */
+function checkShape(air: Air, trace: readonly Uint32Array[], publicInputs: readonly number[]): void {
+  checkPublicInputs(air, publicInputs);
+  const n = 2 ** air.logTraceLength;
+  if (trace.length !== air.width || trace.some((c) => c.length !== n)) {
+    fail('E_INVALID', `trace must be ${air.width} columns of ${n} rows`);
+  }
+}
+
+/**
+ * Proves that `trace` satisfies `air` for `publicInputs`; refuses an invalid trace (E_INVALID naming
+ * the first violated constraint, as checkTrace does).
+ *
+ * Where the quotient domain has room to spare (|D| = 2^logQ n > d (n - 1) + n - 1 for degree d, as
+ * for the turn AIR), the transitions are checked by the quotient itself instead of by a second
+ * evaluation of every constraint on the trace. With the boundaries holding (checked directly), their
+ * terms B are polynomials of degree <= n - 2, and the interpolant H of Q on D has degree <= top =
+ * max((d - 1)(n - 1), n - 2) if the trace is valid (C / Z_T is then a polynomial). Conversely, if H
+ * has that degree then (H - B) Z_T - C has degree <= max(top + n - 1, d (n - 1)) < |D| and vanishes
+ * on D, so C = (H - B) Z_T vanishes on every constrained row. (C is the alpha-combination of the
+ * constraints, which hides a violated one only with probability T / |F_ext|.) Only when the check
+ * fails is checkTrace run, to name the constraint.
+ */
 export async function prove(
   air: Air,
   trace: readonly Uint32Array[],
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
-  checkTrace(air, trace, publicInputs, options.kernels);
-  return proveUnchecked(air, trace, publicInputs, options);
+  const shape = shapeOf(air, options.params ?? STARK_PARAMS);
+  const { n } = shape;
+  const top = Math.max((air.constraintDegree - 1) * (n - 1), n - 2);
+  const domain = n * 2 ** shape.logQuotientBlowup;
+  if (top + n - 1 >= domain || air.constraintDegree * (n - 1) >= domain) {
+    checkTrace(air, trace, publicInputs, options.kernels);
+    return proveUnchecked(air, trace, publicInputs, options);
+  }
+  checkShape(air, trace, publicInputs);
+  const refuse = (): never => {
+    checkTrace(air, trace, publicInputs, options.kernels);
+    return fail('E_INTERNAL', 'the quotient has too high a degree for a trace that checks');
+  };
+  if (air.boundaries(publicInputs).some((b) => trace[b.column]![b.row] !== b.value)) refuse();
+  return run(air, trace, publicInputs, options, (coeffs) => {
+    if (coeffs.some((c) => c.subarray(top + 1).some((x) => x !== 0))) refuse();
+  });
 }
 
 /**
@@ -86,8 +122,20 @@ export async function proveUnchecked(
   publicInputs: readonly number[],
   options: ProveOptions = {},
 ): Promise<Uint8Array> {
+  return run(air, trace, publicInputs, options);
+}
+
+/** The protocol in the kernels' scope; `checkQuotient` sees the quotient's coefficients (prove above). */
+function run(
+  air: Air,
+  trace: readonly Uint32Array[],
+  publicInputs: readonly number[],
+  options: ProveOptions,
+  checkQuotient?: (coeffs: readonly Uint32Array[]) => void,
+): Promise<Uint8Array> {
   const kernels = options.kernels ?? tsKernels;
-  const body = (): Promise<Uint8Array> => proveWith(kernels, air, trace, publicInputs, options);
+  const body = (): Promise<Uint8Array> =>
+    proveWith(kernels, air, trace, publicInputs, options, checkQuotient);
   return kernels.scope === undefined ? body() : kernels.scope(body);
 }
 
@@ -97,6 +145,7 @@ async function proveWith(
   trace: readonly Uint32Array[],
   publicInputs: readonly number[],
   options: ProveOptions,
+  checkQuotient?: (coeffs: readonly Uint32Array[]) => void,
 ): Promise<Uint8Array> {
   const params = options.params ?? STARK_PARAMS;
   const report = options.onProgress ?? (() => {});
@@ -113,8 +162,13 @@ async function proveWith(
   // 2. Composition quotient on the quotient domain (a prefix of the bit-reversed LDE), split into
   //    chunks of degree < n and committed by their LDE.
   const alpha = tx.challengeExt();
-  const quotientCoeffs = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
-  const quotientLde = await kernels.evaluate(quotientCoeffs, 2 ** shape.logLde, GENERATOR);
+  const quotient = await compositionQuotient(kernels, air, shape, traceLde, publicInputs, alpha);
+  checkQuotient?.(quotient);
+  const random = options.random ?? cryptoRandomElements;
+  const quotientCoeffs = shape.zk ? maskedChunks(quotient, shape, random) : chunksOf(quotient, shape);
+  // The FRI mask (zero knowledge): a uniform polynomial of degree < n, committed beside the chunks.
+  const mask = Array.from({ length: shape.maskColumns }, () => random(shape.n));
+  const quotientLde = await kernels.evaluate([...quotientCoeffs, ...mask], 2 ** shape.logLde, GENERATOR);
   const quotientTree = await buildTree(
     await kernels.hashRows(quotientLde, LEAF_KEY),
     params.capHeight,
@@ -145,7 +199,7 @@ async function proveWith(
 
   // 4. DEEP composition F(x) = (A(x) - A(z)) / (x - z) + (B(x) - B(zw)) / (x - zw).
   const beta = tx.challengeExt();
-  const deep = await deepComposition(
+  const unmasked = await deepComposition(
     kernels,
     shape,
     trace,
@@ -157,6 +211,14 @@ async function proveWith(
     traceAtZNext,
     quotientAtZ,
   );
+  const deep = shape.zk
+    ? await addMask(
+        kernels,
+        unmasked,
+        quotientLde.slice(quotientCoeffs.length),
+        maskCoefficient(beta, shape, trace.length),
+      )
+    : unmasked;
   report('deep', 0.65);
 
   // 5. FRI on F (degree < n) and proof-of-work before the queries.
@@ -179,6 +241,7 @@ async function proveWith(
     return out;
   };
   const proof: StarkProof = {
+    zk: shape.zk,
     traceCap: traceTree.cap,
     quotientCap: quotientTree.cap,
     ...openings,
@@ -193,11 +256,69 @@ async function proveWith(
   return encodeProof(proof);
 }
 
+/** Q = sum_c x^(c n) Q_c: 4 coefficient columns (the extension coordinates) per chunk of n coefficients. */
+function chunksOf(coeffs: readonly Uint32Array[], shape: Shape): Uint32Array[] {
+  const { n } = shape;
+  const chunks: Uint32Array[] = [];
+  for (let c = 0; c < coeffs[0]!.length / n; c++) {
+    for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
+  }
+  return chunks;
+}
+
+/**
+ * Zero knowledge: Q = sum_c x^(c m) q_c with m = n/2 and q_c of degree < m, committed as chunks
+ * q'_c = q_c - R_c + x^m R_(c+1) of degree < n, with R_0 = R_C = 0 and R_1..R_(C-1) uniform of degree
+ * < m (per coordinate). The masks telescope (sum_c x^(c m) q'_c = Q), so the identity the verifier
+ * checks is unchanged, while each chunk's openings are uniform (core/docs/stark.md, "Zero knowledge").
+ */
+function maskedChunks(coeffs: readonly Uint32Array[], shape: Shape, random: RandomElements): Uint32Array[] {
+  const { n } = shape;
+  const m = 2 ** shape.logChunkStride;
+  const count = coeffs[0]!.length / m;
+  const masks = [0, 1, 2, 3].map(() =>
+    Array.from({ length: count + 1 }, (_, c) => (c === 0 || c === count ? new Uint32Array(m) : random(m))),
+  );
+  const chunks: Uint32Array[] = [];
+  for (let c = 0; c < count; c++) {
+    for (let l = 0; l < 4; l++) {
+      const chunk = new Uint32Array(n);
+      const own = masks[l]![c]!;
+      for (let i = 0; i < m; i++) chunk[i] = sub(coeffs[l]![c * m + i]!, own[i]!);
+      chunk.set(masks[l]![c + 1]!, m);
+      chunks.push(chunk);
+    }
+  }
+  return chunks;
+}
+
+/** F + c M over the LDE, M the mask's 4 coordinate columns (bit-reversed evaluations). */
+async function addMask(
+  kernels: StarkKernels,
+  deep: Uint32Array,
+  maskLde: readonly Uint32Array[],
+  c: Ext,
+): Promise<Uint32Array> {
+  const units: Ext[] = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  const scaled = await kernels.combine(
+    maskLde,
+    units.map((u) => emul(c, u)),
+  );
+  const out = new Uint32Array(deep.length);
+  for (let i = 0; i < out.length; i++) out[i] = add(deep[i]!, scaled[i]!);
+  return out;
+}
+
 /**
  * The composition quotient Q = sum_t alpha^t C_t / Z_T + sum_b alpha^(T+b) (T_col - v_b) / (x - w^row_b),
  * with Z_T = (x^n - 1) / (x - w^(n-1)) the transition zerofier, evaluated on the first M = n * 2^logQ
- * points of the bit-reversed trace LDE (the coset g<w_M>), interpolated, and split into 2^logQ chunks
- * Q = sum_c x^(c n) Q_c. Returns 4 coefficient columns (the extension coordinates) per chunk.
+ * points of the bit-reversed trace LDE (the coset g<w_M>) and interpolated: 4 coefficient columns
+ * (the extension coordinates) of M coefficients.
  */
 async function compositionQuotient(
   kernels: StarkKernels,
@@ -307,12 +428,7 @@ async function compositionQuotient(
       for (let l = 0; l < 4; l++) q[l]!.set(words.subarray(l * size, (l + 1) * size), start);
     }
   });
-  const coeffs = await kernels.interpolate(q, GENERATOR);
-  const chunks: Uint32Array[] = [];
-  for (let c = 0; c < qBlowup; c++) {
-    for (let l = 0; l < 4; l++) chunks.push(coeffs[l]!.slice(c * n, (c + 1) * n));
-  }
-  return chunks;
+  return kernels.interpolate(q, GENERATOR);
 }
 
 /**

@@ -6,7 +6,7 @@ import { type Air, checkPublicInputs } from './air.ts';
 import { type Ext, eadd, emul, epow, esub, fromBase, isZero, mulByX } from './ext.ts';
 import { GENERATOR, pow } from './field.ts';
 import type { StarkParams } from './params.ts';
-import { PROOF_VERSION } from './proof.ts';
+import { PROOF_VERSION, ZK_PROOF_VERSION } from './proof.ts';
 import { Transcript } from './transcript.ts';
 
 export interface Shape {
@@ -16,8 +16,17 @@ export interface Shape {
   readonly logLde: number;
   /** log2 of the quotient domain blowup: the quotient has degree < n * 2^logQuotientBlowup. */
   readonly logQuotientBlowup: number;
-  /** Number of committed base-field quotient columns: 4 coordinates per chunk of degree < n. */
+  /** Whether the proof is zero-knowledge (the AIR says so). */
+  readonly zk: boolean;
+  /**
+   * log2 of the chunks' stride: Q = sum_c x^(c stride) Q_c with every chunk of degree < n. The stride
+   * is n, or n/2 in a zero-knowledge proof, whose chunks overlap by n/2 coefficients of mask.
+   */
+  readonly logChunkStride: number;
+  /** Number of committed base-field quotient columns: 4 coordinates per chunk. */
   readonly quotientColumns: number;
+  /** Base-field columns of the FRI mask after the quotient's in its tree: 4 in a zero-knowledge proof, else 0. */
+  readonly maskColumns: number;
 }
 
 export function shapeOf(air: Air, params: StarkParams): Shape {
@@ -26,18 +35,29 @@ export function shapeOf(air: Air, params: StarkParams): Shape {
   if (logQ > params.logBlowup)
     throw new RangeError(`constraint degree ${air.constraintDegree} exceeds the blowup`);
   if (logN < 1 || logN + params.logBlowup > 27) throw new RangeError('trace length out of range');
+  const zk = air.zk === true;
+  // A zero-knowledge chunk's mask (n/2 coefficients per base column) must outnumber what the verifier
+  // sees of that column: 4 coordinates at z and one value per query.
+  if (zk && 2 ** (logN - 1) < 4 + params.numQueries)
+    throw new RangeError(`a zero-knowledge proof needs at least ${2 * (4 + params.numQueries)} rows`);
+  const logChunkStride = zk ? logN - 1 : logN;
   return {
     logN,
     n: 2 ** logN,
     logLde: logN + params.logBlowup,
     logQuotientBlowup: logQ,
-    quotientColumns: 4 * 2 ** logQ,
+    zk,
+    logChunkStride,
+    quotientColumns: 4 * 2 ** (logN + logQ - logChunkStride),
+    maskColumns: zk ? 4 : 0,
   };
 }
 
 export function startTranscript(air: Air, publicInputs: readonly number[], params: StarkParams): Transcript {
   checkPublicInputs(air, publicInputs);
-  const tx = new Transcript(`cipherclerk stark v${PROOF_VERSION}`);
+  // The version names the protocol: a zero-knowledge proof is another protocol (extra oracle, other
+  // chunking), so its transcript differs from the first byte.
+  const tx = new Transcript(`cipherclerk stark v${air.zk === true ? ZK_PROOF_VERSION : PROOF_VERSION}`);
   tx.absorbWords('params', [
     params.logBlowup,
     params.numQueries,
@@ -83,12 +103,20 @@ export function powers(a: Ext, count: number): Ext[] {
   return out;
 }
 
-/** Reassembles Q(z) = sum_c z^(c n) sum_l X^l Q_(c,l)(z) from the per-coordinate openings. */
-export function quotientFromOpenings(quotientAtZ: readonly Ext[], z: Ext, n: number): Ext {
+/**
+ * The FRI mask's coefficient in the DEEP batch: the power of beta after every column's (trace, then
+ * quotient), so the mask is one more batched function and the batch's soundness argument covers it.
+ */
+export function maskCoefficient(beta: Ext, shape: Shape, width: number): Ext {
+  return epow(beta, width + shape.quotientColumns);
+}
+
+/** Reassembles Q(z) = sum_c z^(c stride) sum_l X^l Q_(c,l)(z) from the per-coordinate openings. */
+export function quotientFromOpenings(quotientAtZ: readonly Ext[], z: Ext, stride: number): Ext {
   let total: Ext = [0, 0, 0, 0];
   let zcn: Ext = [1, 0, 0, 0];
   let zn: Ext = z;
-  for (let i = 1; i < n; i *= 2) zn = emul(zn, zn);
+  for (let i = 1; i < stride; i *= 2) zn = emul(zn, zn);
   for (let c = 0; c < quotientAtZ.length / 4; c++) {
     let chunk: Ext = [0, 0, 0, 0];
     for (let l = 0; l < 4; l++) chunk = eadd(chunk, mulByX(quotientAtZ[4 * c + l]!, l));

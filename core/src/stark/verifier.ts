@@ -14,7 +14,14 @@ import { friReplayCommit, friVerifyQueries, numFolds, uniqueSorted } from './fri
 import { capLog, hashLeaf, verifyBatch } from './merkle.ts';
 import { STARK_PARAMS, type StarkParams } from './params.ts';
 import { type BatchOpening, decodeProof } from './proof.ts';
-import { drawDeepPoint, powers, quotientFromOpenings, shapeOf, startTranscript } from './statement.ts';
+import {
+  drawDeepPoint,
+  maskCoefficient,
+  powers,
+  quotientFromOpenings,
+  shapeOf,
+  startTranscript,
+} from './statement.ts';
 import { powLeadingZeros } from './transcript.ts';
 
 const extOps: ConstraintOps<Ext> = {
@@ -43,6 +50,8 @@ export function verify(
 ): void {
   const proof = decodeProof(proofBytes);
   const shape = shapeOf(air, params);
+  if (proof.zk !== shape.zk)
+    reject(shape.zk ? 'the AIR demands a zero-knowledge proof' : 'unexpected zero-knowledge proof');
   const { n, logN, logLde } = shape;
   const width = air.width;
   const qCols = shape.quotientColumns;
@@ -90,7 +99,7 @@ export function verify(
     const term = emul(esub(tz[b.column]!, fromBase(b.value)), einv(esub(z, fromBase(pow(omegaN, b.row)))));
     composition = eadd(composition, emul(alphas[T + i]!, term));
   });
-  if (!eequal(composition, quotientFromOpenings(qz, z, n)))
+  if (!eequal(composition, quotientFromOpenings(qz, z, 2 ** shape.logChunkStride)))
     reject('AIR constraints do not hold at the DEEP point');
 
   // FRI commit phase replay.
@@ -103,10 +112,12 @@ export function verify(
   const queries = uniqueSorted(tx.challengeIndices(params.numQueries, logLde));
 
   const traceRows = checkRows(proof.trace, queries, width, proof.traceCap, logLde, params, 'trace');
+  // The quotient tree's rows: the chunks' columns, then the FRI mask's (zero knowledge).
+  const qWidth = qCols + shape.maskColumns;
   const quotientRows = checkRows(
     proof.quotient,
     queries,
-    qCols,
+    qWidth,
     proof.quotientCap,
     logLde,
     params,
@@ -124,6 +135,7 @@ export function verify(
     bz = eadd(bz, emul(betas[j]!, tzn[j]!));
   }
   for (let i = 0; i < qCols; i++) az = eadd(az, emul(betas[width + i]!, qz[i]!));
+  const maskCoeff = shape.zk ? maskCoefficient(beta, shape, width) : undefined;
   const wLde = rootOfUnity(logLde);
   const values = new Map<number, Ext>();
   queries.forEach((q, i) => {
@@ -131,9 +143,11 @@ export function verify(
     let b: Ext = [0, 0, 0, 0];
     for (let j = 0; j < width; j++) b = eadd(b, escale(betas[j]!, traceRows[i * width + j]!));
     let a = b;
-    for (let j = 0; j < qCols; j++) a = eadd(a, escale(betas[width + j]!, quotientRows[i * qCols + j]!));
+    const row = quotientRows.subarray(i * qWidth, (i + 1) * qWidth);
+    for (let j = 0; j < qCols; j++) a = eadd(a, escale(betas[width + j]!, row[j]!));
     const f = eadd(emul(esub(a, az), einv(esub(x, z))), emul(esub(b, bz), einv(esub(x, zNext))));
-    values.set(q, f);
+    // The mask's 4 base columns are the coordinates of one extension value M(x).
+    values.set(q, maskCoeff === undefined ? f : eadd(f, emul(maskCoeff, readExt(row, qCols / 4))));
   });
 
   friVerifyQueries(values, zetas, proof.friCaps, proof.fri, proof.finalPoly, logLde, params);

@@ -94,10 +94,12 @@ describe('STARK: soundness', () => {
     rejects(() => verify(fib, fibStatement.publicInputs, new Uint8Array(0)), 'E_DECODE');
   });
 
-  it('rejects an unknown proof version', () => {
+  it('rejects an unknown proof version, and a zero-knowledge version the AIR does not use', () => {
     const bad = fibProof.slice();
-    bad[0] = 2;
+    bad[0] = 3;
     rejects(() => verify(fib, fibStatement.publicInputs, bad), 'E_INVALID', /version/);
+    bad[0] = 2;
+    rejects(() => verify(fib, fibStatement.publicInputs, bad), 'E_INVALID', /zero-knowledge/);
   });
 
   it('rejects a wrong public input', () => {

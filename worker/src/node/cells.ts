@@ -206,7 +206,8 @@ export async function submitBuilt(client: RelayClient, built: Built): Promise<Re
  * cell's fields and balance. A cell the relay does not know as proved is registered first, from its
  * nonce-0 state (the relay computes that commitment itself from the cell it holds and the nonce-0
  * salt); from then on the relay refuses plaintext turns on it. The receipt is checked against the
- * statement by the client, then its inclusion under the attested root.
+ * statement by the client, then its inclusion under the attested root. A turn with a transfer is
+ * refused (`E_UNSUPPORTED`): the receiving side of a proved transfer does not exist yet (stark.md).
  */
 export async function submitProvedBuilt(
   client: RelayClient,
@@ -215,6 +216,12 @@ export async function submitProvedBuilt(
   proved: Pick<ProvedTurn, 'statement' | 'proof'>,
   secret: Uint8Array,
 ): Promise<ReceiptView> {
+  // The proof hides the amount, so the relay could credit no recipient: the value would vanish.
+  if (built.turn.effects.some((e) => e.type === 'transfer'))
+    throw new DreggError(
+      'E_UNSUPPORTED',
+      'A transfer cannot go as a proof yet: the relay would not learn the amount, so the recipient would never be credited. Submit it from a cell that is not private, or leave the transfer out',
+    );
   // Loaded with the prover, not with the worker: most sessions never prove.
   const { digestBytes, signProvedRegistration, signProvedSubmission, stateSalt } = await import(
     '@cipherclerk/core/proofs'
