@@ -5,16 +5,21 @@
  *                kernels, one thread); extra proof_kib, rows, columns
  *   turn_verify  verify that proof from its public statement
  */
-import { newCell } from '../src/cells/cell.ts';
+import { type Cell, newCell } from '../src/cells/cell.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
 import { toHex } from '../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../src/encoding/did-key.ts';
 import { TURN_AIR_WIDTH } from '../src/proofs/turn-air.ts';
 import { proveTurn, verifyTurnProof } from '../src/proofs/turn-proof.ts';
-import { signTurn } from '../src/turns/turn.ts';
+import { signTurn, type Turn } from '../src/turns/turn.ts';
 import { emit, medianMs } from './measure.ts';
 
-export async function turnProofBenches(): Promise<void> {
+/**
+ * The turn-proof workload of issue 7, shared with `npm run bench:prover` (wasm-prover/bench/turn.ts)
+ * and wasm-prover/test/turn.test.ts: a signed turn with SetField + Transfer on a cell with 3 fields,
+ * and the owner's proof secret.
+ */
+export async function turnWorkload(): Promise<{ cell: Cell; turn: Turn; secret: Uint8Array }> {
   const seed = new Uint8Array(32).fill(1);
   const owner = didKeyFromEd25519(ed25519PublicKey(seed));
   const cell = {
@@ -39,7 +44,11 @@ export async function turnProofBenches(): Promise<void> {
     seed,
     nobleEd25519,
   );
-  const secret = new Uint8Array(32).fill(9);
+  return { cell, turn, secret: new Uint8Array(32).fill(9) };
+}
+
+export async function turnProofBenches(): Promise<void> {
+  const { cell, turn, secret } = await turnWorkload();
   let proved = await proveTurn(cell, turn, { secret });
   const runs = 5;
   emit('turn_prove', {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { turnWorkload } from '../../core/bench/turnproof.ts';
 import { proveTurn, verifyTurnProof } from '../../core/src/proofs/turn-proof.ts';
 import { P } from '../../core/src/stark/field.ts';
 import type { RandomElements } from '../../core/src/stark/random.ts';
-import { turnWorkload } from '../bench/turn.ts';
 import { createNodeKernelPool } from '../src/node.ts';
 import type { SharedKernelPool } from '../src/shared-pool.ts';
 
