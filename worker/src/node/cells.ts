@@ -12,6 +12,7 @@
 import {
   type Agent,
   applyTurn,
+  bytesEqual,
   type Cell,
   cellsOf,
   DreggError,
@@ -23,6 +24,7 @@ import {
   receiptHashHex,
   type Store,
   type Turn,
+  toHex,
   turnHashHex,
   verifyReceiptChain,
 } from '@cipherclerk/core';
@@ -39,7 +41,6 @@ const TURN_VALIDITY = 600;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 const encoder = new TextEncoder();
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 export function cellView(cell: Cell, me: string): CellView {
   return {
@@ -51,7 +52,7 @@ export function cellView(cell: Cell, me: string): CellView {
     lifecycle: cell.lifecycle,
     fields: Object.entries(cell.fields).map(([name, v]) => ({
       name,
-      value: v instanceof Uint8Array ? `0x${hex(v)}` : String(v),
+      value: v instanceof Uint8Array ? `0x${toHex(v)}` : String(v),
     })),
     clist: [...cell.clist.entries()].map(([slot, h]) => ({
       slot,
@@ -81,7 +82,7 @@ export async function ownCells(store: Store, client: RelayClient, me: string): P
 
 /** Opens a fresh cell for this agent on the relay's ledger, with a random salt, and remembers it. */
 export async function openCell(store: Store, client: RelayClient, agent: Agent): Promise<CellView> {
-  const salt = hex(crypto.getRandomValues(new Uint8Array(32)));
+  const salt = toHex(crypto.getRandomValues(new Uint8Array(32)));
   const cell = await client.openCell(agent.did, salt);
   await store.transact([
     {
@@ -188,8 +189,6 @@ export async function buildTurn(
   };
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
 /**
  * Submits a built turn and checks its receipt's inclusion. Whether the relay's state commitments
  * repeat the local run is reported, not thrown: the turn is on the ledger either way, and they differ
@@ -197,7 +196,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
  */
 export async function submitBuilt(client: RelayClient, built: Built): Promise<ReceiptView> {
   const r = (await client.submitTurn(built.turn)).receipt;
-  const matchesLocal = sameBytes(r.oldState, built.oldState) && sameBytes(r.newState, built.newState);
+  const matchesLocal = bytesEqual(r.oldState, built.oldState) && bytesEqual(r.newState, built.newState);
   return { ...receiptView(r, await inclusion(client, r)), matchesLocal };
 }
 
@@ -245,7 +244,7 @@ export async function submitProvedBuilt(
     );
     head = await client.registerProvedCell(reg);
   }
-  if (!sameBytes(digestBytes(head), digestBytes(proved.statement.oldCommitment)))
+  if (!bytesEqual(digestBytes(head), digestBytes(proved.statement.oldCommitment)))
     throw new DreggError(
       'E_STALE',
       'The relay holds another state of this cell than the one proved: run the turn again and prove it',
@@ -258,7 +257,7 @@ export async function submitProvedBuilt(
 async function inclusion(client: RelayClient, r: Receipt): Promise<ReceiptView['inclusion']> {
   try {
     const root = await client.verifyInclusion(r);
-    return { verified: true, height: root.height, at: root.at, logRoot: hex(root.logRoot) };
+    return { verified: true, height: root.height, at: root.at, logRoot: toHex(root.logRoot) };
   } catch (e) {
     return { verified: false, error: errorToWire(e) };
   }

@@ -19,6 +19,7 @@ import {
   openSealed,
   type Store,
   seal,
+  toHex,
   x25519FromEd25519Public,
 } from '@cipherclerk/core';
 import type { RelayClient } from '@cipherclerk/core/net';
@@ -66,7 +67,6 @@ export function referenceFromText(text: string): InboxReference {
   return { relay: m[1]!, recipient: m[2]!, seq: Number(m[3]), hash: m[4]! };
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
 const encoder = new TextEncoder();
 const json = (v: unknown): Uint8Array => encoder.encode(JSON.stringify(v));
@@ -92,7 +92,7 @@ export async function deposit(client: RelayClient, recipient: string, text: stri
     relay: client.info.relay,
     recipient,
     seq: receipt.seq,
-    hash: hex(inbox.ciphertextHash(ciphertext)),
+    hash: toHex(inbox.ciphertextHash(ciphertext)),
   };
 }
 
@@ -134,7 +134,7 @@ function open(agent: Agent, relay: string, m: inbox.InboxMessage): StoredMessage
     seq: m.seq,
     at: m.at,
     size: m.size,
-    hash: hex(m.ciphertextHash),
+    hash: toHex(m.ciphertextHash),
     state: 'new' as const,
   };
   try {
@@ -152,7 +152,7 @@ function open(agent: Agent, relay: string, m: inbox.InboxMessage): StoredMessage
 
 export async function readMemory(store: Store, relay: string): Promise<RelayMemory> {
   const bytes = await store.get('relays', relay);
-  const origin = { inbox: { height: 0, root: hex(inbox.INBOX_ORIGIN.root) }, revocations: 0 };
+  const origin = { inbox: { height: 0, root: toHex(inbox.INBOX_ORIGIN.root) }, revocations: 0 };
   if (bytes === undefined) return origin;
   try {
     const v = JSON.parse(new TextDecoder().decode(bytes)) as RelayMemory;
@@ -207,7 +207,7 @@ export async function drainAll(
         op: 'put',
         collection: 'relays',
         key: relay,
-        value: json({ ...memory, inbox: { height: page.head.height, root: hex(page.head.root) } }),
+        value: json({ ...memory, inbox: { height: page.head.height, root: toHex(page.head.root) } }),
       },
     ]);
     fresh += kept.length;

@@ -27,6 +27,7 @@ import {
   revoke as revokeDelegation,
   type Store,
   TrustedKey,
+  toHex,
   tripChannel,
   unlockAgent,
   verifyRequest,
@@ -609,7 +610,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         });
         c.onRoot((root) => {
           if (client === c)
-            setRelay({ ...relay, root: { height: root.height, at: root.at, logRoot: hex(root.logRoot) } });
+            setRelay({ ...relay, root: { height: root.height, at: root.at, logRoot: toHex(root.logRoot) } });
         });
         const started = performance.now();
         const root = await c.latestRoot();
@@ -628,7 +629,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
           addresses: list,
           relay: c.info.relay,
           latencyMs,
-          root: { height: root.height, at: root.at, logRoot: hex(root.logRoot) },
+          root: { height: root.height, at: root.at, logRoot: toHex(root.logRoot) },
         });
       } catch (e) {
         setRelay({ state: 'failed', addresses: list, error: errorToWire(e) });
@@ -645,5 +646,3 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     },
   };
 }
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

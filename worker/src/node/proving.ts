@@ -8,7 +8,15 @@
  * cell it proves for (`proved-cells`: cell id → the cell's canonical CBOR) and builds the next turn on
  * that state rather than on the relay's view.
  */
-import { type Cell, DreggError, decodeCell, encodeCell, isDreggError, type Store } from '@cipherclerk/core';
+import {
+  type Cell,
+  DreggError,
+  decodeCell,
+  encodeCell,
+  isDreggError,
+  type Store,
+  toHex,
+} from '@cipherclerk/core';
 import type { ProvedTurn, TurnStatement } from '@cipherclerk/core/proofs';
 import type { StarkKernels } from '@cipherclerk/core/stark';
 import type { ProofPhase, ProofView, TurnStatementView } from './api.ts';
@@ -31,14 +39,12 @@ export async function typescriptProver(): Promise<TurnProver> {
   return { kernels: tsKernels, description: 'typescript', gpu: false };
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
 /** A digest of 8 field elements as 32 bytes (each element a little-endian 32-bit word), in hex. */
 export function digestHex(d: Uint32Array): string {
   const bytes = new Uint8Array(4 * d.length);
   const view = new DataView(bytes.buffer);
   for (const [i, x] of d.entries()) view.setUint32(4 * i, x, true);
-  return hex(bytes);
+  return toHex(bytes);
 }
 
 export function statementView(s: TurnStatement): TurnStatementView {
@@ -46,7 +52,7 @@ export function statementView(s: TurnStatement): TurnStatementView {
     oldCommitment: digestHex(s.oldCommitment),
     newCommitment: digestHex(s.newCommitment),
     nullifier: digestHex(s.nullifier),
-    turnHash: hex(s.turnHash),
+    turnHash: toHex(s.turnHash),
   };
 }
 
