@@ -228,6 +228,32 @@ describe('the light node with a relay', () => {
     expect(bob.events.filter((e) => e.type === 'revocation').length).toBe(before);
   }, 60_000);
 
+  it('a revocation heard by gossip and again by catch-up is applied once and announced once', async () => {
+    const alice = await person();
+    const bob = await person();
+    await alice.node.connect(ws);
+    const token = await alice.node.mint({ service: 'storage' });
+    const d = await alice.node.delegate({ from: token.id, recipient: bob.did, ttl: 3600 });
+    await bob.node.accept(d.text, alice.did);
+    await bob.node.connect(ws);
+    // The relay's log is shared: Bob also learns other tests' revocations; count only this one.
+    const revocations = () => bob.events.filter((e) => e.type === 'revocation' && e.subject === d.hash);
+    try {
+      await alice.node.revoke(d.hash);
+      // Gossip brings it while Bob is online; his catch-up place stays where it was.
+      for (let i = 0; i < 200 && revocations().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(revocations()).toEqual([{ type: 'revocation', by: alice.did, subject: d.hash }]);
+    } finally {
+      await bob.node.disconnect();
+      await alice.node.disconnect();
+    }
+    // Reconnecting, catch-up returns the same record: nothing new, so no second event.
+    await bob.node.connect(ws);
+    await bob.node.disconnect();
+    expect(revocations()).toHaveLength(1);
+    expect((await bob.node.capabilities()).held[0]!.status.state).toBe('revoked');
+  }, 60_000);
+
   it('revokes by channel (one delegation) and by epoch (all earlier ones), and Bob learns both', async () => {
     const alice = await person();
     const bob = await person();

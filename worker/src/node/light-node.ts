@@ -245,16 +245,26 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     if (did !== null) throw new DreggError('E_EXISTS', 'This browser already holds an identity');
   }
 
+  /**
+   * Applies revocations heard from the relay and tells the UI about the ones that are news. Gossip
+   * may hand over a record again (gossipsub offers recent messages to a peer that just joined), and
+   * catch-up may return one gossip already brought: a repeat changes nothing and raises no event.
+   */
   async function heardRevocations(records: readonly RevocationRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const texts = records.map(revocationToText);
+    const known = new Set(session ? session.agent.state.revocations : heard);
+    const fresh = records.filter((r) => {
+      const text = revocationToText(r);
+      return !known.has(text) && known.add(text);
+    });
+    if (fresh.length === 0) return;
+    const texts = fresh.map(revocationToText);
     if (session) {
       for (const text of texts) await importRevocation(session.agent, text);
       await persist();
     } else {
       heard.push(...texts);
     }
-    const last = records[records.length - 1]!;
+    const last = fresh[fresh.length - 1]!;
     emit({ type: 'revocation', by: last.by, subject: subjectOf(last) });
   }
 
