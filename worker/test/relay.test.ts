@@ -241,7 +241,8 @@ describe('the light node with a relay', () => {
     try {
       await alice.node.revoke(d.hash);
       // Gossip brings it while Bob is online; his catch-up place stays where it was.
-      for (let i = 0; i < 200 && revocations().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && revocations().length === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(revocations()).toEqual([{ type: 'revocation', by: alice.did, subject: d.hash }]);
     } finally {
       await bob.node.disconnect();
