@@ -24,6 +24,8 @@
  *   turn_prove, turn_verify
  *                     a turn proof (SetField + Transfer) and its verification (./turnproof.ts); run
  *                     alone with `npm run bench -w core -- turnproof`
+ *   intents_solve_10k the ring solver over 10,000 open intents (./intents.ts); run alone with
+ *                     `npm run bench -w core -- intents`
  */
 import '../src/node/libp2p-shims.ts';
 import { createAgent, lockAgent } from '../src/agent/agent.ts';
@@ -41,6 +43,7 @@ import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
 import { captpBenches } from './captp.ts';
+import { intentBenches } from './intents.ts';
 import { emit, rate } from './measure.ts';
 import { notaryBench } from './notary.ts';
 import { poseidon2Benches } from './poseidon2.ts';
@@ -50,6 +53,11 @@ import { turnBenches } from './turns.ts';
 
 if (process.argv.includes('captp')) {
   await captpBenches();
+  process.exit(0);
+}
+
+if (process.argv.includes('intents')) {
+  await intentBenches();
   process.exit(0);
 }
 

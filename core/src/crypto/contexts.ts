@@ -128,6 +128,10 @@ export const Contexts = {
   captpHandoffPresent: 'cipherclerk v1 captp handoff presentation',
   /** CapTP: digest of a letter's unsigned body (store-and-forward to an offline vat), signed by its sender. */
   captpLetter: 'cipherclerk v1 captp letter',
+  /** Intents: digest of an intent's unsigned body (offers, wants, zone, expiry, nonce), signed by its agent. */
+  intentSigning: 'cipherclerk v1 intent signing',
+  /** Intents: an intent's id, the hash of the whole signed intent. */
+  intentId: 'cipherclerk v1 intent id',
 } as const;
 
 export type Context = keyof typeof Contexts;

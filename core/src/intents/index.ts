@@ -1,0 +1,4 @@
+export * from './intent.ts';
+export * from './items.ts';
+export * from './solver.ts';
+export * from './zones.ts';

@@ -1,0 +1,83 @@
+/** Shared builders for the intent tests: items, and open intents that skip signing (the solver never verifies). */
+import fc from 'fast-check';
+import type { Caveat } from '../../src/caps/caveats.ts';
+import type { OpenIntent } from '../../src/intents/intent.ts';
+import type { ExchangeItem } from '../../src/intents/items.ts';
+
+export const T0 = Date.UTC(2026, 10, 21) / 1000;
+export const AGENT = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
+
+export const asset = (name: string, amount: number): ExchangeItem => ({
+  kind: 'asset',
+  asset: name,
+  amount: BigInt(amount),
+});
+
+export const capability = (...caveats: Caveat[]): ExchangeItem => ({ kind: 'capability', caveats });
+
+/** An open intent with id `id` (any sortable string stands in for the hash). */
+export function open(
+  id: string,
+  offers: readonly ExchangeItem[],
+  wants: readonly ExchangeItem[],
+  extra: { accept?: number; expires?: number } = {},
+): OpenIntent {
+  return {
+    id,
+    intent: {
+      zone: 'market',
+      offers,
+      wants,
+      accept: extra.accept ?? wants.length,
+      expires: extra.expires ?? T0 + 3600,
+      by: AGENT,
+      nonce: '00'.repeat(16),
+      signature: new Uint8Array(64),
+    },
+  };
+}
+
+/** Items drawn from a small vocabulary, so that random pools have edges and rings. */
+export const arbItem: fc.Arbitrary<ExchangeItem> = fc.oneof(
+  fc
+    .record({ a: fc.constantFrom('gold', 'silver', 'iron'), n: fc.integer({ min: 1, max: 4 }) })
+    .map(({ a, n }) => asset(a, n)),
+  fc.integer({ min: 1, max: 3 }).map((n): ExchangeItem => ({ kind: 'computrons', amount: BigInt(n) })),
+  fc
+    .record({ s: fc.constantFrom('gpu', 'ocr'), n: fc.integer({ min: 1, max: 3 }) })
+    .map(({ s, n }): ExchangeItem => ({ kind: 'service', service: s, units: n })),
+  fc
+    .subarray(['read', 'write', 'list'], { minLength: 1 })
+    .chain((actions) =>
+      fc.constantFrom<Caveat[]>(
+        [
+          { t: 'services', services: ['storage'] },
+          { t: 'actions', actions: [...actions].sort() },
+        ],
+        [{ t: 'actions', actions: [...actions].sort() }],
+        [{ t: 'services', services: ['mail', 'storage'] }],
+      ),
+    )
+    .map((caveats) => capability(...caveats)),
+);
+
+/** A pool of open intents with ids p00, p01, … (1-2 offers, 1-2 wants, some partial, some expired). */
+export const arbPool = (max: number): fc.Arbitrary<OpenIntent[]> =>
+  fc
+    .array(
+      fc.record({
+        offers: fc.array(arbItem, { minLength: 1, maxLength: 2 }),
+        wants: fc.array(arbItem, { minLength: 1, maxLength: 2 }),
+        partial: fc.boolean(),
+        expired: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+      }),
+      { minLength: 2, maxLength: max },
+    )
+    .map((xs) =>
+      xs.map((x, i) =>
+        open(`p${String(i).padStart(2, '0')}`, x.offers, x.wants, {
+          accept: x.partial ? 1 : x.wants.length,
+          expires: x.expired ? T0 : T0 + 60,
+        }),
+      ),
+    );
