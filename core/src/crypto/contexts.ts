@@ -132,6 +132,12 @@ export const Contexts = {
   intentSigning: 'cipherclerk v1 intent signing',
   /** Intents: an intent's id, the hash of the whole signed intent. */
   intentId: 'cipherclerk v1 intent id',
+  /** Ring settlement: a ring's id, the hash of its legs (who gives which offer for which want). */
+  intentRing: 'cipherclerk v1 intent ring',
+  /** Ring settlement: a participant's commitment to its escrow turn (turn bytes and a salt). */
+  intentEscrowCommit: 'cipherclerk v1 intent escrow commitment',
+  /** Ring settlement: what a participant signs to commit (ring, intent, receiving cell, commitment). */
+  intentEscrowSigning: 'cipherclerk v1 intent escrow commitment signing',
 } as const;
 
 export type Context = keyof typeof Contexts;

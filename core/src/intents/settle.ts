@@ -1,0 +1,316 @@
+/**
+ * Atomic ring settlement: escrow, commit, reveal — and nothing moves unless everything does.
+ *
+ *  1. **Commit.** Each participant signs a commitment to its escrow turn (a hash of the turn and a
+ *     salt) and names the cell it receives into. Nobody's escrow is visible to anyone yet.
+ *  2. **Reveal and escrow.** Once every participant has committed, each reveals its turn. The
+ *     coordinator checks it opens the commitment, is signed by the intent's agent, and escrows at least
+ *     what the ring promises: one `create-obligation` from the participant's cell to the ring's escrow
+ *     cell, due at the deadline. Then it executes it: the value is locked, out of the payer's reach.
+ *     A reveal that does not open its commitment, or escrows less than promised, or cannot execute,
+ *     names its participant (with the signed commitment as evidence) and aborts the ring.
+ *  3. **Settle.** When every escrow is in, ONE turn of the escrow cell pays every leg out of its
+ *     obligation (and hands back any excess): the executor applies a turn atomically, so the ring
+ *     settles whole or not at all.
+ *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every escrow to its
+ *     payer. Should the coordinator vanish, each obligation falls due at the deadline and its payer takes
+ *     it back alone (the executor lets the debtor collect a due obligation): no escrow is ever stuck.
+ *
+ * The coordinator owns the escrow cell (its id is `cellId(coordinator, ringId)`, known in advance), so it
+ * is trusted not to pay the escrow elsewhere before the deadline — the same trust the relay already
+ * carries for ordering (seed 000, "executor-trusted"); moving that to a federation's threshold key is
+ * the federation's part. What settles on the ledger today is computrons; rings with other items are
+ * refused (`E_UNSUPPORTED`) until those items have an escrow of their own.
+ */
+
+import { cellId } from '../cells/cell.ts';
+import type { Ed25519 } from '../crypto/ed25519.ts';
+import { hashFor } from '../crypto/hash.ts';
+import { bytesEqual, concatBytes, toHex } from '../encoding/bytes.ts';
+import { encodeCbor } from '../encoding/cbor.ts';
+import { ed25519FromDidKey } from '../encoding/did-key.ts';
+import { DreggError, type ErrorCode } from '../errors.ts';
+import type { Effect } from '../turns/effects.ts';
+import type { Executor } from '../turns/executor.ts';
+import type { Receipt } from '../turns/receipt.ts';
+import { encodeTurn, signTurn, type Turn } from '../turns/turn.ts';
+import type { Intent } from './intent.ts';
+import type { Ring } from './solver.ts';
+
+/** What the coordinator needs of a ledger: the local executor has it; the relay's notary will. */
+export type SettlementLedger = Pick<Executor, 'submit' | 'cell' | 'head' | 'ledger'>;
+
+export interface Coordinator {
+  readonly did: string;
+  readonly seed: Uint8Array;
+  /** A cell of the coordinator's, from which escrow cells are created. */
+  readonly cell: string;
+}
+
+/** One leg as settled: who pays whom how much. */
+export interface Payment {
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: bigint;
+}
+
+export type SettlementState =
+  | { readonly phase: 'committing'; readonly committed: number }
+  | { readonly phase: 'revealing'; readonly escrowed: number }
+  | { readonly phase: 'settled'; readonly receipt: Receipt }
+  | { readonly phase: 'aborted'; readonly reason: string; readonly blame?: Blame };
+
+/** A participant who broke the protocol, and the evidence: its own signed commitment. */
+export interface Blame {
+  readonly intent: string;
+  readonly agent: string;
+  readonly code: ErrorCode;
+  readonly commitment: SignedCommitment;
+}
+
+export interface SignedCommitment {
+  readonly ring: string;
+  readonly intent: string;
+  /** The cell the participant receives into. */
+  readonly cell: string;
+  /** hashFor('intentEscrowCommit', escrow turn bytes ‖ salt). */
+  readonly commitment: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** The ring's id: a hash of its legs (who gives what to whom). */
+export function ringId(ring: Ring): string {
+  const legs = ring.legs.map((l) => [l.from, l.to, l.gives.map((g) => [g.offer, g.want])]);
+  return toHex(hashFor('intentRing', encodeCbor(legs)));
+}
+
+/** The escrow cell of a ring: the coordinator's cell salted with the ring id. */
+export function escrowCellOf(coordinator: string, ring: string): string {
+  return cellId(coordinator, ring);
+}
+
+export function escrowCommitment(turn: Turn, salt: Uint8Array): Uint8Array {
+  return hashFor('intentEscrowCommit', concatBytes(encodeTurn(turn), salt));
+}
+
+function commitmentDigest(c: Omit<SignedCommitment, 'signature'>): Uint8Array {
+  return hashFor(
+    'intentEscrowSigning',
+    encodeCbor({ ring: c.ring, intent: c.intent, cell: c.cell, c: c.commitment }),
+  );
+}
+
+/** A participant signs its commitment (as the intent's agent). */
+export async function signCommitment(
+  c: Omit<SignedCommitment, 'signature'>,
+  seed: Uint8Array,
+  ed: Ed25519,
+): Promise<SignedCommitment> {
+  return { ...c, signature: await ed.sign(seed, commitmentDigest(c)) };
+}
+
+/** What each leg pays in computrons: what the receiver wants (the giver keeps any surplus it offered). */
+export function ringPayments(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<string, bigint> {
+  const owed = new Map<string, bigint>();
+  for (const leg of ring.legs) {
+    const to = intents.get(leg.to);
+    if (to === undefined) throw new DreggError('E_NOT_FOUND', `No intent ${leg.to}`);
+    let sum = 0n;
+    for (const g of leg.gives) {
+      const want = to.wants[g.want];
+      if (want?.kind !== 'computrons')
+        throw new DreggError(
+          'E_UNSUPPORTED',
+          'Only computrons settle on the ledger yet; this ring trades other items',
+        );
+      sum += want.amount;
+    }
+    owed.set(leg.from, sum);
+  }
+  return owed;
+}
+
+export interface Settlement {
+  readonly id: string;
+  readonly escrowCell: string;
+  readonly deadline: number;
+  /** What each intent must escrow. */
+  readonly owed: ReadonlyMap<string, bigint>;
+  state(): SettlementState;
+  commit(c: SignedCommitment): Promise<void>;
+  reveal(intent: string, turn: Turn, salt: Uint8Array): Promise<void>;
+  /** At or after the deadline: aborts an unfinished ring and returns every escrow. */
+  expire(now: number): Promise<void>;
+}
+
+export interface SettlementOptions {
+  readonly ledger: SettlementLedger;
+  readonly coordinator: Coordinator;
+  readonly ed: Ed25519;
+  /** Unix seconds: escrows fall due then; the ring must settle before. */
+  readonly deadline: number;
+}
+
+/**
+ * Opens the settlement of `ring` (of intents `intents`): creates its escrow cell and waits for
+ * commitments. Every method refuses out-of-phase or foreign input with a typed error.
+ */
+export async function openSettlement(
+  ring: Ring,
+  intents: ReadonlyMap<string, Intent>,
+  o: SettlementOptions,
+): Promise<Settlement> {
+  const id = ringId(ring);
+  const owed = ringPayments(ring, intents);
+  const escrowCell = escrowCellOf(o.coordinator.did, id);
+  const { ledger, coordinator, ed } = o;
+  const payeeOf = new Map(ring.legs.map((l) => [l.from, l.to]));
+
+  const coordinatorTurn = async (cell: string, effects: Effect[]): Promise<Receipt> => {
+    const turn = await signTurn(
+      {
+        ledger: ledger.ledger,
+        agent: coordinator.did,
+        cell,
+        nonce: ledger.cell(cell)?.nonce ?? 0,
+        prev: ledger.head(coordinator.did).prev,
+        effects,
+        fee: 0n,
+        validUntil: o.deadline,
+      },
+      coordinator.seed,
+      ed,
+    );
+    return ledger.submit(turn);
+  };
+  await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
+
+  const commitments = new Map<string, SignedCommitment>();
+  /** intent -> obligation id and amount escrowed */
+  const escrows = new Map<string, { obligation: string; amount: bigint; payer: string }>();
+  let state: SettlementState = { phase: 'committing', committed: 0 };
+
+  const abort = async (reason: string, blame?: Blame): Promise<void> => {
+    state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
+    const refunds: Effect[] = [...escrows.values()].map((e) => ({
+      type: 'transfer',
+      obligation: e.obligation,
+      to: e.payer,
+      amount: e.amount,
+    }));
+    if (refunds.length > 0) await coordinatorTurn(escrowCell, refunds);
+  };
+
+  const settle = async (): Promise<void> => {
+    const effects: Effect[] = [];
+    for (const [intent, e] of escrows) {
+      const due = owed.get(intent)!;
+      const payee = commitments.get(payeeOf.get(intent)!)!.cell;
+      effects.push({ type: 'transfer', obligation: e.obligation, to: payee, amount: due });
+      if (e.amount > due)
+        effects.push({ type: 'transfer', obligation: e.obligation, to: e.payer, amount: e.amount - due });
+    }
+    state = { phase: 'settled', receipt: await coordinatorTurn(escrowCell, effects) };
+  };
+
+  const refuse = (code: ErrorCode, message: string): never => {
+    throw new DreggError(code, message);
+  };
+
+  return {
+    id,
+    escrowCell,
+    deadline: o.deadline,
+    owed,
+    state: () => state,
+
+    async commit(c) {
+      if (state.phase !== 'committing')
+        refuse('E_STALE', `The ring is ${state.phase}, not taking commitments`);
+      const intent = intents.get(c.intent);
+      if (c.ring !== id || intent === undefined || !owed.has(c.intent))
+        refuse('E_NOT_FOUND', 'That commitment is for another ring or an intent outside it');
+      if (commitments.has(c.intent)) refuse('E_EXISTS', 'This participant has committed already');
+      if (c.commitment.length !== 32) refuse('E_INVALID', 'A commitment is 32 bytes');
+      if (!(await ed.verify(ed25519FromDidKey(intent!.by), commitmentDigest(c), c.signature)))
+        refuse('E_BAD_SIGNATURE', "The commitment is not signed by the intent's agent");
+      if (ledger.cell(c.cell) === undefined) refuse('E_NOT_FOUND', `No cell ${c.cell} to receive into`);
+      commitments.set(c.intent, c);
+      state =
+        commitments.size === owed.size
+          ? { phase: 'revealing', escrowed: 0 }
+          : { phase: 'committing', committed: commitments.size };
+    },
+
+    async reveal(intentId, turn, salt) {
+      if (state.phase !== 'revealing') refuse('E_STALE', `The ring is ${state.phase}, not taking escrows`);
+      const c = commitments.get(intentId);
+      if (c === undefined) refuse('E_NOT_FOUND', 'That intent is not in this ring');
+      if (escrows.has(intentId)) refuse('E_EXISTS', 'This participant has escrowed already');
+      const intent = intents.get(intentId)!;
+      const blame = async (code: ErrorCode, why: string) => {
+        await abort(why, { intent: intentId, agent: intent.by, code, commitment: c! });
+        refuse(code, why);
+      };
+      if (!bytesEqual(escrowCommitment(turn, salt), c!.commitment))
+        return blame('E_INVALID', 'The revealed escrow does not open its commitment');
+      const e = turn.effects[0];
+      const promised = owed.get(intentId)!;
+      if (
+        turn.agent !== intent.by ||
+        turn.effects.length !== 1 ||
+        e?.type !== 'create-obligation' ||
+        e.to !== escrowCell ||
+        e.due !== o.deadline ||
+        e.amount < promised
+      )
+        return blame(
+          'E_INSUFFICIENT',
+          `The escrow must be one obligation of at least ${promised} computrons to the ring's escrow cell, due at the deadline`,
+        );
+      let receipt: Receipt;
+      try {
+        receipt = await ledger.submit(turn);
+      } catch (err) {
+        const code = err instanceof DreggError ? err.code : 'E_INTERNAL';
+        return blame(
+          code,
+          `The escrow turn did not execute: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      escrows.set(intentId, { obligation: String(receipt.results[0]), amount: e.amount, payer: e.from });
+      state = { phase: 'revealing', escrowed: escrows.size };
+      if (escrows.size === owed.size) await settle();
+    },
+
+    async expire(now) {
+      if (now < o.deadline) refuse('E_NOT_YET_VALID', `The ring's deadline is ${o.deadline}`);
+      if (state.phase === 'committing' || state.phase === 'revealing')
+        await abort('The deadline passed before every participant escrowed');
+    },
+  };
+}
+
+/** Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves). */
+export async function escrowTurn(
+  p: { did: string; seed: Uint8Array; cell: string },
+  ledger: SettlementLedger,
+  s: Pick<Settlement, 'escrowCell' | 'deadline'>,
+  amount: bigint,
+  ed: Ed25519,
+): Promise<Turn> {
+  return signTurn(
+    {
+      ledger: ledger.ledger,
+      agent: p.did,
+      cell: p.cell,
+      nonce: ledger.cell(p.cell)?.nonce ?? 0,
+      prev: ledger.head(p.did).prev,
+      effects: [{ type: 'create-obligation', from: p.cell, to: s.escrowCell, amount, due: s.deadline }],
+      fee: 0n,
+      validUntil: s.deadline,
+    },
+    p.seed,
+    ed,
+  );
+}
