@@ -1,2 +1,3 @@
 export * from './cells.ts';
 export * from './router.ts';
+export * from './firmament.ts';
