@@ -67,6 +67,6 @@ export function buildImage(options: { force?: boolean; quiet?: boolean } = {}): 
   return ELF;
 }
 
-if (import.meta.main || process.argv[1] === import.meta.filename) {
+if (process.argv[1] === import.meta.filename) {
   process.stdout.write(`${buildImage({ force: process.argv.includes('--force') })}\n`);
 }

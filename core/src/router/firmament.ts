@@ -131,11 +131,14 @@ function invocationArgs(request: Invocation): string[] {
   });
 }
 
-/** Kernel numbers become numbers where they are exact, strings otherwise. */
+/** Fields the kernel writes in hex; they stay strings. */
+const HEX_FIELDS = new Set(['rights', 'mtval', 'root', 'blob', 'digest']);
+
+/** Decimal kernel numbers become numbers where they are exact, everything else stays a string. */
 function replyValue(reply: KernelReply): CborMap {
   const out: Record<string, CborValue> = {};
   for (const [k, v] of Object.entries(reply)) {
-    const n = /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+    const n = !HEX_FIELDS.has(k) && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
     out[k] = n ?? v;
   }
   return out;
@@ -190,7 +193,11 @@ export function firmamentBacking(conn: FirmamentConnection): FirmamentBacking {
       const prefix: readonly Caveat[] = child.caveats.slice(0, parent.caveats.length);
       if (handleKey({ target: child.target, caveats: prefix }) !== handleKey(parent))
         throw new DreggError('E_WIDENING', 'A derived handle must keep every caveat of its parent, in order');
-      const reply = await conn.call('mint', [held(parent), cnodeOf(recipient), ...mintArgs(handleRights(child))]);
+      const reply = await conn.call('mint', [
+        held(parent),
+        cnodeOf(recipient),
+        ...mintArgs(handleRights(child)),
+      ]);
       slots.set(handleKey(child), refOf(reply));
       return child;
     },
@@ -198,4 +205,95 @@ export function firmamentBacking(conn: FirmamentConnection): FirmamentBacking {
       await conn.call('delete', [held(h)]);
     },
   };
+}
+
+/** The part of the WebSocket API the client uses: the browser's, or the `ws` package's in Node. */
+interface SocketLike {
+  onopen: ((e: unknown) => void) | null;
+  onclose: ((e: unknown) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  send(data: string): void;
+  close(): void;
+}
+export type SocketConstructor = new (url: string, protocols: string[]) => SocketLike;
+
+export interface FirmamentClient extends FirmamentConnection {
+  close(): void;
+}
+
+/**
+ * Connects to a launcher's bridge (`dregg firmament up` prints its URL and token). The token travels
+ * as a subprotocol, never in the URL. Every call times out after `timeoutMs`.
+ */
+export function connectFirmament(
+  url: string,
+  token: string,
+  options: { WebSocket?: SocketConstructor; timeoutMs?: number } = {},
+): Promise<FirmamentClient> {
+  if (!/^ws:\/\/127\.0\.0\.1:\d{1,5}$/.test(url))
+    throw new DreggError('E_ARGUMENT', 'A firmament bridge is ws://127.0.0.1:PORT');
+  if (!/^[0-9a-f]{64}$/.test(token)) throw new DreggError('E_ARGUMENT', 'A bridge token is 64 hex digits');
+  const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
+  if (Ctor === undefined) throw new DreggError('E_UNSUPPORTED', 'No WebSocket in this environment');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const socket = new Ctor(url, ['dregg-firmament', `token.${token}`]);
+  const waiting = new Map<number, { resolve(r: KernelReply): void; reject(e: Error): void }>();
+  let next = 1;
+  const lost = () => {
+    for (const w of waiting.values())
+      w.reject(new DreggError('E_UNREACHABLE', 'The bridge connection closed'));
+    waiting.clear();
+  };
+  socket.onmessage = (e) => {
+    let answer: { id?: unknown; ok?: KernelReply; error?: { code?: unknown; message?: unknown } };
+    try {
+      answer = JSON.parse(String(e.data));
+    } catch {
+      return;
+    }
+    const w = typeof answer.id === 'number' ? waiting.get(answer.id) : undefined;
+    if (w === undefined) return;
+    waiting.delete(answer.id as number);
+    const code = answer.error?.code;
+    if (answer.error === undefined) w.resolve(answer.ok ?? {});
+    else
+      w.reject(
+        typeof code === 'string' && Object.hasOwn(ErrorCodes, code)
+          ? new DreggError(code as ErrorCode, String(answer.error.message ?? ''))
+          : new DreggError('E_DECODE', 'The bridge answered with an unknown error'),
+      );
+  };
+  return new Promise((resolve, reject) => {
+    socket.onerror = () =>
+      reject(new DreggError('E_UNREACHABLE', 'Could not connect to the firmament bridge'));
+    socket.onclose = () => {
+      reject(new DreggError('E_UNREACHABLE', 'The firmament bridge refused the connection'));
+      lost();
+    };
+    socket.onopen = () =>
+      resolve({
+        close: () => socket.close(),
+        call(verb, args) {
+          const id = next++;
+          return new Promise<KernelReply>((res, rej) => {
+            const timer = setTimeout(() => {
+              waiting.delete(id);
+              rej(new DreggError('E_TIMEOUT', 'The firmament bridge did not answer'));
+            }, timeoutMs);
+            waiting.set(id, {
+              resolve: (r) => {
+                clearTimeout(timer);
+                res(r);
+              },
+              reject: (e) => {
+                clearTimeout(timer);
+                rej(e);
+              },
+            });
+            socket.send(JSON.stringify({ id, verb, args }));
+          });
+        },
+      });
+  });
 }
