@@ -2,8 +2,8 @@
  * The localhost bridge: a WebSocket server on 127.0.0.1 that lets the dashboard, the extension and
  * local tools call the firmament. Three gates, all before a line reaches the kernel:
  * - a per-launch token (random, 32 bytes), sent as the subprotocol `token.<hex>` so it never sits in
- *   a URL; a wrong one is refused at the handshake (401, status text `E_DENIED`);
- * - an origin allowlist: a browser page from any other origin is refused (403, `E_DENIED`); clients
+ *   a URL; a wrong one is refused at the handshake (401, code `E_DENIED` in the x-dregg-error header);
+ * - an origin allowlist: a browser page from any other origin is refused (403, `E_DENIED` likewise); clients
  *   that send no Origin (local processes) pass on the token alone;
  * - a verb whitelist and strict argument shapes, so no request can inject a second line or a
  *   launcher-only verb (`halt`, `clock`).
@@ -28,6 +28,9 @@ export const SUBPROTOCOL = 'dregg-firmament';
 export const MAX_REQUEST = 2 * 32768 + 1024;
 const ARG = /^[0-9a-z:._/-]{1,65600}$/;
 const MAX_ARGS = 8;
+/** A refused handshake names its code in a header (and in the body). */
+export const ERROR_HEADER = 'x-dregg-error';
+const DENIED = { [ERROR_HEADER]: 'E_DENIED' };
 
 export interface Bridge {
   readonly url: string;
@@ -83,11 +86,11 @@ export async function openBridge(kernel: Kernel, options: BridgeOptions = {}): P
     handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     verifyClient: (
       info: { origin?: string; req: IncomingMessage },
-      done: (ok: boolean, status?: number, message?: string) => void,
+      done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void,
     ) => {
       const origin = info.req.headers.origin;
-      if (origin !== undefined && !origins.has(origin)) return done(false, 403, 'E_DENIED');
-      if (!sameToken(tokenOf(info.req), token)) return done(false, 401, 'E_DENIED');
+      if (origin !== undefined && !origins.has(origin)) return done(false, 403, 'E_DENIED', DENIED);
+      if (!sameToken(tokenOf(info.req), token)) return done(false, 401, 'E_DENIED', DENIED);
       done(true);
     },
   });

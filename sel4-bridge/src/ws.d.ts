@@ -24,7 +24,7 @@ declare module 'ws' {
       handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
       verifyClient?: (
         info: { origin?: string; req: IncomingMessage; secure: boolean },
-        done: (ok: boolean, status?: number, message?: string) => void,
+        done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void,
       ) => void;
     });
     readonly clients: Set<WebSocket>;
