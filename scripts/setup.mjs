@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs what `npm start` and `npm test` need on a fresh clone: npm dependencies (when node_modules is
-// missing or older than package-lock.json) and, with --browser, Debian's Chromium for the e2e suite.
+// missing or older than package-lock.json); with --browser, Debian's Chromium for the e2e suite; with
+// --firmament, QEMU and the bare-metal RISC-V toolchain that build and boot the local firmament.
 // As root it installs system packages itself; otherwise it prints the exact command and stops.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,6 +38,12 @@ if (!existsSync(marker) || readFileSync(marker, 'utf8') !== lockHash) {
 // System packages. Each entry: a binary we need and the Debian package that provides it.
 const system = [];
 if (args.has('--browser')) system.push(['/usr/bin/chromium', 'chromium']);
+if (args.has('--firmament')) {
+  system.push(
+    ['/usr/bin/qemu-system-riscv64', 'qemu-system-misc'],
+    ['/usr/bin/riscv64-unknown-elf-gcc', 'gcc-riscv64-unknown-elf'],
+  );
+}
 const missing = system.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;

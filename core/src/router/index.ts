@@ -1,2 +1,3 @@
 export * from './cells.ts';
+export * from './firmament.ts';
 export * from './router.ts';

@@ -10,6 +10,7 @@ import { defaultHome } from '../home.ts';
 import { capCommand } from './cap.ts';
 import { cellCommand } from './cell.ts';
 import { demoCommand } from './demo.ts';
+import { firmamentCommand } from './firmament.ts';
 import { idCommand } from './id.ts';
 import { inboxCommand } from './inbox.ts';
 import { type CliIO, processIO } from './io.ts';
@@ -46,6 +47,9 @@ export const USAGE = `dregg — cipherclerk on the command line
                        seal F to DID, deposit it (paying the relay's deposit from CELL)
   dregg inbox fetch --relay MULTIADDR [--out DIR]   drain your inbox, check it, unseal locally
   dregg inbox refunds --relay MULTIADDR   claim the deposits of your drained messages back
+  dregg firmament up [--origin ORIGIN ...]   boot the local firmament (our own seL4-style kernel
+                                   under QEMU) and its localhost bridge; prints the bridge URL and token
+  dregg firmament selftest         boot it and check every verb; exit 0 only if all behave
   dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
 
 Options: --home DIR (default ~/.cipherclerk), --json.
@@ -56,6 +60,7 @@ The unlock passphrase comes from DREGG_PASSPHRASE or a prompt; an optional BIP39
 /** Options every command understands, and those of each command (values are all strings or flags). */
 const OPTIONS = {
   home: { type: 'string' },
+  origin: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   'mnemonic-file': { type: 'string' },
@@ -167,6 +172,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await relayCommand(inv);
       case 'inbox':
         return await inboxCommand(inv);
+      case 'firmament':
+        return await firmamentCommand(inv);
       default:
         throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
     }
