@@ -1,0 +1,5 @@
+export * from './block.ts';
+export * from './blocklace.ts';
+export * from './committee.ts';
+export * from './miner.ts';
+export * from './order.ts';
