@@ -117,7 +117,7 @@ export function createBlocklace(committee: Committee, options: BlocklaceOptions 
 
   function observes(a: Node, c: Node): boolean {
     const tops = a.tops.get(c.creator);
-    return tops !== undefined && tops.some((t) => selfObserves(t, c));
+    return tops?.some((t) => selfObserves(t, c)) === true;
   }
 
   function roundOf(acks: readonly Node[]): number {
@@ -204,11 +204,13 @@ export function createBlocklace(committee: Committee, options: BlocklaceOptions 
 
   function admit(node: Node): void {
     nodes.set(node.key, node);
-    (rounds[node.round] ??= []).push(node);
+    const round = rounds[node.round] ?? [];
+    rounds[node.round] = round;
+    round.push(node);
     for (const a of node.acks) tips.delete(a.key);
     tips.set(node.key, node);
-    let seqs = bySeq.get(node.creator);
-    if (seqs === undefined) bySeq.set(node.creator, (seqs = new Map()));
+    const seqs = bySeq.get(node.creator) ?? new Map<number, Node[]>();
+    bySeq.set(node.creator, seqs);
     const same = seqs.get(node.seq) ?? [];
     for (const other of same) {
       forked.add(node.creator);
@@ -235,8 +237,8 @@ export function createBlocklace(committee: Committee, options: BlocklaceOptions 
         throw new DreggError('E_QUOTA', 'Too many blocks are waiting for their past');
       buffered.set(key, block);
       for (const g of gaps) {
-        let set = waiting.get(g);
-        if (set === undefined) waiting.set(g, (set = new Set()));
+        const set = waiting.get(g) ?? new Set<string>();
+        waiting.set(g, set);
         set.add(key);
       }
       return { inserted: [], rejected: [] };

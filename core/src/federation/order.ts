@@ -152,8 +152,8 @@ export function createOrderer(lace: Blocklace): Orderer {
   }
 
   function deliver(node: Node, wave: number): Ordered {
-    let seqs = orderedSeqs.get(node.creator);
-    if (seqs === undefined) orderedSeqs.set(node.creator, (seqs = new Map()));
+    const seqs = orderedSeqs.get(node.creator) ?? new Map<number, string>();
+    orderedSeqs.set(node.creator, seqs);
     if (seqs.has(node.seq)) convicted.add(node.creator);
     else seqs.set(node.seq, node.key);
     return { node, position: position++, wave, delivered: !convicted.has(node.creator) };
