@@ -39,8 +39,8 @@ export interface SimMember {
 export interface Sim {
   readonly committee: Committee;
   readonly members: readonly SimMember[];
-  /** Member `i` makes a block if it may (a Byzantine one may fork); returns whether it did. */
-  mine(i: number): Promise<boolean>;
+  /** Member `i` makes a block (with `items`, else a made-up turn) if it may; a Byzantine one may fork. */
+  mine(i: number, items?: readonly PayloadItem[]): Promise<boolean>;
   /** Delivers the in-flight message at `pick` (mod the count); false if none is in flight. */
   deliver(pick: number): boolean;
   inFlight(): number;
@@ -119,11 +119,11 @@ export function createSim(n: number, options: { byzantine?: number; crashed?: re
     return true;
   }
 
-  async function mine(i: number): Promise<boolean> {
+  async function mine(i: number, items?: readonly PayloadItem[]): Promise<boolean> {
     const m = members[i % n]!;
     if (crashed.has(m.index)) return false;
     if (m.byzantine && m.lace.latestOf(m.key) !== undefined && payloadCounter % 2 === 0) return fork(m);
-    const block = await m.miner.next(payload());
+    const block = await m.miner.next(items ?? payload());
     if (block === undefined) return false;
     receive(m, block);
     broadcast(
