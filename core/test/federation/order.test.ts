@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBlocklace } from '../../src/federation/blocklace.ts';
+import { committeeId } from '../../src/federation/committee.ts';
+import { epochChange } from '../../src/federation/membership.ts';
 import { createOrderer, leaderOf } from '../../src/federation/order.ts';
-import { createSim, keysOf, prefixRelated, type Sim } from './sim.ts';
+import { createSim, keysOf, memberKeys, prefixRelated, type Sim } from './sim.ts';
 
 /** Runs a schedule: each number either makes member (x mod n) mine or delivers a message in flight. */
 async function run(sim: Sim, schedule: readonly number[]): Promise<void> {
@@ -129,5 +131,31 @@ describe('Cordial Miners ordering', () => {
       }),
       { numRuns: 6 },
     );
+  });
+});
+
+describe('membership change at an epoch boundary', () => {
+  it('every member cuts the epoch at the same block and starts the same next committee', async () => {
+    const sim = createSim(4);
+    await sim.settle(3);
+    const stranger = memberKeys(1, 60)[0]!.member.publicKey;
+    const leaving = sim.members[3]!.member.publicKey;
+    // An ignored proposal (removing a stranger) and two real ones, from different members at once.
+    await sim.mine(1, [{ kind: 'member', op: 'remove', member: stranger }]);
+    await sim.mine(0, [{ kind: 'member', op: 'remove', member: leaving }]);
+    await sim.mine(2, [{ kind: 'member', op: 'add', member: stranger }]);
+    await sim.settle(12);
+    const changes = sim.members.map((m) => epochChange(sim.committee, m.order));
+    for (const ch of changes) {
+      expect(ch).toBeDefined();
+      expect(ch!.next.epoch).toBe(1);
+      expect(ch!.cut).toBe(changes[0]!.cut);
+      expect(committeeId(ch!.next)).toEqual(committeeId(changes[0]!.next));
+    }
+    const next = changes[0]!.next;
+    // Whichever real proposal the order put first is the one that took effect.
+    const removed = next.members.length === 3;
+    expect(next.keys.includes(sim.members[3]!.key)).toBe(!removed);
+    expect(next.keys.includes(Buffer.from(stranger).toString('hex'))).toBe(!removed);
   });
 });
