@@ -21,6 +21,10 @@
  *   poseidon2_perm, poseidon2_hash, poseidon2_chain_prove, poseidon2_chain_verify
  *                     the Poseidon2 permutation, sponge and hash-chain AIR (./poseidon2.ts); run
  *                     alone with `npm run bench -w core -- poseidon2`
+ *   federation_4, federation_7
+ *                     the federation core (blocklace, Cordial Miners ordering, settlement) with 4 and
+ *                     7 members in one process (./federation.ts); run alone with
+ *                     `npm run bench -w core -- federation`
  *   turn_prove, turn_verify
  *                     a turn proof (SetField + Transfer) and its verification (./turnproof.ts); run
  *                     alone with `npm run bench -w core -- turnproof`
@@ -43,6 +47,7 @@ import { nobleHmacSha256, useHmacSha256 } from '../src/crypto/hmac.ts';
 import { unlockKeyring } from '../src/keys/keyring.ts';
 import { nodeHmacSha256 } from '../src/node/native.ts';
 import { captpBenches } from './captp.ts';
+import { federationBenches } from './federation.ts';
 import { intentBenches } from './intents.ts';
 import { emit, rate } from './measure.ts';
 import { notaryBench } from './notary.ts';
@@ -68,6 +73,11 @@ if (process.argv.includes('poseidon2')) {
 
 if (process.argv.includes('turnproof')) {
   await turnProofBenches();
+  process.exit(0);
+}
+
+if (process.argv.includes('federation')) {
+  await federationBenches();
   process.exit(0);
 }
 

@@ -138,6 +138,14 @@ export const Contexts = {
   intentEscrowCommit: 'cipherclerk v1 intent escrow commitment',
   /** Ring settlement: what a participant signs to commit (ring, intent, receiving cell, commitment). */
   intentEscrowSigning: 'cipherclerk v1 intent escrow commitment signing',
+  /** Federation: digest of a blocklace block's unsigned fields (federation, epoch, creator, seq, acks, payload), signed by its creator. */
+  federationBlockSigning: 'cipherclerk v1 federation block signing',
+  /** Federation: a block's id, the hash of its whole signed encoding (what other blocks acknowledge). */
+  federationBlockHash: 'cipherclerk v1 federation block hash',
+  /** Federation: digest of an attested root (federation, committee epoch, ledger root, log height), signed by each member. */
+  federationAttestedRoot: 'cipherclerk v1 federation attested root',
+  /** Federation: a committee's id, the hash of its epoch and sorted member keys (what a light client pins). */
+  federationCommittee: 'cipherclerk v1 federation committee',
 } as const;
 
 export type Context = keyof typeof Contexts;

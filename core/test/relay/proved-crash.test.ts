@@ -32,7 +32,7 @@ const start = (home: string) =>
 const home = tempHome();
 afterAll(() => home.remove());
 
-const same = (a: Uint32Array | undefined, b: Uint32Array) => a !== undefined && a.every((x, i) => x === b[i]);
+const same = (a: Uint32Array | undefined, b: Uint32Array) => a?.every((x, i) => x === b[i]);
 
 describe('proved turns across a SIGKILL', () => {
   it('loses no acknowledged proved turn and applies none twice', async () => {

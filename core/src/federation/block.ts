@@ -1,0 +1,207 @@
+/**
+ * A block of the blocklace (Keidar, Naor, Poupko, Shapiro, "Cordial Miners", DISC 2023): a relay's
+ * signed statement "I, `creator`, in my `seq`-th block, have seen the blocks `acks` and add `payload`".
+ * Its id is the BLAKE3 hash of its whole signed encoding, so acknowledging a block commits to its
+ * entire causal past.
+ *
+ * Wire form (deterministic CBOR map): {v, fed, ep, c, n, a, p, sig}. The creator signs
+ * H_federationBlockSigning(CBOR of every field but sig). `a` (the acks) is sorted ascending with no
+ * repeats, so one block has one encoding. Payload items are {t: 'turn', b} (an encoded turn, opaque
+ * here), {t: 'equivocation', c, x, y} (evidence: two blocks of creator c that do not observe each
+ * other), {t: 'member', op, k} (a committee change proposal, ./membership.ts).
+ */
+import { verifyEd25519Sync } from '../crypto/ed25519.ts';
+import { hashFor } from '../crypto/hash.ts';
+import { toHex } from '../encoding/bytes.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
+import { DreggError, decoding } from '../errors.ts';
+
+export const BLOCK_VERSION = 1;
+/** Limits a decoder enforces before anything else looks at a block from outside. */
+export const MAX_ACKS = 256;
+export const MAX_PAYLOAD_ITEMS = 4096;
+export const MAX_TURN_BYTES = 64 * 1024;
+
+export type PayloadItem =
+  | { readonly kind: 'turn'; readonly turn: Uint8Array }
+  | {
+      readonly kind: 'equivocation';
+      readonly creator: Uint8Array;
+      readonly first: Uint8Array;
+      readonly second: Uint8Array;
+    }
+  | { readonly kind: 'member'; readonly op: 'add' | 'remove'; readonly member: Uint8Array };
+
+export interface BlockBody {
+  /** The federation's id: a block is valid in one federation only. */
+  readonly federation: string;
+  /** The committee epoch the block belongs to (./membership.ts). */
+  readonly epoch: number;
+  /** The creator's Ed25519 public key (a committee member). */
+  readonly creator: Uint8Array;
+  /** 0 for the creator's first block in the epoch; every later block acks the creator's previous one. */
+  readonly seq: number;
+  /** Ids of the acknowledged blocks (all tips the creator knew), ascending, no repeats. */
+  readonly acks: readonly Uint8Array[];
+  readonly payload: readonly PayloadItem[];
+}
+
+export interface Block extends BlockBody {
+  readonly signature: Uint8Array;
+}
+
+const FED = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+function itemToCbor(item: PayloadItem): CborMap {
+  switch (item.kind) {
+    case 'turn':
+      return { t: 'turn', b: item.turn };
+    case 'equivocation':
+      return { t: 'equivocation', c: item.creator, x: item.first, y: item.second };
+    case 'member':
+      return { t: 'member', op: item.op, k: item.member };
+  }
+}
+
+function bodyToCbor(b: BlockBody): CborMap {
+  return {
+    v: BLOCK_VERSION,
+    fed: b.federation,
+    ep: b.epoch,
+    c: b.creator,
+    n: b.seq,
+    a: [...b.acks],
+    p: b.payload.map(itemToCbor),
+  };
+}
+
+export function blockSigningDigest(b: BlockBody): Uint8Array {
+  return hashFor('federationBlockSigning', encodeCbor(bodyToCbor(b)));
+}
+
+export function encodeBlock(b: Block): Uint8Array {
+  return encodeCbor({ ...bodyToCbor(b), sig: b.signature }).slice();
+}
+
+const ids = new WeakMap<Block, Uint8Array>();
+
+/** The block's id: BLAKE3 (derive-key, federationBlockHash) of its signed encoding. */
+export function blockId(b: Block): Uint8Array {
+  let id = ids.get(b);
+  if (id === undefined) {
+    id = hashFor('federationBlockHash', encodeBlock(b));
+    ids.set(b, id);
+  }
+  return id.slice();
+}
+
+export function blockIdHex(b: Block): string {
+  return toHex(blockId(b));
+}
+
+/** Compares byte strings, shorter first on a common prefix: the order of `acks`. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+export type Signer = (digest: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+/** Signs a body; `acks` are sorted and deduplicated here, so callers may pass them in any order. */
+export async function signBlock(body: BlockBody, sign: Signer): Promise<Block> {
+  const acks = [...body.acks]
+    .sort(compareBytes)
+    .filter((a, i, all) => i === 0 || compareBytes(all[i - 1]!, a) !== 0);
+  const sorted = { ...body, acks };
+  return { ...sorted, signature: await sign(blockSigningDigest(sorted)) };
+}
+
+/**
+ * Blocks whose signature verified, by object: one decoded block is handed to the blocklace, its
+ * store and its gossip, and a simulation hands one block to every member. Blocks are immutable.
+ */
+const verified = new WeakSet<Block>();
+
+/** Whether the creator's signature is valid. Never throws. */
+export function verifyBlockSignature(b: Block): boolean {
+  if (verified.has(b)) return true;
+  const ok = verifyEd25519Sync(b.creator, blockSigningDigest(b), b.signature);
+  if (ok) verified.add(b);
+  return ok;
+}
+
+function bad(message: string): never {
+  throw new DreggError('E_INVALID', `Invalid block: ${message}`);
+}
+
+function fields(v: CborMap, names: readonly string[], what: string): void {
+  if (Object.keys(v).length !== names.length || !names.every((k) => Object.hasOwn(v, k)))
+    bad(`${what} fields are {${names.join(', ')}}`);
+}
+
+function bytesField(v: CborValue | undefined, length: number, name: string): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== length) bad(`${name} must be ${length} bytes`);
+  return v;
+}
+
+function whole(v: CborValue | undefined, name: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${name} must be a whole number`);
+  return v;
+}
+
+function itemFromCbor(v: CborValue): PayloadItem {
+  if (!isCborMap(v)) bad('a payload item must be a map');
+  switch (v.t) {
+    case 'turn': {
+      fields(v, ['b', 't'], 'turn item');
+      if (!(v.b instanceof Uint8Array) || v.b.length === 0 || v.b.length > MAX_TURN_BYTES)
+        bad(`a turn item holds 1 to ${MAX_TURN_BYTES} bytes`);
+      return { kind: 'turn', turn: v.b };
+    }
+    case 'equivocation': {
+      fields(v, ['c', 't', 'x', 'y'], 'equivocation item');
+      const first = bytesField(v.x, 32, 'x');
+      const second = bytesField(v.y, 32, 'y');
+      if (compareBytes(first, second) >= 0) bad('equivocation evidence names two blocks in ascending order');
+      return { kind: 'equivocation', creator: bytesField(v.c, 32, 'c'), first, second };
+    }
+    case 'member': {
+      fields(v, ['k', 'op', 't'], 'member item');
+      if (v.op !== 'add' && v.op !== 'remove') bad('op is add or remove');
+      return { kind: 'member', op: v.op, member: bytesField(v.k, 32, 'k') };
+    }
+    default:
+      return bad('unknown payload item');
+  }
+}
+
+export function blockFromCbor(v: CborValue): Block {
+  if (!isCborMap(v)) bad('not a map');
+  fields(v, ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 'v'], 'block');
+  if (v.v !== BLOCK_VERSION) bad('unknown version');
+  if (typeof v.fed !== 'string' || !FED.test(v.fed)) bad('fed must be a federation name');
+  if (!Array.isArray(v.a) || v.a.length > MAX_ACKS) bad(`a must be a list of at most ${MAX_ACKS} ids`);
+  const acks = v.a.map((a) => bytesField(a, 32, 'an ack'));
+  for (let i = 1; i < acks.length; i++)
+    if (compareBytes(acks[i - 1]!, acks[i]!) >= 0) bad('acks must be ascending without repeats');
+  if (!Array.isArray(v.p) || v.p.length > MAX_PAYLOAD_ITEMS)
+    bad(`p must be a list of at most ${MAX_PAYLOAD_ITEMS} items`);
+  return {
+    federation: v.fed,
+    epoch: whole(v.ep, 'ep'),
+    creator: bytesField(v.c, 32, 'c'),
+    seq: whole(v.n, 'n'),
+    acks,
+    payload: v.p.map(itemFromCbor),
+    signature: bytesField(v.sig, 64, 'sig'),
+  };
+}
+
+/**
+ * Decodes a block from outside; fails only with `E_DECODE` (not CBOR) or `E_INVALID` (not a block).
+ * The signature is not checked here (`verifyBlockSignature`), nor anything that needs the blocklace.
+ */
+export function decodeBlock(bytes: Uint8Array): Block {
+  return decoding('block', () => blockFromCbor(decodeCbor(bytes, 'block')));
+}

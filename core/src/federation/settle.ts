@@ -1,0 +1,101 @@
+/**
+ * Settling the final order: every relay walks the same ordered blocks and their turns in the same
+ * sequence, so every relay takes the same turns and refuses the same ones.
+ *
+ * A turn spends its acting cell's state at its nonce. Two different turns that spend the same state
+ * (a double spend, possibly sent to two relays that put them in blocks concurrently) both reach the
+ * order; only the first that takes effect does, and the second is refused with evidence: the turn
+ * that spent the state first and where the order put it. The same turn twice (sent to two relays)
+ * is a duplicate: one effect, and the second is answered with the first's place.
+ *
+ * The ledger itself is the caller's (`apply`): the relay's executor, or a model in tests. A turn the
+ * executor refuses for another reason spends nothing, so a later valid turn on that state is taken.
+ */
+import { DreggError, type ErrorCode } from '../errors.ts';
+import { decodeTurn, type Turn, turnHashHex } from '../turns/turn.ts';
+import type { Ordered } from './order.ts';
+
+/** A turn's place in the final order: the block that carries it and the item's index there. */
+export interface Place {
+  readonly turn: string;
+  readonly block: string;
+  readonly item: number;
+  /** Position in the federation's log of settled turns. */
+  readonly height: number;
+}
+
+export type Outcome =
+  | { readonly kind: 'accepted'; readonly place: Place }
+  | { readonly kind: 'duplicate'; readonly place: Place; readonly first: Place }
+  | {
+      readonly kind: 'refused';
+      readonly place: Place;
+      readonly code: ErrorCode;
+      readonly message: string;
+      /** For a double spend: where the turn that spent the same state first is. */
+      readonly spentBy?: Place;
+    };
+
+export interface Settlement {
+  /** Settles newly ordered blocks; returns one outcome per turn they carry, in order. */
+  settle(ordered: readonly Ordered[]): Promise<Outcome[]>;
+  /** Turns settled so far (accepted, duplicate or refused): the log height attested roots sign. */
+  height(): number;
+}
+
+/** Applies one turn to the ledger; throws a `DreggError` to refuse it. */
+export type Apply = (turn: Turn, place: Place) => Promise<void> | void;
+
+export const spendKey = (turn: Turn): string => `${turn.cell}/${turn.nonce}`;
+
+export function createSettlement(apply: Apply): Settlement {
+  const spent = new Map<string, Place>();
+  const seen = new Map<string, Place>();
+  let height = 0;
+
+  async function one(bytes: Uint8Array, block: string, item: number): Promise<Outcome> {
+    let turn: Turn;
+    try {
+      turn = decodeTurn(bytes);
+    } catch (e) {
+      const err = e as DreggError;
+      const place = { turn: '', block, item, height: height++ };
+      return { kind: 'refused', place, code: err.code, message: err.message };
+    }
+    const hash = turnHashHex(turn);
+    const first = seen.get(hash);
+    if (first !== undefined)
+      return { kind: 'duplicate', place: { turn: hash, block, item, height: height++ }, first };
+    const place = { turn: hash, block, item, height: height++ };
+    seen.set(hash, place);
+    const spentBy = spent.get(spendKey(turn));
+    if (spentBy !== undefined)
+      return {
+        kind: 'refused',
+        place,
+        code: 'E_STALE',
+        message: `Double spend: the state of cell ${turn.cell} at nonce ${turn.nonce} was spent by ${spentBy.turn}`,
+        spentBy,
+      };
+    try {
+      await apply(turn, place);
+    } catch (e) {
+      if (!(e instanceof DreggError)) throw e;
+      return { kind: 'refused', place, code: e.code, message: e.message };
+    }
+    spent.set(spendKey(turn), place);
+    return { kind: 'accepted', place };
+  }
+
+  async function settle(ordered: readonly Ordered[]): Promise<Outcome[]> {
+    const out: Outcome[] = [];
+    for (const o of ordered) {
+      if (!o.delivered) continue;
+      for (const [i, item] of o.node.block.payload.entries())
+        if (item.kind === 'turn') out.push(await one(item.turn, o.node.key, i));
+    }
+    return out;
+  }
+
+  return { settle, height: () => height };
+}
