@@ -128,6 +128,8 @@ export const Contexts = {
   captpHandoffPresent: 'cipherclerk v1 captp handoff presentation',
   /** CapTP: digest of a letter's unsigned body (store-and-forward to an offline vat), signed by its sender. */
   captpLetter: 'cipherclerk v1 captp letter',
+  /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
+  siteInvocation: 'cipherclerk v1 site invocation',
 } as const;
 
 export type Context = keyof typeof Contexts;
