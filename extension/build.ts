@@ -39,7 +39,8 @@ await build({
       },
       output: {
         // The offscreen document checks that node calls come from exactly this script.
-        entryFileNames: (chunk) => (chunk.name === 'background' ? 'background.js' : 'assets/[name]-[hash].js'),
+        entryFileNames: (chunk) =>
+          chunk.name === 'background' ? 'background.js' : 'assets/[name]-[hash].js',
       },
     },
   },
@@ -53,7 +54,12 @@ for (const name of ['content', 'provider'])
       outDir: OUT,
       emptyOutDir: false,
       target: 'es2022',
-      lib: { entry: join(SRC, 'content', `${name}.ts`), formats: ['iife'], name, fileName: () => `${name}.js` },
+      lib: {
+        entry: join(SRC, 'content', `${name}.ts`),
+        formats: ['iife'],
+        name,
+        fileName: () => `${name}.js`,
+      },
     },
   });
 

@@ -41,7 +41,11 @@ export function manifest(target: Target, version: string): Record<string, unknow
     permissions: ['storage'],
     browser_specific_settings: {
       // MAIN-world content scripts arrived in Firefox 128.
-      gecko: { id: 'extension@cipherclerk.dev', strict_min_version: '128.0', data_collection_permissions: { required: ['none'] } },
+      gecko: {
+        id: 'extension@cipherclerk.dev',
+        strict_min_version: '128.0',
+        data_collection_permissions: { required: ['none'] },
+      },
     },
   };
 }

@@ -49,7 +49,9 @@ export interface Granted {
   readonly expiry: number;
 }
 
-export type Answer = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: WireError };
+export type Answer =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: WireError };
 
 export function wire(e: unknown): WireError {
   if (isDreggError(e)) return { code: e.code, message: e.message };

@@ -8,7 +8,17 @@ import { browser, type Sender } from '../browser.ts';
 import { isRecord, SITE_METHODS, type SiteMethod } from '../protocol.ts';
 import { checkAsk } from './approve.ts';
 import { node } from './node.ts';
-import { getPending, getSite, log, type Pending, putPending, putSite, removePending, removeSite, serial } from './state.ts';
+import {
+  getPending,
+  getSite,
+  log,
+  type Pending,
+  putPending,
+  putSite,
+  removePending,
+  removeSite,
+  serial,
+} from './state.ts';
 
 /** A request nobody decided within this long is refused. */
 export const REQUEST_TIMEOUT_MS = 10 * 60_000;
@@ -119,7 +129,9 @@ export async function revokeSite(origin: string): Promise<{ revoked: number }> {
     await removeSite(origin);
     await log(origin, 'all grants revoked');
     for (const tab of site?.tabs ?? [])
-      browser.tabs.sendMessage(tab, { kind: 'event', origin, event: { type: 'revoked' } }).catch(() => undefined);
+      browser.tabs
+        .sendMessage(tab, { kind: 'event', origin, event: { type: 'revoked' } })
+        .catch(() => undefined);
     return { revoked: site?.grants.length ?? 0 };
   });
 }

@@ -8,8 +8,18 @@ import { browser, type Sender } from '../browser.ts';
 import { type Granted, isRecord } from '../protocol.ts';
 import { checkGrant } from './approve.ts';
 import { node } from './node.ts';
-import { APPROVAL_PAGE, randomId, REQUEST_TIMEOUT_MS, revokeSite } from './site.ts';
-import { activity, allPending, allSites, getPending, getSite, log, putPending, putSite, serial } from './state.ts';
+import { APPROVAL_PAGE, REQUEST_TIMEOUT_MS, randomId, revokeSite } from './site.ts';
+import {
+  activity,
+  allPending,
+  allSites,
+  getPending,
+  getSite,
+  log,
+  putPending,
+  putSite,
+  serial,
+} from './state.ts';
 
 /** Light node methods the popup uses as they are. */
 const NODE_METHODS = [
@@ -52,7 +62,8 @@ async function decide(params: Record<string, unknown>): Promise<{ decided: 'gran
     const p = await getPending(id);
     if (p === undefined) throw new DreggError('E_NOT_FOUND', 'No such request (already collected?)');
     if (p.outcome !== undefined) throw new DreggError('E_REPLAYED', 'This request was already decided');
-    if (p.nonce !== nonce) throw new DreggError('E_DENIED', 'This decision does not quote the request’s nonce');
+    if (p.nonce !== nonce)
+      throw new DreggError('E_DENIED', 'This decision does not quote the request’s nonce');
     if (Date.now() - p.at > REQUEST_TIMEOUT_MS) throw new DreggError('E_EXPIRED', 'The request timed out');
     if (params.approve !== true) {
       await putPending({ ...p, outcome: { error: { code: 'E_DENIED', message: 'The person declined' } } });
@@ -86,7 +97,10 @@ async function decide(params: Record<string, unknown>): Promise<{ decided: 'gran
       grants: [...site.grants, { ...granted, hash: d.hash, from: grant.from, at: Date.now() }],
     });
     await putPending({ ...p, outcome: { granted } });
-    await log(p.origin, `granted ${grant.actions.join(', ')} on ${p.ask.service}${grant.budget ? `, budget ${grant.budget}` : ''}`);
+    await log(
+      p.origin,
+      `granted ${grant.actions.join(', ')} on ${p.ask.service}${grant.budget ? `, budget ${grant.budget}` : ''}`,
+    );
     return { decided: 'granted' };
   });
 }
@@ -120,9 +134,7 @@ export async function uiCall(method: unknown, params: unknown, sender: Sender): 
       return overview;
     }
     case 'pending':
-      return (await allPending())
-        .filter((r) => r.outcome === undefined)
-        .map(({ nonce: _, ...r }) => r);
+      return (await allPending()).filter((r) => r.outcome === undefined).map(({ nonce: _, ...r }) => r);
     case 'approvalRequest': {
       fromExtensionPage(sender, APPROVAL_PAGE);
       const r = await getPending(text(p.request, 'a request id'));
@@ -150,6 +162,9 @@ export async function windowClosed(windowId: number): Promise<void> {
   await serial(async () => {
     for (const p of await allPending())
       if (p.window === windowId && p.outcome === undefined)
-        await putPending({ ...p, outcome: { error: { code: 'E_DENIED', message: 'The approval window was closed' } } });
+        await putPending({
+          ...p,
+          outcome: { error: { code: 'E_DENIED', message: 'The approval window was closed' } },
+        });
   });
 }

@@ -15,7 +15,8 @@ interface FromPage {
   readonly params: unknown;
 }
 
-const toPage = (data: object) => window.postMessage({ channel: PAGE_CHANNEL, dir: 'to-page', ...data }, location.origin);
+const toPage = (data: object) =>
+  window.postMessage({ channel: PAGE_CHANNEL, dir: 'to-page', ...data }, location.origin);
 
 window.addEventListener('message', (e: MessageEvent) => {
   const m = e.data as Partial<FromPage> | null;
@@ -23,7 +24,11 @@ window.addEventListener('message', (e: MessageEvent) => {
   if (typeof m.id !== 'number') return;
   browser.runtime.sendMessage({ kind: 'site', method: m.method, params: m.params }).then(
     (answer) => toPage({ id: m.id, answer }),
-    () => toPage({ id: m.id, answer: { ok: false, error: { code: 'E_UNREACHABLE', message: 'The extension did not answer' } } }),
+    () =>
+      toPage({
+        id: m.id,
+        answer: { ok: false, error: { code: 'E_UNREACHABLE', message: 'The extension did not answer' } },
+      }),
   );
 });
 

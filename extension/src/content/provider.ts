@@ -16,7 +16,13 @@ const listeners = new Set<Listener>();
 let next = 1;
 
 window.addEventListener('message', (e: MessageEvent) => {
-  const m = e.data as { channel?: unknown; dir?: unknown; id?: unknown; answer?: Answer; event?: unknown } | null;
+  const m = e.data as {
+    channel?: unknown;
+    dir?: unknown;
+    id?: unknown;
+    answer?: Answer;
+    event?: unknown;
+  } | null;
   if (e.source !== window || m?.channel !== PAGE_CHANNEL || m.dir !== 'to-page') return;
   if (typeof m.id === 'number') {
     const done = waiting.get(m.id);
@@ -40,7 +46,9 @@ class CipherclerkError extends Error {
 function call(method: string, params?: unknown): Promise<unknown> {
   const id = next++;
   return new Promise((resolve, reject) => {
-    waiting.set(id, (a) => (a.ok ? resolve(a.result) : reject(new CipherclerkError(a.error.code, a.error.message))));
+    waiting.set(id, (a) =>
+      a.ok ? resolve(a.result) : reject(new CipherclerkError(a.error.code, a.error.message)),
+    );
     window.postMessage({ channel: PAGE_CHANNEL, dir: 'to-extension', id, method, params }, location.origin);
   });
 }
