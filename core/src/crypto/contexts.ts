@@ -146,6 +146,8 @@ export const Contexts = {
   federationAttestedRoot: 'cipherclerk v1 federation attested root',
   /** Federation: a committee's id, the hash of its epoch and sorted member keys (what a light client pins). */
   federationCommittee: 'cipherclerk v1 federation committee',
+  /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
+  siteInvocation: 'cipherclerk v1 site invocation',
 } as const;
 
 export type Context = keyof typeof Contexts;

@@ -8,6 +8,9 @@
  * side sends errors as `WireError` and the page side (`client.ts`) turns them back into `DreggError`.
  */
 import type { ErrorCode, Inspection } from '@cipherclerk/core';
+import type { Invocation, InvocationRequest } from './invocation.ts';
+
+export type { Invocation, InvocationRequest } from './invocation.ts';
 
 /** `empty`: no identity in this browser yet. `locked`: one is stored, encrypted. `unlocked`: keys in memory. */
 export type NodeStatus = 'empty' | 'locked' | 'unlocked';
@@ -360,6 +363,18 @@ export interface LightNodeApi {
   peers(): Promise<readonly PeerView[]>;
   connect(addresses: readonly string[]): Promise<RelayView>;
   disconnect(): Promise<RelayView>;
+  /**
+   * The browser extension's side. A web origin's session DID: its own account in the person's words
+   * (allocated on first use), so a site learns nothing of the person's DID or of other sites'.
+   */
+  siteSession(origin: string): Promise<{ readonly did: string }>;
+  /**
+   * Signs `request` with the origin's session key, made with `capability` (a delegation whose final
+   * recipient must be that session DID, else `E_AUDIENCE`). The key never leaves the worker.
+   */
+  invokeForSite(origin: string, capability: string, request: InvocationRequest): Promise<Invocation>;
+  /** Forgets the origin's account: its next `siteSession` is a new DID that holds nothing. */
+  forgetSite(origin: string): Promise<void>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */
   subscribe(listener: (event: NodeEvent) => void): Promise<void>;
 }

@@ -67,6 +67,7 @@ import {
   setState,
   writeMemory,
 } from './inbox.ts';
+import { checkInvocationRequest, signInvocation } from './invocation.ts';
 import {
   forgetProvedCell,
   proveBuilt,
@@ -75,6 +76,7 @@ import {
   typescriptProver,
   writeProvedCell,
 } from './proving.ts';
+import { siteSessions } from './sites.ts';
 import { readLocked, readSettings, type Settings, writeLocked, writeSettings } from './vault.ts';
 import { capabilities, delegationView, mintedView } from './views.ts';
 
@@ -174,6 +176,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   /** Revocations heard while locked, applied at the next unlock. */
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
+  const sites = siteSessions(store);
 
   const status = (): NodeStatus => (session ? 'unlocked' : did === null ? 'empty' : 'locked');
   const overview = (): Overview => ({
@@ -204,6 +207,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     cancelIdle?.();
     cancelIdle = undefined;
     if (session) wipe(session.agent);
+    sites.wipe();
     session = undefined;
     built.clear();
     emit({ type: 'status', status: status(), reason });
@@ -650,6 +654,21 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       await client?.close();
       client = undefined;
       return setRelay({ state: 'offline', addresses: relay.addresses });
+    },
+    async siteSession(origin) {
+      return { did: (await sites.identity(agent(), origin)).did };
+    },
+    async invokeForSite(origin, capability, request) {
+      const a = agent();
+      const site = await sites.identity(a, origin);
+      const text = checkText(capability);
+      if (inspectText(text).holder !== site.did)
+        throw new DreggError('E_AUDIENCE', 'This capability was not granted to this site');
+      return signInvocation(a.ed, site, text, checkInvocationRequest(request), nowSeconds(a.clock));
+    },
+    async forgetSite(origin) {
+      agent();
+      await sites.forget(origin);
     },
     async subscribe(listener) {
       listeners.add(listener);
