@@ -18,9 +18,17 @@ const BASE = [
 
 export const CONTENT_SECURITY_POLICY = [...BASE, "connect-src 'self' ws: wss:"].join('; ');
 
+/**
+ * A local firmament's bridge listens on 127.0.0.1 on a port chosen at each launch, so the served policy
+ * allows WebSockets to any port of 127.0.0.1 (the bridge itself admits only allowed origins with its token).
+ */
+export const FIRMAMENT_BRIDGES = 'ws://127.0.0.1:*';
+
 /** The policy to serve as a header when the relays' WebSocket origins are known (e.g. ws://127.0.0.1:4013). */
 export function servedPolicy(relayOrigins: readonly string[]): string {
-  return [...BASE, `connect-src 'self' ${relayOrigins.join(' ')}`.trim(), "frame-ancestors 'none'"].join(
-    '; ',
-  );
+  return [
+    ...BASE,
+    `connect-src 'self' ${[...relayOrigins, FIRMAMENT_BRIDGES].join(' ')}`,
+    "frame-ancestors 'none'",
+  ].join('; ');
 }

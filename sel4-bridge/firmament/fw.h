@@ -14,7 +14,7 @@
 #define QUEUE 8             /* endpoint message queue depth */
 #define REGIONS 8
 #define REGION_BYTES 256
-#define CELL_ID 63          /* longest uplink target (a remote cell id) */
+#define CELL_ID 64          /* longest uplink target: a remote cell id is 64 hex digits */
 #define NONE UINT64_MAX     /* no budget limit / never expires */
 #define NO_PARENT 0xffff
 

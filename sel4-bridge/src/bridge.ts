@@ -101,6 +101,8 @@ export async function openBridge(kernel: Kernel, options: BridgeOptions = {}): P
 
   async function serve(verb: BridgeVerb, args: string[]): Promise<KernelReply> {
     const reply = await kernel.call(verb, args);
+    // A client that was handed only the URL and token learns how the launch went from a ping.
+    if (verb === 'ping') return { ...reply, bootMs: kernel.bootMs.toFixed(1) };
     if (verb !== 'invoke' || reply.forward === undefined) return reply;
     if (options.forward === undefined)
       throw new DreggError('E_UNREACHABLE', 'This launcher has no route to remote cells');

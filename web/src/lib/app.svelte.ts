@@ -7,7 +7,7 @@ import type { ErrorCode } from '@cipherclerk/core';
 import { type LightNodeApi, startLightNode } from '@cipherclerk/worker/node';
 import type { NodeEvent, Overview, ProofPhase } from '@cipherclerk/worker/node/api';
 
-export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network';
+export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network' | 'firmament';
 export const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'identity', label: 'Identity' },
   { id: 'capabilities', label: 'Capabilities' },
@@ -15,6 +15,7 @@ export const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'inbox', label: 'Inbox' },
   { id: 'cells', label: 'Cells' },
   { id: 'network', label: 'Network' },
+  { id: 'firmament', label: 'Local firmament' },
 ];
 
 export interface Problem {

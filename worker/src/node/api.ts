@@ -268,6 +268,51 @@ export interface ProofView {
 /** The prover's phases, then 'verified' once the proof checked here. */
 export type ProofPhase = 'trace' | 'quotient' | 'deep' | 'fri' | 'queries' | 'verified';
 
+/** A capability in the local firmament's kernel, as the Firmament screen shows it. */
+export interface FirmamentCapView {
+  /** `slot:gen`: names this one capability, even after its slot is reused. */
+  readonly ref: string;
+  readonly slot: number;
+  readonly cnode: number;
+  readonly kind: 'ep' | 'ntfn' | 'region' | 'uplink';
+  /** The kernel object it designates (several capabilities may share one). */
+  readonly object: number;
+  /** Action names of the kernel's vocabulary (`grant` permits minting narrower children). */
+  readonly rights: readonly string[];
+  readonly budget: number | null;
+  readonly spent: number;
+  readonly notBefore: number;
+  readonly expiry: number | null;
+  /** The slot it was minted from; null for a capability `new` made. */
+  readonly parent: number | null;
+}
+
+export interface FirmamentView {
+  /** `off`: no bridge remembered. `failed`: one is remembered but did not answer (see `error`). */
+  readonly state: 'off' | 'connected' | 'failed';
+  readonly bridge?: string;
+  /** The launcher's boot to ready, as the launcher measured it. */
+  readonly bootMs?: number;
+  /** One bridge round trip (a `ping`), measured by the worker. */
+  readonly latencyMs?: number;
+  readonly error?: WireError;
+  readonly caps: readonly FirmamentCapView[];
+}
+
+export interface FirmamentMintForm {
+  /** The parent's `slot:gen`; it must carry `grant`. */
+  readonly from: string;
+  readonly cnode: number;
+  readonly actions: readonly string[];
+  /** Left out: the parent's. */
+  readonly budget?: number;
+  /** Seconds from now; left out: the parent's expiry. */
+  readonly ttl?: number;
+}
+
+/** A kernel answer's fields, as the kernel wrote them. */
+export type FirmamentWire = Readonly<Record<string, string>>;
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
@@ -375,6 +420,22 @@ export interface LightNodeApi {
   invokeForSite(origin: string, capability: string, request: InvocationRequest): Promise<Invocation>;
   /** Forgets the origin's account: its next `siteSession` is a new DID that holds nothing. */
   forgetSite(origin: string): Promise<void>;
+  /**
+   * The local firmament (a running `dregg firmament up`): status and every capability of every CNode.
+   * Reconnects to the remembered bridge when not connected. Needs the node unlocked.
+   */
+  firmament(): Promise<FirmamentView>;
+  /** Connects to a launcher's bridge with the URL and token it printed, and remembers both. */
+  connectFirmament(bridge: string, token: string): Promise<FirmamentView>;
+  /** Disconnects and forgets the bridge and its token. */
+  forgetFirmament(): Promise<FirmamentView>;
+  /** A new kernel object (ep, ntfn, region, or uplink to `cell`) held with every right in `cnode`. */
+  firmamentNew(kind: string, cnode: number, cell?: string): Promise<FirmamentCapView>;
+  /** Mints a child of `form.from` into a CNode; the kernel refuses one wider than its parent (E_WIDENING). */
+  firmamentMint(form: FirmamentMintForm): Promise<FirmamentCapView>;
+  firmamentInvoke(ref: string, action: string, args: readonly number[]): Promise<FirmamentWire>;
+  /** Revokes every descendant of `ref` (and `ref` itself when `self`); resolves with how many died. */
+  firmamentRevoke(ref: string, self: boolean): Promise<number>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */
   subscribe(listener: (event: NodeEvent) => void): Promise<void>;
 }

@@ -25,6 +25,7 @@ import {
   receiveSignedDelegation,
   revocationToText,
   revoke as revokeDelegation,
+  type SocketConstructor,
   type Store,
   TrustedKey,
   toHex,
@@ -55,6 +56,7 @@ import {
   submitProvedBuilt,
 } from './cells.ts';
 import { errorToWire } from './errors.ts';
+import { firmamentLink } from './firmament.ts';
 import {
   deposit,
   drainAll,
@@ -101,6 +103,8 @@ export interface LightNodeOptions {
    * kernels (Node); the browser worker passes its WASM pool.
    */
   readonly prover?: () => Promise<TurnProver>;
+  /** The WebSocket a firmament bridge is opened with (default: the global one). */
+  readonly firmamentSocket?: SocketConstructor;
 }
 
 /** Words the person must type back after writing the mnemonic down. */
@@ -177,6 +181,10 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
   const sites = siteSessions(store);
+  const firmament = firmamentLink(store, {
+    ...(o.firmamentSocket ? { WebSocket: o.firmamentSocket } : {}),
+    ...(o.clock ? { now: () => nowSeconds(o.clock!) } : {}),
+  });
 
   const status = (): NodeStatus => (session ? 'unlocked' : did === null ? 'empty' : 'locked');
   const overview = (): Overview => ({
@@ -210,6 +218,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     sites.wipe();
     session = undefined;
     built.clear();
+    firmament.close();
     emit({ type: 'status', status: status(), reason });
   }
 
@@ -672,6 +681,34 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     },
     async subscribe(listener) {
       listeners.add(listener);
+    },
+    async firmament() {
+      agent();
+      return firmament.view();
+    },
+    async connectFirmament(bridge, token) {
+      agent();
+      return firmament.connect(bridge, token);
+    },
+    async forgetFirmament() {
+      agent();
+      return firmament.forget();
+    },
+    async firmamentNew(kind, cnode, cell) {
+      agent();
+      return firmament.create(kind, cnode, cell);
+    },
+    async firmamentMint(form) {
+      agent();
+      return firmament.mint(form);
+    },
+    async firmamentInvoke(ref, action, args) {
+      agent();
+      return firmament.invoke(ref, action, args);
+    },
+    async firmamentRevoke(ref, self) {
+      agent();
+      return firmament.revoke(ref, self);
     },
   };
 }

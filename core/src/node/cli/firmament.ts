@@ -14,7 +14,7 @@ export async function firmamentCommand(inv: Invocation): Promise<number> {
   if (sub !== 'up' && sub !== 'selftest')
     throw new DreggError(
       'E_ARGUMENT',
-      'Usage: dregg firmament up [--json] [--origin O ...] | selftest [--json]',
+      'Usage: dregg firmament up [--json] [--origin O ...] [--relay MULTIADDR ...] | selftest [--json]',
     );
   let entry: string;
   let tsx: string;
@@ -28,6 +28,7 @@ export async function firmamentCommand(inv: Invocation): Promise<number> {
     sub,
     ...(inv.json ? ['--json'] : []),
     ...(inv.flags.origin ?? []).flatMap((o) => ['--origin', o]),
+    ...(inv.flags.relay ?? []).flatMap((r) => ['--relay', r]),
   ];
   const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);

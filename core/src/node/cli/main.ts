@@ -47,8 +47,9 @@ export const USAGE = `dregg — cipherclerk on the command line
                        seal F to DID, deposit it (paying the relay's deposit from CELL)
   dregg inbox fetch --relay MULTIADDR [--out DIR]   drain your inbox, check it, unseal locally
   dregg inbox refunds --relay MULTIADDR   claim the deposits of your drained messages back
-  dregg firmament up [--origin ORIGIN ...]   boot the local firmament (our own seL4-style kernel
-                                   under QEMU) and its localhost bridge; prints the bridge URL and token
+  dregg firmament up [--origin ORIGIN ...] [--relay MULTIADDR]   boot the local firmament (our own
+                                   seL4-style kernel under QEMU) and its localhost bridge; prints the
+                                   bridge URL and token; with --relay, uplinks reach cells on that relay
   dregg firmament selftest         boot it and check every verb; exit 0 only if all behave
   dregg demo                       a guided tour: two identities, mint, delegate, accept, verify, revoke
 
