@@ -166,23 +166,8 @@ export async function openSettlement(
   const { ledger, coordinator, ed } = o;
   const payeeOf = new Map(ring.legs.map((l) => [l.from, l.to]));
 
-  const coordinatorTurn = async (cell: string, effects: Effect[]): Promise<Receipt> => {
-    const turn = await signTurn(
-      {
-        ledger: ledger.ledger,
-        agent: coordinator.did,
-        cell,
-        nonce: ledger.cell(cell)?.nonce ?? 0,
-        prev: ledger.head(coordinator.did).prev,
-        effects,
-        fee: 0n,
-        validUntil: o.deadline,
-      },
-      coordinator.seed,
-      ed,
-    );
-    return ledger.submit(turn);
-  };
+  const coordinatorTurn = async (cell: string, effects: Effect[]): Promise<Receipt> =>
+    ledger.submit(await ledgerTurn(ledger, { ...coordinator, cell }, effects, o.deadline, ed));
   await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
 
   const commitments = new Map<string, SignedCommitment>();
@@ -291,26 +276,44 @@ export async function openSettlement(
   };
 }
 
+/** Signs a turn of `agent` acting as `agent.cell`, following the ledger's nonce and the agent's receipt chain. */
+async function ledgerTurn(
+  ledger: SettlementLedger,
+  agent: { did: string; seed: Uint8Array; cell: string },
+  effects: Effect[],
+  validUntil: number,
+  ed: Ed25519,
+): Promise<Turn> {
+  return signTurn(
+    {
+      ledger: ledger.ledger,
+      agent: agent.did,
+      cell: agent.cell,
+      nonce: ledger.cell(agent.cell)?.nonce ?? 0,
+      prev: ledger.head(agent.did).prev,
+      effects,
+      fee: 0n,
+      validUntil,
+    },
+    agent.seed,
+    ed,
+  );
+}
+
 /** Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves). */
-export async function escrowTurn(
+export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
   ledger: SettlementLedger,
   s: Pick<Settlement, 'escrowCell' | 'deadline'>,
   amount: bigint,
   ed: Ed25519,
 ): Promise<Turn> {
-  return signTurn(
-    {
-      ledger: ledger.ledger,
-      agent: p.did,
-      cell: p.cell,
-      nonce: ledger.cell(p.cell)?.nonce ?? 0,
-      prev: ledger.head(p.did).prev,
-      effects: [{ type: 'create-obligation', from: p.cell, to: s.escrowCell, amount, due: s.deadline }],
-      fee: 0n,
-      validUntil: s.deadline,
-    },
-    p.seed,
-    ed,
-  );
+  const escrow: Effect = {
+    type: 'create-obligation',
+    from: p.cell,
+    to: s.escrowCell,
+    amount,
+    due: s.deadline,
+  };
+  return ledgerTurn(ledger, p, [escrow], s.deadline, ed);
 }

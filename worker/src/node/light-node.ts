@@ -265,19 +265,18 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
    */
   async function heardRevocations(records: readonly RevocationRecord[]): Promise<void> {
     const known = new Set(session ? session.agent.state.revocations : heard);
-    const fresh = records.filter((r) => {
-      const text = revocationToText(r);
-      return !known.has(text) && known.add(text);
-    });
+    const fresh = records
+      .map((record) => ({ record, text: revocationToText(record) }))
+      .filter(({ text }) => !known.has(text) && known.add(text));
     if (fresh.length === 0) return;
-    const texts = fresh.map(revocationToText);
+    const texts = fresh.map((f) => f.text);
     if (session) {
       for (const text of texts) await importRevocation(session.agent, text);
       await persist();
     } else {
       heard.push(...texts);
     }
-    const last = fresh[fresh.length - 1]!;
+    const last = fresh[fresh.length - 1]!.record;
     emit({ type: 'revocation', by: last.by, subject: subjectOf(last) });
   }
 
