@@ -66,6 +66,10 @@ export const ErrorCodes = {
   E_EXHAUSTED: 'Use limit reached',
   /** A one-time credential (a handoff nonce) was presented again. */
   E_REPLAYED: 'Already used once',
+  /** A TLS handshake failed (the error carries the TLS alert the peer is sent). */
+  E_TLS: 'TLS handshake failed',
+  /** A peer broke a wire protocol's rules (QUIC, HTTP/3, WebTransport); the connection is closed. */
+  E_PROTOCOL: 'Protocol violation by the peer',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
