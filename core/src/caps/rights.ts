@@ -79,26 +79,43 @@ function subset(child: NameSet, parent: NameSet): boolean {
   return true;
 }
 
-/** The first way in which `child` is wider than `parent`, or `undefined` if it narrows. */
-export function widening(child: Rights, parent: Rights): string | undefined {
-  if (!subset(child.services, parent.services))
-    return `services ${show(child.services)} exceed ${show(parent.services)}`;
-  if (!subset(child.actions, parent.actions))
-    return `actions ${show(child.actions)} exceed ${show(parent.actions)}`;
-  if (parent.budget !== null && (child.budget === null || child.budget > parent.budget)) {
-    return `budget ${child.budget ?? 'unlimited'} exceeds ${parent.budget}`;
-  }
-  if (child.notBefore < parent.notBefore) return 'it becomes valid before its parent does';
-  if (parent.expiry !== null && (child.expiry === null || child.expiry > parent.expiry)) {
-    return `it expires ${child.expiry === null ? 'never' : `at ${child.expiry}`}, after its parent (${parent.expiry})`;
-  }
-  for (const k of parent.caveats) if (!child.caveats.has(k)) return 'it drops a caveat of its parent';
+/** A dimension in which a child is wider than its parent. */
+type Dimension = 'services' | 'actions' | 'budget' | 'notBefore' | 'expiry' | 'caveats';
+
+/** The first dimension in which `child` is wider than `parent`; allocates nothing (solvers ask often). */
+function widenedIn(child: Rights, parent: Rights): Dimension | undefined {
+  if (!subset(child.services, parent.services)) return 'services';
+  if (!subset(child.actions, parent.actions)) return 'actions';
+  if (parent.budget !== null && (child.budget === null || child.budget > parent.budget)) return 'budget';
+  if (child.notBefore < parent.notBefore) return 'notBefore';
+  if (parent.expiry !== null && (child.expiry === null || child.expiry > parent.expiry)) return 'expiry';
+  for (const k of parent.caveats) if (!child.caveats.has(k)) return 'caveats';
   return undefined;
+}
+
+/** The first way in which `child` is wider than `parent`, in words, or `undefined` if it narrows. */
+export function widening(child: Rights, parent: Rights): string | undefined {
+  switch (widenedIn(child, parent)) {
+    case undefined:
+      return undefined;
+    case 'services':
+      return `services ${show(child.services)} exceed ${show(parent.services)}`;
+    case 'actions':
+      return `actions ${show(child.actions)} exceed ${show(parent.actions)}`;
+    case 'budget':
+      return `budget ${child.budget ?? 'unlimited'} exceeds ${parent.budget}`;
+    case 'notBefore':
+      return 'it becomes valid before its parent does';
+    case 'expiry':
+      return `it expires ${child.expiry === null ? 'never' : `at ${child.expiry}`}, after its parent (${parent.expiry})`;
+    case 'caveats':
+      return 'it drops a caveat of its parent';
+  }
 }
 
 /** `true` iff `child` is a narrowing of (or equal to) `parent`. */
 export function narrows(child: Rights, parent: Rights): boolean {
-  return widening(child, parent) === undefined;
+  return widenedIn(child, parent) === undefined;
 }
 
 /** Throws `E_WIDENING` (the same code at every backing) unless `child` narrows `parent`. */
@@ -111,17 +128,46 @@ export function assertNarrows(child: Rights, parent: Rights, what = 'capability'
  * What one delegation step declares, on its own terms: the rights its appended caveats state, with
  * every dimension they leave open inherited from the parent. A step that declares, say, a budget
  * larger than the parent's is refused even though conjunction would make it harmless, because the
- * recipient would be shown a restriction that is not the real one.
+ * recipient would be shown a restriction that is not the real one. `own` is `rightsOf(appended)`, for
+ * a caller that has it already.
  */
-export function declaredRights(parent: Rights, appended: readonly Caveat[]): Rights {
-  const own = rightsOf(appended);
+export function declaredRights(
+  parent: Rights,
+  appended: readonly Caveat[],
+  own: Rights = rightsOf(appended),
+): Rights {
+  return declared(parent, appended, own, new Set([...parent.caveats, ...own.caveats]));
+}
+
+/**
+ * Whether the step appending `appended` narrows `parent`: what `narrows(declaredRights(parent,
+ * appended), parent)` answers, without building the union of caveats — a union keeps every caveat of
+ * the parent, so the parent's own set stands in for it exactly. The intent solver asks this for
+ * every capability offer against every capability want.
+ */
+export function stepNarrows(
+  parent: Rights,
+  appended: readonly Caveat[],
+  own: Rights = rightsOf(appended),
+): boolean {
+  return narrows(declared(parent, appended, own, parent.caveats), parent);
+}
+
+function declared(
+  parent: Rights,
+  appended: readonly Caveat[],
+  own: Rights,
+  caveats: ReadonlySet<string>,
+): Rights {
+  let setsNotBefore = false;
+  for (const c of appended) if (c.t === 'nbf') setsNotBefore = true;
   return {
     services: own.services === 'all' ? parent.services : own.services,
     actions: own.actions === 'all' ? parent.actions : own.actions,
     budget: own.budget ?? parent.budget,
-    notBefore: appended.some((c) => c.t === 'nbf') ? own.notBefore : parent.notBefore,
+    notBefore: setsNotBefore ? own.notBefore : parent.notBefore,
     expiry: own.expiry ?? parent.expiry,
-    caveats: new Set([...parent.caveats, ...own.caveats]),
+    caveats,
   };
 }
 

@@ -9,7 +9,7 @@
  * delegation step passes, so a match never promises a delegation the executor would refuse.
  */
 import { type Caveat, caveatFromCbor, caveatToCbor, isName } from '../caps/caveats.ts';
-import { declaredRights, type Rights, rightsOf, widening } from '../caps/rights.ts';
+import { type Rights, rightsOf, stepNarrows } from '../caps/rights.ts';
 import { type CborMap, type CborValue, isCborMap } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
 import { isZone } from './zones.ts';
@@ -59,8 +59,7 @@ export function satisfies(offer: ExchangeItem, want: ExchangeItem): boolean {
       return offer.kind === 'asset' && offer.asset === want.asset && offer.amount >= want.amount;
     case 'capability': {
       if (offer.kind !== 'capability') return false;
-      const offered = itemRights(offer.caveats);
-      return widening(declaredRights(offered, want.caveats), offered) === undefined;
+      return stepNarrows(itemRights(offer.caveats), want.caveats, itemRights(want.caveats));
     }
     case 'service':
       return offer.kind === 'service' && offer.service === want.service && offer.units >= want.units;

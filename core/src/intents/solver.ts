@@ -7,8 +7,8 @@
  * Search: every elementary cycle of at most `maxLength` intents, each found once, from its smallest
  * vertex (Johnson's rule: a cycle is enumerated from its least member, through larger ones only), with
  * the pruning that makes it fast on sparse markets: before searching from s, a backward breadth-first
- * pass marks how far each vertex is from s, and the depth-first search never steps onto a vertex that
- * cannot get back to s within the steps left.
+ * pass marks how far each vertex near s is from it, and the depth-first search never steps onto a
+ * vertex that cannot get back to s within the steps left.
  *
  * Choice: rings are ranked by the number of wants they meet (most first), then by length (fewer
  * participants, fewer ways to fail), then by their participants' ids; a greedy pass takes each ring
@@ -61,6 +61,13 @@ export interface Found {
  * maximum bipartite matching (augmenting paths; both sides have at most 8 items).
  */
 export function matchItems(offers: readonly ExchangeItem[], wants: readonly ExchangeItem[]): Give[] {
+  // One side of one item (most intents): the matching is the first pair that fits.
+  if (wants.length === 1 || offers.length === 1) {
+    for (let w = 0; w < wants.length; w++)
+      for (let o = 0; o < offers.length; o++)
+        if (satisfies(offers[o]!, wants[w]!)) return [{ offer: o, want: w }];
+    return [];
+  }
   const fits = wants.map((w) => offers.flatMap((o, i) => (satisfies(o, w) ? [i] : [])));
   const wantOf = new Array<number>(offers.length).fill(-1);
   const augment = (w: number, seen: boolean[]): boolean => {
@@ -91,7 +98,7 @@ interface Edge {
  * The satisfaction graph over `open` (sorted by id). Offered items are indexed by key, largest first,
  * so finding who can meet a want tests only items that could, and stops at the first too small; a
  * giver is matched (the bipartite matching) only once it meets enough of the receiver's wants one by
- * one.
+ * one. Per-vertex stamps instead of sets: this loop runs for every want of every intent.
  */
 function buildGraph(open: readonly OpenIntent[]): { out: Edge[][]; into: number[][]; edges: number } {
   // key -> offered items under it, largest first (see `itemSize`)
@@ -106,33 +113,40 @@ function buildGraph(open: readonly OpenIntent[]): { out: Edge[][]; into: number[
       }
   });
   for (const list of byKey.values()) list.sort((a, b) => b.size - a.size || a.intent - b.intent);
-  /** The givers other than `self` with an offer that meets `want`. */
-  const giversOf = (want: ExchangeItem, self: number): Set<number> => {
-    const found = new Set<number>();
-    const size = itemSize(want);
-    for (const k of wantKeys(want))
-      for (const o of byKey.get(k) ?? []) {
-        if (o.size < size) break;
-        if (o.intent !== self && !found.has(o.intent) && satisfies(o.item, want)) found.add(o.intent);
-      }
-    return found;
-  };
-  const meets = (giver: number, want: ExchangeItem) =>
-    open[giver]!.intent.offers.some((o) => satisfies(o, want));
+  const n = open.length;
   const out: Edge[][] = open.map(() => []);
   const into: number[][] = open.map(() => []);
+  // giverOf[a] === b: a already counted for receiver b, with count[a] of b's wants met so far;
+  // wantMark[a] === tick: a already counted for the current want.
+  const giverOf = new Int32Array(n).fill(-1);
+  const count = new Int32Array(n);
+  const wantMark = new Int32Array(n).fill(-1);
+  let tick = 0;
   let edges = 0;
   open.forEach(({ intent: b }, bi) => {
-    let candidates: number[];
-    if (b.accept === b.wants.length) {
-      // Every want must be met: the givers of the first, kept if they meet each of the others.
-      candidates = [...giversOf(b.wants[0]!, bi)].filter((ai) => b.wants.every((w) => meets(ai, w)));
-    } else {
-      const counts = new Map<number, number>();
-      for (const w of b.wants) for (const ai of giversOf(w, bi)) counts.set(ai, (counts.get(ai) ?? 0) + 1);
-      candidates = [...counts].filter(([, c]) => c >= b.accept).map(([ai]) => ai);
-    }
-    for (const ai of candidates.sort((x, y) => x - y)) {
+    const givers: number[] = [];
+    const all = b.accept === b.wants.length;
+    b.wants.forEach((want, wi) => {
+      tick++;
+      const size = itemSize(want);
+      for (const k of wantKeys(want))
+        for (const o of byKey.get(k) ?? []) {
+          if (o.size < size) break;
+          const a = o.intent;
+          if (a === bi || wantMark[a] === tick) continue;
+          // Every want must be met: only givers of all the previous ones are still worth testing.
+          if (all && wi > 0 && (giverOf[a] !== bi || count[a] < wi)) continue;
+          if (!satisfies(o.item, want)) continue;
+          wantMark[a] = tick;
+          if (giverOf[a] !== bi) {
+            giverOf[a] = bi;
+            count[a] = 0;
+            givers.push(a);
+          }
+          count[a]++;
+        }
+    });
+    for (const ai of givers.filter((a) => count[a]! >= b.accept).sort((x, y) => x - y)) {
       // One offer may meet two wants; the matching decides what can be given together.
       const gives = matchItems(open[ai]!.intent.offers, b.wants);
       if (gives.length < b.accept) continue;
@@ -184,7 +198,10 @@ export function findRings(pool: readonly OpenIntent[], options: SolveOptions): F
         continue;
       }
       const w = e.to;
-      if (w < s || onPath[w] || mark[w] !== s || dist[w]! > maxLength - depth) continue;
+      if (w < s || onPath[w]) continue;
+      // Edges left to get back to s: the backward pass knows every vertex that close (bfsDepth).
+      const left = maxLength - depth;
+      if (mark[w] === s ? dist[w]! > left : left <= bfsDepth) continue;
       path.push(w);
       onPath[w] = 1;
       legs.push(e);
@@ -195,12 +212,16 @@ export function findRings(pool: readonly OpenIntent[], options: SolveOptions): F
     }
   };
 
+  // The backward pass goes one step less than a ring could need: the first step out of s is never
+  // pruned anyway (it is checked at the next step), and each backward level multiplies the work by
+  // the in-degree.
+  const bfsDepth = maxLength - 2;
   for (let s = 0; s < n && !truncated; s++) {
-    // Backward breadth-first from s over vertices > s, up to maxLength - 1 steps.
+    // Backward breadth-first from s over vertices > s, up to bfsDepth steps.
     mark[s] = s;
     dist[s] = 0;
     let frontier = [s];
-    for (let d = 1; d < maxLength && frontier.length > 0; d++) {
+    for (let d = 1; d <= bfsDepth && frontier.length > 0; d++) {
       const next: number[] = [];
       for (const v of frontier)
         for (const u of into[v]!)

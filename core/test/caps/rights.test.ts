@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { actionsCaveat, type Caveat, servicesCaveat } from '../../src/caps/caveats.ts';
-import { assertNarrows, declaredRights, narrows, rightsOf } from '../../src/caps/rights.ts';
+import {
+  assertNarrows,
+  declaredRights,
+  narrows,
+  rightsOf,
+  stepNarrows,
+  widening,
+} from '../../src/caps/rights.ts';
 import { isDreggError } from '../../src/errors.ts';
 
 const names = fc.constantFrom('read', 'write', 'delete', 'list', 'read-delete', 'admin');
@@ -19,6 +26,17 @@ export const caveatArb: fc.Arbitrary<Caveat> = fc.oneof(
 );
 
 describe('the one rights lattice', () => {
+  it('answers one question three ways: narrows, widening and stepNarrows agree (property)', () => {
+    fc.assert(
+      fc.property(fc.array(caveatArb), fc.array(caveatArb), fc.array(caveatArb), (a, b, step) => {
+        const parent = rightsOf(a);
+        const other = rightsOf(b);
+        expect(narrows(other, parent)).toBe(widening(other, parent) === undefined);
+        expect(stepNarrows(parent, step)).toBe(narrows(declaredRights(parent, step), parent));
+      }),
+    );
+  });
+
   it('is reflexive and transitive', () => {
     fc.assert(
       fc.property(fc.array(caveatArb), fc.array(caveatArb), fc.array(caveatArb), (a, b, c) => {
