@@ -185,7 +185,13 @@ function itemFromCbor(v: CborValue): PayloadItem {
 export function blockFromCbor(v: CborValue): Block {
   if (!isCborMap(v)) bad('not a map');
   const timed = Object.hasOwn(v, 't');
-  fields(v, timed ? ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 't', 'v'] : ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 'v'], 'block');
+  fields(
+    v,
+    timed
+      ? ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 't', 'v']
+      : ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 'v'],
+    'block',
+  );
   if (v.v !== BLOCK_VERSION) bad('unknown version');
   if (typeof v.fed !== 'string' || !FED.test(v.fed)) bad('fed must be a federation name');
   if (!Array.isArray(v.a) || v.a.length > MAX_ACKS) bad(`a must be a list of at most ${MAX_ACKS} ids`);

@@ -56,7 +56,8 @@ function exactly(v: CborValue, names: readonly string[], what: string): Record<s
 }
 
 function ids(v: CborValue | undefined, name: string): Uint8Array[] {
-  if (!Array.isArray(v) || v.length > MAX_IDS_PER_REQUEST) invalid(`${name} is at most ${MAX_IDS_PER_REQUEST} ids`);
+  if (!Array.isArray(v) || v.length > MAX_IDS_PER_REQUEST)
+    invalid(`${name} is at most ${MAX_IDS_PER_REQUEST} ids`);
   return v.map((x) => {
     if (!(x instanceof Uint8Array) || x.length !== 32) invalid(`${name} holds 32-byte ids`);
     return x;

@@ -263,7 +263,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     } else {
       const where = outcome.spentBy === undefined ? '' : `; first spend: ${describe(outcome.spentBy)}`;
       answer(hash, {
-        refused: new DreggError(outcome.code, `${outcome.message} (settled ${describe(outcome.place)}${where})`),
+        refused: new DreggError(
+          outcome.code,
+          `${outcome.message} (settled ${describe(outcome.place)}${where})`,
+        ),
       });
     }
   }
@@ -310,9 +313,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     try {
       const { inserted, rejected } = lace.insert(block);
       for (const r of rejected) log('warn', 'federation block refused', { from, error: r.error.message });
-      for (const n of inserted) if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
+      for (const n of inserted)
+        if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
       if (!quiet && inserted.length > 0) {
-        persist(inserted).catch((e) => log('error', 'storing federation blocks failed', { error: String(e) }));
+        persist(inserted).catch((e) =>
+          log('error', 'storing federation blocks failed', { error: String(e) }),
+        );
         void settle(orderer.advance(), false);
       }
       return [...inserted];
@@ -352,7 +358,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       const v = decodeRootVote(message.data);
       if (v.federation !== c.federation || v.epoch !== c.epoch || !isMember(c, toHex(v.signer)))
         return TopicValidatorResult.Reject;
-      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature)) return TopicValidatorResult.Reject;
+      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature))
+        return TopicValidatorResult.Reject;
       return TopicValidatorResult.Accept;
     } catch {
       return TopicValidatorResult.Reject;
@@ -467,9 +474,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       }
     }
   }
+  // Anti-entropy: once a second, ask one connected member for what its tips have that ours do not
+  // (an empty answer when nothing is new), so a relay that missed gossip or a connect catches up.
   const dialer = setInterval(() => {
     rereadPartition();
     void dialMembers();
+    const connected = memberPeers
+      .map((m) => m.peer)
+      .filter((p): p is string => p !== undefined && !refused().has(p))
+      .map((p) => peerIdFromString(p))
+      .filter((p) => node.getConnections(p).length > 0);
+    const pick = connected[Math.floor(Math.random() * connected.length)];
+    if (pick !== undefined) void catchUp(pick);
   }, 1000);
   void dialMembers();
 
@@ -492,7 +508,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       lastGarbage = Date.now();
       const junk = crypto.getRandomValues(new Uint8Array(200));
       await node.services.pubsub.publish(topics.blocks, junk).catch(() => undefined);
-      const forged = { ...block, seq: block.seq + 1000, signature: crypto.getRandomValues(new Uint8Array(64)) };
+      const forged = {
+        ...block,
+        seq: block.seq + 1000,
+        signature: crypto.getRandomValues(new Uint8Array(64)),
+      };
       await publish(forged);
     }
   }
@@ -531,8 +551,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         if ('refused' in done) throw done.refused;
         return { ...done.ok, duplicate: true };
       }
-      if (turn.ledger !== o.ledger) fail('E_INVALID', `The turn is for ledger ${turn.ledger}, this is ${o.ledger}`);
-      if (!(await verifyTurnSignature(turn, ed))) fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
+      if (turn.ledger !== o.ledger)
+        fail('E_INVALID', `The turn is for ledger ${turn.ledger}, this is ${o.ledger}`);
+      if (!(await verifyTurnSignature(turn, ed)))
+        fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
       if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
       return new Promise<Submitted>((resolve, reject) => {
         const list = waiters.get(hash) ?? [];
@@ -571,11 +593,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       await settling.catch(() => undefined);
       await persist([]).catch(() => undefined);
       for (const [, list] of waiters)
-        for (const w of list) w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
+        for (const w of list)
+          w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
       waiters.clear();
       await notary.close();
       await ledgerStore.close();
     },
   };
 }
-

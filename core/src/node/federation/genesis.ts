@@ -78,7 +78,8 @@ export function parseGenesis(text: string): Genesis {
   const initial = allocation.map((c, i) => {
     if (!isObject(c)) bad(`cell ${i} is an object`);
     const owner = did(c.owner, `cell ${i}'s owner`).did;
-    if (typeof c.salt !== 'string' || !/^[0-9a-f]{64}$/.test(c.salt)) bad(`cell ${i}'s salt is 64 hex digits`);
+    if (typeof c.salt !== 'string' || !/^[0-9a-f]{64}$/.test(c.salt))
+      bad(`cell ${i}'s salt is 64 hex digits`);
     if (typeof c.balance !== 'string' || !/^\d{1,20}$/.test(c.balance))
       bad(`cell ${i}'s balance is a whole number in a string`);
     return { owner, salt: c.salt, balance: BigInt(c.balance) };
@@ -107,9 +108,11 @@ export function readGenesis(path: string): Genesis {
 }
 
 /** The JSON text of a genesis (what `parseGenesis` reads). */
-export function genesisJson(g: Omit<Genesis, 'committee' | 'members' | 'epoch'> & {
-  members: readonly { did: string; multiaddrs: readonly string[] }[];
-}): string {
+export function genesisJson(
+  g: Omit<Genesis, 'committee' | 'members' | 'epoch'> & {
+    members: readonly { did: string; multiaddrs: readonly string[] }[];
+  },
+): string {
   return JSON.stringify(
     {
       federation: g.federation,

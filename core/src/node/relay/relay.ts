@@ -26,9 +26,9 @@ import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from 
 import type { Store } from '../../store/store.ts';
 import { encodeReceipt } from '../../turns/receipt.ts';
 import { decodeTurn } from '../../turns/turn.ts';
+import { nodeEd25519 } from '../ed25519.ts';
 import { FEDERATION_COLLECTIONS, type Federation, startFederation } from '../federation/federation.ts';
 import type { Genesis } from '../federation/genesis.ts';
-import { nodeEd25519 } from '../ed25519.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
