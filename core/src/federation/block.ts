@@ -44,6 +44,11 @@ export interface BlockBody {
   /** Ids of the acknowledged blocks (all tips the creator knew), ascending, no repeats. */
   readonly acks: readonly Uint8Array[];
   readonly payload: readonly PayloadItem[];
+  /**
+   * The creator's clock (Unix seconds) when it made the block, if it says. Relays settle turns at the
+   * latest time the ordered blocks carry, so every relay checks deadlines against the same time.
+   */
+  readonly time?: number;
 }
 
 export interface Block extends BlockBody {
@@ -72,6 +77,7 @@ function bodyToCbor(b: BlockBody): CborMap {
     n: b.seq,
     a: [...b.acks],
     p: b.payload.map(itemToCbor),
+    ...(b.time === undefined ? {} : { t: b.time }),
   };
 }
 
@@ -178,7 +184,14 @@ function itemFromCbor(v: CborValue): PayloadItem {
 
 export function blockFromCbor(v: CborValue): Block {
   if (!isCborMap(v)) bad('not a map');
-  fields(v, ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 'v'], 'block');
+  const timed = Object.hasOwn(v, 't');
+  fields(
+    v,
+    timed
+      ? ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 't', 'v']
+      : ['a', 'c', 'ep', 'fed', 'n', 'p', 'sig', 'v'],
+    'block',
+  );
   if (v.v !== BLOCK_VERSION) bad('unknown version');
   if (typeof v.fed !== 'string' || !FED.test(v.fed)) bad('fed must be a federation name');
   if (!Array.isArray(v.a) || v.a.length > MAX_ACKS) bad(`a must be a list of at most ${MAX_ACKS} ids`);
@@ -195,6 +208,7 @@ export function blockFromCbor(v: CborValue): Block {
     acks,
     payload: v.p.map(itemFromCbor),
     signature: bytesField(v.sig, 64, 'sig'),
+    ...(timed ? { time: whole(v.t, 't') } : {}),
   };
 }
 

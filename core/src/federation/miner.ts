@@ -19,14 +19,14 @@ export interface Miner {
    * The next block, with `payload` and any evidence not yet reported, or undefined when it would not
    * enter a new round (the caller keeps the payload for later). The caller inserts it.
    */
-  next(payload: readonly PayloadItem[]): Promise<Block | undefined>;
+  next(payload: readonly PayloadItem[], time?: number): Promise<Block | undefined>;
 }
 
 export function createMiner(lace: Blocklace, member: Member): Miner {
   const key = toHex(member.publicKey);
   const reported = new Set<string>();
 
-  async function next(payload: readonly PayloadItem[]): Promise<Block | undefined> {
+  async function next(payload: readonly PayloadItem[], time?: number): Promise<Block | undefined> {
     const previous = lace.latestOf(key);
     const tips = lace.tips();
     const acks = previous === undefined || tips.includes(previous) ? tips : [...tips, previous];
@@ -55,6 +55,7 @@ export function createMiner(lace: Blocklace, member: Member): Miner {
         seq: previous === undefined ? 0 : previous.seq + 1,
         acks: clean.map((a) => a.id),
         payload: [...evidence, ...payload],
+        ...(time === undefined ? {} : { time }),
       },
       member.sign,
     );

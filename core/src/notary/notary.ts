@@ -112,6 +112,8 @@ export interface NotaryOptions {
   readonly feeCell?: string;
   /** Group commit: turns per batch at most (default 256), and how long a batch waits to fill (default 0). */
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
+  /** What a turn's `prev` names after a receipt (LedgerContext.chainHash); the receipt's hash by default. */
+  readonly chainHash?: (receipt: Receipt) => string;
   /** Told of each proof checked: 'verified' or the refusal's code, and the check's milliseconds. */
   readonly onProof?: (outcome: string, ms: number) => void;
 }
@@ -257,6 +259,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
     ledger: options.ledger,
     federations: options.federations ?? new Map(),
     feeCell: options.feeCell,
+    chainHash: options.chainHash,
   };
 
   const rootBytes = await store.get('notary-meta', 'root');

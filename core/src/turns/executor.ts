@@ -220,6 +220,12 @@ export interface LedgerContext {
   readonly ledger: string;
   readonly federations: ReadonlyMap<string, Uint8Array>;
   readonly feeCell?: string;
+  /**
+   * What an agent's next turn must name as `prev` after this receipt; the receipt's hash by default.
+   * A federation's relays each sign their own receipt of one settled turn, so there the chain runs
+   * over what they agree on (core/src/node/federation/ledger.ts).
+   */
+  readonly chainHash?: (receipt: Receipt) => string;
 }
 
 /** The store key of an agent's receipt number `seq` (zero-padded so keys sort by seq). */
@@ -303,7 +309,10 @@ export async function turnStep(
     tx.rollback();
     throw e;
   }
-  tx.put(`head:${turn.agent}`, { hash: receiptHashHex(receipt), seq: receipt.seq });
+  tx.put(`head:${turn.agent}`, {
+    hash: ctx.chainHash?.(receipt) ?? receiptHashHex(receipt),
+    seq: receipt.seq,
+  });
   return { tx, writes: [receiptWrite(receipt)], value: receipt };
 }
 

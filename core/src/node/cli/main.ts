@@ -39,7 +39,7 @@ export const USAGE = `dregg — cipherclerk on the command line
   dregg turn verify-proof FILE                  verify a proof file, print its statement
   dregg receipt verify [FILE...] [--executor DID] [--chain]       check signatures (and chain order)
   dregg receipt list [--agent DID]
-  dregg relay [--listen MULTIADDR ...] [--http HOST:PORT] [--ledger NAME] [--grant N]
+  dregg relay [--listen MULTIADDR ...] [--http HOST:PORT] [--ledger NAME] [--grant N] [--federation GENESIS.json]
               [--min-deposit N] [--limit NAME=N ...]   (NetLimits names, e.g. rpcRatePerSecond=1000)
                                    run a relay until SIGTERM; prints one JSON line when ready
   dregg relay audit                the supply audit over this home's relay log (exit 1 if unbalanced)
@@ -94,6 +94,7 @@ const OPTIONS = {
   grant: { type: 'string' },
   limit: { type: 'string', multiple: true },
   'min-deposit': { type: 'string' },
+  federation: { type: 'string' },
   deposit: { type: 'string' },
   relay: { type: 'string', multiple: true },
   file: { type: 'string' },

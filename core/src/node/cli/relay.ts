@@ -2,7 +2,7 @@
  * `dregg relay`: runs a relay until SIGTERM or SIGINT, and `dregg relay audit`: the supply audit over
  * a relay's log. Configuration comes from flags, then the environment (DREGG_RELAY_LISTEN and
  * DREGG_RELAY_LIMITS, comma separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT;
- * DREGG_RELAY_MIN_DEPOSIT), then the defaults below. The relay's files live in `<home>/relay`.
+ * DREGG_RELAY_MIN_DEPOSIT; DREGG_RELAY_FEDERATION, a genesis file: federation mode), then the defaults below. The relay's files live in `<home>/relay`.
  */
 import '../libp2p-shims.ts';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { DreggError } from '../../errors.ts';
 import { DEFAULT_NET_LIMITS, type NetLimits, netLimits } from '../../net/limits.ts';
 import { openNotary } from '../../notary/index.ts';
 import { nodeEd25519 } from '../ed25519.ts';
+import { readGenesis } from '../federation/genesis.ts';
 import { relayKeys } from '../relay/keys.ts';
 import { jsonLog } from '../relay/log.ts';
 import { RELAY_COLLECTIONS, relayStorePath, startRelay } from '../relay/relay.ts';
@@ -58,6 +59,7 @@ async function run(inv: Invocation): Promise<number> {
   const minDepositText = inv.flags['min-deposit'] ?? env.DREGG_RELAY_MIN_DEPOSIT;
   const limitTexts = inv.flags.limit ?? env.DREGG_RELAY_LIMITS?.split(',').filter(Boolean) ?? [];
   const log = jsonLog((line) => inv.io.stderr(line));
+  const genesisPath = inv.flags.federation ?? env.DREGG_RELAY_FEDERATION;
   const relay = await startRelay({
     home: relayHome(inv.home),
     listen,
@@ -66,6 +68,7 @@ async function run(inv: Invocation): Promise<number> {
     grant: grantText === undefined ? 0n : amount(grantText, '--grant'),
     netLimits: limits(limitTexts),
     inboxLimits: minDepositText === undefined ? {} : { minDeposit: amount(minDepositText, '--min-deposit') },
+    ...(genesisPath === undefined ? {} : { federation: { genesis: readGenesis(genesisPath) } }),
     log,
   });
   // The ready line: the one thing on stdout, whatever --json says, so scripts and tests can read it.

@@ -13,16 +13,22 @@ import type { Libp2p } from '@libp2p/interface';
 import { decodeRevocation, verifyRevocation } from '../../caps/revocation.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
-import { DreggError } from '../../errors.ts';
+import { DreggError, fail } from '../../errors.ts';
+import { encodeFederationRoot } from '../../federation/attest.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
-import { OPS } from '../../net/contract.ts';
+import { decodeEmpty, encodeSubmitted, OPS } from '../../net/contract.ts';
+import { FEDERATION_OPS, federationTopics } from '../../net/federation.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
 import { serveRpc } from '../../net/rpc.ts';
 import { encodeAttestedRoot, NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
 import type { Store } from '../../store/store.ts';
+import { encodeReceipt } from '../../turns/receipt.ts';
+import { decodeTurn } from '../../turns/turn.ts';
 import { nodeEd25519 } from '../ed25519.ts';
+import { FEDERATION_COLLECTIONS, type Federation, startFederation } from '../federation/federation.ts';
+import type { Genesis } from '../federation/genesis.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
@@ -53,6 +59,15 @@ export interface RelayConfig {
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
   /** How often expired inbox payloads are purged (ms). */
   readonly purgeEveryMs?: number;
+  /**
+   * Federation mode (core/docs/federation.md, "Relay mode"): this relay is a member of the committee
+   * the genesis pins; submitted turns are ordered with the other members' instead of by this relay
+   * alone, and the ledger is the settled final order.
+   */
+  readonly federation?: {
+    readonly genesis: Genesis;
+    readonly tickMs?: number;
+  };
 }
 
 export interface Relay {
@@ -66,13 +81,20 @@ export interface Relay {
   readonly inbox: Inbox;
   readonly node: Libp2p<RelayServices>;
   readonly metrics: RelayMetrics;
+  /** Federation mode's state, when the relay runs in it. */
+  readonly federation?: Federation;
   /** Graceful shutdown. Idempotent. */
   stop(): Promise<void>;
 }
 
 export const relayStorePath = (home: string): string => join(home, 'relay.sqlite');
 export const RELAY_COLLECTIONS = [
-  ...new Set([...NOTARY_COLLECTIONS, ...INBOX_COLLECTIONS, ...REVOCATION_COLLECTIONS]),
+  ...new Set([
+    ...NOTARY_COLLECTIONS,
+    ...INBOX_COLLECTIONS,
+    ...REVOCATION_COLLECTIONS,
+    ...FEDERATION_COLLECTIONS,
+  ]),
 ];
 
 export async function startRelay(config: RelayConfig): Promise<Relay> {
@@ -107,15 +129,37 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       privateKey: relayPrivateKey(keys.peer),
       webrtcCertificate: await relayWebrtcCertificate(config.home),
       limits: config.netLimits,
+      topics:
+        config.federation === undefined
+          ? []
+          : Object.values(federationTopics(config.federation.genesis.federation)),
     });
     // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
     // WebRTC channel mid-teardown) must not hold the shutdown hostage: the store still closes.
     cleanup.push(() => Promise.race([node.stop(), new Promise((r) => setTimeout(r, 5000).unref())]));
 
+    let federation: Federation | undefined;
+    if (config.federation !== undefined) {
+      const fed = await startFederation({
+        genesis: config.federation.genesis,
+        node,
+        store,
+        seed: keys.signing,
+        ed,
+        ledger: config.ledger,
+        log,
+        tickMs: config.federation.tickMs,
+      });
+      federation = fed;
+      cleanup.push(() => fed.stop());
+    }
+    // In federation mode every read of the ledger is of the settled final order.
+    const ledger: Notary = federation?.notary ?? notary;
+
     const metrics = relayMetrics({
-      height: () => notary.height(),
+      height: () => ledger.height(),
       peers: () => node.getPeers().length,
-      supply: () => notary.audit(),
+      supply: () => ledger.audit(),
       inbox: () => inbox.totals(),
     });
     proofObserver.seen = metrics.proof;
@@ -132,7 +176,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     };
 
     const handlers = relayService({
-      notary,
+      notary: ledger,
       inbox,
       deposits,
       ed,
@@ -146,6 +190,31 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       served: metrics.served,
       dropped: (op: string, reason: string) => metrics.dropped(op, reason),
     };
+    if (federation !== undefined) {
+      const fed = federation;
+      handlers['turn/submit'] = async (request) => {
+        const turn = decodeTurn(request);
+        const s = await fed.submit(turn, request);
+        return encodeSubmitted(s, encodeReceipt(s.receipt));
+      };
+      handlers['cell/open'] = async () =>
+        fail('E_DENIED', "A federation's cells are opened by its genesis or by turns, not by one relay");
+      await serveRpc(node, FEDERATION_OPS.blocks, (request, from) => fed.serveBlocks(request, from), {
+        observer: { served: metrics.served, dropped: (op, reason) => metrics.dropped(op, reason) },
+        limits: config.netLimits,
+      });
+      await serveRpc(
+        node,
+        FEDERATION_OPS.root,
+        async (request) => {
+          decodeEmpty(request, 'root request');
+          const root = fed.root();
+          if (root === undefined) fail('E_NOT_FOUND', 'No root has been signed by more than 2/3 yet');
+          return encodeFederationRoot(root);
+        },
+        { limits: config.netLimits },
+      );
+    }
     for (const op of Object.values(OPS)) {
       const handle = handlers[op.name];
       await serveRpc(
@@ -206,13 +275,14 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     let ops: OpsServer | undefined;
     if (config.http !== undefined) {
       ops = await serveOps(config.http, metrics, async () => {
-        const audit = await notary.audit();
+        const audit = await ledger.audit();
         return {
           ok: audit.delta === 0n,
           relay: keys.did,
-          height: notary.height(),
+          height: ledger.height(),
           peers: node.getPeers().length,
           supplyDelta: audit.delta.toString(),
+          ...(federation === undefined ? {} : { federation: federation.status() }),
         };
       });
       const server = ops;
@@ -229,6 +299,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       inbox,
       node,
       metrics,
+      federation,
       stop() {
         stopping ??= (async () => {
           log('info', 'relay stopping');
@@ -244,7 +315,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       multiaddrs: relay.multiaddrs,
       http: relay.http,
       ledger: config.ledger,
-      height: notary.height(),
+      height: ledger.height(),
+      federation: federation?.status(),
     });
     return relay;
   } catch (e) {

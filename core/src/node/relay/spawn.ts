@@ -42,6 +42,8 @@ export interface SpawnRelayOptions {
   readonly nodeOptions?: readonly string[];
   /** How long to wait for the ready line. */
   readonly readyTimeoutMs?: number;
+  /** Environment additions for the relay process (a test's CIPHERCLERK_TEST_* modes). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const DREGG = join(import.meta.dirname, '../../../bin/dregg.js');
@@ -50,7 +52,7 @@ export async function spawnRelay(options: SpawnRelayOptions): Promise<SpawnedRel
   const child = spawn(
     process.execPath,
     [...(options.nodeOptions ?? []), DREGG, 'relay', '--home', options.home, ...(options.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {

@@ -1,0 +1,142 @@
+/**
+ * What relays of one federation say to each other (core/docs/federation.md, "Relay mode"): two gossip
+ * topics per federation and two operations over the request/response contract (./rpc.ts).
+ *
+ * - `cipherclerk/v1/federation/<id>/blocks`: each message is one encoded block (core/src/federation/
+ *   block.ts). No gossip envelope: the block is signed by its creator, and that signature, the
+ *   federation and the committee are what a receiver checks.
+ * - `cipherclerk/v1/federation/<id>/roots`: one member's signature on an attested root body
+ *   (core/src/federation/attest.ts), `{v, fed, ep, lroot, h, signer, sig}`, signed by the signer.
+ * - `federation/blocks`: `{v, want, have}` -> `{v, blocks}`: the blocks `want` names with their causal
+ *   past, minus the past of the `have` blocks the answerer holds, lowest first, at most
+ *   `MAX_BLOCKS_PER_ANSWER`; an empty `want` asks for the past of the answerer's tips (catching up on
+ *   connect). The asker inserts them and asks again while its blocklace still misses something.
+ * - `federation/root`: `{v}` -> the latest root with signatures of more than 2/3 of the committee
+ *   (attest.ts's encoding), `E_NOT_FOUND` before the first.
+ */
+import { type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
+import { DreggError, decoding } from '../errors.ts';
+import type { RpcOp } from './rpc.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const MAX_BLOCKS_PER_ANSWER = 256;
+/** Ids in one `federation/blocks` request, in `want` and in `have` each. */
+export const MAX_IDS_PER_REQUEST = 256;
+
+export const FEDERATION_OPS = {
+  blocks: { name: 'federation/blocks', maxRequest: 24 * KiB, maxResponse: 32 * MiB, timeoutMs: 30_000 },
+  root: { name: 'federation/root', maxRequest: 64, maxResponse: 80 * KiB },
+} as const satisfies Record<string, RpcOp>;
+
+const FED = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+export function federationTopics(federation: string): { blocks: string; roots: string } {
+  if (!FED.test(federation)) throw new DreggError('E_ARGUMENT', 'Not a federation name');
+  const base = `cipherclerk/v1/federation/${federation}`;
+  return { blocks: `${base}/blocks`, roots: `${base}/roots` };
+}
+
+export interface BlocksRequest {
+  readonly want: readonly Uint8Array[];
+  readonly have: readonly Uint8Array[];
+}
+
+function invalid(message: string): never {
+  throw new DreggError('E_INVALID', message);
+}
+
+function exactly(v: CborValue, names: readonly string[], what: string): Record<string, CborValue> {
+  if (!isCborMap(v)) invalid(`${what} is a map`);
+  if (Object.keys(v).length !== names.length || !names.every((k) => Object.hasOwn(v, k)))
+    invalid(`${what} fields are {${names.join(', ')}}`);
+  if (v.v !== 1) invalid(`${what}: unknown version`);
+  return v;
+}
+
+function ids(v: CborValue | undefined, name: string): Uint8Array[] {
+  if (!Array.isArray(v) || v.length > MAX_IDS_PER_REQUEST)
+    invalid(`${name} is at most ${MAX_IDS_PER_REQUEST} ids`);
+  return v.map((x) => {
+    if (!(x instanceof Uint8Array) || x.length !== 32) invalid(`${name} holds 32-byte ids`);
+    return x;
+  });
+}
+
+export function encodeBlocksRequest(r: BlocksRequest): Uint8Array {
+  return encodeCbor({ v: 1, want: [...r.want], have: [...r.have] }).slice();
+}
+
+export function decodeBlocksRequest(bytes: Uint8Array): BlocksRequest {
+  return decoding('blocks request', () => {
+    const v = exactly(decodeCbor(bytes, 'blocks request'), ['have', 'v', 'want'], 'a blocks request');
+    return { want: ids(v.want, 'want'), have: ids(v.have, 'have') };
+  });
+}
+
+export function encodeBlocksAnswer(blocks: readonly Uint8Array[]): Uint8Array {
+  return encodeCbor({ v: 1, blocks: [...blocks] }).slice();
+}
+
+/** The encoded blocks of an answer; each is decoded and checked by the blocklace, not here. */
+export function decodeBlocksAnswer(bytes: Uint8Array): Uint8Array[] {
+  return decoding('blocks answer', () => {
+    const v = exactly(decodeCbor(bytes, 'blocks answer'), ['blocks', 'v'], 'a blocks answer');
+    if (!Array.isArray(v.blocks) || v.blocks.length > MAX_BLOCKS_PER_ANSWER)
+      invalid(`blocks is at most ${MAX_BLOCKS_PER_ANSWER} blocks`);
+    return v.blocks.map((b) => {
+      if (!(b instanceof Uint8Array)) invalid('a block is bytes');
+      return b;
+    });
+  });
+}
+
+/** One member's signature on a root body, as gossiped. */
+export interface RootVote {
+  readonly federation: string;
+  readonly epoch: number;
+  readonly ledgerRoot: Uint8Array;
+  readonly height: number;
+  readonly signer: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export function encodeRootVote(r: RootVote): Uint8Array {
+  return encodeCbor({
+    v: 1,
+    fed: r.federation,
+    ep: r.epoch,
+    lroot: r.ledgerRoot,
+    h: r.height,
+    signer: r.signer,
+    sig: r.signature,
+  }).slice();
+}
+
+export function decodeRootVote(bytes: Uint8Array): RootVote {
+  return decoding('root vote', () => {
+    const v = exactly(
+      decodeCbor(bytes, 'root vote'),
+      ['ep', 'fed', 'h', 'lroot', 'sig', 'signer', 'v'],
+      'a root vote',
+    );
+    const whole = (x: CborValue | undefined, name: string): number => {
+      if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) invalid(`${name} is a whole number`);
+      return x;
+    };
+    const bytesOf = (x: CborValue | undefined, n: number, name: string): Uint8Array => {
+      if (!(x instanceof Uint8Array) || x.length !== n) invalid(`${name} is ${n} bytes`);
+      return x;
+    };
+    if (typeof v.fed !== 'string' || !FED.test(v.fed)) invalid('fed is a federation name');
+    return {
+      federation: v.fed,
+      epoch: whole(v.ep, 'ep'),
+      ledgerRoot: bytesOf(v.lroot, 32, 'lroot'),
+      height: whole(v.h, 'h'),
+      signer: bytesOf(v.signer, 32, 'signer'),
+      signature: bytesOf(v.sig, 64, 'sig'),
+    };
+  });
+}

@@ -1,0 +1,603 @@
+/**
+ * A relay's federation mode (core/docs/federation.md, "Relay mode"): the relay is one member of a
+ * committee pinned by a genesis file. Submitted turns go into this relay's next block; blocks travel
+ * on the federation's gossip topic and through the frontier exchange; the Cordial Miners order
+ * (core/src/federation) makes them final; every relay settles the same final order on its own ledger
+ * and answers a submission once its turn is settled (or refused: a second spend is `E_STALE` naming
+ * the first spend's place). After each final wave every member signs the attested root and gossips
+ * its vote; `root()` is the latest root more than 2/3 of the committee signed.
+ *
+ * Storage: the blocks are the log of record. Each block this relay accepts is written to its SQLite
+ * (`federation-blocks`, in arrival order, which is an order the blocklace accepts), its own blocks
+ * before they are published, so a restart never signs a second block at a seq it already used. The
+ * ledger is a projection of the final order: on start it is rebuilt by replaying the stored blocks
+ * through the blocklace, the order and settlement, which are deterministic, in a memory-only notary
+ * (decision XX). So there is no second durable write to keep in step with the blocks.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import type { Libp2p, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import { manualClock } from '../../clock.ts';
+import { type Ed25519, ed25519PublicKey, verifyEd25519Sync } from '../../crypto/ed25519.ts';
+import { hashFor } from '../../crypto/hash.ts';
+import { concatBytes, fromHex, toHex } from '../../encoding/bytes.ts';
+import { DreggError, fail } from '../../errors.ts';
+import {
+  type FederationRoot,
+  type FederationRootBody,
+  federationRootDigest,
+  signFederationRoot,
+} from '../../federation/attest.ts';
+import {
+  type Block,
+  decodeBlock,
+  encodeBlock,
+  type PayloadItem,
+  signBlock,
+  verifyBlockSignature,
+} from '../../federation/block.ts';
+import { createBlocklace, type Node } from '../../federation/blocklace.ts';
+import { isMember, isSupermajority } from '../../federation/committee.ts';
+import { createMiner } from '../../federation/miner.ts';
+import { createOrderer, type Ordered } from '../../federation/order.ts';
+import { createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
+import type { Submitted } from '../../net/contract.ts';
+import {
+  decodeBlocksAnswer,
+  decodeBlocksRequest,
+  decodeRootVote,
+  encodeBlocksAnswer,
+  encodeBlocksRequest,
+  encodeRootVote,
+  FEDERATION_OPS,
+  federationTopics,
+  MAX_BLOCKS_PER_ANSWER,
+  MAX_IDS_PER_REQUEST,
+} from '../../net/federation.ts';
+import type { RelayServices } from '../../net/node.ts';
+import { callRpc } from '../../net/rpc.ts';
+import { NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
+import type { Store } from '../../store/store.ts';
+import { receiptSigningDigest } from '../../turns/receipt.ts';
+import { type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
+import type { Log } from '../relay/log.ts';
+import { openSqliteStore } from '../sqlite-store.ts';
+import type { Genesis } from './genesis.ts';
+
+export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
+  /** 12-digit arrival number -> encoded block */
+  'federation-blocks',
+]);
+
+/** Turns one block carries at most: keeps a block well under the gossip size limit. */
+export const MAX_TURNS_PER_BLOCK = 256;
+
+/** Test-only misbehaviour (`CIPHERCLERK_TEST_BYZANTINE`, see core/docs/federation.md). */
+export type Byzantine = 'equivocate' | 'garbage';
+
+export interface FederationOptions {
+  readonly genesis: Genesis;
+  readonly node: Libp2p<RelayServices>;
+  readonly store: Store;
+  /** The relay's signing seed: its committee key. */
+  readonly seed: Uint8Array;
+  readonly ed: Ed25519;
+  readonly ledger: string;
+  readonly log: Log;
+  /** How often the miner looks for a block to make (ms, default 25). */
+  readonly tickMs?: number;
+  /** Test-only misbehaviour; read from CIPHERCLERK_TEST_BYZANTINE when absent. */
+  readonly byzantine?: ReadonlySet<Byzantine>;
+  /**
+   * Test-only partition: a file listing libp2p peer ids this relay refuses to talk to, reread every
+   * second (an absent or empty file refuses none); CIPHERCLERK_TEST_PARTITION_FILE when absent.
+   */
+  readonly partitionFile?: string;
+}
+
+/** The test-only modes, from the environment (documented in core/docs/federation.md). */
+function testModes(o: FederationOptions): { byzantine: Set<Byzantine>; partitionFile?: string } {
+  const named = (process.env.CIPHERCLERK_TEST_BYZANTINE ?? '').split(',').filter(Boolean);
+  for (const n of named)
+    if (n !== 'equivocate' && n !== 'garbage')
+      fail('E_ARGUMENT', 'CIPHERCLERK_TEST_BYZANTINE lists equivocate and/or garbage');
+  return {
+    byzantine: new Set(o.byzantine ?? (named as Byzantine[])),
+    partitionFile: o.partitionFile ?? process.env.CIPHERCLERK_TEST_PARTITION_FILE,
+  };
+}
+
+export interface FederationStatus {
+  readonly federation: string;
+  /** Blocks in the final order, and the BLAKE3 chain over their ids (equal orders, equal digests). */
+  readonly ordered: number;
+  readonly orderDigest: string;
+  readonly lastWave: number;
+  readonly blocks: number;
+  /** Turns settled (accepted, duplicate or refused) and the ledger root after them. */
+  readonly settled: number;
+  readonly ledgerRoot: string;
+  /** Creators with equivocation evidence in the blocklace, and those the order convicted. */
+  readonly equivocators: readonly string[];
+  readonly convicted: readonly string[];
+  readonly pending: number;
+  /** Height of the latest root more than 2/3 of the committee signed (-1 before one). */
+  readonly rootHeight: number;
+}
+
+export interface Federation {
+  /** The ledger the final order settles into (reads: cells, heads, receipts, audit). */
+  readonly notary: Notary;
+  /** Puts the turn in a block; resolves when it is settled, fails with its refusal. */
+  submit(turn: Turn, bytes: Uint8Array): Promise<Submitted>;
+  /** The latest root signed by more than 2/3 of the committee. */
+  root(): FederationRoot | undefined;
+  /** The `federation/blocks` handler (the frontier exchange). */
+  serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array>;
+  status(): FederationStatus;
+  stop(): Promise<void>;
+}
+
+const arrivalKey = (n: number): string => n.toString().padStart(12, '0');
+
+/** What a turn's next `prev` names in a federation: its receipt without the relay's own parts. */
+function federationChainHash(federation: string) {
+  return (r: Parameters<typeof receiptSigningDigest>[0]): string =>
+    toHex(hashFor('receiptHash', receiptSigningDigest({ ...r, executor: `federation:${federation}` })));
+}
+
+type Answer = { ok: Submitted } | { refused: DreggError };
+
+function describe(p: Place): string {
+  return `turn ${p.turn || '?'} at height ${p.height}, block ${p.block} item ${p.item}`;
+}
+
+export async function startFederation(o: FederationOptions): Promise<Federation> {
+  const { genesis, node, store, ed, log } = o;
+  const c = genesis.committee;
+  const publicKey = ed25519PublicKey(o.seed);
+  const me = toHex(publicKey);
+  if (!isMember(c, me)) fail('E_DENIED', "This relay's key is not a member of the federation's committee");
+  const topics = federationTopics(c.federation);
+  const member = { publicKey, sign: (d: Uint8Array) => ed.sign(o.seed, d) };
+  const modes = testModes(o);
+  const byzantine = modes.byzantine;
+  if (byzantine.size > 0) log('warn', 'TEST-ONLY Byzantine mode', { modes: [...byzantine] });
+  let refusedPeers = new Set<string>();
+  const refused = (): ReadonlySet<string> => refusedPeers;
+  const partitionFile = modes.partitionFile;
+  const rereadPartition = (): void => {
+    if (partitionFile === undefined) return;
+    refusedPeers = existsSync(partitionFile)
+      ? new Set(readFileSync(partitionFile, 'utf8').split(/\s+/).filter(Boolean))
+      : new Set();
+  };
+  rereadPartition();
+
+  // The ledger: a memory-only notary rebuilt from the order on every start, on a clock that reads
+  // the settled blocks' time, so every relay checks deadlines and stamps receipts alike.
+  const clock = manualClock(0);
+  const ledgerStore = await openSqliteStore(':memory:', { collections: NOTARY_COLLECTIONS });
+  const notary = await openNotary({
+    store: ledgerStore,
+    ed,
+    clock,
+    seed: o.seed,
+    ledger: o.ledger,
+    chainHash: federationChainHash(c.federation),
+  });
+  for (const cell of genesis.cells) await notary.genesis(cell.owner, cell.salt, cell.balance);
+
+  const lace = createBlocklace(c);
+  const orderer = createOrderer(lace);
+  const miner = createMiner(lace, member);
+  const answers = new Map<string, Answer>();
+  const accepted = new Map<string, Submitted>();
+  const settlement = createSettlement(async (turn) => {
+    const n = await notary.submit(turn);
+    accepted.set(turnHashHex(turn), { seq: n.seq, receipt: n.receipt, duplicate: false });
+  });
+  const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
+  const pending: { hash: string; bytes: Uint8Array }[] = [];
+  const queued = new Set<string>();
+  /** Blocks carrying payload that are not final yet: while there are any, members keep mining. */
+  const unsettled = new Set<string>();
+  let orderDigest: Uint8Array = new Uint8Array(32);
+  let ordered = 0;
+  let settledTime = 0;
+  let stored = 0;
+  let stopped = false;
+
+  // ---- roots -------------------------------------------------------------------------------------
+  /** "<height>/<ledger root hex>" -> signer hex -> signature. */
+  const votes = new Map<string, Map<string, Uint8Array>>();
+  let best: FederationRoot | undefined;
+
+  function countVote(body: FederationRootBody, signer: Uint8Array, signature: Uint8Array): void {
+    const key = `${body.height}/${toHex(body.ledgerRoot)}`;
+    const sigs = votes.get(key) ?? new Map<string, Uint8Array>();
+    votes.set(key, sigs);
+    sigs.set(toHex(signer), signature);
+    if (!isSupermajority(c, sigs.size) || (best !== undefined && best.height >= body.height)) return;
+    best = {
+      ...body,
+      signatures: [...sigs].map(([s, sig]) => ({ signer: fromHex(s), signature: sig })),
+    };
+    // Older heights are settled history; keep the map small.
+    for (const k of votes.keys()) if (Number(k.split('/')[0]) < body.height) votes.delete(k);
+  }
+
+  async function attest(): Promise<void> {
+    const body: FederationRootBody = {
+      federation: c.federation,
+      epoch: c.epoch,
+      ledgerRoot: notary.latestRoot().ledgerRoot,
+      height: settlement.height(),
+    };
+    const vote = await signFederationRoot(body, publicKey, member.sign);
+    countVote(body, vote.signer, vote.signature);
+    await node.services.pubsub
+      .publish(topics.roots, encodeRootVote({ ...body, signer: vote.signer, signature: vote.signature }))
+      .catch(() => undefined);
+  }
+
+  // ---- settlement --------------------------------------------------------------------------------
+  function answer(hash: string, a: Answer): void {
+    answers.set(hash, a);
+    const list = waiters.get(hash);
+    if (list === undefined) return;
+    waiters.delete(hash);
+    for (const w of list) 'ok' in a ? w.resolve(a.ok) : w.reject(a.refused);
+  }
+
+  function record(outcome: Outcome): void {
+    const hash = outcome.place.turn;
+    if (hash === '') return;
+    queued.delete(hash);
+    if (outcome.kind === 'accepted') answer(hash, { ok: accepted.get(hash)! });
+    else if (outcome.kind === 'duplicate') {
+      const first = answers.get(hash);
+      if (first !== undefined) answer(hash, 'ok' in first ? { ok: { ...first.ok, duplicate: true } } : first);
+    } else {
+      const where = outcome.spentBy === undefined ? '' : `; first spend: ${describe(outcome.spentBy)}`;
+      answer(hash, {
+        refused: new DreggError(
+          outcome.code,
+          `${outcome.message} (settled ${describe(outcome.place)}${where})`,
+        ),
+      });
+    }
+  }
+
+  /** Settles newly ordered blocks wave by wave, signing the root after each. Serialized. */
+  let settling: Promise<void> = Promise.resolve();
+  function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
+    settling = settling.then(async () => {
+      let wave = fresh[0]?.wave;
+      for (const [i, o] of fresh.entries()) {
+        orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
+        ordered++;
+        unsettled.delete(o.node.key);
+        settledTime = Math.max(settledTime, o.node.block.time ?? 0);
+        clock.set(settledTime * 1000);
+        for (const outcome of await settlement.settle([o])) record(outcome);
+        const next = fresh[i + 1];
+        if (!quiet && (next === undefined || next.wave !== wave)) await attest();
+        wave = next?.wave;
+      }
+    });
+    return settling;
+  }
+
+  // ---- blocks in ---------------------------------------------------------------------------------
+  let writes: { key: string; value: Uint8Array }[] = [];
+  let flushing: Promise<void> | undefined;
+  function persist(nodes: readonly Node[]): Promise<void> {
+    for (const n of nodes) writes.push({ key: arrivalKey(stored++), value: encodeBlock(n.block) });
+    flushing ??= Promise.resolve().then(async () => {
+      const batch = writes;
+      writes = [];
+      flushing = undefined;
+      if (batch.length > 0)
+        await store.transact(
+          batch.map((w) => ({ op: 'put' as const, collection: 'federation-blocks', ...w })),
+        );
+    });
+    return flushing;
+  }
+
+  /** Inserts a block from anywhere; false when it was refused (and why is logged). */
+  function take(block: Block, from: string, quiet = false): Node[] {
+    try {
+      const { inserted, rejected } = lace.insert(block);
+      for (const r of rejected) log('warn', 'federation block refused', { from, error: r.error.message });
+      for (const n of inserted)
+        if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
+      if (!quiet && inserted.length > 0) {
+        persist(inserted).catch((e) =>
+          log('error', 'storing federation blocks failed', { error: String(e) }),
+        );
+        void settle(orderer.advance(), false);
+      }
+      return [...inserted];
+    } catch (e) {
+      if (!(e instanceof DreggError)) throw e;
+      log('debug', 'federation block refused', { from, error: e.message });
+      return [];
+    }
+  }
+
+  // Replay what this relay stored: the blocklace, the order and the ledger come back as they were.
+  const replayed = await store.list('federation-blocks');
+  for (const { value } of replayed) take(decodeBlock(value), 'store', true);
+  stored = replayed.length;
+  await settle(orderer.advance(), true);
+  log('info', 'federation replayed', { blocks: lace.size(), ordered, settled: settlement.height() });
+
+  // ---- gossip ------------------------------------------------------------------------------------
+  const pubsub = node.services.pubsub;
+  const decodedFromGossip = new WeakMap<Uint8Array, Block>();
+  pubsub.topicValidators.set(topics.blocks, async (peer, message) => {
+    if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
+    try {
+      const block = decodeBlock(message.data);
+      if (block.federation !== c.federation || block.epoch !== c.epoch || !isMember(c, toHex(block.creator)))
+        return TopicValidatorResult.Reject;
+      if (!verifyBlockSignature(block)) return TopicValidatorResult.Reject;
+      decodedFromGossip.set(message.data, block);
+      return TopicValidatorResult.Accept;
+    } catch {
+      return TopicValidatorResult.Reject;
+    }
+  });
+  pubsub.topicValidators.set(topics.roots, async (peer, message) => {
+    if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
+    try {
+      const v = decodeRootVote(message.data);
+      if (v.federation !== c.federation || v.epoch !== c.epoch || !isMember(c, toHex(v.signer)))
+        return TopicValidatorResult.Reject;
+      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature))
+        return TopicValidatorResult.Reject;
+      return TopicValidatorResult.Accept;
+    } catch {
+      return TopicValidatorResult.Reject;
+    }
+  });
+  const onMessage = (event: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
+    const { topic, data } = event.detail;
+    if (topic === topics.blocks) {
+      const block = decodedFromGossip.get(data);
+      if (block !== undefined) take(block, 'gossip');
+    } else if (topic === topics.roots) {
+      const v = decodeRootVote(data);
+      countVote(v, v.signer, v.signature);
+    }
+  };
+  pubsub.addEventListener('message', onMessage as never);
+  pubsub.subscribe(topics.blocks);
+  pubsub.subscribe(topics.roots);
+
+  // ---- frontier exchange -------------------------------------------------------------------------
+  async function serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array> {
+    if (refused().has(from.peerId)) fail('E_DENIED', 'Not now');
+    const q = decodeBlocksRequest(request);
+    const known = (ids: readonly Uint8Array[]) =>
+      ids.map((id) => lace.get(toHex(id))).filter((n): n is Node => n !== undefined);
+    const want = q.want.length === 0 ? lace.tips() : known(q.want);
+    const past = lace.closure(want, known(q.have));
+    return encodeBlocksAnswer(past.slice(0, MAX_BLOCKS_PER_ANSWER).map((n) => encodeBlock(n.block)));
+  }
+
+  const memberPeers = genesis.members
+    .filter((m) => toHex(m.key) !== me)
+    .map((m) => ({
+      key: toHex(m.key),
+      addrs: m.multiaddrs,
+      peer: m.multiaddrs.map((a) => a.split('/p2p/')[1]).find((p) => p !== undefined),
+    }));
+
+  let fetching = false;
+  /** Asks connected members, in turn, for what the blocklace misses (or their tips' past). */
+  async function catchUp(target?: PeerId): Promise<void> {
+    if (fetching || stopped) return;
+    fetching = true;
+    try {
+      const peers =
+        target !== undefined
+          ? [target]
+          : memberPeers
+              .map((m) => m.peer)
+              .filter((p): p is string => p !== undefined && !refused().has(p))
+              .map((p) => peerIdFromString(p))
+              .filter((p) => node.getConnections(p).length > 0);
+      for (const peer of peers.sort(() => Math.random() - 0.5)) {
+        for (let round = 0; round < 64 && !stopped; round++) {
+          const want = lace.missing().slice(0, MAX_IDS_PER_REQUEST);
+          if (target === undefined && want.length === 0) return;
+          const have = lace
+            .tips()
+            .slice(0, MAX_IDS_PER_REQUEST)
+            .map((n) => n.id);
+          const answer = decodeBlocksAnswer(
+            await callRpc(node, peer, FEDERATION_OPS.blocks, encodeBlocksRequest({ want, have })),
+          );
+          let fresh = 0;
+          for (const bytes of answer) {
+            let block: Block;
+            try {
+              block = decodeBlock(bytes);
+            } catch {
+              continue;
+            }
+            fresh += take(block, peer.toString()).length;
+          }
+          if (answer.length < MAX_BLOCKS_PER_ANSWER || fresh === 0) break;
+        }
+        if (lace.missing().length === 0 && target === undefined) return;
+      }
+    } catch (e) {
+      log('debug', 'federation catch-up failed', { error: String(e) });
+    } finally {
+      fetching = false;
+    }
+  }
+
+  // Dial the members and keep dialing; catch up with each member on (re)connect.
+  const onConnect = (event: CustomEvent<PeerId>): void => {
+    const id = event.detail.toString();
+    if (refused().has(id)) {
+      void node.hangUp(event.detail).catch(() => undefined);
+      return;
+    }
+    if (memberPeers.some((m) => m.peer === id)) void catchUp(event.detail);
+  };
+  node.addEventListener('peer:connect', onConnect as never);
+  async function dialMembers(): Promise<void> {
+    const off = refused();
+    for (const m of memberPeers) {
+      if (m.peer === undefined) continue;
+      if (off.has(m.peer)) {
+        for (const conn of node.getConnections(peerIdFromString(m.peer)))
+          await conn.close().catch(() => undefined);
+        continue;
+      }
+      if (node.getConnections(peerIdFromString(m.peer)).length > 0) continue;
+      for (const a of m.addrs) {
+        try {
+          await node.dial(multiaddr(a), { signal: AbortSignal.timeout(3000) });
+          break;
+        } catch {
+          // Not up yet, or gone: the next round tries again.
+        }
+      }
+    }
+  }
+  // Anti-entropy: once a second, ask one connected member for what its tips have that ours do not
+  // (an empty answer when nothing is new), so a relay that missed gossip or a connect catches up.
+  const dialer = setInterval(() => {
+    rereadPartition();
+    void dialMembers();
+    const connected = memberPeers
+      .map((m) => m.peer)
+      .filter((p): p is string => p !== undefined && !refused().has(p))
+      .map((p) => peerIdFromString(p))
+      .filter((p) => node.getConnections(p).length > 0);
+    const pick = connected[Math.floor(Math.random() * connected.length)];
+    if (pick !== undefined) void catchUp(pick);
+  }, 1000);
+  void dialMembers();
+
+  // ---- mining ------------------------------------------------------------------------------------
+  let mining = false;
+  let lastGarbage = 0;
+  async function publish(block: Block): Promise<void> {
+    await node.services.pubsub.publish(topics.blocks, encodeBlock(block)).catch(() => undefined);
+  }
+
+  async function misbehave(block: Block): Promise<void> {
+    if (byzantine.has('equivocate') && block.seq > 0 && block.seq % 3 === 0) {
+      // A second block at the same seq with the same past: a fork, sent to everyone.
+      const twin = await signBlock({ ...block, time: (block.time ?? 0) + 1 }, member.sign);
+      take(twin, 'self');
+      await persist([]);
+      await publish(twin);
+    }
+    if (byzantine.has('garbage') && Date.now() - lastGarbage > 200) {
+      lastGarbage = Date.now();
+      const junk = crypto.getRandomValues(new Uint8Array(200));
+      await node.services.pubsub.publish(topics.blocks, junk).catch(() => undefined);
+      const forged = {
+        ...block,
+        seq: block.seq + 1000,
+        signature: crypto.getRandomValues(new Uint8Array(64)),
+      };
+      await publish(forged);
+    }
+  }
+
+  async function tick(): Promise<void> {
+    if (mining || stopped) return;
+    mining = true;
+    try {
+      if (lace.missing().length > 0) void catchUp();
+      if (pending.length === 0 && unsettled.size === 0) return;
+      const take_ = pending.slice(0, MAX_TURNS_PER_BLOCK);
+      const items: PayloadItem[] = take_.map((t) => ({ kind: 'turn', turn: t.bytes }));
+      const block = await miner.next(items, Math.floor(Date.now() / 1000));
+      if (block === undefined) return;
+      pending.splice(0, take_.length);
+      const nodes = take(block, 'self', true);
+      // Durable before anyone sees it: a restart must never sign another block at this seq.
+      await persist(nodes);
+      await publish(block);
+      void settle(orderer.advance(), false);
+      if (byzantine.size > 0) await misbehave(block);
+    } catch (e) {
+      log('warn', 'federation mining failed', { error: String(e) });
+    } finally {
+      mining = false;
+    }
+  }
+  const ticker = setInterval(() => void tick(), o.tickMs ?? 25);
+
+  return {
+    notary,
+    async submit(turn, bytes) {
+      const hash = turnHashHex(turn);
+      const done = answers.get(hash);
+      if (done !== undefined) {
+        if ('refused' in done) throw done.refused;
+        return { ...done.ok, duplicate: true };
+      }
+      if (turn.ledger !== o.ledger)
+        fail('E_INVALID', `The turn is for ledger ${turn.ledger}, this is ${o.ledger}`);
+      if (!(await verifyTurnSignature(turn, ed)))
+        fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
+      if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
+      return new Promise<Submitted>((resolve, reject) => {
+        const list = waiters.get(hash) ?? [];
+        waiters.set(hash, list);
+        list.push({ resolve, reject });
+        if (!queued.has(hash)) {
+          queued.add(hash);
+          pending.push({ hash, bytes });
+        }
+      });
+    },
+    root: () => best,
+    serveBlocks,
+    status() {
+      return {
+        federation: c.federation,
+        ordered,
+        orderDigest: toHex(orderDigest),
+        lastWave: orderer.lastWave(),
+        blocks: lace.size(),
+        settled: settlement.height(),
+        ledgerRoot: toHex(notary.latestRoot().ledgerRoot),
+        equivocators: [...new Set(lace.equivocations().map((e) => e.creator))].sort(),
+        convicted: [...orderer.convicted()].sort(),
+        pending: pending.length,
+        rootHeight: best?.height ?? -1,
+      };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(ticker);
+      clearInterval(dialer);
+      node.removeEventListener('peer:connect', onConnect as never);
+      pubsub.removeEventListener('message', onMessage as never);
+      await settling.catch(() => undefined);
+      await persist([]).catch(() => undefined);
+      for (const [, list] of waiters)
+        for (const w of list)
+          w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
+      waiters.clear();
+      await notary.close();
+      await ledgerStore.close();
+    },
+  };
+}
