@@ -5,4 +5,5 @@ export * from './committee.ts';
 export * from './membership.ts';
 export * from './miner.ts';
 export * from './order.ts';
+export * from './receipts.ts';
 export * from './settle.ts';
