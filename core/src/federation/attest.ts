@@ -82,9 +82,20 @@ export function checkFederationRoot(root: FederationRoot, pinned: Committee): Ro
       signers: [],
       reason: `the root is for epoch ${root.epoch}, pinned is ${pinned.epoch}`,
     };
-  const digest = federationRootDigest(root);
+  return countSignatures(federationRootDigest(root), root.signatures, pinned);
+}
+
+/**
+ * Counts the distinct members of `pinned` whose signature on `digest` verifies, and accepts more than
+ * 2/3 of them: non-members, repeats and bytes that do not verify count for nothing. Never throws.
+ */
+export function countSignatures(
+  digest: Uint8Array,
+  signatures: readonly RootSignature[],
+  pinned: Committee,
+): RootCheck {
   const signers = new Set<string>();
-  for (const { signer, signature } of root.signatures) {
+  for (const { signer, signature } of signatures) {
     const key = toHex(signer);
     if (signers.has(key) || !pinned.keys.includes(key)) continue;
     if (verifyEd25519Sync(signer, digest, signature)) signers.add(key);
