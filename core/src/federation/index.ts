@@ -8,3 +8,4 @@ export * from './miner.ts';
 export * from './order.ts';
 export * from './receipts.ts';
 export * from './settle.ts';
+export * from './trust.ts';

@@ -68,6 +68,12 @@ export interface RelayNodeOptions {
    * listener goes when one exists for Node (none does today: FIELD-NOTES, "WebTransport").
    */
   readonly transports?: TransportFactory[];
+  /**
+   * The application-specific part of each peer's gossipsub score (its peer id as text), taken with
+   * weight 1: a federation relay feeds EigenTrust here (core/src/federation/trust.ts `gossipScore`),
+   * so a peer that sent invalid data or equivocated is deprioritized, and graylisted below -80.
+   */
+  readonly appScore?: (peerId: string) => number;
 }
 
 export interface LightNodeOptions {
@@ -115,10 +121,11 @@ const TOPIC_SCORE: TopicScoreParams = {
   invalidMessageDeliveriesDecay: 0.9,
 };
 
-function gossipOptions(limits: NetLimits): Partial<GossipsubOpts> {
+function gossipOptions(limits: NetLimits, appScore?: (peerId: string) => number): Partial<GossipsubOpts> {
   const topics = Object.values(TOPICS);
   const scoreParams: Partial<PeerScoreParams> = {
     topics: Object.fromEntries(topics.map((t) => [t, TOPIC_SCORE])),
+    ...(appScore === undefined ? {} : { appSpecificScore: appScore, appSpecificWeight: 1 }),
   };
   return {
     // No libp2p-level signature, sequence number or author: every message is our envelope, signed by
@@ -168,7 +175,7 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions(limits)),
+      pubsub: gossipsub(gossipOptions(limits, o.appScore)),
       // Browsers reach each other through the relay (a reservation, then /p2p-circuit addresses).
       relay: circuitRelayServer({
         reservations: {
