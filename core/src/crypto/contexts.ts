@@ -146,6 +146,16 @@ export const Contexts = {
   federationAttestedRoot: 'cipherclerk v1 federation attested root',
   /** Federation: a committee's id, the hash of its epoch and sorted member keys (what a light client pins). */
   federationCommittee: 'cipherclerk v1 federation committee',
+  /** Federation: digest of a settled turn's federated receipt (its place in the final order and its outcome). */
+  federationReceipt: 'cipherclerk v1 federation receipt',
+  /** Federation, settlement log Merkle tree: leaves (height and receipt digest). */
+  federationLogLeaf: 'cipherclerk v1 federation log merkle leaf',
+  /** Federation, settlement log Merkle tree: inner nodes. */
+  federationLogNode: 'cipherclerk v1 federation log merkle node',
+  /** Federation, settlement log Merkle tree: the root (receipt count and top node). */
+  federationLogRoot: 'cipherclerk v1 federation log merkle root',
+  /** Federation: what the members of epoch e sign to hand over to epoch e + 1's committee. */
+  federationTransition: 'cipherclerk v1 federation committee transition',
   /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
   siteInvocation: 'cipherclerk v1 site invocation',
 } as const;

@@ -9,7 +9,10 @@
  * signature on it. Signatures by non-members, repeats of a member and signatures that do not verify
  * count for nothing, and each one is verified: nothing is taken on its length.
  *
- * Wire form (deterministic CBOR map): {v, fed, ep, lroot, h, sigs: [[signer, signature], ...]}.
+ * Wire form (deterministic CBOR map): {v, fed, ep, lroot, h, sigs: [[signer, signature], ...]}, and
+ * `log` (the settlement log's Merkle root, ./receipts.ts) when the root commits to one: receipts are
+ * proven included only under a root with `log`. It is optional so that a root without it keeps its
+ * digest; with it, it is inside the signed digest like every other field.
  */
 import { verifyEd25519Sync } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
@@ -30,6 +33,8 @@ export interface FederationRootBody {
   readonly ledgerRoot: Uint8Array;
   /** Entries in the federation's log (turns ordered, accepted or refused). */
   readonly height: number;
+  /** The Merkle root of the first `height` federated receipts (./receipts.ts `receiptLog`). */
+  readonly logRoot?: Uint8Array;
 }
 
 export interface RootSignature {
@@ -42,7 +47,8 @@ export interface FederationRoot extends FederationRootBody {
 }
 
 function bodyToCbor(r: FederationRootBody): CborMap {
-  return { v: ROOT_VERSION, fed: r.federation, ep: r.epoch, lroot: r.ledgerRoot, h: r.height };
+  const body: CborMap = { v: ROOT_VERSION, fed: r.federation, ep: r.epoch, lroot: r.ledgerRoot, h: r.height };
+  return r.logRoot === undefined ? body : { ...body, log: r.logRoot };
 }
 
 export function federationRootDigest(r: FederationRootBody): Uint8Array {
@@ -76,9 +82,20 @@ export function checkFederationRoot(root: FederationRoot, pinned: Committee): Ro
       signers: [],
       reason: `the root is for epoch ${root.epoch}, pinned is ${pinned.epoch}`,
     };
-  const digest = federationRootDigest(root);
+  return countSignatures(federationRootDigest(root), root.signatures, pinned);
+}
+
+/**
+ * Counts the distinct members of `pinned` whose signature on `digest` verifies, and accepts more than
+ * 2/3 of them: non-members, repeats and bytes that do not verify count for nothing. Never throws.
+ */
+export function countSignatures(
+  digest: Uint8Array,
+  signatures: readonly RootSignature[],
+  pinned: Committee,
+): RootCheck {
   const signers = new Set<string>();
-  for (const { signer, signature } of root.signatures) {
+  for (const { signer, signature } of signatures) {
     const key = toHex(signer);
     if (signers.has(key) || !pinned.keys.includes(key)) continue;
     if (verifyEd25519Sync(signer, digest, signature)) signers.add(key);
@@ -106,7 +123,7 @@ function bad(message: string): never {
 
 function rootFromCbor(v: CborValue): FederationRoot {
   if (!isCborMap(v)) bad('not a map');
-  const names = ['ep', 'fed', 'h', 'lroot', 'sigs', 'v'];
+  const names = ['ep', 'fed', 'h', 'lroot', 'sigs', 'v', ...(Object.hasOwn(v, 'log') ? ['log'] : [])];
   if (Object.keys(v).length !== names.length || !names.every((k) => Object.hasOwn(v, k)))
     bad(`fields are {${names.join(', ')}}`);
   if (v.v !== ROOT_VERSION) bad('unknown version');
@@ -117,6 +134,8 @@ function rootFromCbor(v: CborValue): FederationRoot {
     return x;
   };
   if (!(v.lroot instanceof Uint8Array) || v.lroot.length !== 32) bad('lroot must be 32 bytes');
+  if (v.log !== undefined && !(v.log instanceof Uint8Array && v.log.length === 32))
+    bad('log must be 32 bytes');
   if (!Array.isArray(v.sigs) || v.sigs.length > MAX_ROOT_SIGNATURES)
     bad(`sigs must be a list of at most ${MAX_ROOT_SIGNATURES}`);
   const signatures = v.sigs.map((pair) => {
@@ -131,6 +150,7 @@ function rootFromCbor(v: CborValue): FederationRoot {
     epoch: whole(v.ep, 'ep'),
     ledgerRoot: v.lroot,
     height: whole(v.h, 'h'),
+    ...(v.log instanceof Uint8Array ? { logRoot: v.log } : {}),
     signatures,
   };
 }

@@ -73,6 +73,12 @@ export interface RelayNodeOptions {
    * ./federation.ts); their messages carry their own signatures and the subscriber's validator.
    */
   readonly topics?: readonly string[];
+  /**
+   * The application-specific part of each peer's gossipsub score (its peer id as text), taken with
+   * weight 1: a federation relay feeds EigenTrust here (core/src/federation/trust.ts `gossipScore`),
+   * so a peer that sent invalid data or equivocated is deprioritized, and graylisted below -80.
+   */
+  readonly appScore?: (peerId: string) => number;
 }
 
 export interface LightNodeOptions {
@@ -120,10 +126,15 @@ const TOPIC_SCORE: TopicScoreParams = {
   invalidMessageDeliveriesDecay: 0.9,
 };
 
-function gossipOptions(limits: NetLimits, extra: readonly string[] = []): Partial<GossipsubOpts> {
+function gossipOptions(
+  limits: NetLimits,
+  extra: readonly string[] = [],
+  appScore?: (peerId: string) => number,
+): Partial<GossipsubOpts> {
   const topics: string[] = [...Object.values(TOPICS), ...extra];
   const scoreParams: Partial<PeerScoreParams> = {
     topics: Object.fromEntries(topics.map((t) => [t, TOPIC_SCORE])),
+    ...(appScore === undefined ? {} : { appSpecificScore: appScore, appSpecificWeight: 1 }),
   };
   return {
     // No libp2p-level signature, sequence number or author: every message is our envelope, signed by
@@ -173,7 +184,7 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions(limits, o.topics)),
+      pubsub: gossipsub(gossipOptions(limits, o.topics, o.appScore)),
       // Browsers reach each other through the relay (a reservation, then /p2p-circuit addresses).
       relay: circuitRelayServer({
         reservations: {

@@ -49,10 +49,19 @@ export interface Sim {
   honest(): SimMember[];
 }
 
-export function createSim(n: number, options: { byzantine?: number; crashed?: readonly number[] } = {}): Sim {
-  const keys = memberKeys(n);
+export function createSim(
+  n: number,
+  options: {
+    byzantine?: number;
+    crashed?: readonly number[];
+    /** Another federation beside the first (bridges): its name, and where its member seeds start. */
+    federation?: string;
+    keyOffset?: number;
+  } = {},
+): Sim {
+  const keys = memberKeys(n, options.keyOffset);
   const c = committee(
-    FEDERATION,
+    options.federation ?? FEDERATION,
     0,
     keys.map((k) => k.member.publicKey),
   );
@@ -99,7 +108,7 @@ export function createSim(n: number, options: { byzantine?: number; crashed?: re
     const acks = m.lace.tips().filter((t) => t.creator !== m.key);
     if (previous !== undefined) acks.push(previous);
     const body = {
-      federation: FEDERATION,
+      federation: c.federation,
       epoch: 0,
       creator: m.member.publicKey,
       seq: previous === undefined ? 0 : previous.seq + 1,

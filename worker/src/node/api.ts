@@ -135,6 +135,30 @@ export interface RelayView {
   readonly error?: WireError;
 }
 
+/** The federation this wallet pinned, and the last attested root it verified against it. */
+export type FederationView =
+  | { readonly pinned: false }
+  | {
+      readonly pinned: true;
+      readonly federation: string;
+      /** The epoch of the committee trusted now (it moves only through signed transitions). */
+      readonly epoch: number;
+      /** What the person compares out of band: the committee's id (hex). */
+      readonly committeeId: string;
+      readonly members: number;
+      readonly source: 'genesis' | 'first-use';
+      readonly root?: { readonly epoch: number; readonly height: number };
+    };
+
+/** A federated receipt whose inclusion under an attested root of the pinned committee was checked. */
+export interface FederatedReceiptView {
+  readonly turn: string;
+  readonly height: number;
+  readonly outcome: 'accepted' | 'duplicate' | 'refused';
+  readonly code?: ErrorCode;
+  readonly root: { readonly epoch: number; readonly height: number };
+}
+
 export type MessageState = 'new' | 'accepted' | 'dismissed';
 
 /** A message drained from this node's inbox at a relay, opened in the worker. */
@@ -404,6 +428,18 @@ export interface LightNodeApi {
   submitTurn(turn: string): Promise<ReceiptView>;
   /** This agent's receipts at the relay, with the chain and each inclusion checked. */
   receipts(): Promise<ReceiptChain>;
+  /** The pinned federation (none until `pinFederation`). */
+  federation(): Promise<FederationView>;
+  /**
+   * Pins a federation's committee from its genesis JSON: from a file (`genesis`) or what the first
+   * relay served (`first-use`). Another committee while one is pinned: `E_EXISTS`.
+   */
+  pinFederation(genesis: string, source?: 'genesis' | 'first-use'): Promise<FederationView>;
+  forgetFederation(): Promise<FederationView>;
+  /** Checks an encoded attested root (after the encoded transitions up to its epoch); `E_UNTRUSTED` if refused. */
+  federationRoot(root: Uint8Array, transitions?: readonly Uint8Array[]): Promise<FederationView>;
+  /** Checks an encoded receipt bundle (receipt, path, root) against the pinned committee; `E_UNTRUSTED` if refused. */
+  federationReceipt(bundle: Uint8Array): Promise<FederatedReceiptView>;
   /** The peers of the light node's libp2p node, each pinged. */
   peers(): Promise<readonly PeerView[]>;
   connect(addresses: readonly string[]): Promise<RelayView>;

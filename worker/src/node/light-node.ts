@@ -56,6 +56,7 @@ import {
   submitProvedBuilt,
 } from './cells.ts';
 import { errorToWire } from './errors.ts';
+import { federationLink } from './federation.ts';
 import { firmamentLink } from './firmament.ts';
 import {
   deposit,
@@ -181,6 +182,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   const heard: string[] = [];
   const listeners = new Set<(e: NodeEvent) => void>();
   const sites = siteSessions(store);
+  const federation = federationLink(store);
   const firmament = firmamentLink(store, {
     ...(o.firmamentSocket ? { WebSocket: o.firmamentSocket } : {}),
     ...(o.clock ? { now: () => nowSeconds(o.clock!) } : {}),
@@ -604,6 +606,26 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     },
     async receipts() {
       return receiptChain(online(), agent());
+    },
+    federation: () => federation.view(),
+    pinFederation: async (genesis, source = 'genesis') => {
+      if (source !== 'genesis' && source !== 'first-use')
+        throw new DreggError('E_ARGUMENT', 'A federation is pinned from its genesis file or at first use');
+      return federation.pin(checkText(genesis), source);
+    },
+    forgetFederation: () => federation.forget(),
+    federationRoot: async (root, transitions = []) => {
+      if (
+        !(root instanceof Uint8Array) ||
+        !Array.isArray(transitions) ||
+        !transitions.every((t) => t instanceof Uint8Array)
+      )
+        throw new DreggError('E_ARGUMENT', 'A root and its transitions are bytes');
+      return federation.root(root, transitions);
+    },
+    federationReceipt: async (bundle) => {
+      if (!(bundle instanceof Uint8Array)) throw new DreggError('E_ARGUMENT', 'A receipt bundle is bytes');
+      return federation.receipt(bundle);
     },
     async peers() {
       return client ? client.peers() : [];

@@ -1,0 +1,168 @@
+/**
+ * A bridge between two simulated federations (4 members each, real blocks, ordering, settlement,
+ * receipt logs and signatures): a lock settled on A is minted on B against A's attested root; a
+ * lock B voids after its deadline is released on A against B's signed statement.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultEd25519 } from '../../src/crypto/ed25519.ts';
+import { isDreggError } from '../../src/errors.ts';
+import {
+  createLockBook,
+  createMintBook,
+  type LockClaim,
+  lockOf,
+  signVoid,
+  type VoidStatement,
+  voidEvent,
+} from '../../src/federation/bridge.ts';
+import type { Apply } from '../../src/federation/settle.ts';
+import { encodeTurn, signTurn, type Turn } from '../../src/turns/turn.ts';
+import { person, T0 } from '../notary/fixtures.ts';
+import { attest, catchUp, type Settled, settleEach } from './attested.ts';
+import { createSim, type Sim } from './sim.ts';
+
+function code(run: () => unknown): string {
+  try {
+    run();
+  } catch (e) {
+    if (isDreggError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a DreggError');
+}
+
+const alice = person(1);
+const bob = person(2);
+
+describe('a bridge from federation A to federation B', () => {
+  let a: Sim;
+  let b: Sim;
+  let aSettled: Settled[];
+  let bSettled: Settled[];
+  /** Member 0 of A's lock book and of A's ledger (the balances its Apply keeps). */
+  let books: ReturnType<typeof createLockBook>[];
+  let balances: Map<string, bigint>[];
+  let toMint: Turn;
+  let toVoid: Turn;
+  let claim: (turn: Turn, signers?: number[]) => Promise<LockClaim>;
+  let bHeight: number;
+
+  beforeAll(async () => {
+    a = createSim(4, { federation: 'fed-a' });
+    b = createSim(4, { federation: 'fed-b', keyOffset: 50 });
+    // B has settled a little: its log height is where deadlines are counted.
+    bSettled = settleEach(b);
+    await b.settle(8);
+    await catchUp(b, bSettled);
+    bHeight = bSettled[0]!.log.height();
+    expect(bHeight).toBeGreaterThan(0);
+
+    books = a.members.map(() => createLockBook('fed-a', new Map([['fed-b', b.committee]])));
+    balances = a.members.map(() => new Map([[alice.cell, 1000n]]));
+    const apply =
+      (i: number): Apply =>
+      (turn) => {
+        const lock = books[i]!.lock(turn);
+        balances[i]!.set(lock.cell, balances[i]!.get(lock.cell)! - lock.amount);
+      };
+    aSettled = settleEach(a, apply);
+    const ed = await defaultEd25519();
+    const lockTurn = (nonce: number, amount: bigint, deadline: number) =>
+      signTurn(
+        {
+          ledger: 'fed-a',
+          agent: alice.did,
+          cell: alice.cell,
+          nonce,
+          prev: null,
+          effects: [
+            {
+              type: 'bridge-lock',
+              from: alice.cell,
+              amount,
+              federation: 'fed-b',
+              recipient: bob.did,
+              expires: deadline,
+            },
+          ],
+          fee: 0n,
+          validUntil: T0 + 3600,
+        },
+        alice.seed,
+        ed,
+      );
+    toMint = await lockTurn(0, 100n, bHeight + 100);
+    toVoid = await lockTurn(1, 40n, bHeight + 3);
+    await a.settle(2);
+    await a.mine(2, [
+      { kind: 'turn', turn: encodeTurn(toMint) },
+      { kind: 'turn', turn: encodeTurn(toVoid) },
+    ]);
+    await a.settle(12);
+    await catchUp(a, aSettled);
+    claim = async (turn, signers = [0, 1, 3]) => {
+      const root = await attest(a, aSettled, signers);
+      const log = aSettled[1]!.log;
+      const h = aSettled[1]!.outcomes.find((o) => o.place.turn === lockOf(turn, 'fed-a').id)!.place.height;
+      return { turn, proof: { receipt: log.receipt(h), proof: log.prove(h, root.height), root } };
+    };
+  }, 60_000);
+
+  it('A settles both locks the same way on every member and debits the cell', () => {
+    for (const i of a.members.keys()) {
+      expect(books[i]!.state(lockOf(toMint, 'fed-a').id)).toBe('locked');
+      expect(balances[i]!.get(alice.cell)).toBe(860n);
+    }
+  });
+
+  it('B mints a lock proven under a root of > 2/3 of A, once', async () => {
+    const mints = createMintBook('fed-b', new Map([['fed-a', a.committee]]));
+    const c = await claim(toMint);
+    const lock = mints.mint(c, bHeight);
+    expect(lock).toMatchObject({ amount: 100n, target: { federation: 'fed-b', recipient: bob.did } });
+    expect(code(() => mints.mint(c, bHeight + 1))).toBe('E_EXISTS');
+    expect(code(() => mints.voidLock(c, bHeight + 200))).toBe('E_EXISTS');
+  });
+
+  it('B refuses a mint under a root of 2 of 4, a claim with another turn, and a source it did not pin', async () => {
+    const mints = createMintBook('fed-b', new Map([['fed-a', a.committee]]));
+    const good = await claim(toMint);
+    const weak = await claim(toMint, [0, 3]);
+    expect(code(() => mints.mint(weak, bHeight))).toBe('E_UNTRUSTED');
+    const other = await claim(toVoid);
+    expect(code(() => mints.mint({ turn: toMint, proof: other.proof }, bHeight))).toBe('E_INVALID');
+    // B pinned the wrong committee for A: A's real root does not count.
+    const misled = createMintBook('fed-b', new Map([['fed-a', b.committee]]));
+    expect(code(() => misled.mint(good, bHeight))).toBe('E_UNTRUSTED');
+    expect(code(() => createMintBook('fed-b', new Map()).mint(good, bHeight))).toBe('E_UNTRUSTED');
+    expect(mints.state('fed-a', lockOf(toMint, 'fed-a').id)).toBeUndefined();
+  });
+
+  it("after the deadline B voids an unminted lock, A releases it once on B's statement, and no mint follows", async () => {
+    const mints = createMintBook('fed-b', new Map([['fed-a', a.committee]]));
+    const c = await claim(toVoid);
+    const lock = lockOf(toVoid, 'fed-a');
+    expect(code(() => mints.voidLock(c, bHeight))).toBe('E_DENIED');
+    mints.voidLock(c, bHeight + 3);
+    expect(mints.state('fed-a', lock.id)).toBe('voided');
+    expect(code(() => mints.mint(c, bHeight + 4))).toBe('E_EXPIRED');
+    const statement = async (sim: Sim, signers: number[]): Promise<VoidStatement> => ({
+      event: voidEvent(lock),
+      signatures: await Promise.all(
+        signers.map((i) => signVoid(lock, sim.members[i]!.member.publicKey, sim.members[i]!.member.sign)),
+      ),
+    });
+    const book = books[0]!;
+    // Signed by 2 of B's 4, or by A's own members: refused.
+    const weak = await statement(b, [0, 1]);
+    const fromA = await statement(a, [0, 1, 2, 3]);
+    expect(code(() => book.release(lock.id, weak))).toBe('E_UNTRUSTED');
+    expect(code(() => book.release(lock.id, fromA))).toBe('E_UNTRUSTED');
+    const signed = await statement(b, [0, 2, 3]);
+    // The statement of another lock's void does not release this one.
+    expect(code(() => book.release(lockOf(toMint, 'fed-a').id, signed))).toBe('E_INVALID');
+    expect(book.release(lock.id, signed)).toMatchObject({ cell: alice.cell, amount: 40n });
+    expect(book.state(lock.id)).toBe('released');
+    expect(code(() => book.release(lock.id, signed))).toBe('E_EXISTS');
+  });
+});
