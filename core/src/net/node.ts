@@ -68,6 +68,8 @@ export interface RelayNodeOptions {
    * listener goes when one exists for Node (none does today: FIELD-NOTES, "WebTransport").
    */
   readonly transports?: TransportFactory[];
+  /** Gossip topics beyond `TOPICS` this relay carries (its intent zones' topics). */
+  readonly topics?: readonly string[];
 }
 
 export interface LightNodeOptions {
@@ -115,8 +117,8 @@ const TOPIC_SCORE: TopicScoreParams = {
   invalidMessageDeliveriesDecay: 0.9,
 };
 
-function gossipOptions(limits: NetLimits): Partial<GossipsubOpts> {
-  const topics = Object.values(TOPICS);
+function gossipOptions(limits: NetLimits, extra: readonly string[] = []): Partial<GossipsubOpts> {
+  const topics = [...Object.values(TOPICS), ...extra];
   const scoreParams: Partial<PeerScoreParams> = {
     topics: Object.fromEntries(topics.map((t) => [t, TOPIC_SCORE])),
   };
@@ -168,7 +170,7 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions(limits)),
+      pubsub: gossipsub(gossipOptions(limits, o.topics)),
       // Browsers reach each other through the relay (a reservation, then /p2p-circuit addresses).
       relay: circuitRelayServer({
         reservations: {

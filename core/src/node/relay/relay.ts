@@ -15,7 +15,7 @@ import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError } from '../../errors.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
-import { OPS } from '../../net/contract.ts';
+import { INTENT_OPS, OPS } from '../../net/contract.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
@@ -26,6 +26,7 @@ import { nodeEd25519 } from '../ed25519.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
+import { deskTopics, type IntentDeskOptions, openIntentDesk } from './intents.ts';
 import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
 import { type RelayMetrics, relayMetrics } from './metrics.ts';
@@ -53,6 +54,8 @@ export interface RelayConfig {
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
   /** How often expired inbox payloads are purged (ms). */
   readonly purgeEveryMs?: number;
+  /** The intent desk: zones served (default `['market']`), ring timing, quotas. */
+  readonly intents?: Omit<IntentDeskOptions, 'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log'>;
 }
 
 export interface Relay {
@@ -107,6 +110,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       privateKey: relayPrivateKey(keys.peer),
       webrtcCertificate: await relayWebrtcCertificate(config.home),
       limits: config.netLimits,
+      topics: deskTopics(config.intents?.zones),
     });
     // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
     // WebRTC channel mid-teardown) must not hold the shutdown hostage: the store still closes.
@@ -161,6 +165,19 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         { observer, limits: config.netLimits },
       );
     }
+
+    const desk = await openIntentDesk({
+      ...config.intents,
+      notary,
+      node,
+      ed,
+      clock,
+      seed: keys.signing,
+      log,
+    });
+    cleanup.push(async () => desk.close());
+    for (const op of Object.values(INTENT_OPS))
+      await serveRpc(node, op, desk.handlers[op.name], { observer, limits: config.netLimits });
 
     // The relay is a gossip router too: it subscribes to every topic, so light nodes' messages reach
     // each other through it, and everything it forwards passes the envelope check first (bad input is
