@@ -138,6 +138,10 @@ export const Contexts = {
   intentEscrowCommit: 'cipherclerk v1 intent escrow commitment',
   /** Ring settlement: what a participant signs to commit (ring, intent, receiving cell, commitment). */
   intentEscrowSigning: 'cipherclerk v1 intent escrow commitment signing',
+  /** Intents: what an agent signs to withdraw its open intent from a relay's pool (the intent id). */
+  intentWithdrawSigning: 'cipherclerk v1 intent withdraw signing',
+  /** Relays: the ring coordinator's signing seed, from the relay's signing seed (its own receipt chain). */
+  intentCoordinatorKey: 'cipherclerk v1 intent coordinator key',
   /** Federation: digest of a blocklace block's unsigned fields (federation, epoch, creator, seq, acks, payload), signed by its creator. */
   federationBlockSigning: 'cipherclerk v1 federation block signing',
   /** Federation: a block's id, the hash of its whole signed encoding (what other blocks acknowledge). */

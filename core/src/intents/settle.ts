@@ -58,7 +58,13 @@ export type SettlementState =
   | { readonly phase: 'committing'; readonly committed: number }
   | { readonly phase: 'revealing'; readonly escrowed: number }
   | { readonly phase: 'settled'; readonly receipt: Receipt }
-  | { readonly phase: 'aborted'; readonly reason: string; readonly blame?: Blame };
+  | {
+      readonly phase: 'aborted';
+      readonly reason: string;
+      readonly blame?: Blame;
+      /** The coordinator's turn that returned the escrows already in (none when nobody had escrowed). */
+      readonly refund?: Receipt;
+    };
 
 /** A participant who broke the protocol, and the evidence: its own signed commitment. */
 export interface Blame {
@@ -134,12 +140,16 @@ export interface Settlement {
   readonly id: string;
   readonly escrowCell: string;
   readonly deadline: number;
+  /** From then on the ring is aborted (`expire`); before `deadline`, so the escrow can still refund it. */
+  readonly cutoff: number;
   /** What each intent must escrow. */
   readonly owed: ReadonlyMap<string, bigint>;
   state(): SettlementState;
+  /** Which intents have committed, and which have escrowed (in the order they did). */
+  progress(): { readonly committed: readonly SignedCommitment[]; readonly escrowed: readonly string[] };
   commit(c: SignedCommitment): Promise<void>;
   reveal(intent: string, turn: Turn, salt: Uint8Array): Promise<void>;
-  /** At or after the deadline: aborts an unfinished ring and returns every escrow. */
+  /** At or after the cutoff: aborts an unfinished ring and returns every escrow. */
   expire(now: number): Promise<void>;
 }
 
@@ -149,6 +159,12 @@ export interface SettlementOptions {
   readonly ed: Ed25519;
   /** Unix seconds: escrows fall due then; the ring must settle before. */
   readonly deadline: number;
+  /**
+   * Unix seconds, at most `deadline`: when `expire` may abort the ring (default: the deadline). The
+   * escrow cell collects an obligation only before it is due, so a coordinator that refunds itself
+   * aborts at a cutoff before the deadline; at the deadline itself each payer takes its escrow back.
+   */
+  readonly cutoff?: number;
 }
 
 /**
@@ -165,6 +181,9 @@ export async function openSettlement(
   const escrowCell = escrowCellOf(o.coordinator.did, id);
   const { ledger, coordinator, ed } = o;
   const payeeOf = new Map(ring.legs.map((l) => [l.from, l.to]));
+  const cutoff = o.cutoff ?? o.deadline;
+  if (!Number.isSafeInteger(cutoff) || cutoff > o.deadline)
+    throw new DreggError('E_ARGUMENT', 'The cutoff is a time no later than the deadline');
 
   const coordinatorTurn = async (cell: string, effects: Effect[]): Promise<Receipt> =>
     ledger.submit(await ledgerTurn(ledger, { ...coordinator, cell }, effects, o.deadline, ed));
@@ -183,7 +202,7 @@ export async function openSettlement(
       to: e.payer,
       amount: e.amount,
     }));
-    if (refunds.length > 0) await coordinatorTurn(escrowCell, refunds);
+    if (refunds.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, refunds) };
   };
 
   const settle = async (): Promise<void> => {
@@ -206,8 +225,10 @@ export async function openSettlement(
     id,
     escrowCell,
     deadline: o.deadline,
+    cutoff,
     owed,
     state: () => state,
+    progress: () => ({ committed: [...commitments.values()], escrowed: [...escrows.keys()] }),
 
     async commit(c) {
       if (state.phase !== 'committing')
@@ -269,7 +290,7 @@ export async function openSettlement(
     },
 
     async expire(now) {
-      if (now < o.deadline) refuse('E_NOT_YET_VALID', `The ring's deadline is ${o.deadline}`);
+      if (now < cutoff) refuse('E_NOT_YET_VALID', `The ring's cutoff is ${cutoff}`);
       if (state.phase === 'committing' || state.phase === 'revealing')
         await abort('The deadline passed before every participant escrowed');
     },

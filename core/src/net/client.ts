@@ -172,6 +172,8 @@ export interface RelayClient {
   provedHead(cell: string): Promise<Digest | undefined>;
   /** The relay's ledger as the router's cell backing sees it. */
   ledger(): LedgerView;
+  /** One call of an operation served beside the contract's (the intent desk's `INTENT_OPS`). */
+  call(op: RpcOp, request: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -389,6 +391,7 @@ export async function connectRelay(
           submit: async (turn) => (await client.submitTurn(turn)).receipt,
         };
       },
+      call,
       async close() {
         if (owned) await node.stop();
         else await Promise.resolve(connection.close()).catch(() => undefined);

@@ -31,7 +31,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** A turn: effects are bounded by the executor; 256 KiB holds the largest (a range proof per note). */
-const TURN_BYTES = 256 * KiB;
+export const TURN_BYTES = 256 * KiB;
 /** At most this many receipts per `turn/receipts` answer; a client pages with `from`. */
 export const MAX_RECEIPTS_PER_CALL = 64;
 /** At most this many revocation records per `revocation/since` answer; a client pages with `from`. */
@@ -104,6 +104,28 @@ export const OPS = {
 } as const satisfies Record<string, RpcOp>;
 
 export type OpName = (typeof OPS)[keyof typeof OPS]['name'];
+
+/**
+ * The intent operations (core/docs/intents.md; formats in core/src/intents/wire.ts). A table of their
+ * own: a relay serves them beside `OPS` from its intent desk (core/src/node/relay/intents.ts), over the
+ * same RPC layer and limits.
+ */
+export const INTENT_OPS = {
+  /** encodeIntent bytes -> {v, id}: admits a signed intent to the pool of the zone that carries it. */
+  post: { name: 'intent/post', maxRequest: 8 * KiB, maxResponse: 256 },
+  /** {v, zone, after?} -> {v, intents: [...], more}: the zone's open intents, by id, 64 a page. */
+  list: { name: 'intent/list', maxRequest: 512, maxResponse: 64 * 8 * KiB + 4 * KiB },
+  /** {v, id, sig} -> {v}: the intent's agent takes it out of the pool. */
+  withdraw: { name: 'intent/withdraw', maxRequest: 512, maxResponse: 64 },
+  /** {v, agent} -> {v, rings: [...]}: the rings the agent's intents are in, with their settlement. */
+  rings: { name: 'ring/list', maxRequest: 256, maxResponse: 4 * MiB },
+  /** A signed commitment -> {v}. */
+  commit: { name: 'ring/commit', maxRequest: 1 * KiB, maxResponse: 64 },
+  /** {v, ring, intent, turn, salt} -> {v}: the escrow turn that opens the commitment. */
+  reveal: { name: 'ring/reveal', maxRequest: TURN_BYTES, maxResponse: 64 },
+} as const satisfies Record<string, RpcOp>;
+
+export type IntentOpName = (typeof INTENT_OPS)[keyof typeof INTENT_OPS]['name'];
 
 // ---- small formats ------------------------------------------------------------------------------
 

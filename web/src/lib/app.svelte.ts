@@ -7,13 +7,22 @@ import type { ErrorCode } from '@cipherclerk/core';
 import { type LightNodeApi, startLightNode } from '@cipherclerk/worker/node';
 import type { NodeEvent, Overview, ProofPhase } from '@cipherclerk/worker/node/api';
 
-export type Screen = 'identity' | 'capabilities' | 'share' | 'inbox' | 'cells' | 'network' | 'firmament';
+export type Screen =
+  | 'identity'
+  | 'capabilities'
+  | 'share'
+  | 'inbox'
+  | 'cells'
+  | 'trade'
+  | 'network'
+  | 'firmament';
 export const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'identity', label: 'Identity' },
   { id: 'capabilities', label: 'Capabilities' },
   { id: 'share', label: 'Share by QR' },
   { id: 'inbox', label: 'Inbox' },
   { id: 'cells', label: 'Cells' },
+  { id: 'trade', label: 'Trade' },
   { id: 'network', label: 'Network' },
   { id: 'firmament', label: 'Local firmament' },
 ];
@@ -39,6 +48,8 @@ export const app = $state({
   changes: 0,
   /** Bumped when the inbox changes (a drain brought messages, one was accepted or dismissed). */
   inboxChanges: 0,
+  /** Bumped when a ring this node approved moves on, so the Trade screen reloads. */
+  tradeChanges: 0,
   /** Messages drained and not yet accepted or dismissed, for the navigation's count. */
   unread: 0,
   /** The issued delegation hash to show as a QR on the Share screen. */
@@ -111,6 +122,11 @@ function heard(event: NodeEvent): void {
     case 'progress':
       if (app.busy !== undefined)
         app.progress = { done: event.done, ...(event.total === undefined ? {} : { total: event.total }) };
+      break;
+    case 'trade':
+      if (event.phase === 'settled' || event.phase === 'aborted')
+        app.notice = `A ring you approved is ${event.phase === 'settled' ? 'settled' : 'over: escrows refunded'}`;
+      app.tradeChanges++;
       break;
     case 'proof-progress':
       app.proving = { turn: event.turn, phase: event.phase, fraction: event.fraction };

@@ -337,6 +337,81 @@ export interface FirmamentMintForm {
 /** A kernel answer's fields, as the kernel wrote them. */
 export type FirmamentWire = Readonly<Record<string, string>>;
 
+/** A wanted or offered item, as the Trade form gives it (amounts and counts as decimal text). */
+export type TradeItemForm =
+  | { readonly kind: 'computrons'; readonly amount: string }
+  | { readonly kind: 'asset'; readonly asset: string; readonly amount: string }
+  | { readonly kind: 'service'; readonly service: string; readonly units: string };
+
+export interface TradeForm {
+  /** The namespace zone, e.g. `market`. */
+  readonly zone: string;
+  /** Computrons offered (what settles on the ledger today). */
+  readonly offer: string;
+  readonly want: TradeItemForm;
+  /** Minutes from now. */
+  readonly expiresIn: number;
+}
+
+/** An open intent, for display. */
+export interface IntentView {
+  readonly id: string;
+  readonly zone: string;
+  readonly by: string;
+  readonly offers: readonly string[];
+  readonly wants: readonly string[];
+  /** Unix seconds. */
+  readonly expires: number;
+}
+
+/** A ring one of this node's intents is in, as this node sees its part. */
+export interface TradeRingView {
+  readonly id: string;
+  readonly phase: 'committing' | 'revealing' | 'settled' | 'aborted';
+  readonly participants: number;
+  readonly committed: number;
+  readonly escrowed: number;
+  /** Unix seconds: after the cutoff an unfinished ring is refunded. */
+  readonly cutoff: number;
+  readonly myIntent: string;
+  /** What goes out: computrons escrowed from the chosen cell, paid on to the next participant. */
+  readonly pays: string;
+  readonly paysTo: string;
+  /** What comes in, and from whom. */
+  readonly receives: string;
+  readonly receivesFrom: string;
+  /** This node has committed (approved) its part. */
+  readonly approved: boolean;
+  readonly outcome?:
+    | { readonly kind: 'settled'; readonly receipt: string }
+    | {
+        readonly kind: 'aborted';
+        readonly reason: string;
+        /** Whether escrows already in were returned (a refund receipt exists). */
+        readonly refunded: boolean;
+        readonly blamed?: { readonly agent: string; readonly code: ErrorCode; readonly me: boolean };
+      };
+}
+
+export interface Trades {
+  readonly zone: string;
+  /** This node's open intents in the zone. */
+  readonly open: readonly IntentView[];
+  readonly rings: readonly TradeRingView[];
+}
+
+/** A search run here over the zone's open intents (the relay's solver, locally). */
+export interface LocalSolve {
+  readonly intents: number;
+  readonly rings: number;
+  /** The rings, among those the solver would choose, that include one of this node's intents. */
+  readonly mine: readonly {
+    readonly participants: number;
+    readonly wants: number;
+    readonly intents: readonly string[];
+  }[];
+}
+
 /** What the worker tells the page without being asked. */
 export type NodeEvent =
   | { readonly type: 'status'; readonly status: NodeStatus; readonly reason?: LockReason }
@@ -344,6 +419,8 @@ export type NodeEvent =
   | { readonly type: 'revocation'; readonly by: string; readonly subject: string }
   | { readonly type: 'relay'; readonly relay: RelayView }
   | { readonly type: 'inbox'; readonly fresh: number }
+  /** A ring this node approved moved on (`phase` as in `TradeRingView`). */
+  | { readonly type: 'trade'; readonly ring: string; readonly phase: TradeRingView['phase'] }
   /** Progress of a long action the page started (`done` of `total` when known). */
   | { readonly type: 'progress'; readonly label: string; readonly done: number; readonly total?: number }
   /** Progress of `proveTurn` (fraction 0..1, non-decreasing; the last event is ('verified', 1)). */
@@ -472,6 +549,19 @@ export interface LightNodeApi {
   firmamentInvoke(ref: string, action: string, args: readonly number[]): Promise<FirmamentWire>;
   /** Revokes every descendant of `ref` (and `ref` itself when `self`); resolves with how many died. */
   firmamentRevoke(ref: string, self: boolean): Promise<number>;
+  /** This node's open intents in `zone` and every ring its intents are in (at the relay). */
+  trades(zone: string): Promise<Trades>;
+  /** Signs an intent here with the person's key and posts it to the relay. */
+  postIntent(form: TradeForm): Promise<IntentView>;
+  /** Takes one of this node's open intents out of the relay's pool (a signed withdrawal). */
+  withdrawIntent(id: string): Promise<void>;
+  /**
+   * Approves this node's part of a ring: builds and signs the escrow turn from `cell`, commits to it,
+   * and reveals it once every participant has committed; `trade` events follow the ring to its end.
+   */
+  approveRing(ring: string, cell: string): Promise<TradeRingView>;
+  /** Runs the solver here over the zone's open intents, each signature checked. */
+  solveLocally(zone: string): Promise<LocalSolve>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */
   subscribe(listener: (event: NodeEvent) => void): Promise<void>;
 }

@@ -70,6 +70,7 @@ import {
   setState,
   writeMemory,
 } from './inbox.ts';
+import { tradeDesk } from './intents.ts';
 import { checkInvocationRequest, signInvocation } from './invocation.ts';
 import {
   forgetProvedCell,
@@ -358,6 +359,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     if (proof === undefined) throw new DreggError('E_NOT_FOUND', 'No proof was made for that turn');
     await writeProvedCell(store, proof.next);
   }
+
+  const trade = tradeDesk({ online: () => online(), agent: () => agent(), emit, schedule });
 
   function setRelay(next: RelayView): RelayView {
     relay = next;
@@ -703,6 +706,11 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     async subscribe(listener) {
       listeners.add(listener);
     },
+    trades: (zone) => trade.trades(checkText(zone)),
+    postIntent: (form) => trade.post(form),
+    withdrawIntent: (id) => trade.withdraw(checkText(id)),
+    approveRing: (ring, cell) => trade.approve(checkText(ring), checkText(cell).toLowerCase()),
+    solveLocally: (zone) => trade.solveLocally(checkText(zone)),
     async firmament() {
       agent();
       return firmament.view();

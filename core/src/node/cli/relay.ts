@@ -2,7 +2,9 @@
  * `dregg relay`: runs a relay until SIGTERM or SIGINT, and `dregg relay audit`: the supply audit over
  * a relay's log. Configuration comes from flags, then the environment (DREGG_RELAY_LISTEN and
  * DREGG_RELAY_LIMITS, comma separated; DREGG_RELAY_HTTP; DREGG_RELAY_LEDGER; DREGG_RELAY_GRANT;
- * DREGG_RELAY_MIN_DEPOSIT; DREGG_RELAY_FEDERATION, a genesis file: federation mode), then the defaults below. The relay's files live in `<home>/relay`.
+ * DREGG_RELAY_MIN_DEPOSIT; DREGG_RELAY_FEDERATION, a genesis file: federation mode;
+ * DREGG_RELAY_ZONES, comma separated, and DREGG_RELAY_RING_SECONDS for the intent desk), then
+ * the defaults below. The relay's files live in `<home>/relay`.
  */
 import '../libp2p-shims.ts';
 import { existsSync } from 'node:fs';
@@ -69,6 +71,12 @@ async function run(inv: Invocation): Promise<number> {
     netLimits: limits(limitTexts),
     inboxLimits: minDepositText === undefined ? {} : { minDeposit: amount(minDepositText, '--min-deposit') },
     ...(genesisPath === undefined ? {} : { federation: { genesis: readGenesis(genesisPath) } }),
+    intents: {
+      ...(env.DREGG_RELAY_ZONES ? { zones: env.DREGG_RELAY_ZONES.split(',').filter(Boolean) } : {}),
+      ...(env.DREGG_RELAY_RING_SECONDS
+        ? { ringSeconds: Number(amount(env.DREGG_RELAY_RING_SECONDS, 'DREGG_RELAY_RING_SECONDS')) }
+        : {}),
+    },
     log,
   });
   // The ready line: the one thing on stdout, whatever --json says, so scripts and tests can read it.

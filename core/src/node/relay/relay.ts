@@ -16,7 +16,7 @@ import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError, fail } from '../../errors.ts';
 import { encodeFederationRoot } from '../../federation/attest.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
-import { decodeEmpty, encodeSubmitted, OPS } from '../../net/contract.ts';
+import { decodeEmpty, encodeSubmitted, INTENT_OPS, OPS } from '../../net/contract.ts';
 import { FEDERATION_OPS, federationTopics } from '../../net/federation.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
@@ -32,6 +32,7 @@ import type { Genesis } from '../federation/genesis.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
+import { deskTopics, type IntentDeskOptions, openIntentDesk } from './intents.ts';
 import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
 import { type RelayMetrics, relayMetrics } from './metrics.ts';
@@ -68,6 +69,8 @@ export interface RelayConfig {
     readonly genesis: Genesis;
     readonly tickMs?: number;
   };
+  /** The intent desk: zones served (default `['market']`), ring timing, quotas. */
+  readonly intents?: Omit<IntentDeskOptions, 'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log'>;
 }
 
 export interface Relay {
@@ -129,10 +132,12 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       privateKey: relayPrivateKey(keys.peer),
       webrtcCertificate: await relayWebrtcCertificate(config.home),
       limits: config.netLimits,
-      topics:
-        config.federation === undefined
+      topics: [
+        ...deskTopics(config.intents?.zones),
+        ...(config.federation === undefined
           ? []
-          : Object.values(federationTopics(config.federation.genesis.federation)),
+          : Object.values(federationTopics(config.federation.genesis.federation))),
+      ],
     });
     // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
     // WebRTC channel mid-teardown) must not hold the shutdown hostage: the store still closes.
@@ -230,6 +235,19 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         { observer, limits: config.netLimits },
       );
     }
+
+    const desk = await openIntentDesk({
+      ...config.intents,
+      notary,
+      node,
+      ed,
+      clock,
+      seed: keys.signing,
+      log,
+    });
+    cleanup.push(async () => desk.close());
+    for (const op of Object.values(INTENT_OPS))
+      await serveRpc(node, op, desk.handlers[op.name], { observer, limits: config.netLimits });
 
     // The relay is a gossip router too: it subscribes to every topic, so light nodes' messages reach
     // each other through it, and everything it forwards passes the envelope check first (bad input is

@@ -1,0 +1,243 @@
+/**
+ * The wallet's side of ring trades (issue 12): intents signed here with the person's key and posted
+ * to the relay's desk, the rings the relay found for them, and approval — the escrow turn built and
+ * signed here from a cell the person chose, committed to, then revealed once every participant has
+ * committed (so nobody sees another's escrow first). A watcher polls the relay while a ring this node
+ * approved is unfinished, reveals at the right moment and tells the page as the ring moves on.
+ *
+ * Pledges (the escrow turn and its salt) live in memory: they hold no secret (the turn is signed
+ * already), so they survive a lock, but not a reload. A ring approved before a reload cannot be
+ * revealed any more (the commitment is in, the salt is gone): it is refunded at its cutoff.
+ */
+import { type Agent, DreggError, nowSeconds } from '@cipherclerk/core';
+import {
+  chooseRings,
+  describeItem,
+  type ExchangeItem,
+  findRings,
+  type Intent,
+  type IntentClient,
+  intentClient,
+  type Pledge,
+  type RingView,
+  signIntent,
+} from '@cipherclerk/core/intents';
+import type { RelayClient } from '@cipherclerk/core/net';
+import type {
+  IntentView,
+  LocalSolve,
+  NodeEvent,
+  TradeForm,
+  TradeItemForm,
+  TradeRingView,
+  Trades,
+} from './api.ts';
+
+/** How often the watcher asks the relay about approved rings (ms). */
+const WATCH_MS = 1000;
+const AMOUNT = /^[1-9]\d{0,18}$/;
+
+function amount(text: string, what: string): bigint {
+  if (typeof text !== 'string' || !AMOUNT.test(text.trim()))
+    throw new DreggError('E_ARGUMENT', `${what} is a whole number of at least 1`);
+  return BigInt(text.trim());
+}
+
+function item(f: TradeItemForm): ExchangeItem {
+  switch (f.kind) {
+    case 'computrons':
+      return { kind: 'computrons', amount: amount(f.amount, 'The amount wanted') };
+    case 'asset':
+      return { kind: 'asset', asset: f.asset.trim(), amount: amount(f.amount, 'The amount wanted') };
+    case 'service':
+      return {
+        kind: 'service',
+        service: f.service.trim(),
+        units: Number(amount(f.units, 'The units wanted')),
+      };
+    default:
+      throw new DreggError('E_ARGUMENT', 'Want computrons, an asset or units of a service');
+  }
+}
+
+export function intentView(id: string, i: Intent): IntentView {
+  return {
+    id,
+    zone: i.zone,
+    by: i.by,
+    offers: i.offers.map(describeItem),
+    wants: i.wants.map(describeItem),
+    expires: i.expires,
+  };
+}
+
+/** This node's part of a ring, described from the ring's signed intents. */
+export function tradeView(r: RingView, me: string, approved: boolean): TradeRingView | undefined {
+  const mine = [...r.intents].find(([, i]) => i.by === me)?.[0];
+  if (mine === undefined) return undefined;
+  const out = r.ring.legs.find((l) => l.from === mine)!;
+  const into = r.ring.legs.find((l) => l.to === mine)!;
+  const s = r.state;
+  const myIntent = r.intents.get(mine)!;
+  const base = {
+    id: r.id,
+    phase: s.phase,
+    participants: r.ring.legs.length,
+    committed: r.committed.length,
+    escrowed: r.escrowed.length,
+    cutoff: r.cutoff,
+    myIntent: mine,
+    pays: `${r.owed.get(mine)} computrons`,
+    paysTo: r.intents.get(out.to)!.by,
+    receives: into.gives.map((g) => describeItem(myIntent.wants[g.want]!)).join(', '),
+    receivesFrom: r.intents.get(into.from)!.by,
+    approved: approved || r.committed.some((c) => c.intent === mine),
+  };
+  if (s.phase === 'settled') return { ...base, outcome: { kind: 'settled', receipt: s.receipt.turn } };
+  if (s.phase === 'aborted')
+    return {
+      ...base,
+      outcome: {
+        kind: 'aborted',
+        reason: s.reason,
+        refunded: s.refund !== undefined,
+        ...(s.blame
+          ? { blamed: { agent: s.blame.agent, code: s.blame.code, me: s.blame.agent === me } }
+          : {}),
+      },
+    };
+  return base;
+}
+
+export interface TradeDeskOptions {
+  /** The connected relay, or a typed refusal. */
+  readonly online: () => RelayClient;
+  /** The unlocked agent, or a typed refusal. */
+  readonly agent: () => Agent;
+  readonly emit: (event: NodeEvent) => void;
+  /** Runs `run` after `ms`; returns the cancel. */
+  readonly schedule: (ms: number, run: () => void) => () => void;
+}
+
+export interface TradeDesk {
+  trades(zone: string): Promise<Trades>;
+  post(form: TradeForm): Promise<IntentView>;
+  withdraw(id: string): Promise<void>;
+  approve(ring: string, cell: string): Promise<TradeRingView>;
+  solveLocally(zone: string): Promise<LocalSolve>;
+  /** Stops watching (the relay connection closed). */
+  stop(): void;
+}
+
+export function tradeDesk(o: TradeDeskOptions): TradeDesk {
+  /** Rings approved here, by id: the pledge to reveal, and the phase last told to the page. */
+  const pledges = new Map<string, { pledge: Pledge; revealed: boolean; phase: string; did: string }>();
+  let cancel: (() => void) | undefined;
+  let clientOf: { relay: RelayClient; desk: IntentClient } | undefined;
+
+  const desk = (): IntentClient => {
+    const relay = o.online();
+    if (clientOf?.relay !== relay) clientOf = { relay, desk: intentClient(relay.call, o.agent().ed) };
+    return clientOf.desk;
+  };
+
+  /** One round of the watcher: reveal where everyone has committed, report what moved on. */
+  async function watch(): Promise<void> {
+    cancel = undefined;
+    if (pledges.size === 0) return;
+    try {
+      const d = desk();
+      for (const did of new Set([...pledges.values()].map((p) => p.did))) {
+        for (const r of await d.rings(did)) {
+          const p = pledges.get(r.id);
+          if (p === undefined) continue;
+          if (r.state.phase === 'revealing' && !p.revealed) {
+            p.revealed = true;
+            await d.reveal(p.pledge).catch((e) => console.error('trade: the reveal was refused', e));
+          }
+          if (r.state.phase !== p.phase) {
+            p.phase = r.state.phase;
+            o.emit({ type: 'trade', ring: r.id, phase: r.state.phase });
+          }
+          if (r.state.phase === 'settled' || r.state.phase === 'aborted') pledges.delete(r.id);
+        }
+      }
+    } catch (e) {
+      // Offline or a refused call: keep the pledges and try again on the next round.
+      console.warn('trade: watching rings failed', e);
+    }
+    if (pledges.size > 0) cancel = o.schedule(WATCH_MS, () => void watch());
+  }
+
+  return {
+    async trades(zone) {
+      const a = o.agent();
+      const d = desk();
+      const open = (await d.list(zone)).filter((x) => x.intent.by === a.did);
+      const rings = (await d.rings(a.did))
+        .map((r) => tradeView(r, a.did, pledges.has(r.id)))
+        .filter((v) => v !== undefined);
+      return { zone, open: open.map((x) => intentView(x.id, x.intent)), rings };
+    },
+    async post(form) {
+      const a = o.agent();
+      const d = desk();
+      if (!Number.isFinite(form.expiresIn) || form.expiresIn <= 0 || form.expiresIn > 7 * 24 * 60)
+        throw new DreggError('E_ARGUMENT', 'An intent expires 1 minute to 7 days from now');
+      const intent = await signIntent(
+        {
+          zone: form.zone.trim(),
+          offers: [{ kind: 'computrons', amount: amount(form.offer, 'The amount offered') }],
+          wants: [item(form.want)],
+          expires: nowSeconds(a.clock) + Math.round(form.expiresIn * 60),
+        },
+        a.identity.seed,
+        crypto.getRandomValues(new Uint8Array(16)),
+        a.ed,
+      );
+      const id = await d.post(intent);
+      return intentView(id, intent);
+    },
+    async withdraw(id) {
+      await desk().withdraw(id, o.agent().identity.seed);
+    },
+    async approve(ringId, cell) {
+      const a = o.agent();
+      const relay = o.online();
+      const d = desk();
+      const ring = (await d.rings(a.did)).find((r) => r.id === ringId);
+      if (ring === undefined) throw new DreggError('E_NOT_FOUND', 'None of your intents is in that ring');
+      const mine = [...ring.intents].find(([, i]) => i.by === a.did)![0];
+      const paying = await relay.cell(cell);
+      if (paying === undefined || paying.owner !== a.did)
+        throw new DreggError('E_NOT_FOUND', 'Choose one of your own cells to pay from');
+      const pledge = await d.commit(
+        ring,
+        mine,
+        { did: a.did, seed: a.identity.seed, cell },
+        { ledger: relay.info.ledger, cell: paying, head: await relay.head(a.did) },
+      );
+      pledges.set(ringId, { pledge, revealed: false, phase: 'committing', did: a.did });
+      cancel?.();
+      void watch();
+      return tradeView(ring, a.did, true)!;
+    },
+    async solveLocally(zone) {
+      const a = o.agent();
+      const open = await desk().list(zone);
+      const found = findRings(open, { now: nowSeconds(a.clock) });
+      const mine = new Set(open.filter((x) => x.intent.by === a.did).map((x) => x.id));
+      return {
+        intents: open.length,
+        rings: found.rings.length,
+        mine: chooseRings(found.rings)
+          .filter((r) => r.legs.some((l) => mine.has(l.from)))
+          .map((r) => ({ participants: r.legs.length, wants: r.wants, intents: r.legs.map((l) => l.from) })),
+      };
+    },
+    stop() {
+      cancel?.();
+      cancel = undefined;
+    },
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Ring trades from the wallet: three light nodes (fake IndexedDB, the real client) and a real relay
+ * in this process (SQLite, libp2p over loopback WebSocket). Each posts an intent signed in the node;
+ * the relay finds the 3-ring; each approves from a cell of its own; the watchers reveal; everyone
+ * sees it settled and balances move as the intents said. A participant who never approves leaves
+ * everyone refunded at the cutoff. Withdrawal, form refusals, and the solver run locally.
+ */
+import 'fake-indexeddb/auto';
+import { isDreggError, nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
+import { intentClient, signIntent } from '@cipherclerk/core/intents';
+import { connectRelay } from '@cipherclerk/core/net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '../../core/src/node/relay/relay.ts';
+import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
+import type { LightNodeApi, NodeEvent, TradeForm, TradeRingView } from '../src/node/api.ts';
+import { createLightNode } from '../src/node/light-node.ts';
+import { COLLECTIONS } from '../src/node/vault.ts';
+
+const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+const PASS = 'correct horse battery';
+/** Seconds a ring has to settle: short, so the no-show case ends quickly. */
+const RING_SECONDS = 6;
+
+let home: ReturnType<typeof tempHome>;
+let relay: Relay;
+let ws: string[];
+let databases = 0;
+
+beforeAll(async () => {
+  home = tempHome();
+  relay = await testRelay(home.dir, {
+    intents: { zones: ['market', 'noshow', 'local'], ringSeconds: RING_SECONDS, solveDelayMs: 20 },
+  });
+  ws = relay.multiaddrs.filter((m) => m.includes('/ws/'));
+}, 60_000);
+
+afterAll(async () => {
+  await relay?.stop();
+  home?.remove();
+});
+
+interface Trader {
+  readonly node: LightNodeApi;
+  readonly did: string;
+  readonly cell: string;
+  readonly events: NodeEvent[];
+}
+
+async function trader(): Promise<Trader> {
+  const store = await openIndexedDbStore(`intents-test-${databases++}`, { collections: COLLECTIONS });
+  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
+  const events: NodeEvent[] = [];
+  await node.subscribe((e) => events.push(e));
+  const c = await node.create(PASS);
+  const words = c.mnemonic.split(' ');
+  await node.confirm(c.confirm.map((i) => words[i]!));
+  await node.connect(ws);
+  const cell = await node.openCell();
+  return { node, did: c.did, cell: cell.id, events };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isDreggError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a DreggError');
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const form = (zone: string, offer: number, want: number): TradeForm => ({
+  zone,
+  offer: String(offer),
+  want: { kind: 'computrons', amount: String(want) },
+  expiresIn: 10,
+});
+
+const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase']) =>
+  until(`a ring (${phase ?? 'any'})`, async () => {
+    const r = (await t.node.trades(zone)).rings[0];
+    return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
+  });
+
+const balance = async (t: Trader) => BigInt((await t.node.cells()).find((c) => c.id === t.cell)!.balance);
+
+describe('ring trades from the wallet', () => {
+  it('three wallets post a 3-ring, each approves, all see it settled and their balances move as promised', async () => {
+    const [a, b, c] = [await trader(), await trader(), await trader()];
+    const before = await Promise.all([a, b, c].map(balance));
+    const posted = await a.node.postIntent(form('market', 10, 30));
+    expect(posted).toMatchObject({
+      zone: 'market',
+      by: a.did,
+      offers: ['10 computrons'],
+      wants: ['30 computrons'],
+    });
+    expect((await a.node.trades('market')).open.map((i) => i.id)).toEqual([posted.id]);
+    await b.node.postIntent(form('market', 20, 10));
+    await c.node.postIntent(form('market', 30, 20));
+
+    const seen = await ringOf(a, 'market');
+    expect(seen).toMatchObject({
+      phase: 'committing',
+      participants: 3,
+      myIntent: posted.id,
+      pays: '10 computrons',
+      paysTo: b.did,
+      receives: '30 computrons',
+      receivesFrom: c.did,
+      approved: false,
+    });
+    expect((await a.node.trades('market')).open).toEqual([]);
+    // Approving from someone else's cell is refused before anything is signed.
+    expect(await code(a.node.approveRing(seen.id, b.cell))).toBe('E_NOT_FOUND');
+
+    for (const t of [a, b, c]) expect((await t.node.approveRing(seen.id, t.cell)).approved).toBe(true);
+    for (const t of [a, b, c]) {
+      const done = await ringOf(t, 'market', 'settled');
+      expect(done.outcome).toMatchObject({ kind: 'settled' });
+      await until('the settled event', async () =>
+        t.events.some((e) => e.type === 'trade' && e.ring === seen.id && e.phase === 'settled')
+          ? true
+          : undefined,
+      );
+    }
+    const after = await Promise.all([a, b, c].map(balance));
+    expect(after.map((x, i) => x - before[i]!)).toEqual([20n, -10n, -10n]);
+  }, 120_000);
+
+  it('one participant never approves: at the cutoff the ring is aborted and everyone is refunded', async () => {
+    const [a, b, c] = [await trader(), await trader(), await trader()];
+    await a.node.postIntent(form('noshow', 10, 30));
+    await b.node.postIntent(form('noshow', 20, 10));
+    await c.node.postIntent(form('noshow', 30, 20));
+    const ring = await ringOf(a, 'noshow');
+    const before = await Promise.all([a, b, c].map(balance));
+    await a.node.approveRing(ring.id, a.cell);
+    await b.node.approveRing(ring.id, b.cell);
+    for (const t of [a, b, c]) {
+      const done = await until(
+        'the abort',
+        async () => {
+          const r = (await t.node.trades('noshow')).rings[0]!;
+          return r.phase === 'aborted' ? r : undefined;
+        },
+        (RING_SECONDS + 20) * 1000,
+      );
+      expect(done.outcome).toMatchObject({ kind: 'aborted', reason: expect.stringMatching(/deadline/) });
+    }
+    expect(await Promise.all([a, b, c].map(balance))).toEqual(before);
+  }, 120_000);
+
+  it('withdraws, refuses bad forms, and finds locally a ring the relay cannot settle', async () => {
+    const a = await trader();
+    expect(await code(a.node.postIntent({ ...form('local', 0, 1) }))).toBe('E_ARGUMENT');
+    expect(await code(a.node.postIntent({ ...form('local', 1, 1), expiresIn: -1 }))).toBe('E_ARGUMENT');
+    expect(await code(a.node.postIntent(form('nowhere', 1, 1)))).toBe('E_UNSUPPORTED');
+    const gone = await a.node.postIntent(form('local', 3, 3000));
+    await a.node.withdrawIntent(gone.id);
+    expect((await a.node.trades('local')).open).toEqual([]);
+
+    // A wants gold for 5 computrons; someone outside the wallet offers gold for 5 computrons. The
+    // ring needs gold escrowed, which the ledger cannot do yet: the relay leaves both open, and a
+    // local search finds the ring.
+    const mine = await a.node.postIntent({
+      zone: 'local',
+      offer: '5',
+      want: { kind: 'asset', asset: 'gold', amount: '1' },
+      expiresIn: 10,
+    });
+    const other = keys(77);
+    const client = await connectRelay(ws);
+    try {
+      await intentClient(client.call, nobleEd25519).post(
+        await signIntent(
+          {
+            zone: 'local',
+            offers: [{ kind: 'asset', asset: 'gold', amount: 1n }],
+            wants: [{ kind: 'computrons', amount: 5n }],
+            expires: Math.floor(Date.now() / 1000) + 600,
+          },
+          other.seed,
+          new Uint8Array(16),
+          nobleEd25519,
+        ),
+      );
+    } finally {
+      await client.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await a.node.trades('local')).rings).toEqual([]);
+    const local = await a.node.solveLocally('local');
+    expect(local).toMatchObject({ intents: 2, rings: 1 });
+    expect(local.mine).toHaveLength(1);
+    expect(local.mine[0]).toMatchObject({ participants: 2, wants: 2 });
+    expect(local.mine[0]!.intents).toContain(mine.id);
+  }, 120_000);
+});
