@@ -48,7 +48,8 @@ describe('ReceivedRanges', () => {
     expect(rr.add(0, 300)).toBe(false);
     rr.forgetBelow(197);
     expect(rr.ackFrame(0)).toEqual({ type: 'ack', delay: 0, ranges: [[198, 198]] });
-    expect(rr.has(198) && !rr.has(196)).toBe(true);
+    expect(rr.has(198) && !rr.has(199) && rr.has(196)).toBe(true);
+    expect(rr.add(196, 400)).toBe(false); // forgotten numbers stay duplicates
   });
 });
 

@@ -141,6 +141,7 @@ describe('Stream', () => {
     consumed(n) {
       this.credit += n;
     },
+    settled() {},
   });
 
   it('delivers in order to the reader, ends at FIN, announces window updates', async () => {

@@ -13,6 +13,8 @@ export class ReceivedRanges {
   private ranges: [number, number][] = [];
   /** When the largest packet number arrived (its ack delay is measured from there). */
   largestAt = 0;
+  /** Packet numbers below this were forgotten: they count as duplicates. */
+  private floor = 0;
 
   get largest(): number {
     return this.ranges[0]?.[1] ?? -1;
@@ -23,6 +25,7 @@ export class ReceivedRanges {
   }
 
   has(pn: number): boolean {
+    if (pn < this.floor) return true;
     for (const [lo, hi] of this.ranges) {
       if (pn > hi) return false;
       if (pn >= lo) return true;
@@ -33,6 +36,7 @@ export class ReceivedRanges {
   /** Records `pn`; false when it was seen before (a duplicate to drop) or is older than we remember. */
   add(pn: number, now: number): boolean {
     const rs = this.ranges;
+    if (pn < this.floor) return false;
     if (pn > this.largest) this.largestAt = now;
     let i = 0;
     while (i < rs.length && (rs[i] as [number, number])[0] > pn + 1) i++;
@@ -68,6 +72,7 @@ export class ReceivedRanges {
   /** Forgets everything below `pn` (the peer has seen an ACK covering it, RFC 9000 §13.2.4). */
   forgetBelow(pn: number): void {
     const rs = this.ranges;
+    if (pn > this.floor) this.floor = pn;
     while (rs.length > 0 && (rs[rs.length - 1] as [number, number])[1] < pn) rs.pop();
     const last = rs[rs.length - 1];
     if (last && last[0] < pn) last[0] = pn;

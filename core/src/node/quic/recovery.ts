@@ -224,16 +224,16 @@ export class Recovery<T> {
     now: number,
     handshakeConfirmed: boolean,
     amplificationBlocked: boolean,
-  ): { lost: SentPacket<T>[]; probe?: Space } {
+  ): { lost: SentPacket<T>[]; space: Space; probe?: Space } {
     const t = this.timer(handshakeConfirmed, amplificationBlocked);
-    if (!t || t.at > now) return { lost: [] };
+    if (!t || t.at > now) return { lost: [], space: INITIAL_SPACE };
     if (t.loss) {
       const lost = this.detectLost(t.space, now);
       this.congestionFromLoss(lost, [], now);
-      return { lost };
+      return { lost, space: t.space };
     }
     this.ptoCount++;
-    return { lost: [], probe: t.space };
+    return { lost: [], space: t.space, probe: t.space };
   }
 
   /** Packets still awaiting an ack in `space`, oldest first (what a PTO probe may resend). */

@@ -274,6 +274,8 @@ export interface StreamHost {
   wake(stream: Stream): void;
   /** The application consumed `n` bytes (connection-level flow credit). */
   consumed(n: number): void;
+  /** The reader reached the end: the stream may be finished on both sides now. */
+  settled(stream: Stream): void;
 }
 
 /** Bytes queued beyond what was sent before `write` makes the writer wait. */
@@ -324,7 +326,10 @@ export class Stream implements QuicStream {
             return { value: chunk, done: false };
           }
           if (this.recvError) throw this.recvError;
-          if (!this.recv || this.recv.finished) return { value: undefined, done: true };
+          if (!this.recv || this.recv.finished) {
+            this.host.settled(this);
+            return { value: undefined, done: true };
+          }
           await new Promise<void>((resolve) => {
             this.readWaiter = resolve;
           });
