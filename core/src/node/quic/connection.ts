@@ -12,7 +12,6 @@
 import { randomBytes } from 'node:crypto';
 import { DreggError, isDreggError } from '../../errors.ts';
 import type { Level, QuicConnection, QuicStream, TlsServer } from './api.ts';
-import { initialKeys, packetKeys } from './keys.ts';
 import { MAX_DATAGRAM_SIZE, Pacer } from './congestion.ts';
 import {
   cryptoHeaderSize,
@@ -27,6 +26,7 @@ import {
   transportErrorOf,
   type Writer,
 } from './frames.ts';
+import { initialKeys, packetKeys } from './keys.ts';
 import { AEAD_TAG_LENGTH, longHeader, type Packet, packetNumberLength, shortHeader } from './packet.ts';
 import { type PacketProtection, packetProtection } from './protect.ts';
 import { ReceivedRanges } from './ranges.ts';
@@ -113,7 +113,13 @@ export interface ConnectionOptions {
 type Sent =
   | { readonly t: 'crypto'; readonly offset: number; readonly length: number }
   | { readonly t: 'datagram' }
-  | { readonly t: 'stream'; readonly stream: Stream; readonly offset: number; readonly length: number; readonly fin: boolean }
+  | {
+      readonly t: 'stream';
+      readonly stream: Stream;
+      readonly offset: number;
+      readonly length: number;
+      readonly fin: boolean;
+    }
   | { readonly t: 'ack'; readonly largest: number }
   | { readonly t: 'control'; readonly frame: Frame; readonly stream?: Stream };
 
@@ -142,6 +148,9 @@ export class Connection implements QuicConnection {
   alpn = '';
   readonly closed: Promise<{ readonly code: number; readonly reason: string; readonly remote: boolean }>;
   private resolveClosed!: (v: { code: number; reason: string; remote: boolean }) => void;
+  /** Resolves when the handshake completes (never, if the connection fails first). */
+  readonly established: Promise<void>;
+  private resolveEstablished!: () => void;
 
   private state: State = 'handshake';
   private readonly now: () => number;
@@ -242,6 +251,9 @@ export class Connection implements QuicConnection {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    this.established = new Promise((resolve) => {
+      this.resolveEstablished = resolve;
+    });
     this.spaces = LEVELS.map(() => ({
       read: undefined,
       write: undefined,
@@ -277,6 +289,11 @@ export class Connection implements QuicConnection {
     });
   }
 
+  /** The peer acknowledged our HANDSHAKE_DONE (it has dropped its Handshake keys too). */
+  get handshakeDoneAcknowledged(): boolean {
+    return this.handshakeDoneAcked;
+  }
+
   // ---- QuicConnection --------------------------------------------------------------------------
 
   onStream(handler: (stream: QuicStream) => void): void {
@@ -287,9 +304,12 @@ export class Connection implements QuicConnection {
   async openStream(bidirectional: boolean): Promise<QuicStream> {
     const dir = bidirectional ? 0 : 1;
     while ((this.ourOpened[dir] as number) >= (this.ourStreamLimit[dir] as number)) {
-      if (this.state !== 'handshake' && this.state !== 'open') throw new DreggError('E_UNREACHABLE', 'QUIC connection closed');
+      if (this.state !== 'handshake' && this.state !== 'open')
+        throw new DreggError('E_UNREACHABLE', 'QUIC connection closed');
       // Tell the peer we are blocked (STREAMS_BLOCKED) and wait for MAX_STREAMS.
-      this.control.push({ frame: { type: 'streams_blocked', bidi: bidirectional, limit: this.ourStreamLimit[dir] as number } });
+      this.control.push({
+        frame: { type: 'streams_blocked', bidi: bidirectional, limit: this.ourStreamLimit[dir] as number },
+      });
       this.scheduleFlush();
       await new Promise<void>((resolve) => this.streamWaiters[dir].push(resolve));
     }
@@ -298,7 +318,11 @@ export class Connection implements QuicConnection {
     const id = index * 4 + 1 + dir * 2;
     const p = this.peerParams;
     const sendMax = (bidirectional ? p?.initialMaxStreamDataBidiRemote : p?.initialMaxStreamDataUni) ?? 0;
-    const stream = new Stream(id, this.streamHost, { local: true, recvWindow: this.limits.maxStreamData, sendMax });
+    const stream = new Stream(id, this.streamHost, {
+      local: true,
+      recvWindow: this.limits.maxStreamData,
+      sendMax,
+    });
     this.streams.set(id, stream);
     return stream;
   }
@@ -324,7 +348,13 @@ export class Connection implements QuicConnection {
     // (APPLICATION_ERROR) in Initial/Handshake packets, hiding the reason (RFC 9000 §10.2.3).
     const frame: Frame = this.handshakeComplete
       ? { type: 'connection_close', app: true, code, frameType: 0, reason }
-      : { type: 'connection_close', app: false, code: TransportError.APPLICATION_ERROR, frameType: 0, reason: '' };
+      : {
+          type: 'connection_close',
+          app: false,
+          code: TransportError.APPLICATION_ERROR,
+          frameType: 0,
+          reason: '',
+        };
     this.enterClosing(frame, { code, reason, remote: false });
   }
 
@@ -378,7 +408,9 @@ export class Connection implements QuicConnection {
       this.addressValidated = true;
       this.discardSpace(0);
     }
-    const frames = decodeFrames(opened.payload, LEVELS[space] as Level, { datagrams: this.maxDatagramFrameSize > 0 });
+    const frames = decodeFrames(opened.payload, LEVELS[space] as Level, {
+      datagrams: this.maxDatagramFrameSize > 0,
+    });
     let eliciting = false;
     for (const f of frames) {
       if (isAckEliciting(f)) eliciting = true;
@@ -426,7 +458,12 @@ export class Connection implements QuicConnection {
         return;
       case 'max_stream_data': {
         const stream = this.streamFor(f.id, false);
-        if (stream && !stream.send) throw protocolError(TransportError.STREAM_STATE_ERROR, 'MAX_STREAM_DATA for a receive-only stream', 0x11);
+        if (stream && !stream.send)
+          throw protocolError(
+            TransportError.STREAM_STATE_ERROR,
+            'MAX_STREAM_DATA for a receive-only stream',
+            0x11,
+          );
         stream?.onMaxStreamData(f.max);
         return;
       }
@@ -466,7 +503,14 @@ export class Connection implements QuicConnection {
   private onAck(space: Space, f: Extract<Frame, { type: 'ack' }>, now: number): void {
     const delayMs = (f.delay * 2 ** this.peerAckDelayExponent) / 1000;
     const appLimited = this.recovery.cc.bytesInFlight < this.recovery.cc.window / 2;
-    const { acked, lost } = this.recovery.onAck(space, f.ranges, delayMs, now, this.handshakeComplete, appLimited);
+    const { acked, lost } = this.recovery.onAck(
+      space,
+      f.ranges,
+      delayMs,
+      now,
+      this.handshakeComplete,
+      appLimited,
+    );
     const s = this.spaces[space] as SpaceState;
     const largest = (f.ranges[0] as readonly [number, number])[1];
     if (s.largestAcked === undefined || largest > s.largestAcked) s.largestAcked = largest;
@@ -566,8 +610,10 @@ export class Connection implements QuicConnection {
     if (chunks.length === 0) return;
     const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
     const out = this.tls.receive(LEVELS[space] as Level, bytes);
-    if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParameters(this.tls.peerTransportParameters);
-    for (const { level, data: d } of out.send) (this.spaces[LEVELS.indexOf(level)] as SpaceState).cryptoSend.write(d);
+    if (!this.peerParams && this.tls.peerTransportParameters)
+      this.applyPeerParameters(this.tls.peerTransportParameters);
+    for (const { level, data: d } of out.send)
+      (this.spaces[LEVELS.indexOf(level)] as SpaceState).cryptoSend.write(d);
     for (const secret of out.secrets) {
       const target = this.spaces[LEVELS.indexOf(secret.level)] as SpaceState;
       target.read = packetProtection(packetKeys(secret.suite, secret.read));
@@ -584,6 +630,7 @@ export class Connection implements QuicConnection {
     this.control.push({ frame: { type: 'handshake_done' } });
     this.discardSpace(1);
     this.issueConnectionIds();
+    this.resolveEstablished();
     const now = this.now();
     for (const { datagram, packet } of this.early.splice(0)) this.receivePacket(datagram, packet, now);
   }
@@ -596,7 +643,10 @@ export class Connection implements QuicConnection {
       throw protocolError(TransportError.TRANSPORT_PARAMETER_ERROR, 'initial_source_connection_id mismatch');
     }
     if (p.originalDestinationConnectionId || p.statelessResetToken) {
-      throw protocolError(TransportError.TRANSPORT_PARAMETER_ERROR, 'Server-only transport parameter from a client');
+      throw protocolError(
+        TransportError.TRANSPORT_PARAMETER_ERROR,
+        'Server-only transport parameter from a client',
+      );
     }
     this.peerParams = p;
     this.peerMaxData = p.initialMaxData ?? 0;
@@ -619,13 +669,17 @@ export class Connection implements QuicConnection {
     const index = Math.floor(id / 4);
     if (id & 1) {
       // Ours: a stream we never opened is a violation; one we forgot is finished.
-      if (index >= (this.ourOpened[dir] as number)) throw protocolError(TransportError.STREAM_STATE_ERROR, 'Frame for a stream we never opened');
-      if (carriesData && dir === 1) throw protocolError(TransportError.STREAM_STATE_ERROR, 'Data on our send-only stream');
+      if (index >= (this.ourOpened[dir] as number))
+        throw protocolError(TransportError.STREAM_STATE_ERROR, 'Frame for a stream we never opened');
+      if (carriesData && dir === 1)
+        throw protocolError(TransportError.STREAM_STATE_ERROR, 'Data on our send-only stream');
       return undefined;
     }
     if (index < (this.peerOpened[dir] as number)) return undefined; // already closed and forgotten
-    if (index >= (this.peerStreamLimit[dir] as number)) throw protocolError(TransportError.STREAM_LIMIT_ERROR, 'Peer opened too many streams');
-    if (!carriesData && dir === 1) throw protocolError(TransportError.STREAM_STATE_ERROR, 'Send-side frame for the peer\'s uni stream');
+    if (index >= (this.peerStreamLimit[dir] as number))
+      throw protocolError(TransportError.STREAM_LIMIT_ERROR, 'Peer opened too many streams');
+    if (!carriesData && dir === 1)
+      throw protocolError(TransportError.STREAM_STATE_ERROR, "Send-side frame for the peer's uni stream");
     let created: Stream | undefined;
     const p = this.peerParams;
     for (let i = this.peerOpened[dir] as number; i <= index; i++) {
@@ -665,7 +719,11 @@ export class Connection implements QuicConnection {
   }
 
   private onNewConnectionId(f: Extract<Frame, { type: 'new_connection_id' }>): void {
-    if (this.peerCid.length === 0) throw protocolError(TransportError.PROTOCOL_VIOLATION, 'NEW_CONNECTION_ID with a zero-length connection ID');
+    if (this.peerCid.length === 0)
+      throw protocolError(
+        TransportError.PROTOCOL_VIOLATION,
+        'NEW_CONNECTION_ID with a zero-length connection ID',
+      );
     if (f.seq < this.peerCidSeq) {
       this.control.push({ frame: { type: 'retire_connection_id', seq: f.seq } });
       return;
@@ -682,11 +740,13 @@ export class Connection implements QuicConnection {
       this.peerCidSeq = next;
       this.peerCid = this.peerCids.get(next) as Uint8Array;
     }
-    if (this.peerCids.size > MAX_ISSUED_CIDS) throw protocolError(TransportError.CONNECTION_ID_LIMIT_ERROR, 'Too many connection IDs');
+    if (this.peerCids.size > MAX_ISSUED_CIDS)
+      throw protocolError(TransportError.CONNECTION_ID_LIMIT_ERROR, 'Too many connection IDs');
   }
 
   private onRetireConnectionId(seq: number): void {
-    if (seq >= this.nextCidSeq) throw protocolError(TransportError.PROTOCOL_VIOLATION, 'Retiring a connection ID never issued', 0x19);
+    if (seq >= this.nextCidSeq)
+      throw protocolError(TransportError.PROTOCOL_VIOLATION, 'Retiring a connection ID never issued', 0x19);
     const cid = this.ourCids.get(seq);
     if (!cid) return;
     this.ourCids.delete(seq);
@@ -703,7 +763,13 @@ export class Connection implements QuicConnection {
       this.ourCids.set(seq, cid);
       this.host.cidIssued(cid);
       this.control.push({
-        frame: { type: 'new_connection_id', seq, retirePriorTo: 0, cid, resetToken: new Uint8Array(randomBytes(16)) },
+        frame: {
+          type: 'new_connection_id',
+          seq,
+          retirePriorTo: 0,
+          cid,
+          resetToken: new Uint8Array(randomBytes(16)),
+        },
       });
     }
   }
@@ -723,7 +789,8 @@ export class Connection implements QuicConnection {
   private failWith(e: unknown): void {
     if (!(e instanceof DreggError)) throw e; // a bug of ours: let it surface
     const alert = (e as DreggError & { alert?: number }).alert;
-    const code = e.code === 'E_TLS' && alert !== undefined ? TransportError.CRYPTO_ERROR + alert : transportErrorOf(e);
+    const code =
+      e.code === 'E_TLS' && alert !== undefined ? TransportError.CRYPTO_ERROR + alert : transportErrorOf(e);
     const frameType = (e as DreggError & { frameType?: number }).frameType ?? 0;
     this.enterClosing(
       { type: 'connection_close', app: false, code, frameType, reason: e.message.slice(0, 100) },
@@ -749,7 +816,10 @@ export class Connection implements QuicConnection {
   }
 
   private finish(result: { code: number; reason: string; remote: boolean }): void {
-    const error = new DreggError('E_UNREACHABLE', `QUIC connection closed (${result.code}${result.reason ? `: ${result.reason}` : ''})`);
+    const error = new DreggError(
+      'E_UNREACHABLE',
+      `QUIC connection closed (${result.code}${result.reason ? `: ${result.reason}` : ''})`,
+    );
     for (const s of this.streams.values()) s.fail(error);
     for (const w of this.streamWaiters.flat()) w();
     this.streamWaiters[0] = [];
@@ -769,13 +839,25 @@ export class Connection implements QuicConnection {
       // A transport close is allowed at every level; an application close only in 1-RTT (§12.4).
       const f: Frame =
         space !== APPLICATION_SPACE && frame.type === 'connection_close' && frame.app
-          ? { type: 'connection_close', app: false, code: TransportError.APPLICATION_ERROR, frameType: 0, reason: '' }
+          ? {
+              type: 'connection_close',
+              app: false,
+              code: TransportError.APPLICATION_ERROR,
+              frameType: 0,
+              reason: '',
+            }
           : frame;
       const w: Writer = { buf: new Uint8Array(frameSize(f) + 4), pos: 0 };
       encodeFrame(w, f);
       packets.push(this.seal(space, w, 0));
     }
-    this.sendDatagram(packets);
+    this.sendPackets(packets);
+  }
+
+  /** Ends at once, without a closing period (the endpoint is shutting down). */
+  terminateNow(): void {
+    if (this.state === 'handshake' || this.state === 'open') this.finish({ code: 0, reason: 'endpoint closed', remote: false });
+    this.terminate();
   }
 
   private terminate(): void {
@@ -804,7 +886,10 @@ export class Connection implements QuicConnection {
     if (this.state === 'closed') return;
     if (this.state === 'closing' || this.state === 'draining') at = this.closeUntil;
     else {
-      at = this.idleTimeout > 0 ? this.lastActivity + Math.max(this.idleTimeout, 3 * this.recovery.rtt.pto) : Number.POSITIVE_INFINITY;
+      at =
+        this.idleTimeout > 0
+          ? this.lastActivity + Math.max(this.idleTimeout, 3 * this.recovery.rtt.pto)
+          : Number.POSITIVE_INFINITY;
       for (const s of this.spaces) if (s.ackAt > 0 && s.ackAt < at) at = s.ackAt;
       const t = this.recovery.timer(this.handshakeComplete, this.amplificationBlocked());
       if (t && t.at < at) at = t.at;
@@ -826,13 +911,20 @@ export class Connection implements QuicConnection {
       return;
     }
     if (this.state === 'closed') return;
-    if (this.idleTimeout > 0 && now >= this.lastActivity + Math.max(this.idleTimeout, 3 * this.recovery.rtt.pto)) {
+    if (
+      this.idleTimeout > 0 &&
+      now >= this.lastActivity + Math.max(this.idleTimeout, 3 * this.recovery.rtt.pto)
+    ) {
       // Idle timeout: close silently (RFC 9000 §10.1).
       this.finish({ code: 0, reason: 'idle timeout', remote: false });
       this.terminate();
       return;
     }
-    const { lost, space, probe } = this.recovery.onTimeout(now, this.handshakeComplete, this.amplificationBlocked());
+    const { lost, space, probe } = this.recovery.onTimeout(
+      now,
+      this.handshakeComplete,
+      this.amplificationBlocked(),
+    );
     for (const p of lost) this.onPacketLost(space, p);
     if (probe !== undefined) this.prepareProbe(probe);
     this.pacedUntil = 0;
@@ -845,7 +937,8 @@ export class Connection implements QuicConnection {
     s.probes = 2;
     for (const p of this.recovery.inFlight(space)) {
       for (const item of p.data) {
-        if (item.t === 'crypto') s.cryptoSend.onLost({ offset: item.offset, length: item.length, fin: false });
+        if (item.t === 'crypto')
+          s.cryptoSend.onLost({ offset: item.offset, length: item.length, fin: false });
         else if (item.t === 'stream' && this.streams.has(item.stream.id)) {
           item.stream.send?.onLost({ offset: item.offset, length: item.length, fin: item.fin });
           this.sendQueue.add(item.stream);
@@ -896,7 +989,12 @@ export class Connection implements QuicConnection {
       const probing = s.probes > 0;
       // New ack-eliciting data needs congestion window (probes excepted) and, in 1-RTT, pacing.
       let mayElicit = probing || cc.bytesInFlight + budget <= cc.window;
-      if (mayElicit && !probing && space === APPLICATION_SPACE && (this.sendQueue.size > 0 || this.datagramsOut.length > 0)) {
+      if (
+        mayElicit &&
+        !probing &&
+        space === APPLICATION_SPACE &&
+        (this.sendQueue.size > 0 || this.datagramsOut.length > 0)
+      ) {
         const wait = this.pacer.delay(now, budget, cc.window, this.recovery.rtt.smoothed);
         if (wait > 0) {
           mayElicit = false;
@@ -943,7 +1041,14 @@ export class Connection implements QuicConnection {
   }
 
   /** Writes the frames due in `space` into `w`; returns whether any is ack-eliciting. */
-  private fillPacket(space: Space, w: Writer, room: number, items: Sent[], mayElicit: boolean, now: number): boolean {
+  private fillPacket(
+    space: Space,
+    w: Writer,
+    room: number,
+    items: Sent[],
+    mayElicit: boolean,
+    now: number,
+  ): boolean {
     const s = this.spaces[space] as SpaceState;
     let eliciting = false;
     // An ACK goes out when due, or rides along with anything else we send: reserve its room first.
@@ -967,7 +1072,10 @@ export class Connection implements QuicConnection {
         const max = limit - w.pos - cryptoHeaderSize(s.cryptoSend.written, limit);
         const next = s.cryptoSend.next(max, Number.POSITIVE_INFINITY);
         if (!next || next.data.length === 0) break;
-        emit({ type: 'crypto', offset: next.offset, data: next.data }, { t: 'crypto', offset: next.offset, length: next.data.length });
+        emit(
+          { type: 'crypto', offset: next.offset, data: next.data },
+          { t: 'crypto', offset: next.offset, length: next.data.length },
+        );
       }
       if (space === APPLICATION_SPACE) this.fillApplication(w, limit, emit);
       if (s.probes > 0 && !eliciting && fits(1)) {
@@ -985,7 +1093,8 @@ export class Connection implements QuicConnection {
   }
 
   private fillApplication(w: Writer, room: number, emit: (f: Frame, item: Sent) => boolean): void {
-    for (const data of this.pathResponses.splice(0)) emit({ type: 'path_response', data }, { t: 'control', frame: { type: 'path_response', data } });
+    for (const data of this.pathResponses.splice(0))
+      emit({ type: 'path_response', data }, { t: 'control', frame: { type: 'path_response', data } });
     while (this.control.length > 0) {
       const c = this.control[0] as { frame: Frame; stream?: Stream };
       if (!emit(c.frame, { t: 'control', frame: c.frame })) break;
@@ -997,8 +1106,13 @@ export class Connection implements QuicConnection {
     }
     for (const dir of [0, 1]) {
       if (this.peerStreamLimit[dir] !== this.peerStreamLimitSent[dir]) {
-        const frame: Frame = { type: 'max_streams', bidi: dir === 0, max: this.peerStreamLimit[dir] as number };
-        if (emit(frame, { t: 'control', frame })) this.peerStreamLimitSent[dir] = this.peerStreamLimit[dir] as number;
+        const frame: Frame = {
+          type: 'max_streams',
+          bidi: dir === 0,
+          max: this.peerStreamLimit[dir] as number,
+        };
+        if (emit(frame, { t: 'control', frame }))
+          this.peerStreamLimitSent[dir] = this.peerStreamLimit[dir] as number;
       }
     }
     while (this.datagramsOut.length > 0) {
@@ -1016,9 +1130,19 @@ export class Connection implements QuicConnection {
   }
 
   /** Writes one stream's control frames and data; returns whether it still has something to send. */
-  private fillStream(stream: Stream, w: Writer, room: number, emit: (f: Frame, item: Sent) => boolean): boolean {
+  private fillStream(
+    stream: Stream,
+    w: Writer,
+    room: number,
+    emit: (f: Frame, item: Sent) => boolean,
+  ): boolean {
     if (stream.resetCode !== undefined && !stream.resetSent && stream.send) {
-      const frame: Frame = { type: 'reset_stream', id: stream.id, code: stream.resetCode, finalSize: stream.send.sentUpTo };
+      const frame: Frame = {
+        type: 'reset_stream',
+        id: stream.id,
+        code: stream.resetCode,
+        finalSize: stream.send.sentUpTo,
+      };
       if (!emit(frame, { t: 'control', frame, stream })) return true;
       stream.resetSent = true;
     }
@@ -1043,7 +1167,13 @@ export class Connection implements QuicConnection {
       const next = send.next(space, limit);
       if (!next) break;
       this.dataSent += send.sentUpTo - before;
-      const frame: Frame = { type: 'stream', id: stream.id, offset: next.offset, data: next.data, fin: next.fin };
+      const frame: Frame = {
+        type: 'stream',
+        id: stream.id,
+        offset: next.offset,
+        data: next.data,
+        fin: next.fin,
+      };
       emit(frame, { t: 'stream', stream, offset: next.offset, length: next.data.length, fin: next.fin });
       stream.onSendProgress();
       if (!stream.sendable) return false;
@@ -1066,14 +1196,21 @@ export class Connection implements QuicConnection {
     const extra = padding + (4 - pnLen);
     let payload = w.buf.subarray(0, w.pos);
     if (extra > 0) {
-      payload = w.pos + extra <= w.buf.length ? w.buf.subarray(0, w.pos + extra) : Buffer.concat([payload, new Uint8Array(extra)]);
+      payload =
+        w.pos + extra <= w.buf.length
+          ? w.buf.subarray(0, w.pos + extra)
+          : Buffer.concat([payload, new Uint8Array(extra)]);
       payload.fill(0, w.pos);
     }
     const header =
       space === APPLICATION_SPACE
         ? shortHeader(this.peerCid, pn, pnLen, 0)
         : longHeader(
-            { type: space === 0 ? 'initial' : 'handshake', dcid: this.peerCid, scid: this.ourCids.get(0) ?? this.options.cid },
+            {
+              type: space === 0 ? 'initial' : 'handshake',
+              dcid: this.peerCid,
+              scid: this.ourCids.get(0) ?? this.options.cid,
+            },
             pn,
             pnLen,
             payload.length,
@@ -1081,7 +1218,7 @@ export class Connection implements QuicConnection {
     return write.seal(header, payload, pn);
   }
 
-  private sendDatagram(packets: Uint8Array[]): void {
+  private sendPackets(packets: Uint8Array[]): void {
     if (packets.length === 0) return;
     this.host.send([packets.length === 1 ? (packets[0] as Uint8Array) : Buffer.concat(packets)]);
   }

@@ -8,6 +8,7 @@
  */
 import { DreggError } from '../../errors.ts';
 import type { Level } from './api.ts';
+import { Cursor, varintLength, writeVarint } from './varint.ts';
 
 /** Transport error codes, RFC 9000 §20.1. */
 export const TransportError = {
@@ -46,9 +47,6 @@ export function transportErrorOf(e: unknown): number {
   }
   return TransportError.INTERNAL_ERROR;
 }
-
-/** Largest value of a QUIC variable-length integer (2^62 - 1); we only carry values up to 2^53. */
-export const MAX_VARINT = 2 ** 62 - 1;
 
 /** ACK ranges: inclusive [smallest, largest] pairs, highest first, disjoint and not adjacent. */
 export type AckRange = readonly [number, number];
@@ -101,44 +99,14 @@ export type Frame =
   | { readonly type: 'handshake_done' }
   | { readonly type: 'datagram'; readonly data: Uint8Array };
 
-// ---- varints over a cursor ----------------------------------------------------------------------
-
-/** Bytes a varint takes (RFC 9000 §16). */
-export function varintSize(v: number): 1 | 2 | 4 | 8 {
-  return v < 0x40 ? 1 : v < 0x4000 ? 2 : v < 0x40000000 ? 4 : 8;
-}
-
-/** A write position in a caller-owned buffer. */
+/** A write position in a caller-owned buffer (the connection fills one packet payload per Writer). */
 export interface Writer {
   readonly buf: Uint8Array;
   pos: number;
 }
 
-export function writeVarint(w: Writer, v: number): void {
-  const b = w.buf;
-  let p = w.pos;
-  if (v < 0x40) b[p++] = v;
-  else if (v < 0x4000) {
-    b[p++] = 0x40 | (v >>> 8);
-    b[p++] = v & 0xff;
-  } else if (v < 0x40000000) {
-    b[p++] = 0x80 | (v >>> 24);
-    b[p++] = (v >>> 16) & 0xff;
-    b[p++] = (v >>> 8) & 0xff;
-    b[p++] = v & 0xff;
-  } else {
-    const hi = Math.floor(v / 0x100000000);
-    const lo = v >>> 0;
-    b[p++] = 0xc0 | (hi >>> 24);
-    b[p++] = (hi >>> 16) & 0xff;
-    b[p++] = (hi >>> 8) & 0xff;
-    b[p++] = hi & 0xff;
-    b[p++] = lo >>> 24;
-    b[p++] = (lo >>> 16) & 0xff;
-    b[p++] = (lo >>> 8) & 0xff;
-    b[p++] = lo & 0xff;
-  }
-  w.pos = p;
+function putVarint(w: Writer, v: number): void {
+  w.pos = writeVarint(w.buf, w.pos, v);
 }
 
 function writeBytes(w: Writer, data: Uint8Array): void {
@@ -146,70 +114,20 @@ function writeBytes(w: Writer, data: Uint8Array): void {
   w.pos += data.length;
 }
 
-/** A read position in received bytes; every read past the end fails with E_DECODE. */
-export interface Reader {
-  readonly buf: Uint8Array;
-  pos: number;
-  readonly end: number;
-}
-
 function truncated(): never {
   throw new DreggError('E_DECODE', 'Truncated QUIC frame');
-}
-
-export function readVarint(r: Reader): number {
-  const b = r.buf;
-  const p = r.pos;
-  if (p >= r.end) truncated();
-  const first = b[p] as number;
-  const len = 1 << (first >> 6);
-  if (p + len > r.end) truncated();
-  r.pos = p + len;
-  switch (len) {
-    case 1:
-      return first;
-    case 2:
-      return ((first & 0x3f) << 8) | (b[p + 1] as number);
-    case 4:
-      return (
-        ((first & 0x3f) * 0x1000000 + ((b[p + 1] as number) << 16)) |
-        ((b[p + 2] as number) << 8) |
-        (b[p + 3] as number)
-      );
-    default: {
-      const hi =
-        ((first & 0x3f) << 24) |
-        ((b[p + 1] as number) << 16) |
-        ((b[p + 2] as number) << 8) |
-        (b[p + 3] as number);
-      const lo =
-        (((b[p + 4] as number) << 24) |
-          ((b[p + 5] as number) << 16) |
-          ((b[p + 6] as number) << 8) |
-          (b[p + 7] as number)) >>>
-        0;
-      return hi * 0x100000000 + lo;
-    }
-  }
-}
-
-function readBytes(r: Reader, n: number): Uint8Array {
-  if (n > r.end - r.pos) truncated();
-  const out = r.buf.subarray(r.pos, r.pos + n);
-  r.pos += n;
-  return out;
 }
 
 // ---- sizes and encoding ---------------------------------------------------------------------------
 
 /** Bytes of a STREAM frame's header (type, id, offset when non-zero, explicit length). */
 export function streamHeaderSize(id: number, offset: number, length: number): number {
-  return 1 + varintSize(id) + (offset > 0 ? varintSize(offset) : 0) + varintSize(length);
+  return 1 + varintLength(id) + (offset > 0 ? varintLength(offset) : 0) + varintLength(length);
 }
 
 /** Bytes of a CRYPTO frame's header. */
 export function cryptoHeaderSize(offset: number, length: number): number {
-  return 1 + varintSize(offset) + varintSize(length);
+  return 1 + varintLength(offset) + varintLength(length);
 }
 
 const encoder = new TextEncoder();
@@ -228,44 +146,45 @@ export function frameSize(frame: Frame): number {
       if (first === undefined) throw new DreggError('E_INTERNAL', 'ACK frame without ranges');
       let n =
         1 +
-        varintSize(first[1]) +
-        varintSize(frame.delay) +
-        varintSize(rest.length) +
-        varintSize(first[1] - first[0]);
+        varintLength(first[1]) +
+        varintLength(frame.delay) +
+        varintLength(rest.length) +
+        varintLength(first[1] - first[0]);
       let prevSmallest = first[0];
       for (const [lo, hi] of rest) {
-        n += varintSize(prevSmallest - hi - 2) + varintSize(hi - lo);
+        n += varintLength(prevSmallest - hi - 2) + varintLength(hi - lo);
         prevSmallest = lo;
       }
-      if (frame.ecn) n += varintSize(frame.ecn.ect0) + varintSize(frame.ecn.ect1) + varintSize(frame.ecn.ce);
+      if (frame.ecn)
+        n += varintLength(frame.ecn.ect0) + varintLength(frame.ecn.ect1) + varintLength(frame.ecn.ce);
       return n;
     }
     case 'reset_stream':
-      return 1 + varintSize(frame.id) + varintSize(frame.code) + varintSize(frame.finalSize);
+      return 1 + varintLength(frame.id) + varintLength(frame.code) + varintLength(frame.finalSize);
     case 'stop_sending':
-      return 1 + varintSize(frame.id) + varintSize(frame.code);
+      return 1 + varintLength(frame.id) + varintLength(frame.code);
     case 'crypto':
       return cryptoHeaderSize(frame.offset, frame.data.length) + frame.data.length;
     case 'new_token':
-      return 1 + varintSize(frame.token.length) + frame.token.length;
+      return 1 + varintLength(frame.token.length) + frame.token.length;
     case 'stream':
       return streamHeaderSize(frame.id, frame.offset, frame.data.length) + frame.data.length;
     case 'max_data':
-      return 1 + varintSize(frame.max);
+      return 1 + varintLength(frame.max);
     case 'max_stream_data':
-      return 1 + varintSize(frame.id) + varintSize(frame.max);
+      return 1 + varintLength(frame.id) + varintLength(frame.max);
     case 'max_streams':
-      return 1 + varintSize(frame.max);
+      return 1 + varintLength(frame.max);
     case 'data_blocked':
-      return 1 + varintSize(frame.limit);
+      return 1 + varintLength(frame.limit);
     case 'stream_data_blocked':
-      return 1 + varintSize(frame.id) + varintSize(frame.limit);
+      return 1 + varintLength(frame.id) + varintLength(frame.limit);
     case 'streams_blocked':
-      return 1 + varintSize(frame.limit);
+      return 1 + varintLength(frame.limit);
     case 'new_connection_id':
-      return 1 + varintSize(frame.seq) + varintSize(frame.retirePriorTo) + 1 + frame.cid.length + 16;
+      return 1 + varintLength(frame.seq) + varintLength(frame.retirePriorTo) + 1 + frame.cid.length + 16;
     case 'retire_connection_id':
-      return 1 + varintSize(frame.seq);
+      return 1 + varintLength(frame.seq);
     case 'path_challenge':
     case 'path_response':
       return 9;
@@ -273,14 +192,14 @@ export function frameSize(frame: Frame): number {
       const reason = encoder.encode(frame.reason).length;
       return (
         1 +
-        varintSize(frame.code) +
-        (frame.app ? 0 : varintSize(frame.frameType)) +
-        varintSize(reason) +
+        varintLength(frame.code) +
+        (frame.app ? 0 : varintLength(frame.frameType)) +
+        varintLength(reason) +
         reason
       );
     }
     case 'datagram':
-      return 1 + varintSize(frame.data.length) + frame.data.length;
+      return 1 + varintLength(frame.data.length) + frame.data.length;
   }
 }
 
@@ -298,90 +217,90 @@ export function encodeFrame(w: Writer, frame: Frame): void {
       const [first, ...rest] = frame.ranges;
       if (first === undefined) throw new DreggError('E_INTERNAL', 'ACK frame without ranges');
       w.buf[w.pos++] = frame.ecn ? 0x03 : 0x02;
-      writeVarint(w, first[1]);
-      writeVarint(w, frame.delay);
-      writeVarint(w, rest.length);
-      writeVarint(w, first[1] - first[0]);
+      putVarint(w, first[1]);
+      putVarint(w, frame.delay);
+      putVarint(w, rest.length);
+      putVarint(w, first[1] - first[0]);
       let prevSmallest = first[0];
       for (const [lo, hi] of rest) {
-        writeVarint(w, prevSmallest - hi - 2);
-        writeVarint(w, hi - lo);
+        putVarint(w, prevSmallest - hi - 2);
+        putVarint(w, hi - lo);
         prevSmallest = lo;
       }
       if (frame.ecn) {
-        writeVarint(w, frame.ecn.ect0);
-        writeVarint(w, frame.ecn.ect1);
-        writeVarint(w, frame.ecn.ce);
+        putVarint(w, frame.ecn.ect0);
+        putVarint(w, frame.ecn.ect1);
+        putVarint(w, frame.ecn.ce);
       }
       return;
     }
     case 'reset_stream':
       w.buf[w.pos++] = 0x04;
-      writeVarint(w, frame.id);
-      writeVarint(w, frame.code);
-      writeVarint(w, frame.finalSize);
+      putVarint(w, frame.id);
+      putVarint(w, frame.code);
+      putVarint(w, frame.finalSize);
       return;
     case 'stop_sending':
       w.buf[w.pos++] = 0x05;
-      writeVarint(w, frame.id);
-      writeVarint(w, frame.code);
+      putVarint(w, frame.id);
+      putVarint(w, frame.code);
       return;
     case 'crypto':
       w.buf[w.pos++] = 0x06;
-      writeVarint(w, frame.offset);
-      writeVarint(w, frame.data.length);
+      putVarint(w, frame.offset);
+      putVarint(w, frame.data.length);
       writeBytes(w, frame.data);
       return;
     case 'new_token':
       w.buf[w.pos++] = 0x07;
-      writeVarint(w, frame.token.length);
+      putVarint(w, frame.token.length);
       writeBytes(w, frame.token);
       return;
     case 'stream':
       // Always with an explicit length, so more frames may follow in the packet.
       w.buf[w.pos++] = 0x0a | (frame.offset > 0 ? 0x04 : 0) | (frame.fin ? 0x01 : 0);
-      writeVarint(w, frame.id);
-      if (frame.offset > 0) writeVarint(w, frame.offset);
-      writeVarint(w, frame.data.length);
+      putVarint(w, frame.id);
+      if (frame.offset > 0) putVarint(w, frame.offset);
+      putVarint(w, frame.data.length);
       writeBytes(w, frame.data);
       return;
     case 'max_data':
       w.buf[w.pos++] = 0x10;
-      writeVarint(w, frame.max);
+      putVarint(w, frame.max);
       return;
     case 'max_stream_data':
       w.buf[w.pos++] = 0x11;
-      writeVarint(w, frame.id);
-      writeVarint(w, frame.max);
+      putVarint(w, frame.id);
+      putVarint(w, frame.max);
       return;
     case 'max_streams':
       w.buf[w.pos++] = frame.bidi ? 0x12 : 0x13;
-      writeVarint(w, frame.max);
+      putVarint(w, frame.max);
       return;
     case 'data_blocked':
       w.buf[w.pos++] = 0x14;
-      writeVarint(w, frame.limit);
+      putVarint(w, frame.limit);
       return;
     case 'stream_data_blocked':
       w.buf[w.pos++] = 0x15;
-      writeVarint(w, frame.id);
-      writeVarint(w, frame.limit);
+      putVarint(w, frame.id);
+      putVarint(w, frame.limit);
       return;
     case 'streams_blocked':
       w.buf[w.pos++] = frame.bidi ? 0x16 : 0x17;
-      writeVarint(w, frame.limit);
+      putVarint(w, frame.limit);
       return;
     case 'new_connection_id':
       w.buf[w.pos++] = 0x18;
-      writeVarint(w, frame.seq);
-      writeVarint(w, frame.retirePriorTo);
+      putVarint(w, frame.seq);
+      putVarint(w, frame.retirePriorTo);
       w.buf[w.pos++] = frame.cid.length;
       writeBytes(w, frame.cid);
       writeBytes(w, frame.resetToken);
       return;
     case 'retire_connection_id':
       w.buf[w.pos++] = 0x19;
-      writeVarint(w, frame.seq);
+      putVarint(w, frame.seq);
       return;
     case 'path_challenge':
     case 'path_response':
@@ -391,9 +310,9 @@ export function encodeFrame(w: Writer, frame: Frame): void {
     case 'connection_close': {
       const reason = encoder.encode(frame.reason);
       w.buf[w.pos++] = frame.app ? 0x1d : 0x1c;
-      writeVarint(w, frame.code);
-      if (!frame.app) writeVarint(w, frame.frameType);
-      writeVarint(w, reason.length);
+      putVarint(w, frame.code);
+      if (!frame.app) putVarint(w, frame.frameType);
+      putVarint(w, reason.length);
       writeBytes(w, reason);
       return;
     }
@@ -402,7 +321,7 @@ export function encodeFrame(w: Writer, frame: Frame): void {
       return;
     case 'datagram':
       w.buf[w.pos++] = 0x31;
-      writeVarint(w, frame.data.length);
+      putVarint(w, frame.data.length);
       writeBytes(w, frame.data);
       return;
   }
@@ -427,8 +346,8 @@ export function isAckEliciting(frame: Frame): boolean {
   return frame.type !== 'ack' && frame.type !== 'padding' && frame.type !== 'connection_close';
 }
 
-function streamId(r: Reader): number {
-  const id = readVarint(r);
+function streamId(r: Cursor): number {
+  const id = r.varint();
   if (id > Number.MAX_SAFE_INTEGER) throw new DreggError('E_DECODE', 'Stream id out of range');
   return id;
 }
@@ -444,12 +363,12 @@ function endWithin(offset: number, length: number, frameType: number): void {
   }
 }
 
-function decodeFrame(r: Reader, type: number, maxCid: number): Frame {
+function decodeFrame(r: Cursor, type: number, maxCid: number): Frame {
   switch (type) {
     case 0x00: {
       // Consecutive PADDING bytes fold into one frame.
       let end = r.pos;
-      while (end < r.end && r.buf[end] === 0) end++;
+      while (end < r.end && r.bytes[end] === 0) end++;
       const length = end - r.pos + 1;
       r.pos = end;
       return { type: 'padding', length };
@@ -458,18 +377,18 @@ function decodeFrame(r: Reader, type: number, maxCid: number): Frame {
       return { type: 'ping' };
     case 0x02:
     case 0x03: {
-      const largest = readVarint(r);
-      const delay = readVarint(r);
-      const count = readVarint(r);
+      const largest = r.varint();
+      const delay = r.varint();
+      const count = r.varint();
       // Each range needs at least two bytes: a count beyond the bytes left is malformed.
-      if (count > (r.end - r.pos) / 2) truncated();
-      let smallest = largest - readVarint(r);
+      if (count > r.remaining / 2) truncated();
+      let smallest = largest - r.varint();
       if (smallest < 0)
         throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'ACK range below zero', type);
       const ranges: AckRange[] = [[smallest, largest]];
       for (let i = 0; i < count; i++) {
-        const high = smallest - readVarint(r) - 2;
-        const low = high - readVarint(r);
+        const high = smallest - r.varint() - 2;
+        const low = high - r.varint();
         if (low < 0) throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'ACK range below zero', type);
         ranges.push([low, high]);
         smallest = low;
@@ -479,51 +398,51 @@ function decodeFrame(r: Reader, type: number, maxCid: number): Frame {
         type: 'ack',
         delay,
         ranges,
-        ecn: { ect0: readVarint(r), ect1: readVarint(r), ce: readVarint(r) },
+        ecn: { ect0: r.varint(), ect1: r.varint(), ce: r.varint() },
       };
     }
     case 0x04:
-      return { type: 'reset_stream', id: streamId(r), code: readVarint(r), finalSize: readVarint(r) };
+      return { type: 'reset_stream', id: streamId(r), code: r.varint(), finalSize: r.varint() };
     case 0x05:
-      return { type: 'stop_sending', id: streamId(r), code: readVarint(r) };
+      return { type: 'stop_sending', id: streamId(r), code: r.varint() };
     case 0x06: {
-      const offset = readVarint(r);
-      const data = readBytes(r, readVarint(r));
+      const offset = r.varint();
+      const data = r.take(r.varint());
       endWithin(offset, data.length, type);
       return { type: 'crypto', offset, data };
     }
     case 0x07: {
-      const token = readBytes(r, readVarint(r));
+      const token = r.take(r.varint());
       if (token.length === 0)
         throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'Empty NEW_TOKEN', type);
       return { type: 'new_token', token };
     }
     case 0x10:
-      return { type: 'max_data', max: readVarint(r) };
+      return { type: 'max_data', max: r.varint() };
     case 0x11:
-      return { type: 'max_stream_data', id: streamId(r), max: readVarint(r) };
+      return { type: 'max_stream_data', id: streamId(r), max: r.varint() };
     case 0x12:
     case 0x13: {
-      const max = readVarint(r);
+      const max = r.varint();
       if (max > 2 ** 60)
         throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'MAX_STREAMS beyond 2^60', type);
       return { type: 'max_streams', bidi: type === 0x12, max };
     }
     case 0x14:
-      return { type: 'data_blocked', limit: readVarint(r) };
+      return { type: 'data_blocked', limit: r.varint() };
     case 0x15:
-      return { type: 'stream_data_blocked', id: streamId(r), limit: readVarint(r) };
+      return { type: 'stream_data_blocked', id: streamId(r), limit: r.varint() };
     case 0x16:
     case 0x17: {
-      const limit = readVarint(r);
+      const limit = r.varint();
       if (limit > 2 ** 60)
         throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'STREAMS_BLOCKED beyond 2^60', type);
       return { type: 'streams_blocked', bidi: type === 0x16, limit };
     }
     case 0x18: {
-      const seq = readVarint(r);
-      const retirePriorTo = readVarint(r);
-      const cidLength = readBytes(r, 1)[0] as number;
+      const seq = r.varint();
+      const retirePriorTo = r.varint();
+      const cidLength = r.take(1)[0] as number;
       if (cidLength < 1 || cidLength > maxCid || retirePriorTo > seq) {
         throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'Bad NEW_CONNECTION_ID', type);
       }
@@ -531,35 +450,35 @@ function decodeFrame(r: Reader, type: number, maxCid: number): Frame {
         type: 'new_connection_id',
         seq,
         retirePriorTo,
-        cid: readBytes(r, cidLength),
-        resetToken: readBytes(r, 16),
+        cid: r.take(cidLength),
+        resetToken: r.take(16),
       };
     }
     case 0x19:
-      return { type: 'retire_connection_id', seq: readVarint(r) };
+      return { type: 'retire_connection_id', seq: r.varint() };
     case 0x1a:
-      return { type: 'path_challenge', data: readBytes(r, 8) };
+      return { type: 'path_challenge', data: r.take(8) };
     case 0x1b:
-      return { type: 'path_response', data: readBytes(r, 8) };
+      return { type: 'path_response', data: r.take(8) };
     case 0x1c:
     case 0x1d: {
-      const code = readVarint(r);
-      const frameType = type === 0x1c ? readVarint(r) : 0;
-      const reason = decoder.decode(readBytes(r, readVarint(r)));
+      const code = r.varint();
+      const frameType = type === 0x1c ? r.varint() : 0;
+      const reason = decoder.decode(r.take(r.varint()));
       return { type: 'connection_close', app: type === 0x1d, code, frameType, reason };
     }
     case 0x1e:
       return { type: 'handshake_done' };
     case 0x30:
-      return { type: 'datagram', data: readBytes(r, r.end - r.pos) };
+      return { type: 'datagram', data: r.take(r.remaining) };
     case 0x31:
-      return { type: 'datagram', data: readBytes(r, readVarint(r)) };
+      return { type: 'datagram', data: r.take(r.varint()) };
     default: {
       if (type >= 0x08 && type <= 0x0f) {
         const id = streamId(r);
-        const offset = type & 0x04 ? readVarint(r) : 0;
-        const length = type & 0x02 ? readVarint(r) : r.end - r.pos;
-        const data = readBytes(r, length);
+        const offset = type & 0x04 ? r.varint() : 0;
+        const length = type & 0x02 ? r.varint() : r.remaining;
+        const data = r.take(length);
         endWithin(offset, length, type);
         return { type: 'stream', id, offset, data, fin: (type & 0x01) !== 0 };
       }
@@ -583,12 +502,12 @@ export interface DecodeOptions {
  * Data fields are views into `payload`: the caller copies what it keeps past this packet.
  */
 export function decodeFrames(payload: Uint8Array, level: Level, options: DecodeOptions = {}): Frame[] {
-  const r: Reader = { buf: payload, pos: 0, end: payload.length };
+  const r = new Cursor(payload, 0, payload.length, 'QUIC frame');
   if (payload.length === 0) throw protocolError(TransportError.PROTOCOL_VIOLATION, 'Packet without frames');
   const frames: Frame[] = [];
   while (r.pos < r.end) {
     const start = r.pos;
-    const type = readVarint(r);
+    const type = r.varint();
     // Frame types must use the shortest encoding (RFC 9000 §12.4); all ours fit in one byte.
     if (r.pos - start !== 1)
       throw protocolError(TransportError.FRAME_ENCODING_ERROR, 'Frame type not minimally encoded', type);
