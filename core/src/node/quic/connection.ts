@@ -430,22 +430,26 @@ export class Connection implements QuicConnection {
       case 'ping':
         return;
       case 'ack':
-        return this.onAck(space, f, now);
+        this.onAck(space, f, now);
+        return;
       case 'crypto':
-        return this.onCrypto(space, f.offset, f.data);
+        this.onCrypto(space, f.offset, f.data);
+        return;
       case 'stream': {
         const stream = this.streamFor(f.id, true);
         if (!stream) return;
         this.chargeConnection(stream, f.offset + f.data.length);
         stream.onData(f.offset, f.data, f.fin);
-        return this.maybeForget(stream);
+        this.maybeForget(stream);
+        return;
       }
       case 'reset_stream': {
         const stream = this.streamFor(f.id, true);
         if (!stream) return;
         this.chargeConnection(stream, f.finalSize);
         stream.onReset(f.code, f.finalSize);
-        return this.maybeForget(stream);
+        this.maybeForget(stream);
+        return;
       }
       case 'stop_sending':
         this.streamFor(f.id, false)?.onStopSending(f.code);
@@ -483,9 +487,11 @@ export class Connection implements QuicConnection {
       case 'handshake_done':
         throw protocolError(TransportError.PROTOCOL_VIOLATION, `${f.type} sent by a client`);
       case 'new_connection_id':
-        return this.onNewConnectionId(f);
+        this.onNewConnectionId(f);
+        return;
       case 'retire_connection_id':
-        return this.onRetireConnectionId(f.seq);
+        this.onRetireConnectionId(f.seq);
+        return;
       case 'path_challenge':
         if (this.pathResponses.length < 4) this.pathResponses.push(f.data.slice());
         return;
@@ -856,7 +862,8 @@ export class Connection implements QuicConnection {
 
   /** Ends at once, without a closing period (the endpoint is shutting down). */
   terminateNow(): void {
-    if (this.state === 'handshake' || this.state === 'open') this.finish({ code: 0, reason: 'endpoint closed', remote: false });
+    if (this.state === 'handshake' || this.state === 'open')
+      this.finish({ code: 0, reason: 'endpoint closed', remote: false });
     this.terminate();
   }
 

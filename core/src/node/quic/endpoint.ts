@@ -83,7 +83,13 @@ export async function createQuicServer(options: QuicServerOptions): Promise<Quic
     for (const d of datagrams) socket.send(d, rinfo.port, rinfo.address);
   }
 
-  function accept(datagram: Uint8Array, first: Extract<Packet, { form: 'long' }>, packets: Packet[], rinfo: RemoteInfo, b: Bucket): void {
+  function accept(
+    datagram: Uint8Array,
+    first: Extract<Packet, { form: 'long' }>,
+    packets: Packet[],
+    rinfo: RemoteInfo,
+    b: Bucket,
+  ): void {
     // Only a v1 Initial of a full-size datagram may create state (RFC 9000 §14.1); its DCID must be
     // at least 8 bytes (§7.2).
     if (first.type !== 'initial' || datagram.length < MIN_INITIAL_DATAGRAM || first.dcid.length < 8) return;
