@@ -5,14 +5,21 @@
  * HTTP/3 control stream arrives as a unidirectional stream of type 0x00 starting with SETTINGS.
  * The same runs through a lossy proxy dropping and reordering 10% of datagrams each way.
  */
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
+import fc from 'fast-check';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chromiumLaunchOptions } from '../../../e2e/tests/chromium.ts';
 import type { QuicConnection, QuicServer, QuicStream } from '../../src/node/quic/api.ts';
 import { selfSignedCertificate } from '../../src/node/quic/cert.ts';
 import type { Connection } from '../../src/node/quic/connection.ts';
 import { createQuicServer } from '../../src/node/quic/endpoint.ts';
+import { encodeFrames } from '../../src/node/quic/frames.ts';
+import { initialKeys } from '../../src/node/quic/keys.ts';
+import { longHeader } from '../../src/node/quic/packet.ts';
+import { packetProtection } from '../../src/node/quic/protect.ts';
 import { startLossyProxy } from './lossy-proxy.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -125,9 +132,83 @@ describe('QUIC handshake with Chromium', () => {
     const proxy = await startLossyProxy({ target: server.address, loss: 0.1, reorder: 0.1, seed: 7 });
     try {
       await handshake(server, proxy.port);
-      expect(proxy.stats.forwarded).toBeGreaterThan(0);
+      expect(proxy.stats.dropped).toBeGreaterThan(0);
     } finally {
       await proxy.close();
+      await server.close();
+    }
+  }, 30_000);
+
+  it('drops random, truncated, corrupted and wrong-version datagrams and a flood, and keeps serving', async () => {
+    const server = await createQuicServer({
+      host: '127.0.0.1',
+      port: 0,
+      certificate: () => cert,
+      alpn: ['h3'],
+    });
+    const errors = vi.spyOn(console, 'error');
+    // The attacker sends from another loopback address, so its budget is not Chromium's.
+    const attacker = createSocket('udp4');
+    await new Promise<void>((resolve) => attacker.bind(0, '127.0.0.2', resolve));
+    const replies: Buffer[] = [];
+    attacker.on('message', (m) => replies.push(m));
+    const send = (d: Uint8Array) =>
+      new Promise<void>((resolve) => attacker.send(d, server.address.port, '127.0.0.1', () => resolve()));
+    // A well-formed client Initial (garbage ClientHello inside) to truncate, flip and re-version.
+    const initial = () => {
+      const dcid = randomBytes(8);
+      const payload = encodeFrames([
+        { type: 'crypto', offset: 0, data: randomBytes(300) },
+        { type: 'padding', length: 1200 - 300 - 40 },
+      ]);
+      const header = longHeader({ type: 'initial', dcid, scid: randomBytes(8) }, 0, 4, payload.length);
+      return packetProtection(initialKeys(dcid).read).seal(header, payload, 0);
+    };
+    try {
+      // An unknown version in a full-size datagram gets Version Negotiation (version field 0).
+      const unknownVersion = initial();
+      unknownVersion[4] = 0x2a;
+      await send(unknownVersion);
+      await expect.poll(() => replies.some((r) => r.readUInt32BE(1) === 0)).toBe(true);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 1500 }),
+            fc.nat().map((cut) => {
+              const d = initial();
+              return d.subarray(0, cut % d.length);
+            }),
+            fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })).map(([at, bit]) => {
+              const d = initial();
+              d[at % d.length] = (d[at % d.length] as number) ^ (1 << bit);
+              return d;
+            }),
+            fc.integer({ min: 2, max: 0xffffffff }).map((version) => {
+              const d = initial();
+              new DataView(d.buffer, d.byteOffset).setUint32(1, version);
+              return d;
+            }),
+          ),
+          async (d) => send(d),
+        ),
+        { numRuns: 300 },
+      );
+      // A flood from the attacker's address while Chromium connects from its own.
+      let flooding = true;
+      const flood = (async () => {
+        const junk = initial();
+        for (let i = 0; flooding && i < 20_000; i++) {
+          attacker.send(junk, server.address.port, '127.0.0.1');
+          if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      await handshake(server, server.address.port);
+      flooding = false;
+      await flood;
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+      attacker.close();
       await server.close();
     }
   }, 30_000);

@@ -36,6 +36,7 @@ function prng(seed: number): () => number {
 export async function startLossyProxy(options: LossyProxyOptions): Promise<LossyProxy> {
   const random = prng(options.seed ?? 1);
   const stats = { forwarded: 0, dropped: 0, reordered: 0 };
+  let closed = false;
   const front = createSocket('udp4');
   await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', resolve));
   const upstreams = new Map<string, { socket: Socket; forward: ReturnType<typeof lossy> }>();
@@ -49,6 +50,7 @@ export async function startLossyProxy(options: LossyProxyOptions): Promise<Lossy
         return;
       }
       const go = () => {
+        if (closed) return;
         stats.forwarded++;
         socket.send(data, port, address);
       };
@@ -89,6 +91,7 @@ export async function startLossyProxy(options: LossyProxyOptions): Promise<Lossy
     port: front.address().port,
     stats,
     async close() {
+      closed = true;
       for (const up of upstreams.values()) up.socket.close();
       await new Promise<void>((resolve) => front.close(() => resolve()));
     },

@@ -55,6 +55,7 @@ export async function createQuicServer(options: QuicServerOptions): Promise<Quic
   const connections = new Set<Connection>();
   let handler: ((c: QuicConnection) => void) | undefined;
   let closing = false;
+  let socketClosed = false;
 
   function bucketFor(address: string, now: number): Bucket {
     let b = buckets.get(address);
@@ -80,6 +81,7 @@ export async function createQuicServer(options: QuicServerOptions): Promise<Quic
   }
 
   function send(datagrams: Uint8Array[], rinfo: { address: string; port: number }): void {
+    if (socketClosed) return;
     for (const d of datagrams) socket.send(d, rinfo.port, rinfo.address);
   }
 
@@ -180,8 +182,8 @@ export async function createQuicServer(options: QuicServerOptions): Promise<Quic
       else if (first.form === 'long') accept(datagram, first, usable, rinfo, b);
     } catch (e) {
       // Connections handle their peers' errors themselves; anything reaching here is our bug, and
-      // one bad datagram must not take the listener down.
-      socket.emit('quic-error', e);
+      // one bad datagram must not take the listener down: report it and keep serving.
+      console.error('QUIC endpoint: unexpected error on a datagram', e);
     }
   });
 
@@ -197,6 +199,7 @@ export async function createQuicServer(options: QuicServerOptions): Promise<Quic
       // Give the CONNECTION_CLOSE datagrams a moment to leave before the socket goes.
       await new Promise((resolve) => setTimeout(resolve, 20));
       for (const c of connections) c.terminateNow();
+      socketClosed = true;
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },
   };
