@@ -78,6 +78,9 @@ export function selfSignedCertificate(
     sequence(time(notBefore), time(notAfter)),
     name(commonName),
     publicKey.export({ format: 'der', type: 'spki' }),
+    // Chromium's WebTransport hash verifier (quiche CertificateView) refuses certificates without an
+    // extensions block: carry one, basicConstraints critical CA:FALSE (2.5.29.19).
+    tlv(0xa3, sequence(sequence(hexBytes('0603551d13'), hexBytes('0101ff'), tlv(0x04, sequence())))),
   );
   const signature = sign('sha256', tbs, privateKey); // DER ECDSA-Sig-Value, as X.509 wants
   const der = sequence(tbs, ECDSA_WITH_SHA256, tlv(0x03, Buffer.concat([Uint8Array.of(0), signature])));
