@@ -1,8 +1,9 @@
 /**
  * Our QUIC endpoint against real Chromium: a page opens `new WebTransport(...)` with the certificate's
- * hash. There is no HTTP/3 layer here yet, so the WebTransport session itself cannot succeed; what
- * must succeed is QUIC: the TLS handshake completes, Chromium acknowledges HANDSHAKE_DONE, and its
- * HTTP/3 control stream arrives as a unidirectional stream of type 0x00 starting with SETTINGS.
+ * hash. There is no HTTP/3 layer here, so the WebTransport session itself cannot succeed; what must
+ * succeed is QUIC: the TLS handshake completes, Chromium acknowledges HANDSHAKE_DONE, its HTTP/3
+ * control stream arrives as a unidirectional stream of type 0x00 starting with SETTINGS, and once it
+ * reads our SETTINGS on a stream we open, its CONNECT request arrives on bidi stream 0.
  * The same runs through a lossy proxy dropping and reordering 10% of datagrams each way.
  */
 import { randomBytes } from 'node:crypto';
@@ -48,14 +49,25 @@ afterAll(async () => {
   await new Promise((resolve) => page?.close(resolve));
 });
 
-/** The first bytes of a stream (at least `n`, or all of it if it ends first). */
-async function firstBytes(stream: QuicStream, n: number): Promise<Uint8Array> {
-  const parts: number[] = [];
-  for await (const chunk of stream.readable) {
-    parts.push(...chunk);
-    if (parts.length >= n) break;
-  }
-  return Uint8Array.from(parts);
+/**
+ * The first `n` bytes of a stream (fewer if it ends first). The stream is drained, never aborted:
+ * stopping an HTTP/3 control stream would be a connection error for Chromium.
+ */
+function firstBytes(stream: QuicStream, n: number): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const parts: number[] = [];
+    void (async () => {
+      try {
+        for await (const chunk of stream.readable) {
+          if (parts.length < n) parts.push(...chunk.subarray(0, n - parts.length));
+          if (parts.length >= n) resolve(Uint8Array.from(parts));
+        }
+      } catch {
+        // The connection closed under the reader: what we have is the answer.
+      }
+      resolve(Uint8Array.from(parts));
+    })();
+  });
 }
 
 /** Starts a WebTransport session from Chromium to `port`; resolves with how it ended for the page. */
@@ -84,30 +96,70 @@ async function dial(port: number): Promise<string> {
   }
 }
 
+/**
+ * HTTP/3 bytes for the test only (the real HTTP/3 layer is h3/): a control stream (type 0x00) with
+ * SETTINGS (0x04) enabling extended CONNECT (0x08), H3 datagrams (0x33) and WebTransport draft-02
+ * (0x2b603742). Seeing them makes Chromium send its CONNECT request, which exercises our sending
+ * path (a server uni stream) and its receiving counterpart (a client bidi stream).
+ */
+const SERVER_CONTROL_STREAM = Uint8Array.of(
+  0x00,
+  0x04,
+  0x09,
+  0x08,
+  0x01,
+  0x33,
+  0x01,
+  0xab,
+  0x60,
+  0x37,
+  0x42,
+  0x01,
+);
+
 async function handshake(server: QuicServer, dialPort: number): Promise<void> {
-  const seen = new Promise<{ connection: QuicConnection; control: Uint8Array }>((resolve) => {
+  const request = new Promise<{
+    connection: QuicConnection;
+    control: Promise<Uint8Array>;
+    headers: Promise<Uint8Array>;
+  }>((resolve) => {
     server.onConnection((connection) => {
+      void connection.openStream(false).then((s) => s.write(SERVER_CONTROL_STREAM));
+      let control!: (b: Promise<Uint8Array>) => void;
+      let headers!: (b: Promise<Uint8Array>) => void;
+      resolve({
+        connection,
+        control: new Promise<Promise<Uint8Array>>((r) => {
+          control = r;
+        }).then((p) => p),
+        headers: new Promise<Promise<Uint8Array>>((r) => {
+          headers = r;
+        }).then((p) => p),
+      });
       connection.onStream((stream) => {
-        // Chromium's HTTP/3 control stream: uni, client-initiated (id % 4 == 2).
-        if (stream.id % 4 === 2)
-          void firstBytes(stream, 3).then((control) => resolve({ connection, control }));
+        // Chromium's HTTP/3 control stream is its first uni stream (id 2); its CONNECT request
+        // goes on the first bidi stream (id 0).
+        if (stream.id === 2) control(firstBytes(stream, 3));
+        if (stream.id === 0) headers(firstBytes(stream, 2));
       });
     });
   });
   const outcome = dial(dialPort);
-  const { connection, control } = await seen;
+  const { connection, ...streams } = await request;
+  const [control, headers] = await Promise.all([streams.control, streams.headers]);
   expect(connection.alpn).toBe('h3');
-  // Stream type 0x00 (control), then a SETTINGS frame (type 0x04) with its length.
-  expect(control[0]).toBe(0x00);
-  expect(control[1]).toBe(0x04);
+  // Stream type 0x00 (control), then a SETTINGS frame (type 0x04).
+  expect(Array.from(control.subarray(0, 2))).toEqual([0x00, 0x04]);
+  // An HTTP/3 HEADERS frame (type 0x01): the CONNECT request for the session.
+  expect(headers[0]).toBe(0x01);
   await expect.poll(() => (connection as Connection).handshakeDoneAcknowledged, { timeout: 5000 }).toBe(true);
   connection.close(0x100, 'no HTTP/3 yet');
-  // Without HTTP/3 the session cannot become ready: the page must see it fail (or still wait).
+  // Without an answer to CONNECT the session cannot become ready: the page must not see it ready.
   expect(await outcome).not.toBe('ready');
 }
 
 describe('QUIC handshake with Chromium', () => {
-  it('completes the handshake and receives the HTTP/3 control stream', async () => {
+  it('completes the handshake, receives the HTTP/3 control stream and, after our SETTINGS, the CONNECT request', async () => {
     const server = await createQuicServer({
       host: '127.0.0.1',
       port: 0,

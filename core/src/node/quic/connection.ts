@@ -28,6 +28,7 @@ import {
 } from './frames.ts';
 import { initialKeys, packetKeys } from './keys.ts';
 import { AEAD_TAG_LENGTH, longHeader, type Packet, packetNumberLength, shortHeader } from './packet.ts';
+import type { TransportParameters } from './params.ts';
 import { type PacketProtection, packetProtection } from './protect.ts';
 import { ReceivedRanges } from './ranges.ts';
 import { APPLICATION_SPACE, Recovery, type SentPacket, type Space } from './recovery.ts';
@@ -60,26 +61,6 @@ export const DEFAULT_LIMITS: Limits = {
   maxStreamsUni: 256,
 };
 
-/** The transport parameters we send and read (RFC 9000 §18.2), in our own names. */
-export interface TransportParameters {
-  readonly originalDestinationConnectionId?: Uint8Array;
-  readonly initialSourceConnectionId?: Uint8Array;
-  readonly statelessResetToken?: Uint8Array;
-  readonly maxIdleTimeout?: number;
-  readonly maxUdpPayloadSize?: number;
-  readonly initialMaxData?: number;
-  readonly initialMaxStreamDataBidiLocal?: number;
-  readonly initialMaxStreamDataBidiRemote?: number;
-  readonly initialMaxStreamDataUni?: number;
-  readonly initialMaxStreamsBidi?: number;
-  readonly initialMaxStreamsUni?: number;
-  readonly ackDelayExponent?: number;
-  readonly maxAckDelay?: number;
-  readonly disableActiveMigration?: boolean;
-  readonly activeConnectionIdLimit?: number;
-  readonly maxDatagramFrameSize?: number;
-}
-
 /** What the connection needs from its endpoint. */
 export interface ConnectionHost {
   /** Sends datagrams to the peer (batched by the endpoint). */
@@ -100,7 +81,7 @@ export interface ConnectionOptions {
   /** Our first connection ID (already routed by the endpoint). */
   readonly cid: Uint8Array;
   /** Builds the TLS server once our transport parameters are known. */
-  readonly tls: (transportParameters: TransportParameters) => TlsServer;
+  readonly tls: (transportParameters: Partial<TransportParameters>) => TlsServer;
   /** Decodes the client's transport parameters (raw extension body). */
   readonly decodeParameters: (raw: Uint8Array) => TransportParameters;
   readonly maxIdleTimeoutMs: number;
