@@ -10,6 +10,7 @@
  * malformed request only resets its own stream (H3_MESSAGE_ERROR).
  */
 
+import { DreggError } from '../../../errors.js';
 import type { QuicConnection, QuicStream } from '../api.js';
 import {
   encodeSettings,
@@ -227,8 +228,10 @@ export function serveHttp3(quic: QuicConnection, handlers: H3Handlers): H3Connec
     // Client-initiated only: bit 0 clear. Uni streams (bit 1) carry a type; bidi are requests.
     const task = stream.bidirectional ? readRequest(stream) : readUni(stream);
     task.catch((e) => {
-      if (e instanceof H3Error || isProtocolError(e)) fatal(e);
-      // Anything else is the stream dying under us (reset, connection closed): nothing to do.
+      if (isProtocolError(e)) fatal(e);
+      // A bug of ours, never the peer's input: close rather than hang, and say so.
+      else if (!(e instanceof DreggError)) close(H3.INTERNAL_ERROR, 'internal error');
+      // Any other DreggError is the stream dying under us (reset, connection closed): nothing to do.
     });
   });
 
@@ -274,7 +277,7 @@ export function serveHttp3(quic: QuicConnection, handlers: H3Handlers): H3Connec
 }
 
 function isProtocolError(e: unknown): boolean {
-  return e instanceof Error && (e as { code?: string }).code === 'E_PROTOCOL';
+  return e instanceof DreggError && e.code === 'E_PROTOCOL';
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

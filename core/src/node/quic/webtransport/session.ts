@@ -123,7 +123,8 @@ export function serveWebTransport(quic: QuicConnection, options: WebTransportOpt
         void request.reader.cancel().catch(() => {});
         return;
       }
-      void startSession(request);
+      // A throwing onSession is the application's bug: the session goes, the connection stays.
+      startSession(request).catch(() => request.stream.abort(H3.INTERNAL_ERROR));
     },
     onWebTransportStream(sessionId, stream, body) {
       // A session id is always a client-initiated bidi stream (draft-02 §4.2).
