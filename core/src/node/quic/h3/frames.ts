@@ -4,7 +4,7 @@
  * frames or raw chunks without copying more than it must.
  */
 
-import { DreggError } from '../../../errors.js';
+import { DreggError } from '../../../errors.ts';
 
 /** Error codes of RFC 9114 §8.1 and RFC 9204 §6 (used in CONNECTION_CLOSE and stream resets). */
 export const H3 = {

@@ -12,7 +12,7 @@
  * prefix of EOS of at most 7 bits, and EOS itself must never appear (RFC 7541 §5.2).
  */
 
-import { DreggError } from '../../../errors.js';
+import { DreggError } from '../../../errors.ts';
 
 // Code lengths of symbols 0..255 and EOS (256), RFC 7541 Appendix B.
 // biome-ignore format: a table

@@ -9,8 +9,8 @@
  * never the dynamic table, so our field sections need no encoder stream either.
  */
 
-import { DreggError } from '../../../errors.js';
-import { huffmanDecode, huffmanEncode, huffmanLength } from './huffman.js';
+import { DreggError } from '../../../errors.ts';
+import { huffmanDecode, huffmanEncode, huffmanLength } from './huffman.ts';
 
 export interface Field {
   readonly name: string;

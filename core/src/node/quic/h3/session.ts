@@ -10,8 +10,8 @@
  * malformed request only resets its own stream (H3_MESSAGE_ERROR).
  */
 
-import { DreggError } from '../../../errors.js';
-import type { QuicConnection, QuicStream } from '../api.js';
+import { DreggError } from '../../../errors.ts';
+import type { QuicConnection, QuicStream } from '../api.ts';
 import {
   encodeSettings,
   FrameType,
@@ -26,8 +26,8 @@ import {
   StreamReader,
   StreamType,
   varints,
-} from './frames.js';
-import { decodeFieldSection, encodeFieldSection, type Field } from './qpack.js';
+} from './frames.ts';
+import { decodeFieldSection, encodeFieldSection, type Field } from './qpack.ts';
 
 /** Largest HEADERS or SETTINGS payload we buffer (our SETTINGS_MAX_FIELD_SECTION_SIZE). */
 export const MAX_FIELD_SECTION = 16 * 1024;

@@ -10,10 +10,10 @@
  * wait in a small buffer, as draft-02 §4.5 allows; past it they are refused.
  */
 
-import { DreggError } from '../../../errors.js';
-import type { QuicConnection, QuicStream } from '../api.js';
-import { FrameType, frame, H3, readVarint, type StreamReader, varints } from '../h3/frames.js';
-import { type H3Connection, type H3Request, serveHttp3 } from '../h3/session.js';
+import { DreggError } from '../../../errors.ts';
+import type { QuicConnection, QuicStream } from '../api.ts';
+import { FrameType, frame, H3, readVarint, type StreamReader, varints } from '../h3/frames.ts';
+import { type H3Connection, type H3Request, serveHttp3 } from '../h3/session.ts';
 
 export const CLOSE_WEBTRANSPORT_SESSION = 0x2843;
 export const DRAIN_WEBTRANSPORT_SESSION = 0x78ae;
