@@ -73,7 +73,7 @@ async function exchange(tab: Page, port: number): Promise<Outcome> {
   await tab.goto(pageUrl);
   return tab.evaluate(
     async ({ port, hash }) => {
-      const hex = async (b: Uint8Array) =>
+      const hex = async (b: Uint8Array<ArrayBuffer>) =>
         Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)), (x) =>
           x.toString(16).padStart(2, '0'),
         ).join('');
