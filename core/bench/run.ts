@@ -55,6 +55,7 @@ import { poseidon2Benches } from './poseidon2.ts';
 import { relayBenches } from './relay.ts';
 import { turnProofBenches } from './turnproof.ts';
 import { turnBenches } from './turns.ts';
+import { webTransportBenches } from './webtransport.ts';
 
 if (process.argv.includes('captp')) {
   await captpBenches();
@@ -78,6 +79,11 @@ if (process.argv.includes('turnproof')) {
 
 if (process.argv.includes('federation')) {
   await federationBenches();
+  process.exit(0);
+}
+
+if (process.argv.includes('webtransport')) {
+  await webTransportBenches();
   process.exit(0);
 }
 

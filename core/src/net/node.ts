@@ -5,10 +5,9 @@
  * before calling anything here (see core/docs/net.md, "Runtime order").
  *
  * Transports: a relay listens on WebSockets (`/ws`, `/wss` behind a TLS proxy) and WebRTC-direct
- * (no CA certificate needed, so a browser can reach a bare IP). WebTransport is where browsers are
- * going, but no js-libp2p node can listen on it yet and Node has no QUIC (FIELD-NOTES): it plugs in
- * through `transports` (the extension point below) once a listener exists, and `dialRelay` already
- * ranks `/webtransport` addresses first.
+ * (no CA certificate needed, so a browser can reach a bare IP), and on WebTransport through our own
+ * QUIC listener (core/src/node/quic, plugged in through `transports` by the relay's config); a
+ * browser light node dials WebTransport first, then WebRTC-direct, then WebSockets (`rank`).
  */
 
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2';
@@ -22,6 +21,7 @@ import { noise } from '@libp2p/noise';
 import { type Ping, ping } from '@libp2p/ping';
 import { webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
+import { webTransport } from '@libp2p/webtransport';
 import { yamux } from '@libp2p/yamux';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2pInit } from 'libp2p';
@@ -64,8 +64,8 @@ export interface RelayNodeOptions {
   };
   readonly limits?: Partial<NetLimits>;
   /**
-   * Extra transports, appended after WebSockets and WebRTC-direct. This is where a WebTransport
-   * listener goes when one exists for Node (none does today: FIELD-NOTES, "WebTransport").
+   * Extra transports, appended after WebSockets and WebRTC-direct: the relay's WebTransport listener
+   * (core/src/node/relay/webtransport.ts) goes here.
    */
   readonly transports?: TransportFactory[];
   /**
@@ -84,7 +84,7 @@ export interface RelayNodeOptions {
 export interface LightNodeOptions {
   readonly privateKey?: PrivateKey;
   readonly limits?: Partial<NetLimits>;
-  /** Extra transports; a browser adds `webTransport()` from @libp2p/webtransport here. */
+  /** Extra transports (WebTransport is already added where the runtime has it). */
   readonly transports?: TransportFactory[];
 }
 
@@ -199,7 +199,8 @@ export async function createRelayNode(o: RelayNodeOptions): Promise<Libp2p<Relay
 }
 
 /**
- * A light node (browser or Node client): dials out only. WebRTC-direct and WebSockets to reach relays,
+ * A light node (browser or Node client): dials out only. WebTransport (browsers), WebRTC-direct and
+ * WebSockets to reach relays,
  * circuit relay to reach other light nodes through one. It dials only the relay addresses it is given
  * (no discovery), so it may dial private and loopback addresses and plain `ws` (a relay on the
  * same machine or LAN; js-libp2p's browser default refuses those).
@@ -209,7 +210,15 @@ export async function createLightNode(o: LightNodeOptions = {}): Promise<Libp2p<
   return createLibp2p<LightServices>({
     ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
     addresses: { listen: ['/p2p-circuit'] },
-    transports: [webRTCDirect(), webSockets(), circuitRelayTransport(), ...(o.transports ?? [])],
+    transports: [
+      // WebTransport where the runtime has it (browsers; Node has no QUIC): relays that listen on it
+      // are dialled there first (see `rank`).
+      ...('WebTransport' in globalThis ? [webTransport()] : []),
+      webRTCDirect(),
+      webSockets(),
+      circuitRelayTransport(),
+      ...(o.transports ?? []),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
@@ -232,8 +241,8 @@ function rank(address: string): number {
 }
 
 /**
- * Connects to a relay given its advertised addresses: WebRTC-direct first, then WebSockets (wss before
- * ws), each with the dial timeout. `E_UNREACHABLE` names every address tried and why it failed
+ * Connects to a relay given its advertised addresses: WebTransport first, then WebRTC-direct, then
+ * WebSockets (wss before ws), each with the dial timeout. `E_UNREACHABLE` names every address tried and why it failed
  * (transport-level reasons only; nothing secret is in an address).
  */
 export async function dialRelay(

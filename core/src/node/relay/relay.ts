@@ -39,6 +39,7 @@ import { type RelayMetrics, relayMetrics } from './metrics.ts';
 import { openRevocationLog, REVOCATION_COLLECTIONS } from './revocations.ts';
 import { relayService } from './service.ts';
 import { relayWebrtcCertificate } from './webrtc-cert.ts';
+import { relayWebTransport } from './webtransport.ts';
 
 export interface RelayConfig {
   /** Where `relay.key` and `relay.sqlite` live. */
@@ -138,6 +139,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
           ? []
           : Object.values(federationTopics(config.federation.genesis.federation))),
       ],
+      transports: relayWebTransport(config.home, config.listen),
     });
     // libp2p's stop waits for every connection to close; a peer that never answers (a browser's
     // WebRTC channel mid-teardown) must not hold the shutdown hostage: the store still closes.
