@@ -360,7 +360,9 @@ export class Connection implements QuicConnection {
       }
       if (this.state !== 'handshake' && this.state !== 'open') return;
     }
-    this.flush();
+    // Answer once per socket read batch, not per datagram: libuv hands the endpoint every datagram
+    // it read in one poll phase before setImmediate runs, so the ACKs for a burst go out as one.
+    this.scheduleFlush();
   }
 
   private receivePacket(datagram: Uint8Array, packet: Packet, now: number): void {
