@@ -43,6 +43,9 @@ const MAX_CRYPTO_BUFFER = 64 * 1024;
 /** Our max_ack_delay (ms) and ack_delay_exponent (defaults, RFC 9000 §18.2). */
 const MAX_ACK_DELAY = 25;
 const ACK_DELAY_EXPONENT = 3;
+/** Acknowledge every 2nd ack-eliciting 1-RTT packet until this many arrived, then every 10th. */
+const ACK_DECIMATION_AFTER = 100;
+const ACK_DECIMATION = 10;
 /** Outgoing DATAGRAM frames waiting for room; older ones are dropped (they are unreliable anyway). */
 const MAX_DATAGRAM_QUEUE = 128;
 
@@ -110,8 +113,9 @@ interface SpaceState {
   readonly received: ReceivedRanges;
   nextPn: number;
   largestAcked: number | undefined;
-  /** Ack-eliciting packets received since our last ACK in this space. */
+  /** Ack-eliciting packets received since our last ACK in this space, and in all. */
   unacked: number;
+  elicited: number;
   /** When the ACK is due (0: none pending; Infinity: only with other frames). */
   ackAt: number;
   readonly cryptoSend: SendBuffer;
@@ -242,6 +246,7 @@ export class Connection implements QuicConnection {
       nextPn: 0,
       largestAcked: undefined,
       unacked: 0,
+      elicited: 0,
       ackAt: 0,
       cryptoSend: new SendBuffer(),
       cryptoRecv: new RecvBuffer(),
@@ -273,6 +278,11 @@ export class Connection implements QuicConnection {
   /** The peer acknowledged our HANDSHAKE_DONE (it has dropped its Handshake keys too). */
   get handshakeDoneAcknowledged(): boolean {
     return this.handshakeDoneAcked;
+  }
+
+  /** How long a pending 1-RTT ACK may wait: a quarter RTT, at least 1 ms, at most max_ack_delay. */
+  private ackDelay(): number {
+    return Math.min(MAX_ACK_DELAY, Math.max(1, this.recovery.rtt.smoothed / 4));
   }
 
   // ---- QuicConnection --------------------------------------------------------------------------
@@ -360,7 +370,9 @@ export class Connection implements QuicConnection {
       }
       if (this.state !== 'handshake' && this.state !== 'open') return;
     }
-    this.flush();
+    // Answer once per socket read batch, not per datagram: libuv hands the endpoint every datagram
+    // it read in one poll phase before setImmediate runs, so the ACKs for a burst go out as one.
+    this.scheduleFlush();
   }
 
   private receivePacket(datagram: Uint8Array, packet: Packet, now: number): void {
@@ -400,9 +412,13 @@ export class Connection implements QuicConnection {
     }
     if (!eliciting) return;
     s.unacked++;
+    s.elicited++;
     const outOfOrder = opened.packetNumber < s.received.largest;
-    if (space !== APPLICATION_SPACE || s.unacked >= 2 || outOfOrder) s.ackAt = now;
-    else if (s.ackAt === 0 || s.ackAt === Number.POSITIVE_INFINITY) s.ackAt = now + MAX_ACK_DELAY;
+    // ACK decimation (as Chromium and Linux TCP do, RFC 9000 §13.2.2 allows it): every 2nd packet
+    // at first, then every 10th or after a quarter RTT; each ACK-only datagram costs a send call.
+    const every = s.elicited <= ACK_DECIMATION_AFTER ? 2 : ACK_DECIMATION;
+    if (space !== APPLICATION_SPACE || s.unacked >= every || outOfOrder) s.ackAt = now;
+    else if (s.ackAt === 0 || s.ackAt === Number.POSITIVE_INFINITY) s.ackAt = now + this.ackDelay();
   }
 
   private onFrame(space: Space, f: Frame, now: number): void {

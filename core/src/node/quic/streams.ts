@@ -300,6 +300,7 @@ export class Stream implements QuicStream {
   private recvError: Error | undefined;
   private readQueue: Uint8Array[] = [];
   private readWaiter: (() => void) | undefined;
+  private wakeScheduled = false;
   private writeWaiters: (() => void)[] = [];
 
   constructor(
@@ -320,7 +321,9 @@ export class Stream implements QuicStream {
     [Symbol.asyncIterator]: () => ({
       next: async (): Promise<IteratorResult<Uint8Array>> => {
         for (;;) {
-          const chunk = this.readQueue.shift();
+          // Everything queued in one piece: a burst of packets costs the reader one step, not one each.
+          const chunk =
+            this.readQueue.length > 1 ? Buffer.concat(this.readQueue.splice(0)) : this.readQueue.shift();
           if (chunk) {
             this.consumedByApp(chunk.length);
             return { value: chunk, done: false };
@@ -359,9 +362,9 @@ export class Stream implements QuicStream {
     if (this.recvError) return;
     this.recvWindow.check(offset + data.length);
     if (!this.recv.insert(offset, data, fin) && !fin) return;
-    // Copy what we keep out of the decrypted packet buffer, which the connection reuses.
-    for (const chunk of this.recv.read()) this.readQueue.push(chunk.slice());
-    this.wakeReader();
+    // Views of the decrypted payload, which is ours alone (packet protection returns a fresh buffer).
+    for (const chunk of this.recv.read()) this.readQueue.push(chunk);
+    this.wakeReaderSoon();
   }
 
   onReset(code: number, finalSize: number): void {
@@ -388,6 +391,19 @@ export class Stream implements QuicStream {
       this.sendMax = max;
       if (this.send?.pending) this.host.wake(this);
     }
+  }
+
+  /**
+   * Wakes the reader after the current socket read batch (setImmediate runs once the poll phase has
+   * handed us every datagram it read), so that it takes the batch's data in one step.
+   */
+  private wakeReaderSoon(): void {
+    if (!this.readWaiter || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wakeReader();
+    });
   }
 
   private wakeReader(): void {
