@@ -151,7 +151,7 @@ export interface Federation {
 const arrivalKey = (n: number): string => n.toString().padStart(12, '0');
 
 /** What a turn's next `prev` names in a federation: its receipt without the relay's own parts. */
-function federationChainHash(federation: string) {
+export function federationChainHash(federation: string) {
   return (r: Parameters<typeof receiptSigningDigest>[0]): string =>
     toHex(hashFor('receiptHash', receiptSigningDigest({ ...r, executor: `federation:${federation}` })));
 }
