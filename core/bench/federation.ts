@@ -8,6 +8,14 @@
  *   turns_per_s       turns settled by member 0 per wall second
  *   finality_p50_ms   time from a turn entering its creator's block to member 0 settling it
  *
+ * mode "relays": n real relays (`dregg relay --federation`, child processes on loopback, SQLite,
+ * gossip, the executor) and C concurrent clients, each the owner of one genesis cell, submitting
+ * transfers one after another through the contract's `turn/submit` (spread over the relays); a
+ * turn is final when its receipt arrives, which the relay sends once the turn is settled in the
+ * final order. turns_per_s counts receipts in the measured window; finality is submit -> receipt.
+ * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it; BENCH_NODE_OPTIONS goes
+ * to every relay (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
  * Run alone with `npm run bench -w core -- federation`.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -21,7 +29,12 @@ import { committee } from '../src/federation/committee.ts';
 import { createMiner } from '../src/federation/miner.ts';
 import { createOrderer } from '../src/federation/order.ts';
 import { createSettlement } from '../src/federation/settle.ts';
+import { connectRelay } from '../src/net/client.ts';
+import { nodeEd25519 } from '../src/node/ed25519.ts';
+import { federationChainHash } from '../src/node/federation/federation.ts';
+import type { Receipt } from '../src/turns/receipt.ts';
 import { decodeTurn, encodeTurn, signTurn, turnHashHex } from '../src/turns/turn.ts';
+import { federation as relays } from '../test/federation/relays-fixtures.ts';
 import { emit } from './measure.ts';
 
 const TURNS_PER_BLOCK = 64;
@@ -51,6 +64,11 @@ async function signedTurns(count: number): Promise<Uint8Array[]> {
   }
   return out;
 }
+
+const RELAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RELAY_CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 512);
+/** Client libp2p nodes per relay: the clients share them, as many users share a few gateways. */
+const NODES_PER_RELAY = 2;
 
 function percentile(sorted: readonly number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 10) / 10;
@@ -113,12 +131,108 @@ async function federation(n: number, turns: readonly Uint8Array[]): Promise<void
     finality_p99_ms: percentile(latencies, 0.99),
     members: n,
     turns: settled,
+    mode: 'core',
     setup: 'one process, no network, no ledger',
   });
 }
 
+async function federationOfRelays(n: number): Promise<void> {
+  // One more funded cell than clients: the sink every transfer pays into, which never acts itself.
+  const fed = await relays(n, RELAY_CLIENTS + 1, {
+    nodeOptions: process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean),
+    args: [
+      '--limit',
+      'rpcInFlightPerPeer=4096',
+      '--limit',
+      'rpcRatePerSecond=100000',
+      '--limit',
+      'rpcBurst=100000',
+      '--limit',
+      'rpcMaxInboundStreams=4096',
+    ],
+  });
+  try {
+    await Promise.all(fed.members.map((m) => fed.start(m.index)));
+    const chainHash = federationChainHash(fed.genesis.federation);
+    const sink = fed.payers[RELAY_CLIENTS]!;
+    const conns = await Promise.all(
+      Array.from({ length: n * NODES_PER_RELAY }, (_, k) =>
+        connectRelay(fed.relays[k % n]!.ready.multiaddrs, {
+          limits: { rpcTimeoutMs: 60_000 },
+        }),
+      ),
+    );
+    const latencies: number[] = [];
+    let measuring = false;
+    let finalized = 0;
+    let stop = false;
+    const client = async (i: number): Promise<void> => {
+      const p = fed.payers[i]!;
+      const conn = conns[i % conns.length]!;
+      let nonce = 0;
+      let prev: string | null = null;
+      while (!stop) {
+        const turn = await signTurn(
+          {
+            ledger: 'main',
+            agent: p.did,
+            cell: p.cell,
+            nonce,
+            prev,
+            effects: [{ type: 'transfer', from: p.cell, to: sink.cell, amount: 1n }],
+            fee: 0n,
+            validUntil: Math.floor(Date.now() / 1000) + 600,
+          },
+          p.seed,
+          nodeEd25519,
+        );
+        const t0 = performance.now();
+        const s = await conn.submitTurn(turn);
+        if (measuring) {
+          latencies.push(performance.now() - t0);
+          finalized++;
+        }
+        nonce++;
+        prev = chainHash(s.receipt as Receipt);
+      }
+    };
+    const running = Array.from({ length: RELAY_CLIENTS }, (_, i) => client(i));
+    // Warm-up: connections, JIT, the first waves.
+    await new Promise((r) => setTimeout(r, 3000));
+    measuring = true;
+    const start = performance.now();
+    await new Promise((r) => setTimeout(r, RELAY_SECONDS * 1000));
+    measuring = false;
+    const seconds = (performance.now() - start) / 1000;
+    stop = true;
+    await Promise.all(running);
+    latencies.sort((a, b) => a - b);
+    const status = (await fed.health(0)).federation;
+    emit(`federation_${n}`, {
+      turns_per_s: Math.round(finalized / seconds),
+      finality_p50_ms: percentile(latencies, 0.5),
+      finality_p99_ms: percentile(latencies, 0.99),
+      mode: 'relays',
+      members: n,
+      clients: RELAY_CLIENTS,
+      turns: finalized,
+      waves: status.lastWave + 1,
+    });
+    for (const c of conns) await c.close().catch(() => undefined);
+  } finally {
+    await fed.close();
+  }
+}
+
 export async function federationBenches(): Promise<void> {
-  const turns = await signedTurns(4000);
-  await federation(4, turns);
-  await federation(7, turns);
+  const only = process.env.BENCH_FED_MODE;
+  if (only !== 'relays') {
+    const turns = await signedTurns(4000);
+    await federation(4, turns);
+    await federation(7, turns);
+  }
+  if (only !== 'core') {
+    await federationOfRelays(4);
+    await federationOfRelays(7);
+  }
 }

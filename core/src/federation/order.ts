@@ -50,6 +50,8 @@ export interface Orderer {
   isOrdered(key: string): boolean;
   /** Creators the order has convicted of equivocation. */
   convicted(): ReadonlySet<string>;
+  /** Creator -> the wave whose step ordered the second block of its fork (its conviction). */
+  convictedAt(): ReadonlyMap<string, number>;
   /** The wave of the last final leader (-1 before the first). */
   lastWave(): number;
 }
@@ -119,6 +121,7 @@ export function createOrderer(lace: Blocklace): Orderer {
   const ordered = new Set<string>();
   const chain: Node[] = [];
   const convicted = new Set<string>();
+  const convictedAt = new Map<string, number>();
   /** Creator -> seq -> ordered block keys there, to see a fork complete in the order. */
   const orderedSeqs = new Map<string, Map<number, string>>();
   const memo = new Map<string, boolean>();
@@ -154,8 +157,10 @@ export function createOrderer(lace: Blocklace): Orderer {
   function deliver(node: Node, wave: number): Ordered {
     const seqs = orderedSeqs.get(node.creator) ?? new Map<number, string>();
     orderedSeqs.set(node.creator, seqs);
-    if (seqs.has(node.seq)) convicted.add(node.creator);
-    else seqs.set(node.seq, node.key);
+    if (seqs.has(node.seq)) {
+      if (!convicted.has(node.creator)) convictedAt.set(node.creator, wave);
+      convicted.add(node.creator);
+    } else seqs.set(node.seq, node.key);
     return { node, position: position++, wave, delivered: !convicted.has(node.creator) };
   }
 
@@ -198,6 +203,7 @@ export function createOrderer(lace: Blocklace): Orderer {
     height: () => position,
     isOrdered: (key) => ordered.has(key),
     convicted: () => convicted,
+    convictedAt: () => convictedAt,
     lastWave: () => lastWave,
   };
 }

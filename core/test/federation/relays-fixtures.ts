@@ -4,18 +4,24 @@
  * can name their addresses, and people with cells the genesis funds.
  */
 import '../../src/node/libp2p-shims.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { cellId } from '../../src/cells/cell.ts';
+import { ed25519PublicKey, nobleEd25519 } from '../../src/crypto/ed25519.ts';
+import { toHex } from '../../src/encoding/bytes.ts';
+import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
+import { decodeFederationRoot, type FederationRoot } from '../../src/federation/attest.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
+import { encodeEmpty } from '../../src/net/contract.ts';
+import { FEDERATION_OPS } from '../../src/net/federation.ts';
 import { relayPrivateKey } from '../../src/net/node.ts';
-import { genesisJson } from '../../src/node/federation/genesis.ts';
+import { type Genesis, genesisJson, parseGenesis } from '../../src/node/federation/genesis.ts';
 import { relayKeys } from '../../src/node/relay/keys.ts';
 import { type SpawnedRelay, spawnRelay } from '../../src/node/relay/spawn.ts';
-import { person, saltOf } from '../relay/fixtures.ts';
+import { signTurn, type Turn } from '../../src/turns/turn.ts';
 
 export const FEDERATION = 'test-fed';
 export const LEDGER = 'main';
@@ -34,6 +40,14 @@ export interface Payer {
   readonly did: string;
   readonly seed: Uint8Array;
   readonly cell: string;
+}
+
+/** Payer i's seed: distinct for any number of payers (a bench funds thousands). */
+function payer(i: number): Payer {
+  const seed = new Uint8Array(32).fill(7);
+  new DataView(seed.buffer).setUint32(0, i + 1);
+  const did = didKeyFromEd25519(ed25519PublicKey(seed));
+  return { did, seed, cell: cellId(did, toHex(seed)) };
 }
 
 export async function freePort(): Promise<number> {
@@ -57,22 +71,37 @@ export interface Status {
   readonly convicted: readonly string[];
   readonly pending: number;
   readonly rootHeight: number;
+  readonly convictedAt: Readonly<Record<string, number>>;
+  readonly leaders: readonly { readonly wave: number; readonly creator: string }[];
+  readonly dropped: number;
+  readonly connected: number;
 }
 
 export interface Fed {
   readonly dir: string;
   readonly members: readonly Member[];
   readonly payers: readonly Payer[];
+  /** The genesis every relay started from: the committee a wallet pins. */
+  readonly genesis: Genesis;
   readonly relays: (SpawnedRelay | undefined)[];
   start(i: number, env?: Record<string, string>): Promise<SpawnedRelay>;
   health(i: number): Promise<{ supplyDelta: string; federation: Status }>;
   client(i: number): Promise<RelayClient>;
+  /** Relay i's answer to `federation/root`, fetched over libp2p as a wallet would. */
+  root(i: number): Promise<FederationRoot>;
   /** Writes relay i's partition file: the peers it refuses. */
   partition(i: number, peers: readonly string[]): void;
   close(): Promise<void>;
 }
 
-export async function federation(n: number, payers: number): Promise<Fed> {
+export interface FedOptions {
+  /** Node options for every relay process (`--cpu-prof` ...). */
+  readonly nodeOptions?: readonly string[];
+  /** Further `dregg relay` arguments for every relay (`--limit` ...). */
+  readonly args?: readonly string[];
+}
+
+export async function federation(n: number, payers: number, options: FedOptions = {}): Promise<Fed> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-fed-'));
   const members: Member[] = [];
   for (let i = 0; i < n; i++) {
@@ -89,19 +118,17 @@ export async function federation(n: number, payers: number): Promise<Fed> {
       address: `/ip4/127.0.0.1/tcp/${port}/ws/p2p/${peerId}`,
     });
   }
-  const people: Payer[] = Array.from({ length: payers }, (_, i) => {
-    const p = person(i + 1);
-    return { ...p, cell: cellId(p.did, saltOf(i + 1)) };
-  });
+  const people: Payer[] = Array.from({ length: payers }, (_, i) => payer(i));
   const genesisPath = join(dir, 'genesis.json');
   writeFileSync(
     genesisPath,
     genesisJson({
       federation: FEDERATION,
       members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
-      cells: people.map((p, i) => ({ owner: p.did, salt: saltOf(i + 1), balance: BALANCE })),
+      cells: people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
     }),
   );
+  const genesis = parseGenesis(readFileSync(genesisPath, 'utf8'));
   const relays: (SpawnedRelay | undefined)[] = members.map(() => undefined);
   const clients = new Map<number, RelayClient>();
   const https: (string | null)[] = members.map(() => null);
@@ -119,7 +146,9 @@ export async function federation(n: number, payers: number): Promise<Fed> {
         LEDGER,
         '--federation',
         genesisPath,
+        ...(options.args ?? []),
       ],
+      nodeOptions: options.nodeOptions,
       env: { CIPHERCLERK_TEST_PARTITION_FILE: join(dir, `partition-${i}`), ...env },
       readyTimeoutMs: 90_000,
     });
@@ -131,23 +160,29 @@ export async function federation(n: number, payers: number): Promise<Fed> {
     return r;
   }
 
+  async function client(i: number): Promise<RelayClient> {
+    let c = clients.get(i);
+    if (c === undefined) {
+      c = await connectRelay(relays[i]!.ready.multiaddrs);
+      clients.set(i, c);
+    }
+    return c;
+  }
+
   return {
     dir,
     members,
     payers: people,
+    genesis,
     relays,
     start,
     async health(i) {
       const res = await fetch(`${https[i]}/healthz`);
       return (await res.json()) as { supplyDelta: string; federation: Status };
     },
-    async client(i) {
-      let c = clients.get(i);
-      if (c === undefined) {
-        c = await connectRelay(relays[i]!.ready.multiaddrs);
-        clients.set(i, c);
-      }
-      return c;
+    client,
+    async root(i) {
+      return decodeFederationRoot(await (await client(i)).call(FEDERATION_OPS.root, encodeEmpty()));
     },
     partition(i, peers) {
       writeFileSync(join(dir, `partition-${i}`), peers.join('\n'));
@@ -158,4 +193,71 @@ export async function federation(n: number, payers: number): Promise<Fed> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const validUntil = () => Math.floor(Date.now() / 1000) + 600;
+
+/** A transfer by `p` continuing its chain as relay `client` reports it. */
+export async function transfer(client: RelayClient, p: Payer, to: Payer, amount: bigint): Promise<Turn> {
+  const [head, cell] = await Promise.all([client.ledger().head(p.did), client.ledger().cell(p.cell)]);
+  return signTurn(
+    {
+      ledger: LEDGER,
+      agent: p.did,
+      cell: p.cell,
+      nonce: cell!.nonce,
+      prev: head.prev,
+      effects: [{ type: 'transfer', from: p.cell, to: to.cell, amount }],
+      fee: 0n,
+      validUntil: validUntil(),
+    },
+    p.seed,
+    nobleEd25519,
+  );
+}
+
+/** Polls the given relays' /healthz until `done` holds for their statuses; fails with the last ones. */
+export async function until(
+  fed: Fed,
+  relays: readonly number[],
+  done: (s: Status[]) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<Status[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Status[] = [];
+  while (Date.now() < deadline) {
+    last = await Promise.all(relays.map(async (i) => (await fed.health(i)).federation));
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`relays ${relays}: ${what} did not happen: ${JSON.stringify(last, null, 1)}`);
+}
+
+/** Waits until the given relays report one final order and ledger root, and nothing pending. */
+export function converged(
+  fed: Fed,
+  relays: readonly number[],
+  atLeast = 0,
+  timeoutMs = 60_000,
+): Promise<Status[]> {
+  return until(
+    fed,
+    relays,
+    (all) => {
+      const first = all[0]!;
+      return (
+        first.settled >= atLeast &&
+        all.every(
+          (s) =>
+            s.pending === 0 &&
+            s.ordered === first.ordered &&
+            s.orderDigest === first.orderDigest &&
+            s.ledgerRoot === first.ledgerRoot,
+        )
+      );
+    },
+    'convergence',
+    timeoutMs,
+  );
 }

@@ -4,11 +4,8 @@
  * restarted from its SQLite. The relays are shared by the tests of this file, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import { DreggError } from '../../src/errors.ts';
-import type { RelayClient } from '../../src/net/client.ts';
-import { signTurn, type Turn } from '../../src/turns/turn.ts';
-import { type Fed, federation, LEDGER, type Payer, type Status } from './relays-fixtures.ts';
+import { converged as convergedOn, type Fed, federation, transfer } from './relays-fixtures.ts';
 
 let fed: Fed;
 
@@ -21,48 +18,8 @@ afterAll(async () => {
   await fed?.close();
 }, 60_000);
 
-const validUntil = () => Math.floor(Date.now() / 1000) + 600;
-
-async function transfer(client: RelayClient, p: Payer, to: Payer, amount: bigint): Promise<Turn> {
-  const [head, cell] = await Promise.all([client.ledger().head(p.did), client.ledger().cell(p.cell)]);
-  return signTurn(
-    {
-      ledger: LEDGER,
-      agent: p.did,
-      cell: p.cell,
-      nonce: cell!.nonce,
-      prev: head.prev,
-      effects: [{ type: 'transfer', from: p.cell, to: to.cell, amount }],
-      fee: 0n,
-      validUntil: validUntil(),
-    },
-    p.seed,
-    nobleEd25519,
-  );
-}
-
-/** Waits until the given relays report one final order and ledger root, and nothing pending. */
-async function converged(relays: readonly number[], atLeast = 0, timeoutMs = 60_000): Promise<Status[]> {
-  const until = Date.now() + timeoutMs;
-  let last: Status[] = [];
-  while (Date.now() < until) {
-    last = await Promise.all(relays.map(async (i) => (await fed.health(i)).federation));
-    const [first] = last;
-    if (
-      first!.settled >= atLeast &&
-      last.every(
-        (s) =>
-          s.pending === 0 &&
-          s.ordered === first!.ordered &&
-          s.orderDigest === first!.orderDigest &&
-          s.ledgerRoot === first!.ledgerRoot,
-      )
-    )
-      return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`relays ${relays} did not converge: ${JSON.stringify(last, null, 1)}`);
-}
+const converged = (relays: readonly number[], atLeast = 0, timeoutMs = 60_000) =>
+  convergedOn(fed, relays, atLeast, timeoutMs);
 
 describe('a federation of four relays', () => {
   it('orders concurrent turns sent to different relays identically, and takes one of each double spend', async () => {

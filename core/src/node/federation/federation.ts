@@ -41,7 +41,7 @@ import {
 import { createBlocklace, type Node } from '../../federation/blocklace.ts';
 import { isMember, isSupermajority } from '../../federation/committee.ts';
 import { createMiner } from '../../federation/miner.ts';
-import { createOrderer, type Ordered } from '../../federation/order.ts';
+import { createOrderer, type Ordered, WAVE_LENGTH } from '../../federation/order.ts';
 import { createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
 import type { Submitted } from '../../net/contract.ts';
 import {
@@ -122,6 +122,14 @@ export interface FederationStatus {
   /** Creators with equivocation evidence in the blocklace, and those the order convicted. */
   readonly equivocators: readonly string[];
   readonly convicted: readonly string[];
+  /** Convicted creator -> the wave whose step convicted it. */
+  readonly convictedAt: Readonly<Record<string, number>>;
+  /** The latest final leaders (at most 32), ascending: who led which wave. */
+  readonly leaders: readonly { readonly wave: number; readonly creator: string }[];
+  /** Federation blocks and root votes dropped: undecodable, badly signed, not a member's, invalid. */
+  readonly dropped: number;
+  /** Other members this relay is connected to and talks to (a partition shows here). */
+  readonly connected: number;
   readonly pending: number;
   /** Height of the latest root more than 2/3 of the committee signed (-1 before one). */
   readonly rootHeight: number;
@@ -143,7 +151,7 @@ export interface Federation {
 const arrivalKey = (n: number): string => n.toString().padStart(12, '0');
 
 /** What a turn's next `prev` names in a federation: its receipt without the relay's own parts. */
-function federationChainHash(federation: string) {
+export function federationChainHash(federation: string) {
   return (r: Parameters<typeof receiptSigningDigest>[0]): string =>
     toHex(hashFor('receiptHash', receiptSigningDigest({ ...r, executor: `federation:${federation}` })));
 }
@@ -208,6 +216,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let ordered = 0;
   let settledTime = 0;
   let stored = 0;
+  let dropped = 0;
   let stopped = false;
 
   // ---- roots -------------------------------------------------------------------------------------
@@ -312,6 +321,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   function take(block: Block, from: string, quiet = false): Node[] {
     try {
       const { inserted, rejected } = lace.insert(block);
+      dropped += rejected.length;
       for (const r of rejected) log('warn', 'federation block refused', { from, error: r.error.message });
       for (const n of inserted)
         if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
@@ -324,6 +334,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       return [...inserted];
     } catch (e) {
       if (!(e instanceof DreggError)) throw e;
+      dropped++;
       log('debug', 'federation block refused', { from, error: e.message });
       return [];
     }
@@ -338,18 +349,23 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
 
   // ---- gossip ------------------------------------------------------------------------------------
   const pubsub = node.services.pubsub;
+  /** Rejecting scores the sender down in gossipsub; counting it shows an operator the attack. */
+  const reject = (): TopicValidatorResult => {
+    dropped++;
+    return TopicValidatorResult.Reject;
+  };
   const decodedFromGossip = new WeakMap<Uint8Array, Block>();
   pubsub.topicValidators.set(topics.blocks, async (peer, message) => {
     if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
     try {
       const block = decodeBlock(message.data);
       if (block.federation !== c.federation || block.epoch !== c.epoch || !isMember(c, toHex(block.creator)))
-        return TopicValidatorResult.Reject;
-      if (!verifyBlockSignature(block)) return TopicValidatorResult.Reject;
+        return reject();
+      if (!verifyBlockSignature(block)) return reject();
       decodedFromGossip.set(message.data, block);
       return TopicValidatorResult.Accept;
     } catch {
-      return TopicValidatorResult.Reject;
+      return reject();
     }
   });
   pubsub.topicValidators.set(topics.roots, async (peer, message) => {
@@ -357,12 +373,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     try {
       const v = decodeRootVote(message.data);
       if (v.federation !== c.federation || v.epoch !== c.epoch || !isMember(c, toHex(v.signer)))
-        return TopicValidatorResult.Reject;
-      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature))
-        return TopicValidatorResult.Reject;
+        return reject();
+      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature)) return reject();
       return TopicValidatorResult.Accept;
     } catch {
-      return TopicValidatorResult.Reject;
+      return reject();
     }
   });
   const onMessage = (event: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
@@ -398,20 +413,21 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       peer: m.multiaddrs.map((a) => a.split('/p2p/')[1]).find((p) => p !== undefined),
     }));
 
+  /** The members this relay has a connection to and does not refuse. */
+  const connectedMembers = (): PeerId[] =>
+    memberPeers
+      .map((m) => m.peer)
+      .filter((p): p is string => p !== undefined && !refused().has(p))
+      .map((p) => peerIdFromString(p))
+      .filter((p) => node.getConnections(p).length > 0);
+
   let fetching = false;
   /** Asks connected members, in turn, for what the blocklace misses (or their tips' past). */
   async function catchUp(target?: PeerId): Promise<void> {
     if (fetching || stopped) return;
     fetching = true;
     try {
-      const peers =
-        target !== undefined
-          ? [target]
-          : memberPeers
-              .map((m) => m.peer)
-              .filter((p): p is string => p !== undefined && !refused().has(p))
-              .map((p) => peerIdFromString(p))
-              .filter((p) => node.getConnections(p).length > 0);
+      const peers = target !== undefined ? [target] : connectedMembers();
       for (const peer of peers.sort(() => Math.random() - 0.5)) {
         for (let round = 0; round < 64 && !stopped; round++) {
           const want = lace.missing().slice(0, MAX_IDS_PER_REQUEST);
@@ -479,11 +495,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const dialer = setInterval(() => {
     rereadPartition();
     void dialMembers();
-    const connected = memberPeers
-      .map((m) => m.peer)
-      .filter((p): p is string => p !== undefined && !refused().has(p))
-      .map((p) => peerIdFromString(p))
-      .filter((p) => node.getConnections(p).length > 0);
+    const connected = connectedMembers();
     const pick = connected[Math.floor(Math.random() * connected.length)];
     if (pick !== undefined) void catchUp(pick);
   }, 1000);
@@ -579,6 +591,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         ledgerRoot: toHex(notary.latestRoot().ledgerRoot),
         equivocators: [...new Set(lace.equivocations().map((e) => e.creator))].sort(),
         convicted: [...orderer.convicted()].sort(),
+        convictedAt: Object.fromEntries(orderer.convictedAt()),
+        leaders: orderer
+          .leaders()
+          .slice(-32)
+          .map((n) => ({ wave: n.round / WAVE_LENGTH, creator: n.creator })),
+        dropped,
+        connected: connectedMembers().length,
         pending: pending.length,
         rootHeight: best?.height ?? -1,
       };
