@@ -72,7 +72,12 @@ export interface Fed {
   close(): Promise<void>;
 }
 
-export async function federation(n: number, payers: number): Promise<Fed> {
+/** `n` relays; the genesis funds `payers` fixture people, then any `extra` cells (a wallet's, say). */
+export async function federation(
+  n: number,
+  payers: number,
+  extra: readonly { owner: string; salt: string; balance: bigint }[] = [],
+): Promise<Fed> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-fed-'));
   const members: Member[] = [];
   for (let i = 0; i < n; i++) {
@@ -99,7 +104,7 @@ export async function federation(n: number, payers: number): Promise<Fed> {
     genesisJson({
       federation: FEDERATION,
       members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
-      cells: people.map((p, i) => ({ owner: p.did, salt: saltOf(i + 1), balance: BALANCE })),
+      cells: [...people.map((p, i) => ({ owner: p.did, salt: saltOf(i + 1), balance: BALANCE })), ...extra],
     }),
   );
   const relays: (SpawnedRelay | undefined)[] = members.map(() => undefined);
