@@ -13,7 +13,7 @@ export {
 } from './crypto/ed25519.ts';
 export { hashFor } from './crypto/hash.ts';
 export { openSealed, seal, x25519FromEd25519Public } from './crypto/sealed-box.ts';
-export { bytesEqual, toHex } from './encoding/bytes.ts';
+export { bytesEqual, fromHex, toHex } from './encoding/bytes.ts';
 export { type CborValue, decodeCbor, encodeCbor } from './encoding/cbor.ts';
 export { didKeyFromEd25519, ed25519FromDidKey } from './encoding/did-key.ts';
 export * from './errors.ts';

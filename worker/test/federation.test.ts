@@ -41,7 +41,13 @@ const epoch1 = committee(
   keys.map((k) => k.member.publicKey),
 );
 
-async function root(c: Committee, height: number, signers: readonly number[], logRoot?: Uint8Array) {
+/** A root of `c` at `height` signed by `signers`; its log root stands in for a settlement log unless given. */
+async function root(
+  c: Committee,
+  height: number,
+  signers: readonly number[],
+  logRoot: Uint8Array | null = new Uint8Array(32).fill(4),
+) {
   const body: FederationRootBody = {
     federation: c.federation,
     epoch: c.epoch,
@@ -107,6 +113,10 @@ describe('the pinned federation', () => {
       'E_UNTRUSTED',
     );
     expect(await code(node.federationRoot(new Uint8Array([1, 2, 3])))).toBe('E_DECODE');
+    // Well signed, but committing to no settlement log: a wallet has no use for it.
+    expect(
+      await code(node.federationRoot(encodeFederationRoot(await root(epoch0, 11, [0, 1, 2], null)))),
+    ).toBe('E_UNTRUSTED');
   });
 
   it('follows a committee change only through the old committee transition', async () => {

@@ -10,9 +10,10 @@
  * count for nothing, and each one is verified: nothing is taken on its length.
  *
  * Wire form (deterministic CBOR map): {v, fed, ep, lroot, h, sigs: [[signer, signature], ...]}, and
- * `log` (the settlement log's Merkle root, ./receipts.ts) when the root commits to one: receipts are
- * proven included only under a root with `log`. It is optional so that a root without it keeps its
- * digest; with it, it is inside the signed digest like every other field.
+ * `log` (the settlement log's Merkle root, ./receipts.ts), inside the signed digest like every other
+ * field. Relays always sign it, and a light client accepts no root without it (light.ts `followRoot`,
+ * receipts.ts `verifyFederatedReceipt`); the wire form keeps it optional only so that a root without
+ * it keeps its digest and `checkFederationRoot` can still count signatures on one.
  */
 import { verifyEd25519Sync } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';

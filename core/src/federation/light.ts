@@ -10,7 +10,9 @@
  * A relay cannot skip an epoch: each step needs the previous committee's supermajority.
  *
  * Roots also only move forward: a root below the height of the last one verified is refused, so a
- * relay cannot roll the client back to an older (still validly signed) state.
+ * relay cannot roll the client back to an older (still validly signed) state. And a root is accepted
+ * only with `logRoot` (the settlement log it commits to): every member signs it, and without it the
+ * root proves no receipt.
  *
  * Genesis (JSON, what a federation publishes): {"federation": name, "epoch": e, "members": [hex key, ...]}.
  * Transition (deterministic CBOR map): {v, fed, ep (the new epoch), mem: [key, ...], sigs: [[signer, signature], ...]}.
@@ -106,6 +108,8 @@ export function followRoot(pin: Pin, root: FederationRoot, transitions: readonly
       accepted: false,
       reason: `no transition signed by epoch ${c.epoch} leads to epoch ${root.epoch}`,
     };
+  // A root without the settlement log's root proves no receipt, and a wallet has no use for one.
+  if (root.logRoot === undefined) return { accepted: false, reason: 'the root commits to no settlement log' };
   const check = checkFederationRoot(root, c);
   if (!check.accepted) return { accepted: false, reason: check.reason ?? 'the root is not accepted' };
   if (pin.root !== undefined && root.height < pin.root.height)
@@ -123,7 +127,7 @@ export function followRoot(pin: Pin, root: FederationRoot, transitions: readonly
         epoch: root.epoch,
         height: root.height,
         ledgerRoot: toHex(root.ledgerRoot),
-        ...(root.logRoot ? { logRoot: toHex(root.logRoot) } : {}),
+        logRoot: toHex(root.logRoot),
       },
     },
   };

@@ -21,7 +21,13 @@
  */
 
 import { hashFor } from '../crypto/hash.ts';
-import { type InclusionProof, merkleLog } from '../crypto/merkle-log.ts';
+import {
+  EMPTY_FRONTIER,
+  type Frontier,
+  type InclusionProof,
+  merkleLog,
+  type PerfectNode,
+} from '../crypto/merkle-log.ts';
 import { fromHex, toHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, decoding, type ErrorCode, ErrorCodes, fail } from '../errors.ts';
@@ -94,18 +100,41 @@ export interface ReceiptLog {
   /** The log root over the first `height` receipts (all of them by default): what a root signs. */
   root(height?: number): Uint8Array;
   receipt(height: number): FederatedReceipt;
+  /** The height of the first receipt naming `turn` (hex): the one that took effect or was refused. */
+  find(turn: string): number | undefined;
   /** The path of receipt `height` in the log of the first `count` receipts (a root's height). */
   prove(height: number, count?: number): InclusionProof;
 }
 
-/** The log a member keeps beside its settlement. Holds every receipt: 32 bytes of digest and the receipt per turn. */
+const nodeKey = (n: PerfectNode): string => `${n.level}/${n.index}`;
+
+/**
+ * The log a member keeps beside its settlement. Appends keep the frontier and every perfect subtree
+ * root (about two hashes per receipt), so a root at any height and any proof cost O(log² n) lookups,
+ * not a rehash of the log: a relay signs a root after every wave and answers proofs on demand.
+ */
 export function createReceiptLog(): ReceiptLog {
   const receipts: FederatedReceipt[] = [];
-  const digests: Uint8Array[] = [];
+  const nodes = new Map<string, Uint8Array>();
+  const first = new Map<string, number>();
+  let frontier: Frontier = EMPTY_FRONTIER;
+  const keep = (n: PerfectNode, h: Uint8Array) => nodes.set(nodeKey(n), h);
+  const node = (n: PerfectNode): Uint8Array => nodes.get(nodeKey(n))!;
   const within = (count: number) => {
-    if (!Number.isSafeInteger(count) || count < 0 || count > digests.length)
-      fail('E_ARGUMENT', `The log holds ${digests.length} receipts, not ${count}`);
+    if (!Number.isSafeInteger(count) || count < 0 || count > receipts.length)
+      fail('E_ARGUMENT', `The log holds ${receipts.length} receipts, not ${count}`);
     return count;
+  };
+  /** The frontier of the first `count` leaves: one perfect subtree per set bit, largest first. */
+  const frontierAt = (count: number): Frontier => {
+    const peaks: Uint8Array[] = [];
+    let start = 0;
+    for (let size = 2 ** Math.floor(Math.log2(Math.max(count, 1))); size >= 1; size /= 2) {
+      if (count - start < size) continue;
+      peaks.push(node({ level: Math.log2(size), index: start / size }));
+      start += size;
+    }
+    return { count, peaks };
   };
   return {
     append(outcomes) {
@@ -114,19 +143,23 @@ export function createReceiptLog(): ReceiptLog {
           fail('E_ARGUMENT', `Outcome at height ${o.place.height} does not follow ${receipts.length}`);
         const r = receiptOf(o);
         receipts.push(r);
-        digests.push(federatedReceiptDigest(r));
+        if (r.turn !== '' && !first.has(r.turn)) first.set(r.turn, r.height);
+        frontier = receiptTree.appendDigest(frontier, federatedReceiptDigest(r), keep);
       }
     },
     height: () => receipts.length,
-    root: (height = digests.length) => receiptTree.merkleRoot(digests.slice(0, within(height))),
+    root(height = receipts.length) {
+      return receiptTree.frontierRoot(height === frontier.count ? frontier : frontierAt(within(height)));
+    },
     receipt(height) {
       const r = receipts[height];
       if (r === undefined) fail('E_NOT_FOUND', `No receipt at height ${height}`);
       return r;
     },
-    prove(height, count = digests.length) {
+    find: (turn) => first.get(turn),
+    prove(height, count = receipts.length) {
       if (height >= within(count)) fail('E_NOT_FOUND', `No receipt at height ${height} below ${count}`);
-      return receiptTree.inclusionProof(digests, height, count);
+      return receiptTree.proofFromNodes(height, count, node);
     },
   };
 }

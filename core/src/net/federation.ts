@@ -6,16 +6,32 @@
  *   block.ts). No gossip envelope: the block is signed by its creator, and that signature, the
  *   federation and the committee are what a receiver checks.
  * - `cipherclerk/v1/federation/<id>/roots`: one member's signature on an attested root body
- *   (core/src/federation/attest.ts), `{v, fed, ep, lroot, h, signer, sig}`, signed by the signer.
+ *   (core/src/federation/attest.ts), `{v, fed, ep, lroot, h, log, signer, sig}`, signed by the signer;
+ *   `log` is the settlement log's root (core/src/federation/receipts.ts), required.
  * - `federation/blocks`: `{v, want, have}` -> `{v, blocks}`: the blocks `want` names with their causal
  *   past, minus the past of the `have` blocks the answerer holds, lowest first, at most
  *   `MAX_BLOCKS_PER_ANSWER`; an empty `want` asks for the past of the answerer's tips (catching up on
  *   connect). The asker inserts them and asks again while its blocklace still misses something.
  * - `federation/root`: `{v}` -> the latest root with signatures of more than 2/3 of the committee
  *   (attest.ts's encoding), `E_NOT_FOUND` before the first.
+ * - `federation/receipt`: `{v, turn}` (the turn's 32-byte hash) -> the receipt bundle of receipts.ts
+ *   (`encodeReceiptBundle`: the turn's federated receipt, its inclusion path, and the latest root more
+ *   than 2/3 signed that covers it); `E_NOT_FOUND` while the turn is not settled under such a root.
+ * - `federation/committee`: `{v}` -> `{v, gen, trans}`: the genesis committee (light.ts's genesis JSON)
+ *   and every transition certificate since, in epoch order; what a wallet pins at first use.
  */
+
 import { type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, decoding } from '../errors.ts';
+import type { Committee } from '../federation/committee.ts';
+import {
+  decodeGenesis,
+  decodeTransition,
+  encodeGenesis,
+  encodeTransition,
+  MAX_MEMBERS,
+  type Transition,
+} from '../federation/light.ts';
 import type { RpcOp } from './rpc.ts';
 
 const KiB = 1024;
@@ -28,7 +44,13 @@ export const MAX_IDS_PER_REQUEST = 256;
 export const FEDERATION_OPS = {
   blocks: { name: 'federation/blocks', maxRequest: 24 * KiB, maxResponse: 32 * MiB, timeoutMs: 30_000 },
   root: { name: 'federation/root', maxRequest: 64, maxResponse: 80 * KiB },
+  /** A root's 80 KiB bound, and the receipt and its path (64 hashes at most) besides. */
+  receipt: { name: 'federation/receipt', maxRequest: 64, maxResponse: 88 * KiB },
+  committee: { name: 'federation/committee', maxRequest: 64, maxResponse: 4 * MiB },
 } as const satisfies Record<string, RpcOp>;
+
+/** Transition certificates one `federation/committee` answer carries at most. */
+export const MAX_TRANSITIONS = 256;
 
 const FED = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
@@ -98,6 +120,7 @@ export interface RootVote {
   readonly epoch: number;
   readonly ledgerRoot: Uint8Array;
   readonly height: number;
+  readonly logRoot: Uint8Array;
   readonly signer: Uint8Array;
   readonly signature: Uint8Array;
 }
@@ -109,6 +132,7 @@ export function encodeRootVote(r: RootVote): Uint8Array {
     ep: r.epoch,
     lroot: r.ledgerRoot,
     h: r.height,
+    log: r.logRoot,
     signer: r.signer,
     sig: r.signature,
   }).slice();
@@ -118,7 +142,7 @@ export function decodeRootVote(bytes: Uint8Array): RootVote {
   return decoding('root vote', () => {
     const v = exactly(
       decodeCbor(bytes, 'root vote'),
-      ['ep', 'fed', 'h', 'lroot', 'sig', 'signer', 'v'],
+      ['ep', 'fed', 'h', 'log', 'lroot', 'sig', 'signer', 'v'],
       'a root vote',
     );
     const whole = (x: CborValue | undefined, name: string): number => {
@@ -135,8 +159,61 @@ export function decodeRootVote(bytes: Uint8Array): RootVote {
       epoch: whole(v.ep, 'ep'),
       ledgerRoot: bytesOf(v.lroot, 32, 'lroot'),
       height: whole(v.h, 'h'),
+      logRoot: bytesOf(v.log, 32, 'log'),
       signer: bytesOf(v.signer, 32, 'signer'),
       signature: bytesOf(v.sig, 64, 'sig'),
     };
+  });
+}
+
+export function encodeReceiptRequest(turn: Uint8Array): Uint8Array {
+  return encodeCbor({ v: 1, turn }).slice();
+}
+
+/** The turn hash asked about (32 bytes). */
+export function decodeReceiptRequest(bytes: Uint8Array): Uint8Array {
+  return decoding('receipt request', () => {
+    const v = exactly(decodeCbor(bytes, 'receipt request'), ['turn', 'v'], 'a receipt request');
+    if (!(v.turn instanceof Uint8Array) || v.turn.length !== 32) invalid('turn is a 32-byte hash');
+    return v.turn;
+  });
+}
+
+/** The committee a federation started with, and every hand-over since. */
+export interface CommitteeAnswer {
+  readonly genesis: Committee;
+  readonly transitions: readonly Transition[];
+}
+
+export function encodeCommitteeAnswer(a: CommitteeAnswer): Uint8Array {
+  return encodeCbor({
+    v: 1,
+    gen: encodeGenesis(a.genesis),
+    trans: a.transitions.map((t) => encodeTransition(t)),
+  }).slice();
+}
+
+/**
+ * Decodes what a relay says its federation's committee is; fails only with `E_DECODE` or
+ * `E_INVALID`. Checks no signature: the wallet pins the genesis (showing its id) and checks each
+ * transition against the committee before it (light.ts `followRoot`).
+ */
+export function decodeCommitteeAnswer(bytes: Uint8Array): CommitteeAnswer {
+  return decoding('committee answer', () => {
+    const v = exactly(decodeCbor(bytes, 'committee answer'), ['gen', 'trans', 'v'], 'a committee answer');
+    // 70 bytes of JSON per member is generous: a key is 66 with its quotes and comma.
+    if (typeof v.gen !== 'string' || v.gen.length > 128 + 70 * MAX_MEMBERS) invalid('gen is a genesis');
+    if (!Array.isArray(v.trans) || v.trans.length > MAX_TRANSITIONS)
+      invalid(`trans is at most ${MAX_TRANSITIONS} transitions`);
+    const genesis = decodeGenesis(v.gen);
+    const transitions = v.trans.map((t) => {
+      if (!(t instanceof Uint8Array)) invalid('a transition is bytes');
+      return decodeTransition(t);
+    });
+    transitions.forEach((t, i) => {
+      if (t.next.federation !== genesis.federation || t.next.epoch !== genesis.epoch + i + 1)
+        invalid('the transitions follow the genesis one epoch at a time');
+    });
+    return { genesis, transitions };
   });
 }

@@ -7,6 +7,7 @@
 export * from './client.ts';
 export * from './contract.ts';
 export * from './deposits.ts';
+export * from './federation.ts';
 export * from './gossip.ts';
 export * from './limits.ts';
 export * from './node.ts';

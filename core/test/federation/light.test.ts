@@ -31,12 +31,18 @@ const signerOf = (c: Committee, i: number) => {
   return k.member;
 };
 
-async function rootOf(c: Committee, height: number, signers: readonly number[]): Promise<FederationRoot> {
+async function rootOf(
+  c: Committee,
+  height: number,
+  signers: readonly number[],
+  withLog = true,
+): Promise<FederationRoot> {
   const body: FederationRootBody = {
     federation: c.federation,
     epoch: c.epoch,
     ledgerRoot: new Uint8Array(32).fill(height % 256),
     height,
+    ...(withLog ? { logRoot: new Uint8Array(32).fill(255 - (height % 256)) } : {}),
   };
   const signatures = await Promise.all(
     signers.map((i) => signFederationRoot(body, signerOf(c, i).publicKey, signerOf(c, i).sign)),
@@ -151,6 +157,13 @@ describe('following a federation from a pinned committee across a committee chan
       reason: expect.stringContaining('below the verified 100'),
     });
     expect(followRoot(high.pin, await rootOf(sim.committee, 100, [1, 2, 3])).accepted).toBe(true);
+  });
+
+  it('accepts no root without the settlement log root, however well signed', async () => {
+    expect(followRoot(pin, await rootOf(sim.committee, 101, [0, 1, 2, 3], false))).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('no settlement log'),
+    });
   });
 });
 

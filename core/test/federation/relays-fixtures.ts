@@ -99,8 +99,11 @@ export interface FedOptions {
   readonly nodeOptions?: readonly string[];
   /** Further `dregg relay` arguments for every relay (`--limit` ...). */
   readonly args?: readonly string[];
+  /** Further genesis cells after the payers' (a wallet's, say). */
+  readonly extra?: readonly { owner: string; salt: string; balance: bigint }[];
 }
 
+/** `n` relays; the genesis funds `payers` fixture people, then `options.extra` cells. */
 export async function federation(n: number, payers: number, options: FedOptions = {}): Promise<Fed> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-fed-'));
   const members: Member[] = [];
@@ -125,7 +128,10 @@ export async function federation(n: number, payers: number, options: FedOptions 
     genesisJson({
       federation: FEDERATION,
       members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
-      cells: people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
+      cells: [
+        ...people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
+        ...(options.extra ?? []),
+      ],
     }),
   );
   const genesis = parseGenesis(readFileSync(genesisPath, 'utf8'));

@@ -147,6 +147,8 @@ export type FederationView =
       readonly committeeId: string;
       readonly members: number;
       readonly source: 'genesis' | 'first-use';
+      /** For a first-use pin: the relay (its did) that served the committee. */
+      readonly from?: string;
       readonly root?: { readonly epoch: number; readonly height: number };
     };
 
@@ -251,6 +253,11 @@ export interface ReceiptView {
   readonly matchesLocal?: boolean;
   /** For a turn just submitted from here: it went as a proof (the relay checked the proof, saw no effects). */
   readonly proved?: boolean;
+  /**
+   * For a turn submitted to a federation relay: its federated receipt, proven under a root more than
+   * 2/3 of the pinned committee signed (a bundle that does not verify fails the submission, `E_UNTRUSTED`).
+   */
+  readonly federated?: FederatedReceiptView;
   /** Its inclusion in the relay's log, checked against the relay's signed (attested) root. */
   readonly inclusion:
     | { readonly verified: true; readonly height: number; readonly at: number; readonly logRoot: string }

@@ -6,11 +6,17 @@
  *
  * Nothing here trusts a relay: a root moves the pin only if core's `followRoot` accepts it (more than
  * 2/3 of the pinned committee, each signature checked; an epoch change only through a transition
- * signed by more than 2/3 of the previous committee; never backwards), and a receipt counts only
- * with its inclusion proof under such a root.
+ * signed by more than 2/3 of the previous committee; never backwards; a settlement log root inside
+ * the signatures), and a receipt counts only with its inclusion proof under such a root, and only
+ * for the turn the wallet asked about.
+ *
+ * At first use the wallet pins the genesis committee the first federation relay it connects to
+ * serves (`firstUse`), remembers which relay that was, and shows the committee id so the person can
+ * compare it with the federation's published one.
  */
 import { DreggError, type Store } from '@cipherclerk/core';
 import {
+  type Committee,
   committeeIdHex,
   decodeFederationRoot,
   decodeGenesis,
@@ -19,6 +25,7 @@ import {
   encodeGenesis,
   followRoot,
   type Pin,
+  type Transition,
   verifyFederatedReceipt,
 } from '@cipherclerk/core/federation';
 import type { FederatedReceiptView, FederationView } from './api.ts';
@@ -31,9 +38,13 @@ interface Stored {
   readonly committee: string;
   readonly source: Pin['source'];
   readonly root?: Pin['root'];
+  /** The relay (its did) a first-use pin came from. */
+  readonly from?: string;
 }
 
-async function read(store: Store): Promise<Pin | undefined> {
+type Held = Pin & { readonly from?: string };
+
+async function read(store: Store): Promise<Held | undefined> {
   const bytes = await store.get('settings', KEY);
   if (bytes === undefined) return undefined;
   const s = JSON.parse(new TextDecoder().decode(bytes)) as Stored;
@@ -41,21 +52,23 @@ async function read(store: Store): Promise<Pin | undefined> {
     committee: decodeGenesis(s.committee),
     source: s.source,
     ...(s.root ? { root: s.root } : {}),
+    ...(s.from ? { from: s.from } : {}),
   };
 }
 
-async function write(store: Store, pin: Pin): Promise<void> {
+async function write(store: Store, pin: Held): Promise<void> {
   const s: Stored = {
     committee: encodeGenesis(pin.committee),
     source: pin.source,
     ...(pin.root ? { root: pin.root } : {}),
+    ...(pin.from ? { from: pin.from } : {}),
   };
   await store.transact([
     { op: 'put', collection: 'settings', key: KEY, value: text.encode(JSON.stringify(s)) },
   ]);
 }
 
-function view(pin: Pin | undefined): FederationView {
+function view(pin: Held | undefined): FederationView {
   if (pin === undefined) return { pinned: false };
   const c = pin.committee;
   return {
@@ -65,11 +78,12 @@ function view(pin: Pin | undefined): FederationView {
     committeeId: committeeIdHex(c),
     members: c.members.length,
     source: pin.source,
+    ...(pin.from ? { from: pin.from } : {}),
     ...(pin.root ? { root: { epoch: pin.root.epoch, height: pin.root.height } } : {}),
   };
 }
 
-function pinned(pin: Pin | undefined): Pin {
+function pinned(pin: Held | undefined): Held {
   if (pin === undefined)
     throw new DreggError('E_NOT_FOUND', 'No federation is pinned: pin one from its genesis file first');
   return pin;
@@ -98,6 +112,18 @@ export function federationLink(store: Store) {
       return view(pin);
     },
 
+    /**
+     * Pins `genesis` as served by `relay` when nothing is pinned yet; a pin already held stays (a
+     * relay of another federation cannot replace it: its roots will simply not verify).
+     */
+    async firstUse(genesis: Committee, relay: string): Promise<FederationView> {
+      const current = await read(store);
+      if (current !== undefined) return view(current);
+      const pin: Held = { committee: genesis, source: 'first-use', from: relay };
+      await write(store, pin);
+      return view(pin);
+    },
+
     async forget(): Promise<FederationView> {
       await store.transact([{ op: 'delete', collection: 'settings', key: KEY }]);
       return view(undefined);
@@ -108,20 +134,33 @@ export function federationLink(store: Store) {
       const pin = pinned(await read(store));
       const f = followRoot(pin, decodeFederationRoot(root), transitions.map(decodeTransition));
       if (!f.accepted) throw new DreggError('E_UNTRUSTED', `Root refused: ${f.reason}`);
-      await write(store, f.pin);
-      return view(f.pin);
+      const moved = { ...f.pin, ...(pin.from ? { from: pin.from } : {}) };
+      await write(store, moved);
+      return view(moved);
     },
 
-    /** Checks a federated receipt with its inclusion proof under an attested root of the pinned committee. */
-    async receipt(bundle: Uint8Array): Promise<FederatedReceiptView> {
+    /**
+     * Checks a federated receipt with its inclusion proof under an attested root of the pinned
+     * committee (or of a later one, through `transitions`), and that it is about `turn` when given.
+     * The root moves the pin when it is the newest verified. `E_UNTRUSTED` on any failure.
+     */
+    async receipt(
+      bundle: Uint8Array,
+      o: { readonly turn?: string; readonly transitions?: readonly Transition[] } = {},
+    ): Promise<FederatedReceiptView> {
       const pin = pinned(await read(store));
       const b = decodeReceiptBundle(bundle);
-      const check = verifyFederatedReceipt(b.receipt, b.proof, b.root, pin.committee);
+      const r = b.receipt;
+      if (o.turn !== undefined && r.turn !== o.turn)
+        throw new DreggError('E_UNTRUSTED', `Receipt refused: it is for turn ${r.turn}, not ${o.turn}`);
+      // The committee of the root's epoch, reached from the pin; the height rule is not for old roots.
+      const at = followRoot({ committee: pin.committee, source: pin.source }, b.root, o.transitions);
+      if (!at.accepted) throw new DreggError('E_UNTRUSTED', `Receipt refused: ${at.reason}`);
+      const check = verifyFederatedReceipt(r, b.proof, b.root, at.pin.committee);
       if (!check.ok) throw new DreggError('E_UNTRUSTED', `Receipt refused: ${check.reason}`);
       // The root it came under is a verified root too: remember it when it is the newest.
-      const f = followRoot(pin, b.root);
-      if (f.accepted) await write(store, f.pin);
-      const r = b.receipt;
+      if (pin.root === undefined || b.root.height >= pin.root.height)
+        await write(store, { ...at.pin, ...(pin.from ? { from: pin.from } : {}) });
       return {
         turn: r.turn,
         height: r.height,

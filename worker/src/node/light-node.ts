@@ -57,6 +57,7 @@ import {
 } from './cells.ts';
 import { errorToWire } from './errors.ts';
 import { federationLink } from './federation.ts';
+import { federationRelay } from './federation-relay.ts';
 import { firmamentLink } from './firmament.ts';
 import {
   deposit,
@@ -184,6 +185,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   const listeners = new Set<(e: NodeEvent) => void>();
   const sites = siteSessions(store);
   const federation = federationLink(store);
+  const federated = federationRelay(federation);
   const firmament = firmamentLink(store, {
     ...(o.firmamentSocket ? { WebSocket: o.firmamentSocket } : {}),
     ...(o.clock ? { now: () => nowSeconds(o.clock!) } : {}),
@@ -306,6 +308,18 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     } catch (e) {
       const w = errorToWire(e);
       throw new DreggError(w.code, `Revoked here, but the relay could not be told: ${w.message}`);
+    }
+  }
+
+  /** On a federation relay, the turn's federated receipt, checked; a refusal is shown on the relay view. */
+  async function withFederated(receipt: ReceiptView, turn: string): Promise<ReceiptView> {
+    const c = online();
+    try {
+      const proven = await federated.settled(c, turn);
+      return proven === undefined ? receipt : { ...receipt, federated: proven };
+    } catch (e) {
+      if (client === c) setRelay({ ...relay, error: errorToWire(e) });
+      throw e;
     }
   }
 
@@ -591,7 +605,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         const receipt = await submitBuilt(online(), b);
         await forgetProvedCell(store, b.cell.id);
         built.delete(b.preview.turn);
-        return receipt;
+        return withFederated(receipt, b.preview.turn);
       }
       // A proved turn goes as its proof; once the relay orders it, its end state is what this node
       // keeps for the cell (the relay holds only the commitment).
@@ -605,7 +619,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       }
       await commitProvedTurn(b.preview.turn);
       built.delete(b.preview.turn);
-      return receipt;
+      return withFederated(receipt, b.preview.turn);
     },
     async receipts() {
       return receiptChain(online(), agent());
@@ -648,6 +662,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       try {
         const c = await o.connect(list);
         client = c;
+        await federated.joined(c);
         settings = { ...settings, relays: list };
         await writeSettings(store, settings);
         c.onRevocation((record) => {

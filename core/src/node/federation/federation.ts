@@ -42,6 +42,7 @@ import { createBlocklace, type Node } from '../../federation/blocklace.ts';
 import { isMember, isSupermajority } from '../../federation/committee.ts';
 import { createMiner } from '../../federation/miner.ts';
 import { createOrderer, type Ordered, WAVE_LENGTH } from '../../federation/order.ts';
+import { createReceiptLog, type ReceiptLog } from '../../federation/receipts.ts';
 import { createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
 import type { Submitted } from '../../net/contract.ts';
 import {
@@ -142,6 +143,8 @@ export interface Federation {
   submit(turn: Turn, bytes: Uint8Array): Promise<Submitted>;
   /** The latest root signed by more than 2/3 of the committee. */
   root(): FederationRoot | undefined;
+  /** The settlement log of federated receipts the roots commit to (`logRoot`); rebuilt on replay. */
+  readonly receipts: ReceiptLog;
   /** The `federation/blocks` handler (the frontier exchange). */
   serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array>;
   status(): FederationStatus;
@@ -207,6 +210,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     const n = await notary.submit(turn);
     accepted.set(turnHashHex(turn), { seq: n.seq, receipt: n.receipt, duplicate: false });
   });
+  const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
   const queued = new Set<string>();
@@ -225,7 +229,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let best: FederationRoot | undefined;
 
   function countVote(body: FederationRootBody, signer: Uint8Array, signature: Uint8Array): void {
-    const key = `${body.height}/${toHex(body.ledgerRoot)}`;
+    const key = `${body.height}/${toHex(federationRootDigest(body))}`;
     const sigs = votes.get(key) ?? new Map<string, Uint8Array>();
     votes.set(key, sigs);
     sigs.set(toHex(signer), signature);
@@ -239,12 +243,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   }
 
   async function attest(): Promise<void> {
-    const body: FederationRootBody = {
+    const body = {
       federation: c.federation,
       epoch: c.epoch,
       ledgerRoot: notary.latestRoot().ledgerRoot,
       height: settlement.height(),
-    };
+      logRoot: receipts.root(),
+    } satisfies FederationRootBody;
     const vote = await signFederationRoot(body, publicKey, member.sign);
     countVote(body, vote.signer, vote.signature);
     await node.services.pubsub
@@ -291,7 +296,9 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         unsettled.delete(o.node.key);
         settledTime = Math.max(settledTime, o.node.block.time ?? 0);
         clock.set(settledTime * 1000);
-        for (const outcome of await settlement.settle([o])) record(outcome);
+        const outcomes = await settlement.settle([o]);
+        receipts.append(outcomes);
+        for (const outcome of outcomes) record(outcome);
         const next = fresh[i + 1];
         if (!quiet && (next === undefined || next.wave !== wave)) await attest();
         wave = next?.wave;
@@ -579,6 +586,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       });
     },
     root: () => best,
+    receipts,
     serveBlocks,
     status() {
       return {

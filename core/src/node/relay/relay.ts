@@ -14,10 +14,9 @@ import { decodeRevocation, verifyRevocation } from '../../caps/revocation.ts';
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Ed25519 } from '../../crypto/ed25519.ts';
 import { DreggError, fail } from '../../errors.ts';
-import { encodeFederationRoot } from '../../federation/attest.ts';
 import { INBOX_COLLECTIONS, type Inbox, type InboxLimits, openInbox } from '../../inbox/inbox.ts';
-import { decodeEmpty, encodeSubmitted, INTENT_OPS, OPS } from '../../net/contract.ts';
-import { FEDERATION_OPS, federationTopics } from '../../net/federation.ts';
+import { encodeSubmitted, INTENT_OPS, OPS } from '../../net/contract.ts';
+import { federationTopics } from '../../net/federation.ts';
 import { publishSigned, subscribeSigned, TOPICS } from '../../net/gossip.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { createRelayNode, type RelayServices, relayPrivateKey } from '../../net/node.ts';
@@ -29,6 +28,8 @@ import { decodeTurn } from '../../turns/turn.ts';
 import { nodeEd25519 } from '../ed25519.ts';
 import { FEDERATION_COLLECTIONS, type Federation, startFederation } from '../federation/federation.ts';
 import type { Genesis } from '../federation/genesis.ts';
+import { serveFederation } from '../federation/serve.ts';
+import { createTrustFeed, type TrustFeed } from '../federation/trust-feed.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
@@ -87,6 +88,8 @@ export interface Relay {
   readonly metrics: RelayMetrics;
   /** Federation mode's state, when the relay runs in it. */
   readonly federation?: Federation;
+  /** Federation mode's EigenTrust over the members, feeding gossipsub's application score. */
+  readonly trust?: TrustFeed;
   /** Graceful shutdown. Idempotent. */
   stop(): Promise<void>;
 }
@@ -128,7 +131,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const deposits = await openDeposits({ notary, inbox, ed, clock, seed: keys.signing });
     const revocations = await openRevocationLog(store);
 
+    const trust = config.federation && createTrustFeed({ genesis: config.federation.genesis });
     const node = await createRelayNode({
+      ...(trust ? { appScore: trust.appScore } : {}),
       listen: [...config.listen],
       privateKey: relayPrivateKey(keys.peer),
       webrtcCertificate: await relayWebrtcCertificate(config.home),
@@ -159,6 +164,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       });
       federation = fed;
       cleanup.push(() => fed.stop());
+      const topics = federationTopics(config.federation.genesis.federation);
+      trust?.attach(node, Object.values(topics), () => fed.status().equivocators);
+      cleanup.push(async () => trust?.stop());
     }
     // In federation mode every read of the ledger is of the settled final order.
     const ledger: Notary = federation?.notary ?? notary;
@@ -206,21 +214,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       };
       handlers['cell/open'] = async () =>
         fail('E_DENIED', "A federation's cells are opened by its genesis or by turns, not by one relay");
-      await serveRpc(node, FEDERATION_OPS.blocks, (request, from) => fed.serveBlocks(request, from), {
+      await serveFederation(node, fed, config.federation!.genesis, {
         observer: { served: metrics.served, dropped: (op, reason) => metrics.dropped(op, reason) },
         limits: config.netLimits,
       });
-      await serveRpc(
-        node,
-        FEDERATION_OPS.root,
-        async (request) => {
-          decodeEmpty(request, 'root request');
-          const root = fed.root();
-          if (root === undefined) fail('E_NOT_FOUND', 'No root has been signed by more than 2/3 yet');
-          return encodeFederationRoot(root);
-        },
-        { limits: config.netLimits },
-      );
     }
     for (const op of Object.values(OPS)) {
       const handle = handlers[op.name];
@@ -320,6 +317,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       node,
       metrics,
       federation,
+      ...(trust ? { trust } : {}),
       stop() {
         stopping ??= (async () => {
           log('info', 'relay stopping');

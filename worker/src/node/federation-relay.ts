@@ -1,0 +1,76 @@
+/**
+ * What the wallet asks a federation relay for: the committee to pin at first use, and after each
+ * submitted turn the bundle proving it settled (core/src/net/federation.ts, `federation/committee` and
+ * `federation/receipt`). Only fetching lives here; every check is the pinned committee's
+ * (./federation.ts), so a relay gains nothing by answering differently.
+ */
+import { DreggError, fromHex, isDreggError } from '@cipherclerk/core';
+import {
+  type CommitteeAnswer,
+  decodeCommitteeAnswer,
+  encodeEmpty,
+  encodeReceiptRequest,
+  FEDERATION_OPS,
+  type RelayClient,
+} from '@cipherclerk/core/net';
+import type { FederatedReceiptView } from './api.ts';
+import type { federationLink } from './federation.ts';
+
+type FederationLink = ReturnType<typeof federationLink>;
+
+/** The relay's committee and transitions; undefined when the relay is not in federation mode. */
+export async function relayCommittee(client: RelayClient): Promise<CommitteeAnswer | undefined> {
+  try {
+    return decodeCommitteeAnswer(await client.call(FEDERATION_OPS.committee, encodeEmpty()));
+  } catch (e) {
+    if (isDreggError(e) && e.code === 'E_UNSUPPORTED') return undefined;
+    throw e;
+  }
+}
+
+/** How long a wallet waits for a root to cover a settled turn: votes trail settlement by a gossip round. */
+export const BUNDLE_WAIT_MS = 15_000;
+const RETRY_MS = 250;
+
+/** The encoded receipt bundle of `turn` (hex), asked again while the relay has no root covering it. */
+export async function fetchReceiptBundle(
+  client: RelayClient,
+  turn: string,
+  waitMs = BUNDLE_WAIT_MS,
+): Promise<Uint8Array> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await client.call(FEDERATION_OPS.receipt, encodeReceiptRequest(fromHex(turn)));
+    } catch (e) {
+      if (!isDreggError(e) || e.code !== 'E_NOT_FOUND') throw e;
+      if (Date.now() + RETRY_MS > until)
+        throw new DreggError('E_TIMEOUT', `No attested root covered the turn in time: ${e.message}`);
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+}
+
+/**
+ * The wallet's side of a federation relay: on connect it learns whether the relay is a federation
+ * member (and pins its committee at first use); after a submission it fetches and checks the turn's
+ * receipt bundle. A relay not in federation mode is left alone.
+ */
+export function federationRelay(link: FederationLink) {
+  const served = new WeakMap<RelayClient, CommitteeAnswer>();
+  return {
+    async joined(client: RelayClient): Promise<void> {
+      const answer = await relayCommittee(client);
+      if (answer === undefined) return;
+      served.set(client, answer);
+      await link.firstUse(answer.genesis, client.info.relay);
+    },
+    /** The turn's federated receipt, checked (`E_UNTRUSTED` if not); undefined off a federation. */
+    async settled(client: RelayClient, turn: string): Promise<FederatedReceiptView | undefined> {
+      const answer = served.get(client);
+      if (answer === undefined) return undefined;
+      const bundle = await fetchReceiptBundle(client, turn);
+      return link.receipt(bundle, { turn, transitions: answer.transitions });
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The wallet on a real federation: four `dregg relay --federation` child processes on loopback, the
+ * light node with its real store (IndexedDB) and a real libp2p client. At first connect it pins the
+ * committee the relay serves; each turn it submits comes back with its federated receipt, checked
+ * against that committee; and a relay whose receipt bundle is doctored (one signature left, another
+ * turn's path, another turn's receipt) is refused with `E_UNTRUSTED`, shown on the relay view.
+ *
+ * The doctoring sits between the light node and a genuine relay client: every answer comes from the
+ * real relays, and only the bundle is altered on its way in, as a dishonest relay would send it.
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cellId, createAgent, fromHex, isDreggError, openIndexedDbStore, toHex } from '@cipherclerk/core';
+import {
+  committeeIdHex,
+  decodeReceiptBundle,
+  encodeReceiptBundle,
+  type ReceiptBundle,
+} from '@cipherclerk/core/federation';
+import { connectRelay, encodeReceiptRequest, FEDERATION_OPS, type RelayClient } from '@cipherclerk/core/net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGenesis } from '../../core/src/node/federation/genesis.ts';
+import { type Fed, federation } from '../../core/test/federation/relays-fixtures.ts';
+import type { LightNodeApi } from '../src/node/api.ts';
+import { createLightNode } from '../src/node/light-node.ts';
+import { COLLECTIONS } from '../src/node/vault.ts';
+
+const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+const PASS = 'correct horse battery';
+const SALT = toHex(new Uint8Array(32).fill(77));
+
+type Doctoring = 'none' | 'one-signature' | 'other-path' | 'other-turn';
+let doctoring: Doctoring = 'none';
+/** A turn settled before: whose path or receipt a doctored bundle borrows. */
+let earlier = '';
+
+function doctor(real: ReceiptBundle, other: ReceiptBundle): ReceiptBundle {
+  switch (doctoring) {
+    case 'one-signature':
+      return { ...real, root: { ...real.root, signatures: real.root.signatures.slice(0, 1) } };
+    case 'other-path':
+      return { ...real, proof: { ...real.proof, siblings: other.proof.siblings } };
+    default:
+      return other;
+  }
+}
+
+/** A genuine relay client whose `federation/receipt` answers are doctored while `doctoring` says so. */
+function dishonest(c: RelayClient): RelayClient {
+  return new Proxy(c, {
+    get(target, name) {
+      if (name !== 'call') return Reflect.get(target, name);
+      return async (op: typeof FEDERATION_OPS.receipt, request: Uint8Array) => {
+        const answer = await target.call(op, request);
+        if (op.name !== FEDERATION_OPS.receipt.name || doctoring === 'none') return answer;
+        const other = await target.call(op, encodeReceiptRequest(fromHex(earlier)));
+        return encodeReceiptBundle(doctor(decodeReceiptBundle(answer), decodeReceiptBundle(other)));
+      };
+    },
+  });
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isDreggError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a DreggError');
+}
+
+let fed: Fed;
+let node: LightNodeApi;
+let cell: string;
+
+beforeAll(async () => {
+  // The wallet's identity first, so the genesis can fund its cell.
+  const agent = await createAgent({ kdf: CHEAP_KDF });
+  cell = cellId(agent.did, SALT);
+  fed = await federation(4, 1, { extra: [{ owner: agent.did, salt: SALT, balance: 1000n }] });
+  await Promise.all(fed.members.map((m) => fed.start(m.index)));
+  const store = await openIndexedDbStore('federation-wire-test', { collections: COLLECTIONS });
+  node = await createLightNode({
+    store,
+    kdf: CHEAP_KDF,
+    connect: async (a) => dishonest(await connectRelay(a)),
+  });
+  await node.restore(agent.secrets.mnemonic, PASS);
+}, 180_000);
+
+afterAll(async () => {
+  await node?.disconnect();
+  await fed?.close();
+}, 60_000);
+
+async function pay(amount: string) {
+  const preview = await node.executeTurn(cell, [{ type: 'transfer', to: fed.payers[0]!.cell, amount }]);
+  return { turn: preview.turn, submitted: node.submitTurn(preview.turn) };
+}
+
+describe('the wallet on a federation of four relays', () => {
+  it('pins the committee the first relay serves, and shows where it came from', async () => {
+    expect(await node.federation()).toEqual({ pinned: false });
+    const relay = await node.connect([fed.members[1]!.address]);
+    expect(relay.state).toBe('online');
+    const genesis = parseGenesis(readFileSync(join(fed.dir, 'genesis.json'), 'utf8'));
+    expect(await node.federation()).toEqual({
+      pinned: true,
+      federation: 'test-fed',
+      epoch: 0,
+      committeeId: committeeIdHex(genesis.committee),
+      members: 4,
+      source: 'first-use',
+      from: fed.members[1]!.did,
+    });
+  }, 60_000);
+
+  it('gets each submitted turn back with its federated receipt, proven under a root of the pinned committee', async () => {
+    const { turn, submitted } = await pay('5');
+    const receipt = await submitted;
+    expect(receipt.federated).toMatchObject({ turn, outcome: 'accepted', root: { epoch: 0 } });
+    expect(receipt.federated!.root.height).toBeGreaterThan(receipt.federated!.height);
+    expect(await node.federation()).toMatchObject({ root: { height: receipt.federated!.root.height } });
+    earlier = turn;
+  }, 60_000);
+
+  it('refuses a doctored bundle with E_UNTRUSTED and shows it: one signature left, another turn path or receipt', async () => {
+    for (const d of ['one-signature', 'other-path', 'other-turn'] as const) {
+      doctoring = d;
+      const { submitted } = await pay('1');
+      expect(await code(submitted), d).toBe('E_UNTRUSTED');
+      const shown = (await node.overview()).relay.error;
+      expect(shown?.code, d).toBe('E_UNTRUSTED');
+      expect(shown?.message, d).toMatch(/Receipt refused/);
+    }
+    // The honest answer is taken again.
+    doctoring = 'none';
+    const { turn, submitted } = await pay('1');
+    expect((await submitted).federated).toMatchObject({ turn, outcome: 'accepted' });
+  }, 120_000);
+});
