@@ -16,10 +16,10 @@ import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.t
 import { chromiumLaunchOptions } from './chromium.ts';
 import { type Served, serveBundle } from './serve.ts';
 
-type RelayEntry = typeof import('../fixtures/webtransport-gossip-entry.ts');
+type WtEntry = typeof import('../fixtures/webtransport-gossip-entry.ts');
 declare global {
   interface Window {
-    relayEntry: RelayEntry;
+    wtEntry: WtEntry;
   }
 }
 
@@ -63,9 +63,9 @@ test('the light node dials the relay over WebTransport and runs a paid turn', as
   );
   await page.goto(served.url);
   await page.evaluate(async () => {
-    window.relayEntry = await import('/bundle.js' as string);
+    window.wtEntry = await import('/bundle.js' as string);
   });
-  const connected = await page.evaluate(({ address, did }) => window.relayEntry.connect([address], did), {
+  const connected = await page.evaluate(({ address, did }) => window.wtEntry.connect([address], did), {
     address: address!,
     did: relay.ready.did,
   });
@@ -74,8 +74,8 @@ test('the light node dials the relay over WebTransport and runs a paid turn', as
   console.log(
     `webtransport: connect ${connected.connectMs.toFixed(0)} ms, libp2p ping p50 ${connected.pingMs} ms`,
   );
-  await page.evaluate(() => window.relayEntry.makeIdentity());
-  const paid = await page.evaluate(() => window.relayEntry.openAndPay('5'));
+  await page.evaluate(() => window.wtEntry.makeIdentity());
+  const paid = await page.evaluate(() => window.wtEntry.openAndPay('5'));
   expect(paid).toBeTruthy();
 });
 
@@ -99,10 +99,10 @@ test('a light node connected only over WebTransport gossips revocations with the
   expect(wt && ws, relay.ready.multiaddrs.join(' ')).toBeTruthy();
   await page.goto(served.url);
   await page.evaluate(async () => {
-    window.relayEntry = await import('/bundle.js' as string);
+    window.wtEntry = await import('/bundle.js' as string);
   });
   const { remoteAddrs } = await page.evaluate(
-    ({ address, did }) => window.relayEntry.connectAndListen(address, did),
+    ({ address, did }) => window.wtEntry.connectAndListen(address, did),
     { address: wt!, did: relay.ready.did },
   );
   expect(remoteAddrs.length).toBeGreaterThan(0);
@@ -126,7 +126,7 @@ test('a light node connected only over WebTransport gossips revocations with the
 
     // Relay -> browser: the Node client hands the relay a signed revocation (RPC); the relay gossips it.
     await eventually('the relay to announce its revocations subscription to the browser', () =>
-      page.evaluate(() => window.relayEntry.relaySubscribed() || undefined),
+      page.evaluate(() => window.wtEntry.relaySubscribed() || undefined),
     );
     const ed = await defaultEd25519();
     const seed = crypto.getRandomValues(new Uint8Array(32));
@@ -139,22 +139,32 @@ test('a light node connected only over WebTransport gossips revocations with the
       ),
     );
     const heardInPage = await eventually('the browser to hear the revocation over WebTransport', async () => {
-      const heard = await page.evaluate(() => window.relayEntry.heardRevocations());
+      const heard = await page.evaluate(() => window.wtEntry.heardRevocations());
       return heard.some((r) => r.by === nodeDid) ? heard : undefined;
     });
     expect(heardInPage).toContainEqual({ by: nodeDid, epoch: 7 });
 
-    // Browser -> relay -> Node: once the Node client and the relay have grafted each other into the
-    // topic's mesh (so the relay forwards to it), the page publishes a revocation on gossip itself.
-    await eventually('the Node client to join the relay in the revocations mesh', () =>
-      node.services.pubsub.getMeshPeers(TOPICS.revocations).some((p) => p.toString() === client.peerId)
+    // Browser -> relay -> Node: the relay forwards to the peers in its mesh for the topic, which it
+    // grafts the Node client into at a heartbeat (about a second): publish a fresh revocation from the
+    // page until one arrives.
+    await eventually('the Node client to see the relay subscribed to revocations', () =>
+      node.services.pubsub.getSubscribers(TOPICS.revocations).some((p) => p.toString() === client.peerId)
         ? true
         : undefined,
     );
-    const published = await page.evaluate(() => window.relayEntry.gossipRevocation(11));
-    expect(published.recipients).toBeGreaterThan(0);
-    await eventually("the Node client to hear the browser's revocation through the relay", () =>
-      heardInNode.some((r) => r.by === published.by) ? true : undefined,
+    const published = await eventually(
+      "the Node client to hear the browser's revocation through the relay",
+      async () => {
+        const sent = await page.evaluate(() => window.wtEntry.gossipRevocation(11));
+        expect(sent.recipients).toBeGreaterThan(0);
+        const until = Date.now() + 3000;
+        while (Date.now() < until) {
+          if (heardInNode.some((r) => r.by === sent.by)) return sent;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return undefined;
+      },
+      30_000,
     );
     expect(heardInNode).toContainEqual({ by: published.by, epoch: 11 });
     // The relay validated and logged it: a late joiner catches up on it by RPC.
