@@ -26,12 +26,6 @@ declare global {
 const launch = chromiumLaunchOptions();
 test.use({ launchOptions: { ...launch, args: (launch.args ?? []).filter((a) => a !== '--disable-quic') } });
 
-/** gossipsub's mesh for a topic (the class has it; its exported type does not). */
-function meshPeers(pubsub: unknown, topic: string): string[] {
-  const mesh = (pubsub as { getMeshPeers(topic: string): { toString(): string }[] }).getMeshPeers(topic);
-  return mesh.map((p) => p.toString());
-}
-
 let home: string;
 let relay: SpawnedRelay;
 let served: Served;
@@ -150,15 +144,27 @@ test('a light node connected only over WebTransport gossips revocations with the
     });
     expect(heardInPage).toContainEqual({ by: nodeDid, epoch: 7 });
 
-    // Browser -> relay -> Node: once the Node client and the relay have grafted each other into the
-    // topic's mesh (so the relay forwards to it), the page publishes a revocation on gossip itself.
-    await eventually('the Node client to join the relay in the revocations mesh', () =>
-      meshPeers(node.services.pubsub, TOPICS.revocations).some((p) => p === client.peerId) ? true : undefined,
+    // Browser -> relay -> Node: the relay forwards to the peers in its mesh for the topic, which it
+    // grafts the Node client into at a heartbeat (about a second): publish a fresh revocation from the
+    // page until one arrives.
+    await eventually('the Node client to see the relay subscribed to revocations', () =>
+      node.services.pubsub.getSubscribers(TOPICS.revocations).some((p) => p.toString() === client.peerId)
+        ? true
+        : undefined,
     );
-    const published = await page.evaluate(() => window.wtEntry.gossipRevocation(11));
-    expect(published.recipients).toBeGreaterThan(0);
-    await eventually("the Node client to hear the browser's revocation through the relay", () =>
-      heardInNode.some((r) => r.by === published.by) ? true : undefined,
+    const published = await eventually(
+      "the Node client to hear the browser's revocation through the relay",
+      async () => {
+        const sent = await page.evaluate(() => window.wtEntry.gossipRevocation(11));
+        expect(sent.recipients).toBeGreaterThan(0);
+        const until = Date.now() + 3000;
+        while (Date.now() < until) {
+          if (heardInNode.some((r) => r.by === sent.by)) return sent;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return undefined;
+      },
+      30_000,
     );
     expect(heardInNode).toContainEqual({ by: published.by, epoch: 11 });
     // The relay validated and logged it: a late joiner catches up on it by RPC.

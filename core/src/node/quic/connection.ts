@@ -6,8 +6,8 @@
  * TLS server, keys installed and discarded per level, ACKs per packet number space, loss recovery and
  * congestion control, streams and flow control, connection IDs, idle timeout and closing.
  *
- * Not implemented (see core/docs/webtransport.md, "Transport"): connection migration, key update,
- * ECN, Retry, PMTU discovery (datagrams stay at 1200 bytes), 0-RTT.
+ * Not implemented (see core/docs/webtransport.md, "Transport"): connection migration, initiating a
+ * key update (following the peer's is in keyphase.ts), ECN, Retry, PMTU discovery (datagrams stay at 1200 bytes), 0-RTT.
  */
 import { randomBytes } from 'node:crypto';
 import { DreggError, isDreggError } from '../../errors.ts';
@@ -26,6 +26,7 @@ import {
   transportErrorOf,
   type Writer,
 } from './frames.ts';
+import { type KeyPhases, keyPhases } from './keyphase.ts';
 import { initialKeys, packetKeys } from './keys.ts';
 import { AEAD_TAG_LENGTH, longHeader, type Packet, packetNumberLength, shortHeader } from './packet.ts';
 import type { TransportParameters } from './params.ts';
@@ -142,6 +143,8 @@ export class Connection implements QuicConnection {
   private readonly tls: TlsServer;
   private readonly spaces: SpaceState[];
   private readonly recovery = new Recovery<Sent[]>();
+  /** The 1-RTT keys, which the peer may update (RFC 9001 §6). */
+  private phases: KeyPhases | undefined;
   private readonly pacer = new Pacer();
   private readonly limits: Limits;
   private peerCid: Uint8Array;
@@ -388,7 +391,11 @@ export class Connection implements QuicConnection {
     const largest = s.received.empty ? undefined : s.received.largest;
     let opened: ReturnType<PacketProtection['open']>;
     try {
-      opened = s.read.open(datagram, packet, largest);
+      // 1-RTT packets go through the key phases (the peer may update its keys, RFC 9001 §6).
+      opened =
+        space === APPLICATION_SPACE && this.phases
+          ? this.phases.open(datagram, packet, largest, now, 3 * this.recovery.rtt.pto)
+          : s.read.open(datagram, packet, largest);
     } catch (e) {
       if (isDreggError(e, 'E_PROTOCOL')) throw e;
       return; // too short to hold a sample: not a packet we can use
@@ -619,6 +626,12 @@ export class Connection implements QuicConnection {
       (this.spaces[LEVELS.indexOf(level)] as SpaceState).cryptoSend.write(d);
     for (const secret of out.secrets) {
       const target = this.spaces[LEVELS.indexOf(secret.level)] as SpaceState;
+      if (secret.level === 'application') {
+        this.phases = keyPhases(secret.suite, secret.read, secret.write);
+        target.read = this.phases.write; // marks the keys available; packets open through `phases`
+        target.write = this.phases.write;
+        continue;
+      }
       target.read = packetProtection(packetKeys(secret.suite, secret.read));
       target.write = packetProtection(packetKeys(secret.suite, secret.write));
     }
@@ -1193,7 +1206,8 @@ export class Connection implements QuicConnection {
   /** Protects the payload in `w` (plus `padding` zero bytes) as the next packet of `space`. */
   private seal(space: Space, w: Writer, padding: number): Uint8Array {
     const s = this.spaces[space] as SpaceState;
-    const write = s.write as PacketProtection;
+    const phases = space === APPLICATION_SPACE ? this.phases : undefined;
+    const write = phases ? phases.write : (s.write as PacketProtection);
     const pn = s.nextPn++;
     const pnLen = packetNumberLength(pn, s.largestAcked);
     // Pad to the header size we budgeted for (4-byte packet number) so sizes stay as planned.
@@ -1208,7 +1222,7 @@ export class Connection implements QuicConnection {
     }
     const header =
       space === APPLICATION_SPACE
-        ? shortHeader(this.peerCid, pn, pnLen, 0)
+        ? shortHeader(this.peerCid, pn, pnLen, phases?.phase ?? 0)
         : longHeader(
             {
               type: space === 0 ? 'initial' : 'handshake',

@@ -33,6 +33,12 @@ export interface OpenedPacket {
   readonly payload: Uint8Array;
 }
 
+/** A packet whose header protection is removed, its payload not yet authenticated. */
+export interface UnprotectedHeader {
+  readonly packetNumber: number;
+  readonly firstByte: number;
+}
+
 export interface PacketProtection {
   readonly keys: PacketKeys;
   /**
@@ -47,6 +53,13 @@ export interface PacketProtection {
    * `largestReceived` is the largest packet number received in this packet number space so far.
    */
   open(datagram: Uint8Array, span: PacketSpan, largestReceived: number | undefined): OpenedPacket | null;
+  /**
+   * `open` in two steps, for key update (RFC 9001 §6.3): the key phase bit is known only once header
+   * protection is off, and the header-protection key is the same in every key phase, so the caller
+   * removes it once here, then picks which phase's keys `openPayload` (of any generation) uses.
+   */
+  openHeader(datagram: Uint8Array, span: PacketSpan, largestReceived: number | undefined): UnprotectedHeader;
+  openPayload(datagram: Uint8Array, span: PacketSpan, header: UnprotectedHeader): OpenedPacket | null;
 }
 
 export function packetProtection(keys: PacketKeys): PacketProtection {
@@ -78,6 +91,49 @@ export function packetProtection(keys: PacketKeys): PacketProtection {
     return nonce;
   }
 
+  function openHeader(
+    datagram: Uint8Array,
+    span: PacketSpan,
+    largestReceived: number | undefined,
+  ): UnprotectedHeader {
+    const { start, pnOffset, end } = span;
+    const sampleAt = pnOffset + SAMPLE_OFFSET;
+    if (sampleAt + SAMPLE_LENGTH > end || end > datagram.length) fail('E_DECODE', 'QUIC packet too short');
+    const mask = headerMask(datagram.subarray(sampleAt, sampleAt + SAMPLE_LENGTH));
+    const long = (datagram[start]! & 0x80) !== 0;
+    const firstByte = datagram[start]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
+    datagram[start] = firstByte;
+    const pnLength = (firstByte & 3) + 1;
+    let truncated = 0;
+    for (let i = 0; i < pnLength; i++) {
+      datagram[pnOffset + i] ^= mask[1 + i]!;
+      truncated = truncated * 256 + datagram[pnOffset + i]!;
+    }
+    return { packetNumber: decodePacketNumber(largestReceived, truncated, pnLength * 8), firstByte };
+  }
+
+  function openPayload(
+    datagram: Uint8Array,
+    span: PacketSpan,
+    { packetNumber, firstByte }: UnprotectedHeader,
+  ): OpenedPacket | null {
+    const { start, pnOffset, end } = span;
+    const long = (firstByte & 0x80) !== 0;
+    const bodyAt = pnOffset + (firstByte & 3) + 1;
+    const tagAt = end - AEAD_TAG_LENGTH;
+    const decipher = decrypt(nonceFor(packetNumber));
+    decipher.setAAD(datagram.subarray(start, bodyAt), { plaintextLength: tagAt - bodyAt });
+    decipher.setAuthTag(datagram.subarray(tagAt, end));
+    const payload = decipher.update(datagram.subarray(bodyAt, tagAt));
+    try {
+      decipher.final();
+    } catch {
+      return null;
+    }
+    if ((firstByte & (long ? 0x0c : 0x18)) !== 0) fail('E_PROTOCOL', 'QUIC reserved header bits are set');
+    return { packetNumber, firstByte, payload };
+  }
+
   return {
     keys,
     seal(header, payload, packetNumber) {
@@ -99,34 +155,10 @@ export function packetProtection(keys: PacketKeys): PacketProtection {
       return out;
     },
     open(datagram, span, largestReceived) {
-      const { start, pnOffset, end } = span;
-      const sampleAt = pnOffset + SAMPLE_OFFSET;
-      if (sampleAt + SAMPLE_LENGTH > end || end > datagram.length) fail('E_DECODE', 'QUIC packet too short');
-      const mask = headerMask(datagram.subarray(sampleAt, sampleAt + SAMPLE_LENGTH));
-      const long = (datagram[start]! & 0x80) !== 0;
-      const firstByte = datagram[start]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
-      datagram[start] = firstByte;
-      const pnLength = (firstByte & 3) + 1;
-      let truncated = 0;
-      for (let i = 0; i < pnLength; i++) {
-        datagram[pnOffset + i] ^= mask[1 + i]!;
-        truncated = truncated * 256 + datagram[pnOffset + i]!;
-      }
-      const packetNumber = decodePacketNumber(largestReceived, truncated, pnLength * 8);
-      const bodyAt = pnOffset + pnLength;
-      const tagAt = end - AEAD_TAG_LENGTH;
-      const decipher = decrypt(nonceFor(packetNumber));
-      decipher.setAAD(datagram.subarray(start, bodyAt), { plaintextLength: tagAt - bodyAt });
-      decipher.setAuthTag(datagram.subarray(tagAt, end));
-      const payload = decipher.update(datagram.subarray(bodyAt, tagAt));
-      try {
-        decipher.final();
-      } catch {
-        return null;
-      }
-      if ((firstByte & (long ? 0x0c : 0x18)) !== 0) fail('E_PROTOCOL', 'QUIC reserved header bits are set');
-      return { packetNumber, firstByte, payload };
+      return openPayload(datagram, span, openHeader(datagram, span, largestReceived));
     },
+    openHeader,
+    openPayload,
   };
 }
 
