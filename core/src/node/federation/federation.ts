@@ -203,9 +203,17 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const miner = createMiner(lace, member);
   const answers = new Map<string, Answer>();
   const accepted = new Map<string, Submitted>();
-  const settlement = createSettlement(async (turn) => {
-    const n = await notary.submit(turn);
-    accepted.set(turnHashHex(turn), { seq: n.seq, receipt: n.receipt, duplicate: false });
+  // A wave's turns go to the notary together, in order, so they share its batches (one transaction
+  // and one notary root per batch, not per turn).
+  const settlement = createSettlement({
+    async inOrder(turns) {
+      const results = await notary.submitInOrder(turns.map((t) => t.turn));
+      return results.map((r, i) => {
+        if (r instanceof DreggError) return r;
+        accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
+        return undefined;
+      });
+    },
   });
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
@@ -280,21 +288,29 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     }
   }
 
-  /** Settles newly ordered blocks wave by wave, signing the root after each. Serialized. */
+  /**
+   * Settles newly ordered blocks wave by wave, signing the root after each. Serialized. A wave's
+   * turns are settled together at the latest block time among the blocks ordered up to the end of
+   * that wave: the same on every relay, however its `advance` calls split the waves.
+   */
   let settling: Promise<void> = Promise.resolve();
   function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
     settling = settling.then(async () => {
-      let wave = fresh[0]?.wave;
-      for (const [i, o] of fresh.entries()) {
-        orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
-        ordered++;
-        unsettled.delete(o.node.key);
-        settledTime = Math.max(settledTime, o.node.block.time ?? 0);
+      for (let start = 0; start < fresh.length; ) {
+        const wave = fresh[start]!.wave;
+        let end = start;
+        while (end < fresh.length && fresh[end]!.wave === wave) end++;
+        const group = fresh.slice(start, end);
+        for (const o of group) {
+          orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
+          ordered++;
+          unsettled.delete(o.node.key);
+          settledTime = Math.max(settledTime, o.node.block.time ?? 0);
+        }
         clock.set(settledTime * 1000);
-        for (const outcome of await settlement.settle([o])) record(outcome);
-        const next = fresh[i + 1];
-        if (!quiet && (next === undefined || next.wave !== wave)) await attest();
-        wave = next?.wave;
+        for (const outcome of await settlement.settle(group)) record(outcome);
+        if (!quiet) await attest();
+        start = end;
       }
     });
     return settling;
