@@ -13,7 +13,8 @@
  * transfers one after another through the contract's `turn/submit` (spread over the relays); a
  * turn is final when its receipt arrives, which the relay sends once the turn is settled in the
  * final order. turns_per_s counts receipts in the measured window; finality is submit -> receipt.
- * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it; BENCH_NODE_OPTIONS goes
+ * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it, BENCH_FED_MEMBERS picks the
+ * committee sizes (default 4,7), BENCH_FED_MODE=core|relays runs one mode; BENCH_NODE_OPTIONS goes
  * to every relay (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run alone with `npm run bench -w core -- federation`.
@@ -254,8 +255,7 @@ export async function federationBenches(): Promise<void> {
     await federation(4, turns);
     await federation(7, turns);
   }
-  if (only !== 'core') {
-    await federationOfRelays(4);
-    await federationOfRelays(7);
-  }
+  if (only !== 'core')
+    for (const n of (process.env.BENCH_FED_MEMBERS ?? '4,7').split(',').map(Number))
+      await federationOfRelays(n);
 }
