@@ -19,6 +19,7 @@
  *
  * Run alone with `npm run bench -w core -- federation`.
  */
+import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cellId } from '../src/cells/cell.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
@@ -73,6 +74,16 @@ const RELAY_CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 512);
 /** Client libp2p nodes per relay: the clients share them, as many users share a few gateways. */
 const NODES_PER_RELAY = 2;
 const RETRY = new Set(['E_UNREACHABLE', 'E_TIMEOUT', 'E_RATE_LIMITED']);
+
+/** CPU seconds a process has used (user + system), from /proc; 0 where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 10) / 10;
@@ -221,11 +232,14 @@ async function federationOfRelays(n: number): Promise<void> {
     );
     // Warm-up: connections, JIT, the first waves.
     await new Promise((r) => setTimeout(r, 3000));
+    const relayCpu = () => fed.relays.reduce((sum, r) => sum + cpuSeconds(r?.process.pid), 0);
+    const cpu0 = relayCpu();
     measuring = true;
     const start = performance.now();
     await new Promise((r) => setTimeout(r, RELAY_SECONDS * 1000));
     measuring = false;
     const seconds = (performance.now() - start) / 1000;
+    const cpu = relayCpu() - cpu0;
     stop = true;
     await Promise.all(running);
     if (failure !== undefined) throw failure;
@@ -241,6 +255,8 @@ async function federationOfRelays(n: number): Promise<void> {
       turns: finalized,
       waves: status.lastWave + 1,
       retries,
+      // All relays' CPU per finalized turn: every relay settles every turn, so this is n settlements.
+      relays_cpu_ms_per_turn: finalized === 0 ? 0 : Math.round((cpu * 1000 * 10) / finalized) / 10,
     });
     for (const c of conns) await c.close().catch(() => undefined);
   } finally {
