@@ -13,16 +13,19 @@
  * transfers one after another through the contract's `turn/submit` (spread over the relays); a
  * turn is final when its receipt arrives, which the relay sends once the turn is settled in the
  * final order. turns_per_s counts receipts in the measured window; finality is submit -> receipt.
- * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it; BENCH_NODE_OPTIONS goes
+ * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it, BENCH_FED_MEMBERS picks the
+ * committee sizes (default 4,7), BENCH_FED_MODE=core|relays runs one mode; BENCH_NODE_OPTIONS goes
  * to every relay (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Run alone with `npm run bench -w core -- federation`.
  */
+import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cellId } from '../src/cells/cell.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
 import { toHex } from '../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../src/encoding/did-key.ts';
+import { DreggError } from '../src/errors.ts';
 import { decodeBlock, encodeBlock, type PayloadItem } from '../src/federation/block.ts';
 import { createBlocklace } from '../src/federation/blocklace.ts';
 import { committee } from '../src/federation/committee.ts';
@@ -30,6 +33,7 @@ import { createMiner } from '../src/federation/miner.ts';
 import { createOrderer } from '../src/federation/order.ts';
 import { createSettlement } from '../src/federation/settle.ts';
 import { connectRelay } from '../src/net/client.ts';
+import type { Submitted } from '../src/net/contract.ts';
 import { nodeEd25519 } from '../src/node/ed25519.ts';
 import { federationChainHash } from '../src/node/federation/federation.ts';
 import type { Receipt } from '../src/turns/receipt.ts';
@@ -69,6 +73,17 @@ const RELAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RELAY_CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 512);
 /** Client libp2p nodes per relay: the clients share them, as many users share a few gateways. */
 const NODES_PER_RELAY = 2;
+const RETRY = new Set(['E_UNREACHABLE', 'E_TIMEOUT', 'E_RATE_LIMITED']);
+
+/** CPU seconds a process has used (user + system), from /proc; 0 where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 10) / 10;
@@ -166,6 +181,7 @@ async function federationOfRelays(n: number): Promise<void> {
     let measuring = false;
     let finalized = 0;
     let stop = false;
+    let retries = 0;
     const client = async (i: number): Promise<void> => {
       const p = fed.payers[i]!;
       const conn = conns[i % conns.length]!;
@@ -187,7 +203,18 @@ async function federationOfRelays(n: number): Promise<void> {
           nodeEd25519,
         );
         const t0 = performance.now();
-        const s = await conn.submitTurn(turn);
+        let s: Submitted | undefined;
+        // A call that breaks or times out under load is sent again (the relay answers a resubmitted
+        // turn with its settlement); its latency counts from the first try.
+        while (s === undefined) {
+          try {
+            s = await conn.submitTurn(turn);
+          } catch (e) {
+            if (!(e instanceof DreggError) || !RETRY.has(e.code)) throw e;
+            retries++;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
         if (measuring) {
           latencies.push(performance.now() - t0);
           finalized++;
@@ -196,16 +223,26 @@ async function federationOfRelays(n: number): Promise<void> {
         prev = chainHash(s.receipt as Receipt);
       }
     };
-    const running = Array.from({ length: RELAY_CLIENTS }, (_, i) => client(i));
+    let failure: unknown;
+    const running = Array.from({ length: RELAY_CLIENTS }, (_, i) =>
+      client(i).catch((e: unknown) => {
+        failure ??= e;
+        stop = true;
+      }),
+    );
     // Warm-up: connections, JIT, the first waves.
     await new Promise((r) => setTimeout(r, 3000));
+    const relayCpu = () => fed.relays.reduce((sum, r) => sum + cpuSeconds(r?.process.pid), 0);
+    const cpu0 = relayCpu();
     measuring = true;
     const start = performance.now();
     await new Promise((r) => setTimeout(r, RELAY_SECONDS * 1000));
     measuring = false;
     const seconds = (performance.now() - start) / 1000;
+    const cpu = relayCpu() - cpu0;
     stop = true;
     await Promise.all(running);
+    if (failure !== undefined) throw failure;
     latencies.sort((a, b) => a - b);
     const status = (await fed.health(0)).federation;
     emit(`federation_${n}`, {
@@ -217,6 +254,9 @@ async function federationOfRelays(n: number): Promise<void> {
       clients: RELAY_CLIENTS,
       turns: finalized,
       waves: status.lastWave + 1,
+      retries,
+      // All relays' CPU per finalized turn: every relay settles every turn, so this is n settlements.
+      relays_cpu_ms_per_turn: finalized === 0 ? 0 : Math.round((cpu * 1000 * 10) / finalized) / 10,
     });
     for (const c of conns) await c.close().catch(() => undefined);
   } finally {
@@ -231,8 +271,7 @@ export async function federationBenches(): Promise<void> {
     await federation(4, turns);
     await federation(7, turns);
   }
-  if (only !== 'core') {
-    await federationOfRelays(4);
-    await federationOfRelays(7);
-  }
+  if (only !== 'core')
+    for (const n of (process.env.BENCH_FED_MEMBERS ?? '4,7').split(',').map(Number))
+      await federationOfRelays(n);
 }

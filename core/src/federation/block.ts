@@ -10,7 +10,7 @@
  * here), {t: 'equivocation', c, x, y} (evidence: two blocks of creator c that do not observe each
  * other), {t: 'member', op, k} (a committee change proposal, ./membership.ts).
  */
-import { verifyEd25519Sync } from '../crypto/ed25519.ts';
+import { type Ed25519, verifyEd25519Sync } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
@@ -133,6 +133,18 @@ const verified = new WeakSet<Block>();
 export function verifyBlockSignature(b: Block): boolean {
   if (verified.has(b)) return true;
   const ok = verifyEd25519Sync(b.creator, blockSigningDigest(b), b.signature);
+  if (ok) verified.add(b);
+  return ok;
+}
+
+/**
+ * Whether the creator's signature is valid, checked with `ed` (a native implementation off the event
+ * loop where there is one, about ten times faster than the synchronous check); the block then counts
+ * as verified for `verifyBlockSignature`. Never throws.
+ */
+export async function verifyBlockSignatureWith(b: Block, ed: Ed25519): Promise<boolean> {
+  if (verified.has(b)) return true;
+  const ok = await ed.verify(b.creator, blockSigningDigest(b), b.signature).catch(() => false);
   if (ok) verified.add(b);
   return ok;
 }

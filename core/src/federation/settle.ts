@@ -46,14 +46,28 @@ export interface Settlement {
 /** Applies one turn to the ledger; throws a `DreggError` to refuse it. */
 export type Apply = (turn: Turn, place: Place) => Promise<void> | void;
 
+/**
+ * Applies turns to the ledger in the given order, all at once (so the ledger can commit them
+ * together); one result per turn: undefined when it took effect, the `DreggError` that refused it.
+ * The ledger must itself refuse a turn whose state an earlier one spent (a stale nonce), because the
+ * settlement cannot gate a turn on the outcome of one in the same call; it then reports that refusal
+ * as the double spend it is, with the first spend's place.
+ */
+export type ApplyInOrder = (
+  turns: readonly { readonly turn: Turn; readonly place: Place }[],
+) => Promise<readonly (DreggError | undefined)[]>;
+
 export const spendKey = (turn: Turn): string => `${turn.cell}/${turn.nonce}`;
 
-export function createSettlement(apply: Apply): Settlement {
+export function createSettlement(apply: Apply | { readonly inOrder: ApplyInOrder }): Settlement {
   const spent = new Map<string, Place>();
   const seen = new Map<string, Place>();
   let height = 0;
 
-  async function one(bytes: Uint8Array, block: string, item: number): Promise<Outcome> {
+  type Gated = Outcome | { readonly kind: 'apply'; readonly turn: Turn; readonly place: Place };
+
+  /** What a turn's outcome is before the ledger is asked: malformed, a duplicate, or a spent state. */
+  function gate(bytes: Uint8Array, block: string, item: number): Gated {
     let turn: Turn;
     try {
       turn = decodeTurn(bytes);
@@ -69,32 +83,63 @@ export function createSettlement(apply: Apply): Settlement {
     const place = { turn: hash, block, item, height: height++ };
     seen.set(hash, place);
     const spentBy = spent.get(spendKey(turn));
-    if (spentBy !== undefined)
-      return {
-        kind: 'refused',
-        place,
-        code: 'E_STALE',
-        message: `Double spend: the state of cell ${turn.cell} at nonce ${turn.nonce} was spent by ${spentBy.turn}`,
-        spentBy,
-      };
-    try {
-      await apply(turn, place);
-    } catch (e) {
-      if (!(e instanceof DreggError)) throw e;
-      return { kind: 'refused', place, code: e.code, message: e.message };
+    return spentBy === undefined ? { kind: 'apply', turn, place } : doubleSpend(turn, place, spentBy);
+  }
+
+  function doubleSpend(turn: Turn, place: Place, spentBy: Place): Outcome {
+    return {
+      kind: 'refused',
+      place,
+      code: 'E_STALE',
+      message: `Double spend: the state of cell ${turn.cell} at nonce ${turn.nonce} was spent by ${spentBy.turn}`,
+      spentBy,
+    };
+  }
+
+  /** The outcome of a turn the ledger was asked to apply (error: its refusal). */
+  function applied(turn: Turn, place: Place, error: DreggError | undefined): Outcome {
+    const spentBy = spent.get(spendKey(turn));
+    if (spentBy !== undefined) {
+      // Spent earlier in the same call: the ledger must have refused it (stale nonce).
+      if (error === undefined)
+        throw new DreggError('E_INTERNAL', `The ledger took a second spend of ${spendKey(turn)}`);
+      return doubleSpend(turn, place, spentBy);
     }
+    if (error !== undefined) return { kind: 'refused', place, code: error.code, message: error.message };
     spent.set(spendKey(turn), place);
     return { kind: 'accepted', place };
   }
 
+  async function one(g: Gated): Promise<Outcome> {
+    if (g.kind !== 'apply') return g;
+    // Gated again: an earlier turn of this call may have spent the state since.
+    const spentBy = spent.get(spendKey(g.turn));
+    if (spentBy !== undefined) return doubleSpend(g.turn, g.place, spentBy);
+    try {
+      await (apply as Apply)(g.turn, g.place);
+    } catch (e) {
+      if (!(e instanceof DreggError)) throw e;
+      return applied(g.turn, g.place, e);
+    }
+    return applied(g.turn, g.place, undefined);
+  }
+
   async function settle(ordered: readonly Ordered[]): Promise<Outcome[]> {
-    const out: Outcome[] = [];
+    const gated: Gated[] = [];
     for (const o of ordered) {
       if (!o.delivered) continue;
       for (const [i, item] of o.node.block.payload.entries())
-        if (item.kind === 'turn') out.push(await one(item.turn, o.node.key, i));
+        if (item.kind === 'turn') gated.push(gate(item.turn, o.node.key, i));
     }
-    return out;
+    if (typeof apply === 'function') {
+      const out: Outcome[] = [];
+      for (const g of gated) out.push(await one(g));
+      return out;
+    }
+    const asked = gated.filter((g) => g.kind === 'apply');
+    const results = asked.length === 0 ? [] : await apply.inOrder(asked);
+    let k = 0;
+    return gated.map((g) => (g.kind === 'apply' ? applied(g.turn, g.place, results[k++]) : g));
   }
 
   return { settle, height: () => height };

@@ -154,6 +154,13 @@ export interface Notary {
   readonly ledger: string;
   /** Orders a signed turn; idempotent by turn hash, also across restarts. */
   submit(turn: Turn): Promise<Notarized>;
+  /**
+   * Orders turns in exactly the given sequence (a federation's final order): signatures are checked
+   * concurrently, then the turns are queued together, so they share batches (one store transaction
+   * and one attested root per batch, not per turn). One result per turn, in order: its notarization,
+   * or the error that refused it. A turn already in the log answers as in `submit`.
+   */
+  submitInOrder(turns: readonly Turn[]): Promise<(Notarized | DreggError)[]>;
   /** Makes a cell proved; returns its head commitment. Idempotent for the same registration. */
   registerProved(reg: ProvedRegistration): Promise<Digest>;
   /** Verifies and orders a proved turn; idempotent by turn hash. A double spend is E_STALE. */
@@ -386,6 +393,35 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
     return stored('log event', () => decodeLogEvent(bytes));
   }
 
+  /** Queues a checked turn for ordering (synchronously: turns queued together keep their order). */
+  async function orderTurn(turn: Turn, chains: Awaited<ReturnType<typeof checkTurn>>): Promise<Notarized> {
+    const entry = await batcher.run<Entry>(async () => {
+      const before = supplyOf(state);
+      const step = await turnStep(ctx, turn, chains);
+      const proved = provedAmong(state, step.tx.before().keys());
+      if (proved !== undefined) {
+        step.tx.rollback();
+        fail('E_DENIED', `Cell ${proved} is proved: the relay changes it only by proved turns`);
+      }
+      const receipt = step.value;
+      return {
+        ...step,
+        value: {
+          kind: 'turn',
+          key: turnHash(turn),
+          agent: turn.agent,
+          cell: turn.cell,
+          receipt,
+          created: null,
+          ...movement(before, supplyOf(state)),
+          at: receipt.at,
+          seq: -1,
+        },
+      };
+    });
+    return { seq: entry.seq, receipt: entry.receipt!, duplicate: false };
+  }
+
   function open(): void {
     if (closed) fail('E_IO', 'The notary is closed');
   }
@@ -403,33 +439,39 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
           const seen = await known(key);
           if (seen !== undefined) return firstReceipt(turn.agent, seen);
           const chains = await checkTurn(ctx, turn);
-          const entry = await batcher.run<Entry>(async () => {
-            const before = supplyOf(state);
-            const step = await turnStep(ctx, turn, chains);
-            const proved = provedAmong(state, step.tx.before().keys());
-            if (proved !== undefined) {
-              step.tx.rollback();
-              fail('E_DENIED', `Cell ${proved} is proved: the relay changes it only by proved turns`);
-            }
-            const receipt = step.value;
-            return {
-              ...step,
-              value: {
-                kind: 'turn',
-                key: turnHash(turn),
-                agent: turn.agent,
-                cell: turn.cell,
-                receipt,
-                created: null,
-                ...movement(before, supplyOf(state)),
-                at: receipt.at,
-                seq: -1,
-              },
-            };
-          });
-          return { seq: entry.seq, receipt: entry.receipt!, duplicate: false };
+          return orderTurn(turn, chains);
         },
         (first) => ({ ...first, duplicate: true }),
+      );
+    },
+
+    async submitInOrder(turns) {
+      open();
+      type Ready = { done: Notarized | DreggError } | { chains: Awaited<ReturnType<typeof checkTurn>> };
+      const ready = await Promise.all(
+        turns.map(async (turn): Promise<Ready> => {
+          try {
+            const seen = await known(toHex(turnHash(turn)));
+            if (seen !== undefined) return { done: await firstReceipt(turn.agent, seen) };
+            return { chains: await checkTurn(ctx, turn) };
+          } catch (e) {
+            if (!(e instanceof DreggError)) throw e;
+            return { done: e };
+          }
+        }),
+      );
+      // Queued in one synchronous loop: the batcher takes them in this order, and they share batches.
+      const ordered = turns.map((turn, i) => {
+        const r = ready[i]!;
+        return 'done' in r ? Promise.resolve(r.done) : orderTurn(turn, r.chains);
+      });
+      return Promise.all(
+        ordered.map((p) =>
+          p.catch((e: unknown): DreggError => {
+            if (e instanceof DreggError) return e;
+            throw e;
+          }),
+        ),
       );
     },
 

@@ -20,7 +20,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { manualClock } from '../../clock.ts';
-import { type Ed25519, ed25519PublicKey, verifyEd25519Sync } from '../../crypto/ed25519.ts';
+import { type Ed25519, ed25519PublicKey } from '../../crypto/ed25519.ts';
 import { hashFor } from '../../crypto/hash.ts';
 import { concatBytes, fromHex, toHex } from '../../encoding/bytes.ts';
 import { DreggError, fail } from '../../errors.ts';
@@ -36,7 +36,7 @@ import {
   encodeBlock,
   type PayloadItem,
   signBlock,
-  verifyBlockSignature,
+  verifyBlockSignatureWith,
 } from '../../federation/block.ts';
 import { createBlocklace, type Node } from '../../federation/blocklace.ts';
 import { isMember, isSupermajority } from '../../federation/committee.ts';
@@ -71,6 +71,9 @@ export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
   /** 12-digit arrival number -> encoded block */
   'federation-blocks',
 ]);
+
+/** How long an accepted block may wait to be written with others (ms). */
+const WRITE_DELAY_MS = 100;
 
 /** Turns one block carries at most: keeps a block well under the gossip size limit. */
 export const MAX_TURNS_PER_BLOCK = 256;
@@ -206,9 +209,17 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const miner = createMiner(lace, member);
   const answers = new Map<string, Answer>();
   const accepted = new Map<string, Submitted>();
-  const settlement = createSettlement(async (turn) => {
-    const n = await notary.submit(turn);
-    accepted.set(turnHashHex(turn), { seq: n.seq, receipt: n.receipt, duplicate: false });
+  // A wave's turns go to the notary together, in order, so they share its batches (one transaction
+  // and one notary root per batch, not per turn).
+  const settlement = createSettlement({
+    async inOrder(turns) {
+      const results = await notary.submitInOrder(turns.map((t) => t.turn));
+      return results.map((r, i) => {
+        if (r instanceof DreggError) return r;
+        accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
+        return undefined;
+      });
+    },
   });
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
@@ -285,43 +296,68 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     }
   }
 
-  /** Settles newly ordered blocks wave by wave, signing the root after each. Serialized. */
+  /**
+   * Settles newly ordered blocks wave by wave, signing the root after each. Serialized. A wave's
+   * turns are settled together at the latest block time among the blocks ordered up to the end of
+   * that wave: the same on every relay, however its `advance` calls split the waves.
+   */
   let settling: Promise<void> = Promise.resolve();
   function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
     settling = settling.then(async () => {
-      let wave = fresh[0]?.wave;
-      for (const [i, o] of fresh.entries()) {
-        orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
-        ordered++;
-        unsettled.delete(o.node.key);
-        settledTime = Math.max(settledTime, o.node.block.time ?? 0);
+      for (let start = 0; start < fresh.length; ) {
+        const wave = fresh[start]!.wave;
+        let end = start;
+        while (end < fresh.length && fresh[end]!.wave === wave) end++;
+        const group = fresh.slice(start, end);
+        for (const o of group) {
+          orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
+          ordered++;
+          unsettled.delete(o.node.key);
+          settledTime = Math.max(settledTime, o.node.block.time ?? 0);
+        }
         clock.set(settledTime * 1000);
-        const outcomes = await settlement.settle([o]);
+        const outcomes = await settlement.settle(group);
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
-        const next = fresh[i + 1];
-        if (!quiet && (next === undefined || next.wave !== wave)) await attest();
-        wave = next?.wave;
+        if (!quiet) await attest();
+        start = end;
       }
     });
     return settling;
   }
 
   // ---- blocks in ---------------------------------------------------------------------------------
+  // Accepted blocks wait here and are written together: at the latest when this relay publishes a
+  // block of its own (which must be durable first: a restart must never sign a second block at a
+  // seq it used), or after WRITE_DELAY_MS. A crash may lose the last others' blocks, which their
+  // creators and every peer still hold and the frontier exchange fetches again; one fsync per round
+  // instead of one per block received is what keeps the event loop free for gossip.
   let writes: { key: string; value: Uint8Array }[] = [];
-  let flushing: Promise<void> | undefined;
-  function persist(nodes: readonly Node[]): Promise<void> {
+  let written: Promise<void> = Promise.resolve();
+  let writeTimer: ReturnType<typeof setTimeout> | undefined;
+  function queueWrites(nodes: readonly Node[]): void {
     for (const n of nodes) writes.push({ key: arrivalKey(stored++), value: encodeBlock(n.block) });
-    flushing ??= Promise.resolve().then(async () => {
-      const batch = writes;
-      writes = [];
-      flushing = undefined;
-      if (batch.length > 0)
-        await store.transact(
-          batch.map((w) => ({ op: 'put' as const, collection: 'federation-blocks', ...w })),
-        );
-    });
-    return flushing;
+    if (writeTimer !== undefined || writes.length === 0) return;
+    writeTimer = setTimeout(() => {
+      flushWrites().catch((e) => log('error', 'storing federation blocks failed', { error: String(e) }));
+    }, WRITE_DELAY_MS);
+    writeTimer.unref?.();
+  }
+  /** Writes every queued block in one transaction (after any earlier one); resolves once durable. */
+  function flushWrites(): Promise<void> {
+    clearTimeout(writeTimer);
+    writeTimer = undefined;
+    const batch = writes;
+    writes = [];
+    written = written
+      .catch(() => undefined)
+      .then(async () => {
+        if (batch.length > 0)
+          await store.transact(
+            batch.map((w) => ({ op: 'put' as const, collection: 'federation-blocks', ...w })),
+          );
+      });
+    return written;
   }
 
   /** Inserts a block from anywhere; false when it was refused (and why is logged). */
@@ -333,10 +369,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       for (const n of inserted)
         if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
       if (!quiet && inserted.length > 0) {
-        persist(inserted).catch((e) =>
-          log('error', 'storing federation blocks failed', { error: String(e) }),
-        );
+        queueWrites(inserted);
         void settle(orderer.advance(), false);
+        // A block that completes a round lets this relay make its next one now, not at the tick.
+        if (pending.length > 0 || unsettled.size > 0) void tick();
       }
       return [...inserted];
     } catch (e) {
@@ -368,7 +404,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       const block = decodeBlock(message.data);
       if (block.federation !== c.federation || block.epoch !== c.epoch || !isMember(c, toHex(block.creator)))
         return reject();
-      if (!verifyBlockSignature(block)) return reject();
+      if (!(await verifyBlockSignatureWith(block, ed))) return reject();
       decodedFromGossip.set(message.data, block);
       return TopicValidatorResult.Accept;
     } catch {
@@ -381,7 +417,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       const v = decodeRootVote(message.data);
       if (v.federation !== c.federation || v.epoch !== c.epoch || !isMember(c, toHex(v.signer)))
         return reject();
-      if (!verifyEd25519Sync(v.signer, federationRootDigest(v), v.signature)) return reject();
+      if (!(await ed.verify(v.signer, federationRootDigest(v), v.signature).catch(() => false)))
+        return reject();
       return TopicValidatorResult.Accept;
     } catch {
       return reject();
@@ -446,16 +483,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           const answer = decodeBlocksAnswer(
             await callRpc(node, peer, FEDERATION_OPS.blocks, encodeBlocksRequest({ want, have })),
           );
-          let fresh = 0;
+          const blocks: Block[] = [];
           for (const bytes of answer) {
-            let block: Block;
             try {
-              block = decodeBlock(bytes);
+              blocks.push(decodeBlock(bytes));
             } catch {
-              continue;
+              dropped++;
             }
-            fresh += take(block, peer.toString()).length;
           }
+          // Checked natively and concurrently; a block that fails is refused again by the blocklace.
+          await Promise.all(blocks.map((b) => verifyBlockSignatureWith(b, ed)));
+          let fresh = 0;
+          for (const block of blocks) fresh += take(block, peer.toString()).length;
           if (answer.length < MAX_BLOCKS_PER_ANSWER || fresh === 0) break;
         }
         if (lace.missing().length === 0 && target === undefined) return;
@@ -520,7 +559,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       // A second block at the same seq with the same past: a fork, sent to everyone.
       const twin = await signBlock({ ...block, time: (block.time ?? 0) + 1 }, member.sign);
       take(twin, 'self');
-      await persist([]);
+      await flushWrites();
       await publish(twin);
     }
     if (byzantine.has('garbage') && Date.now() - lastGarbage > 200) {
@@ -547,9 +586,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       const block = await miner.next(items, Math.floor(Date.now() / 1000));
       if (block === undefined) return;
       pending.splice(0, take_.length);
-      const nodes = take(block, 'self', true);
+      await verifyBlockSignatureWith(block, ed);
+      queueWrites(take(block, 'self', true));
       // Durable before anyone sees it: a restart must never sign another block at this seq.
-      await persist(nodes);
+      await flushWrites();
       await publish(block);
       void settle(orderer.advance(), false);
       if (byzantine.size > 0) await misbehave(block);
@@ -618,7 +658,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       node.removeEventListener('peer:connect', onConnect as never);
       pubsub.removeEventListener('message', onMessage as never);
       await settling.catch(() => undefined);
-      await persist([]).catch(() => undefined);
+      await flushWrites().catch(() => undefined);
       for (const [, list] of waiters)
         for (const w of list)
           w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
