@@ -13,7 +13,7 @@
  * transfers one after another through the contract's `turn/submit` (spread over the relays); a
  * turn is final when its receipt arrives, which the relay sends once the turn is settled in the
  * final order. turns_per_s counts receipts in the measured window; finality is submit -> receipt.
- * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 512) size it, BENCH_FED_MEMBERS picks the
+ * BENCH_SECONDS (default 10) and BENCH_FED_CLIENTS (default 128) size it, BENCH_FED_MEMBERS picks the
  * committee sizes (default 4,7), BENCH_FED_MODE=core|relays runs one mode; BENCH_NODE_OPTIONS goes
  * to every relay (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
@@ -70,7 +70,7 @@ async function signedTurns(count: number): Promise<Uint8Array[]> {
 }
 
 const RELAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const RELAY_CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 512);
+const RELAY_CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 128);
 /** Client libp2p nodes per relay: the clients share them, as many users share a few gateways. */
 const NODES_PER_RELAY = 2;
 const RETRY = new Set(['E_UNREACHABLE', 'E_TIMEOUT', 'E_RATE_LIMITED']);
