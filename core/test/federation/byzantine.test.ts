@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/encoding/bytes.ts';
 import { checkFederationRoot } from '../../src/federation/attest.ts';
-import { converged, type Fed, federation, transfer, until } from './relays-fixtures.ts';
+import { converged, type Fed, federation, submitPatiently, transfer, until } from './relays-fixtures.ts';
 
 const CORRECT = [0, 1, 2];
 const BYZANTINE = 3;
@@ -35,7 +35,10 @@ async function round(): Promise<void> {
   await Promise.all(
     payers.map(async (p, i) => {
       const client = await fed.client(CORRECT[i % CORRECT.length]!);
-      const s = await client.submitTurn(await transfer(client, p, payers[(i + 1) % payers.length]!, 1n));
+      const s = await submitPatiently(
+        client,
+        await transfer(client, p, payers[(i + 1) % payers.length]!, 1n),
+      );
       expect(s.receipt.agent).toBe(p.did);
     }),
   );

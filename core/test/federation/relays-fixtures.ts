@@ -13,9 +13,10 @@ import { cellId } from '../../src/cells/cell.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import { toHex } from '../../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
+import { DreggError } from '../../src/errors.ts';
 import { decodeFederationRoot, type FederationRoot } from '../../src/federation/attest.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
-import { encodeEmpty } from '../../src/net/contract.ts';
+import { encodeEmpty, type Submitted } from '../../src/net/contract.ts';
 import { FEDERATION_OPS } from '../../src/net/federation.ts';
 import { relayPrivateKey } from '../../src/net/node.ts';
 import { type Genesis, genesisJson, parseGenesis } from '../../src/node/federation/genesis.ts';
@@ -220,6 +221,21 @@ export async function transfer(client: RelayClient, p: Payer, to: Payer, amount:
     p.seed,
     nobleEd25519,
   );
+}
+
+/**
+ * Submits a turn the way a wallet does: a call that times out (finality can take longer than one
+ * call's deadline on a loaded machine) is sent again, and the relay answers a resubmitted turn once it
+ * has settled; any other refusal is the answer.
+ */
+export async function submitPatiently(client: RelayClient, turn: Turn): Promise<Submitted> {
+  for (;;) {
+    try {
+      return await client.submitTurn(turn);
+    } catch (e) {
+      if (!(e instanceof DreggError) || e.code !== 'E_TIMEOUT') throw e;
+    }
+  }
 }
 
 /** Polls the given relays' /healthz until `done` holds for their statuses; fails with the last ones. */

@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DreggError } from '../../src/errors.ts';
-import { converged as convergedOn, type Fed, federation, transfer } from './relays-fixtures.ts';
+import {
+  converged as convergedOn,
+  type Fed,
+  federation,
+  submitPatiently,
+  transfer,
+} from './relays-fixtures.ts';
 
 let fed: Fed;
 
@@ -30,7 +36,7 @@ describe('a federation of four relays', () => {
       const client = clients[i % 4]!;
       for (let k = 0; k < 3; k++) {
         const turn = await transfer(client, p, payers[(i + 1) % 6]!, BigInt(k + 1));
-        const s = await client.submitTurn(turn);
+        const s = await submitPatiently(client, turn);
         expect(s.receipt.agent).toBe(p.did);
       }
     });
@@ -38,7 +44,7 @@ describe('a federation of four relays', () => {
     const spends = payers.slice(6, 9).map(async (p, i) => {
       const a = await transfer(clients[i]!, p, payers[0]!, 10n);
       const b = await transfer(clients[i]!, p, payers[1]!, 20n);
-      return Promise.allSettled([clients[i]!.submitTurn(a), clients[(i + 1) % 4]!.submitTurn(b)]);
+      return Promise.allSettled([submitPatiently(clients[i]!, a), submitPatiently(clients[(i + 1) % 4]!, b)]);
     });
     await Promise.all(chains);
     const outcomes = await Promise.all(spends);
@@ -74,7 +80,7 @@ describe('a federation of four relays', () => {
     const clients = await Promise.all([0, 1, 2].map((i) => fed.client(i)));
     await Promise.all(
       payers.slice(0, 3).map(async (p, i) => {
-        const s = await clients[i]!.submitTurn(await transfer(clients[i]!, p, payers[8]!, 5n));
+        const s = await submitPatiently(clients[i]!, await transfer(clients[i]!, p, payers[8]!, 5n));
         expect(s.duplicate).toBe(false);
       }),
     );

@@ -30,7 +30,7 @@ import {
   FEDERATION_OPS,
 } from '../../src/net/federation.ts';
 import { signTurn, type Turn, turnHashHex } from '../../src/turns/turn.ts';
-import { type Fed, federation, LEDGER, type Payer } from './relays-fixtures.ts';
+import { type Fed, federation, LEDGER, type Payer, submitPatiently } from './relays-fixtures.ts';
 import { createSim } from './sim.ts';
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHex);
@@ -172,11 +172,14 @@ describe('four relays serving receipts and the committee', () => {
 
     const [a, b, c] = fed.payers;
     const paid = await transfer(clients[0]!, a!, b!, 5n);
-    await clients[0]!.submitTurn(paid);
+    await submitPatiently(clients[0]!, paid);
     // A double spend sent to two relays: one takes effect, the other is refused with evidence.
     const one = await transfer(clients[1]!, c!, a!, 1n);
     const two = await transfer(clients[1]!, c!, b!, 2n);
-    const answers = await Promise.allSettled([clients[1]!.submitTurn(one), clients[3]!.submitTurn(two)]);
+    const answers = await Promise.allSettled([
+      submitPatiently(clients[1]!, one),
+      submitPatiently(clients[3]!, two),
+    ]);
     expect(answers.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
 
     for (const turn of [paid, one, two]) {

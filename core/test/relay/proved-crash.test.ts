@@ -150,7 +150,7 @@ describe('proved turns across a SIGKILL', () => {
     const audit = await dregg(['relay', 'audit', '--home', home.dir, '--json']);
     expect(audit.code, audit.stderr).toBe(0);
     const report = audit.json;
-    // Escrow, two openings, the registration, and each proved turn once.
-    expect(report).toMatchObject({ delta: '0', height: 1 + 2 + 1 + CHAIN, shielded: '1000' });
+    // Escrow, the intent desk's coordinator cell, two openings, the registration, each proved turn once.
+    expect(report).toMatchObject({ delta: '0', height: 1 + 1 + 2 + 1 + CHAIN, shielded: '1000' });
   }, 120_000);
 });
