@@ -5,14 +5,9 @@
  * (./federation.ts), so a relay gains nothing by answering differently.
  */
 import { DreggError, fromHex, isDreggError } from '@cipherclerk/core';
-import {
-  type CommitteeAnswer,
-  decodeCommitteeAnswer,
-  encodeEmpty,
-  encodeReceiptRequest,
-  FEDERATION_OPS,
-  type RelayClient,
-} from '@cipherclerk/core/net';
+// The net module (and libp2p behind it) loads on first use, as entry.ts loads it: a static import here
+// would pull it into the worker's first chunk.
+import type { CommitteeAnswer, RelayClient } from '@cipherclerk/core/net';
 import type { FederatedReceiptView } from './api.ts';
 import type { federationLink } from './federation.ts';
 
@@ -21,7 +16,8 @@ type FederationLink = ReturnType<typeof federationLink>;
 /** The relay's committee and transitions; undefined when the relay is not in federation mode. */
 export async function relayCommittee(client: RelayClient): Promise<CommitteeAnswer | undefined> {
   try {
-    return decodeCommitteeAnswer(await client.call(FEDERATION_OPS.committee, encodeEmpty()));
+    const net = await import('@cipherclerk/core/net');
+    return net.decodeCommitteeAnswer(await client.call(net.FEDERATION_OPS.committee, net.encodeEmpty()));
   } catch (e) {
     if (isDreggError(e) && e.code === 'E_UNSUPPORTED') return undefined;
     throw e;
@@ -38,10 +34,11 @@ export async function fetchReceiptBundle(
   turn: string,
   waitMs = BUNDLE_WAIT_MS,
 ): Promise<Uint8Array> {
+  const net = await import('@cipherclerk/core/net');
   const until = Date.now() + waitMs;
   for (;;) {
     try {
-      return await client.call(FEDERATION_OPS.receipt, encodeReceiptRequest(fromHex(turn)));
+      return await client.call(net.FEDERATION_OPS.receipt, net.encodeReceiptRequest(fromHex(turn)));
     } catch (e) {
       if (!isDreggError(e) || e.code !== 'E_NOT_FOUND') throw e;
       if (Date.now() + RETRY_MS > until)
