@@ -6,7 +6,6 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import { fromHex, toHex } from '../../src/encoding/bytes.ts';
 import { DreggError, isDreggError } from '../../src/errors.ts';
 import { committeeIdHex } from '../../src/federation/light.ts';
@@ -29,8 +28,8 @@ import {
   encodeRootVote,
   FEDERATION_OPS,
 } from '../../src/net/federation.ts';
-import { signTurn, type Turn, turnHashHex } from '../../src/turns/turn.ts';
-import { type Fed, federation, LEDGER, type Payer, submitPatiently } from './relays-fixtures.ts';
+import { turnHashHex } from '../../src/turns/turn.ts';
+import { type Fed, federation, submitPatiently, transfer } from './relays-fixtures.ts';
 import { createSim } from './sim.ts';
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHex);
@@ -128,26 +127,6 @@ describe('four relays serving receipts and the committee', () => {
   afterAll(async () => {
     await fed?.close();
   }, 60_000);
-
-  const validUntil = () => Math.floor(Date.now() / 1000) + 600;
-
-  async function transfer(client: RelayClient, p: Payer, to: Payer, amount: bigint): Promise<Turn> {
-    const [head, cell] = await Promise.all([client.ledger().head(p.did), client.ledger().cell(p.cell)]);
-    return signTurn(
-      {
-        ledger: LEDGER,
-        agent: p.did,
-        cell: p.cell,
-        nonce: cell!.nonce,
-        prev: head.prev,
-        effects: [{ type: 'transfer', from: p.cell, to: to.cell, amount }],
-        fee: 0n,
-        validUntil: validUntil(),
-      },
-      p.seed,
-      nobleEd25519,
-    );
-  }
 
   /** Asks `client` for the turn's bundle until a root covers it (votes trail settlement). */
   async function bundleOf(client: RelayClient, turn: string, timeoutMs = 30_000): Promise<Uint8Array> {

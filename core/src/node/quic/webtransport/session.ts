@@ -309,8 +309,27 @@ async function readCapsules(reader: StreamReader): Promise<{ code: number; reaso
 }
 
 function incoming(stream: QuicStream, body: StreamReader, release: () => void): WebTransportStream {
-  let reading = true;
-  let writing = stream.bidirectional;
+  return sessionStream(stream, body.rest(), stream.bidirectional, release);
+}
+
+function outgoing(stream: QuicStream, release: () => void): WebTransportStream {
+  // Our bidi stream: what the peer sends back has no prefix. Our uni stream: nothing comes back.
+  return sessionStream(stream, stream.bidirectional ? stream.readable : undefined, true, release);
+}
+
+/**
+ * A session's stream: `release` (the session stops tracking it) once every open side is done — the
+ * peer's bytes read to the end (`readable`, absent when nothing comes back) and ours ended
+ * (`writable`) — or at once on abort.
+ */
+function sessionStream(
+  stream: QuicStream,
+  readable: AsyncIterable<Uint8Array> | undefined,
+  writable: boolean,
+  release: () => void,
+): WebTransportStream {
+  let reading = readable !== undefined;
+  let writing = writable;
   const done = () => {
     if (!reading && !writing) release();
   };
@@ -318,8 +337,9 @@ function incoming(stream: QuicStream, body: StreamReader, release: () => void): 
     id: stream.id,
     bidirectional: stream.bidirectional,
     readable: (async function* () {
+      if (readable === undefined) return;
       try {
-        yield* body.rest();
+        yield* readable;
       } finally {
         reading = false;
         done();
@@ -335,53 +355,6 @@ function incoming(stream: QuicStream, body: StreamReader, release: () => void): 
       stream.abort(webTransportCodeToHttp3(code));
       reading = false;
       writing = false;
-      release();
-    },
-  };
-}
-
-function outgoing(stream: QuicStream, release: () => void): WebTransportStream {
-  if (!stream.bidirectional) {
-    return {
-      id: stream.id,
-      bidirectional: false,
-      readable: (async function* () {})(),
-      write: (data) => stream.write(data),
-      end() {
-        stream.end();
-        release();
-      },
-      abort(code = 0) {
-        stream.abort(webTransportCodeToHttp3(code));
-        release();
-      },
-    };
-  }
-  // Our bidi stream: what the peer sends back has no prefix.
-  let reading = true;
-  let writing = true;
-  const done = () => {
-    if (!reading && !writing) release();
-  };
-  return {
-    id: stream.id,
-    bidirectional: true,
-    readable: (async function* () {
-      try {
-        yield* stream.readable;
-      } finally {
-        reading = false;
-        done();
-      }
-    })(),
-    write: (data) => stream.write(data),
-    end() {
-      stream.end();
-      writing = false;
-      done();
-    },
-    abort(code = 0) {
-      stream.abort(webTransportCodeToHttp3(code));
       release();
     },
   };
