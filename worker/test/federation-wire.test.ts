@@ -21,6 +21,7 @@ import {
 import { connectRelay, encodeReceiptRequest, FEDERATION_OPS, type RelayClient } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenesis } from '../../core/src/node/federation/genesis.ts';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { type Fed, federation } from '../../core/test/federation/relays-fixtures.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -59,16 +60,6 @@ function dishonest(c: RelayClient): RelayClient {
       };
     },
   });
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
 }
 
 let fed: Fed;
@@ -130,7 +121,7 @@ describe('the wallet on a federation of four relays', () => {
     for (const d of ['one-signature', 'other-path', 'other-turn'] as const) {
       doctoring = d;
       const { submitted } = await pay('1');
-      expect(await code(submitted), d).toBe('E_UNTRUSTED');
+      expect(await codeOf(submitted), d).toBe('E_UNTRUSTED');
       const shown = (await node.overview()).relay.error;
       expect(shown?.code, d).toBe('E_UNTRUSTED');
       expect(shown?.message, d).toMatch(/Receipt refused/);

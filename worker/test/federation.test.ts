@@ -22,6 +22,7 @@ import {
   signTransition,
 } from '@cipherclerk/core/federation';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { memberKeys } from '../../core/test/federation/sim.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -61,16 +62,6 @@ async function root(
   return { ...body, signatures } satisfies FederationRoot;
 }
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
-
 let store: Store;
 let node: LightNodeApi;
 const reload = () => createLightNode({ store });
@@ -83,7 +74,7 @@ beforeAll(async () => {
 describe('the pinned federation', () => {
   it('starts unpinned, pins from a genesis file and keeps the pin across a reload', async () => {
     expect(await node.federation()).toEqual({ pinned: false });
-    expect(await code(node.federationRoot(encodeFederationRoot(await root(epoch0, 1, [0, 1, 2]))))).toBe(
+    expect(await codeOf(node.federationRoot(encodeFederationRoot(await root(epoch0, 1, [0, 1, 2]))))).toBe(
       'E_NOT_FOUND',
     );
     const v = await node.pinFederation(encodeGenesis(epoch0));
@@ -99,35 +90,35 @@ describe('the pinned federation', () => {
     expect(await node.federation()).toEqual(v);
     // The same committee again changes nothing; another one is refused while this one is pinned.
     expect(await node.pinFederation(encodeGenesis(epoch0))).toEqual(v);
-    expect(await code(node.pinFederation(encodeGenesis(epoch1), 'first-use'))).toBe('E_EXISTS');
-    expect(await code(node.pinFederation('{"not":"a genesis"}'))).toBe('E_INVALID');
+    expect(await codeOf(node.pinFederation(encodeGenesis(epoch1), 'first-use'))).toBe('E_EXISTS');
+    expect(await codeOf(node.pinFederation('{"not":"a genesis"}'))).toBe('E_INVALID');
   });
 
   it('verifies roots against the pin: > 2/3 signed moves the verified height, fewer is refused', async () => {
-    expect(await code(node.federationRoot(encodeFederationRoot(await root(epoch0, 10, [1, 3]))))).toBe(
+    expect(await codeOf(node.federationRoot(encodeFederationRoot(await root(epoch0, 10, [1, 3]))))).toBe(
       'E_UNTRUSTED',
     );
     const v = await node.federationRoot(encodeFederationRoot(await root(epoch0, 10, [0, 1, 3])));
     expect(v).toMatchObject({ pinned: true, root: { epoch: 0, height: 10 } });
-    expect(await code(node.federationRoot(encodeFederationRoot(await root(epoch0, 9, [0, 1, 2]))))).toBe(
+    expect(await codeOf(node.federationRoot(encodeFederationRoot(await root(epoch0, 9, [0, 1, 2]))))).toBe(
       'E_UNTRUSTED',
     );
-    expect(await code(node.federationRoot(new Uint8Array([1, 2, 3])))).toBe('E_DECODE');
+    expect(await codeOf(node.federationRoot(new Uint8Array([1, 2, 3])))).toBe('E_DECODE');
     // Well signed, but committing to no settlement log: a wallet has no use for it.
     expect(
-      await code(node.federationRoot(encodeFederationRoot(await root(epoch0, 11, [0, 1, 2], null)))),
+      await codeOf(node.federationRoot(encodeFederationRoot(await root(epoch0, 11, [0, 1, 2], null)))),
     ).toBe('E_UNTRUSTED');
   });
 
   it('follows a committee change only through the old committee transition', async () => {
     const next = encodeFederationRoot(await root(epoch1, 20, [0, 1, 2, 3]));
-    expect(await code(node.federationRoot(next))).toBe('E_UNTRUSTED');
+    expect(await codeOf(node.federationRoot(next))).toBe('E_UNTRUSTED');
     const sign = (from: Committee, signers: number[]) =>
       Promise.all(
         signers.map((i) => signTransition(epoch1, signer(from, i).publicKey, signer(from, i).sign)),
       );
     const weak = encodeTransition({ next: epoch1, signatures: await sign(epoch0, [0, 1]) });
-    expect(await code(node.federationRoot(next, [weak]))).toBe('E_UNTRUSTED');
+    expect(await codeOf(node.federationRoot(next, [weak]))).toBe('E_UNTRUSTED');
     const good = encodeTransition({ next: epoch1, signatures: await sign(epoch0, [0, 1, 2]) });
     const v = await node.federationRoot(next, [good]);
     expect(v).toMatchObject({
@@ -159,9 +150,9 @@ describe('the pinned federation', () => {
     });
     expect((await node.federation()) as { root: unknown }).toMatchObject({ root: { height: 20 } });
     const weak = { ...bundle, root: await root(epoch1, 3, [0, 1, 2], log.root()) };
-    expect(await code(node.federationReceipt(encodeReceiptBundle(weak)))).toBe('E_UNTRUSTED');
+    expect(await codeOf(node.federationReceipt(encodeReceiptBundle(weak)))).toBe('E_UNTRUSTED');
     const other = { ...bundle, receipt: log.receipt(2) };
-    expect(await code(node.federationReceipt(encodeReceiptBundle(other)))).toBe('E_UNTRUSTED');
+    expect(await codeOf(node.federationReceipt(encodeReceiptBundle(other)))).toBe('E_UNTRUSTED');
   });
 
   it('forgets the pin on request', async () => {

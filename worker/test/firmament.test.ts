@@ -14,6 +14,7 @@ import {
 } from '@cipherclerk/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { type Launch, launch } from '../../sel4-bridge/src/launch.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -21,16 +22,6 @@ import { COLLECTIONS } from '../src/node/vault.ts';
 
 const PASS = 'correct horse battery';
 const firmamentSocket = WebSocket as unknown as SocketConstructor;
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
 
 let fw: Launch;
 let store: Store;
@@ -61,15 +52,15 @@ afterAll(async () => {
 
 it('needs the node unlocked, and says so when no bridge is known', async () => {
   await node.lock();
-  expect(await code(node.firmament())).toBe('E_LOCKED');
+  expect(await codeOf(node.firmament())).toBe('E_LOCKED');
   await node.unlock(PASS);
   expect(await node.firmament()).toEqual({ state: 'off', caps: [] });
-  expect(await code(node.firmamentNew('ep', 0))).toBe('E_UNREACHABLE');
+  expect(await codeOf(node.firmamentNew('ep', 0))).toBe('E_UNREACHABLE');
 });
 
 it('refuses a wrong token and remembers nothing', async () => {
-  expect(await code(node.connectFirmament(fw.bridge.url, 'f'.repeat(64)))).toBe('E_UNREACHABLE');
-  expect(await code(node.connectFirmament('ws://example.com:80', fw.bridge.token))).toBe('E_ARGUMENT');
+  expect(await codeOf(node.connectFirmament(fw.bridge.url, 'f'.repeat(64)))).toBe('E_UNREACHABLE');
+  expect(await codeOf(node.connectFirmament('ws://example.com:80', fw.bridge.token))).toBe('E_ARGUMENT');
   expect((await node.firmament()).state).toBe('off');
 });
 
@@ -85,15 +76,17 @@ it('connects, lists capabilities per CNode with parents, and passes the kernel r
   const child = await node.firmamentMint({ from: root.ref, cnode: 1, actions: ['grant', 'send'], budget: 5 });
   expect(child).toMatchObject({ cnode: 1, parent: root.slot, rights: ['grant', 'send'], budget: 5 });
   // Wider than its parent: recv is not the child's, and neither is a larger budget.
-  expect(await code(node.firmamentMint({ from: child.ref, cnode: 2, actions: ['recv'] }))).toBe('E_WIDENING');
-  expect(await code(node.firmamentMint({ from: child.ref, cnode: 2, actions: ['send'], budget: 6 }))).toBe(
+  expect(await codeOf(node.firmamentMint({ from: child.ref, cnode: 2, actions: ['recv'] }))).toBe(
+    'E_WIDENING',
+  );
+  expect(await codeOf(node.firmamentMint({ from: child.ref, cnode: 2, actions: ['send'], budget: 6 }))).toBe(
     'E_WIDENING',
   );
   const grandchild = await node.firmamentMint({ from: child.ref, cnode: 2, actions: ['send'] });
   expect(grandchild).toMatchObject({ parent: child.slot, budget: 5 });
 
   expect(await node.firmamentInvoke(grandchild.ref, 'send', [7])).toMatchObject({ queued: '1' });
-  expect(await code(node.firmamentInvoke(grandchild.ref, 'recv', []))).toBe('E_DENIED');
+  expect(await codeOf(node.firmamentInvoke(grandchild.ref, 'recv', []))).toBe('E_DENIED');
   expect(await node.firmamentInvoke(root.ref, 'recv', [])).toMatchObject({ word: '7' });
 
   const listed = (await node.firmament()).caps;
@@ -106,7 +99,7 @@ it('connects, lists capabilities per CNode with parents, and passes the kernel r
   // Revoking the root's subtree leaves the root; deleting takes it too.
   expect(await node.firmamentRevoke(root.ref, false)).toBe(2);
   expect((await node.firmament()).caps.map((c) => c.ref)).toEqual([root.ref]);
-  expect(await code(node.firmamentInvoke(child.ref, 'send', [1]))).toBe('E_REVOKED');
+  expect(await codeOf(node.firmamentInvoke(child.ref, 'send', [1]))).toBe('E_REVOKED');
   expect(await node.firmamentRevoke(root.ref, true)).toBe(1);
   expect((await node.firmament()).caps).toEqual([]);
 });

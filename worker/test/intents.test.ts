@@ -11,6 +11,7 @@ import { intentClient, signIntent } from '@cipherclerk/core/intents';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
 import type { LightNodeApi, NodeEvent, TradeForm, TradeRingView } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -57,16 +58,6 @@ async function trader(): Promise<Trader> {
   await node.connect(ws);
   const cell = await node.openCell();
   return { node, did: c.did, cell: cell.id, events };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -122,7 +113,7 @@ describe('ring trades from the wallet', () => {
     });
     expect((await a.node.trades('market')).open).toEqual([]);
     // Approving from someone else's cell is refused before anything is signed.
-    expect(await code(a.node.approveRing(seen.id, b.cell))).toBe('E_NOT_FOUND');
+    expect(await codeOf(a.node.approveRing(seen.id, b.cell))).toBe('E_NOT_FOUND');
 
     for (const t of [a, b, c]) expect((await t.node.approveRing(seen.id, t.cell)).approved).toBe(true);
     for (const t of [a, b, c]) {
@@ -163,9 +154,9 @@ describe('ring trades from the wallet', () => {
 
   it('withdraws, refuses bad forms, and finds locally a ring the relay cannot settle', async () => {
     const a = await trader();
-    expect(await code(a.node.postIntent({ ...form('local', 0, 1) }))).toBe('E_ARGUMENT');
-    expect(await code(a.node.postIntent({ ...form('local', 1, 1), expiresIn: -1 }))).toBe('E_ARGUMENT');
-    expect(await code(a.node.postIntent(form('nowhere', 1, 1)))).toBe('E_UNSUPPORTED');
+    expect(await codeOf(a.node.postIntent({ ...form('local', 0, 1) }))).toBe('E_ARGUMENT');
+    expect(await codeOf(a.node.postIntent({ ...form('local', 1, 1), expiresIn: -1 }))).toBe('E_ARGUMENT');
+    expect(await codeOf(a.node.postIntent(form('nowhere', 1, 1)))).toBe('E_UNSUPPORTED');
     const gone = await a.node.postIntent(form('local', 3, 3000));
     await a.node.withdrawIntent(gone.id);
     expect((await a.node.trades('local')).open).toEqual([]);

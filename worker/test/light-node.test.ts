@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { isDreggError, manualClock, openIndexedDbStore, type Store } from '@cipherclerk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import type { LightNodeApi, NodeEvent } from '../src/node/api.ts';
 import { errorFromWire, errorToWire, guarded } from '../src/node/errors.ts';
 import { createLightNode, type LightNodeOptions } from '../src/node/light-node.ts';
@@ -42,16 +43,6 @@ async function created(n: LightNodeApi): Promise<string> {
   return c.mnemonic;
 }
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
-
 describe('onboarding', () => {
   it('stores nothing until the asked-for words come back right', async () => {
     const store = await freshStore();
@@ -66,7 +57,7 @@ describe('onboarding', () => {
     const words = c.mnemonic.split(' ');
     const wrong = c.confirm.map((i) => words[i]!);
     wrong[1] = wrong[1] === 'zoo' ? 'abandon' : 'zoo';
-    expect(await code(n.confirm(wrong))).toBe('E_ARGUMENT');
+    expect(await codeOf(n.confirm(wrong))).toBe('E_ARGUMENT');
     expect((await n.overview()).status).toBe('empty');
 
     const ok = await n.confirm(c.confirm.map((i) => ` ${words[i]!.toUpperCase()} `));
@@ -75,14 +66,14 @@ describe('onboarding', () => {
 
   it('refuses a short unlock passphrase', async () => {
     const n = await node(await freshStore());
-    expect(await code(n.create('short'))).toBe('E_ARGUMENT');
+    expect(await codeOf(n.create('short'))).toBe('E_ARGUMENT');
   });
 
   it('never overwrites a stored identity', async () => {
     const n = await node(await freshStore());
     const words = await created(n);
-    expect(await code(n.create(PASS))).toBe('E_EXISTS');
-    expect(await code(n.restore(words, PASS))).toBe('E_EXISTS');
+    expect(await codeOf(n.create(PASS))).toBe('E_EXISTS');
+    expect(await codeOf(n.restore(words, PASS))).toBe('E_EXISTS');
   });
 
   it('restoring the same words finds the same DID, whatever the unlock passphrase', async () => {
@@ -92,7 +83,7 @@ describe('onboarding', () => {
     const restored = await b.restore(words, 'another passphrase');
     expect(restored.did).toBe((await a.overview()).did);
     const c = await node(await freshStore());
-    expect(await code(c.restore('not a mnemonic at all', PASS))).toMatch(/^E_(DECODE|INVALID|ARGUMENT)$/);
+    expect(await codeOf(c.restore('not a mnemonic at all', PASS))).toMatch(/^E_(DECODE|INVALID|ARGUMENT)$/);
   });
 });
 
@@ -105,13 +96,13 @@ describe('lock and unlock', () => {
 
     const reloaded = await node(store);
     expect(await reloaded.overview()).toMatchObject({ status: 'locked', did });
-    expect(await code(reloaded.identity())).toBe('E_LOCKED');
-    expect(await code(reloaded.unlock('wrong passphrase'))).toBe('E_LOCKED');
+    expect(await codeOf(reloaded.identity())).toBe('E_LOCKED');
+    expect(await codeOf(reloaded.unlock('wrong passphrase'))).toBe('E_LOCKED');
     expect(await reloaded.unlock(PASS)).toMatchObject({ status: 'unlocked', did });
     expect((await reloaded.identity()).did).toBe(did);
 
     await reloaded.lock();
-    expect(await code(reloaded.capabilities())).toBe('E_LOCKED');
+    expect(await codeOf(reloaded.capabilities())).toBe('E_LOCKED');
   });
 
   it('locks itself after the configured inactivity, and activity postpones it', async () => {
@@ -130,7 +121,7 @@ describe('lock and unlock', () => {
     timer.fire();
     expect((await n.overview()).status).toBe('locked');
     expect(events).toContainEqual({ type: 'status', status: 'locked', reason: 'idle' });
-    expect(await code(n.setAutoLock(-1))).toBe('E_ARGUMENT');
+    expect(await codeOf(n.setAutoLock(-1))).toBe('E_ARGUMENT');
   });
 
   it('keeps the auto-lock setting across reloads', async () => {
@@ -174,7 +165,7 @@ describe('capabilities between two nodes', () => {
     expect(seen.effective.expiry).toBe(START / 1000 + 3600);
     expect(seen.caveats.map((c) => c.words).join('\n')).toContain('only these actions: read');
 
-    expect(await code(bob.accept(d.text, bobDid))).toBe('E_UNTRUSTED');
+    expect(await codeOf(bob.accept(d.text, bobDid))).toBe('E_UNTRUSTED');
     const held = await bob.accept(d.text, aliceDid);
     expect(held.hash).toBe(d.hash);
     const caps = await bob.capabilities();
@@ -217,7 +208,7 @@ describe('capabilities between two nodes', () => {
   it('refuses a delegation wider than what is held', async () => {
     const { alice, bobDid } = await pair();
     const token = await alice.mint({ service: 'storage', actions: ['read'] });
-    expect(await code(alice.delegate({ from: token.id, recipient: bobDid, actions: ['write'] }))).toBe(
+    expect(await codeOf(alice.delegate({ from: token.id, recipient: bobDid, actions: ['write'] }))).toBe(
       'E_WIDENING',
     );
   });
@@ -239,7 +230,7 @@ describe('capabilities between two nodes', () => {
     await reloaded.unlock(PASS);
     expect((await reloaded.capabilities()).issued[0]!.status.state).toBe('revoked');
     expect((await reloaded.capabilities()).minted.map((m) => m.id)).toEqual([token.id]);
-    expect(await code(alice.revoke('00'.repeat(32)))).toBe('E_NOT_FOUND');
+    expect(await codeOf(alice.revoke('00'.repeat(32)))).toBe('E_NOT_FOUND');
   });
 
   it('shows a delegation as expired once its TTL has passed', async () => {
@@ -291,7 +282,7 @@ describe('outside input', () => {
       ),
       { numRuns: 200 },
     );
-    expect(await code(n.inspect('x'.repeat(70_000)))).toBe('E_TOO_LARGE');
+    expect(await codeOf(n.inspect('x'.repeat(70_000)))).toBe('E_TOO_LARGE');
   });
 
   it('errors cross the worker boundary with their code, and foreign errors leak nothing', async () => {
@@ -314,6 +305,6 @@ describe('outside input', () => {
 
   it('without a network, connecting is refused with a code', async () => {
     const n = await node(await freshStore());
-    expect(await code(n.connect(['/ip4/127.0.0.1/tcp/1/ws']))).toBe('E_UNSUPPORTED');
+    expect(await codeOf(n.connect(['/ip4/127.0.0.1/tcp/1/ws']))).toBe('E_UNSUPPORTED');
   });
 });

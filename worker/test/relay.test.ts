@@ -14,6 +14,7 @@ import {
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
 import type { LightNodeApi, NodeEvent } from '../src/node/api.ts';
 import { referenceFromText } from '../src/node/inbox.ts';
@@ -58,16 +59,6 @@ async function person(): Promise<Person> {
   return { node, did: c.did, events };
 }
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
-
 const read = { service: 'storage', action: 'read' };
 
 describe('the light node with a relay', () => {
@@ -77,13 +68,13 @@ describe('the light node with a relay', () => {
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'storage', actions: ['read', 'write'] });
     const d = await alice.node.delegate({ from: token.id, recipient: bob.did, actions: ['read'], ttl: 3600 });
-    expect(await code(bob.node.sendToInbox(d.hash))).toBe('E_NOT_FOUND'); // not Bob's to send
+    expect(await codeOf(bob.node.sendToInbox(d.hash))).toBe('E_NOT_FOUND'); // not Bob's to send
     const sent = await alice.node.sendToInbox(d.hash);
     expect(sent).toMatchObject({ to: bob.did, relay: relay.did });
     try {
       await alice.node.disconnect();
 
-      expect(await code(bob.node.drainInbox())).toBe('E_UNREACHABLE');
+      expect(await codeOf(bob.node.drainInbox())).toBe('E_UNREACHABLE');
       await bob.node.connect(ws);
       const drained = await bob.node.drainInbox();
       expect(drained).toMatchObject({ fresh: 1, expired: 0 });
@@ -153,10 +144,10 @@ describe('the light node with a relay', () => {
         message: expect.stringContaining('not a sealed box for you'),
       });
       expect(words!.error?.code).toBe('E_DECODE');
-      expect(await code(bob.node.acceptMessage(junk!.id))).toBe('E_DECODE');
+      expect(await codeOf(bob.node.acceptMessage(junk!.id))).toBe('E_DECODE');
       expect((await bob.node.dismissMessage(junk!.id)).state).toBe('dismissed');
       expect((await bob.node.inbox()).find((m) => m.id === junk!.id)?.state).toBe('dismissed');
-      expect(await code(bob.node.acceptMessage('nothing/000000000001'))).toBe('E_NOT_FOUND');
+      expect(await codeOf(bob.node.acceptMessage('nothing/000000000001'))).toBe('E_NOT_FOUND');
     } finally {
       await bob.node.disconnect();
     }
@@ -185,12 +176,12 @@ describe('the light node with a relay', () => {
     await bob.node.connect(ws);
     await carol.node.connect(ws);
     try {
-      expect(await code(carol.node.openReference(qr))).toBe('E_AUDIENCE');
-      expect(await code(bob.node.openReference(`${qr}0`))).toBe('E_DECODE');
+      expect(await codeOf(carol.node.openReference(qr))).toBe('E_AUDIENCE');
+      expect(await codeOf(bob.node.openReference(`${qr}0`))).toBe('E_DECODE');
       const tampered = qr.replace(/[0-9a-f]{8}$/, '00000000');
       const shown = await bob.node.openReference(qr);
       expect(shown).toMatchObject({ kind: 'delegation', text: big.text, state: 'new' });
-      expect(await code(bob.node.openReference(tampered))).toBe('E_INVALID');
+      expect(await codeOf(bob.node.openReference(tampered))).toBe('E_INVALID');
       expect((await bob.node.acceptMessage(shown.id)).hash).toBe(big.hash);
     } finally {
       await bob.node.disconnect();
@@ -274,7 +265,7 @@ describe('the light node with a relay', () => {
     expect(await alice.node.verify(plain.text, read)).toEqual({ allowed: true });
     const issued = (await alice.node.capabilities()).issued;
     expect(issued.find((d) => d.hash === byChannel.hash)?.channel?.tripped).toBe(true);
-    expect(await code(alice.node.tripChannel('00'.repeat(16)))).toBe('E_NOT_FOUND');
+    expect(await codeOf(alice.node.tripChannel('00'.repeat(16)))).toBe('E_NOT_FOUND');
 
     expect((await alice.node.capabilities()).epoch).toBe(0);
     expect(await alice.node.bumpEpoch()).toEqual({ epoch: 1 });
@@ -298,7 +289,7 @@ describe('the light node with a relay', () => {
 
   it('cells and turns: opens cells, runs a turn here, submits it; the receipt matches and is in the attested log', async () => {
     const alice = await person();
-    expect(await code(alice.node.cells())).toBe('E_UNREACHABLE');
+    expect(await codeOf(alice.node.cells())).toBe('E_UNREACHABLE');
     await alice.node.connect(ws);
     try {
       const mine = await alice.node.openCell();
@@ -328,7 +319,7 @@ describe('the light node with a relay', () => {
         cell: mine.id,
         inclusion: { verified: true },
       });
-      expect(await code(alice.node.submitTurn(preview.turn))).toBe('E_NOT_FOUND'); // used up
+      expect(await codeOf(alice.node.submitTurn(preview.turn))).toBe('E_NOT_FOUND'); // used up
       const [after, credited] = await alice.node.cells();
       expect(after).toMatchObject({ balance: '750', nonce: 2 });
       expect(credited!.balance).toBe('1250');
@@ -357,15 +348,17 @@ describe('the light node with a relay', () => {
 
       // Refusals come from the local run, before anything is sent.
       expect(
-        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '999999' }])),
+        await codeOf(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '999999' }])),
       ).toBe('E_INSUFFICIENT');
       expect(
-        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: 'f'.repeat(64), amount: '1' }])),
+        await codeOf(
+          alice.node.executeTurn(mine.id, [{ type: 'transfer', to: 'f'.repeat(64), amount: '1' }]),
+        ),
       ).toBe('E_NOT_FOUND');
       expect(
-        await code(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '-1' }])),
+        await codeOf(alice.node.executeTurn(mine.id, [{ type: 'transfer', to: other.id, amount: '-1' }])),
       ).toBe('E_ARGUMENT');
-      expect(await code(alice.node.executeTurn(mine.id, []))).toBe('E_ARGUMENT');
+      expect(await codeOf(alice.node.executeTurn(mine.id, []))).toBe('E_ARGUMENT');
       expect((await alice.node.receipts()).receipts).toHaveLength(2);
     } finally {
       await alice.node.disconnect();

@@ -11,6 +11,7 @@ import {
 } from '@cipherclerk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
 import { checkInvocation, invocationFromJson } from '../src/node/invocation.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -35,16 +36,6 @@ async function unlocked(store: Store, clock = manualClock(START)) {
   return { n, did: c.did, mnemonic: c.mnemonic };
 }
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
-
 /** A service that mints `storage` and delegates it to the person, who accepts and grants `site`. */
 async function granted(n: LightNodeApi, person: string, site: string, clock = manualClock(START)) {
   const service = await createAgent({ clock, kdf: CHEAP_KDF });
@@ -65,7 +56,7 @@ describe('site sessions', () => {
     expect((await n.siteSession(A)).did).toBe(a);
     // Across a restart of the worker (new node on the same store), after unlocking again.
     const again = await createLightNode({ store, kdf: CHEAP_KDF, clock: manualClock(START) });
-    expect(await code(again.siteSession(A))).toBe('E_LOCKED');
+    expect(await codeOf(again.siteSession(A))).toBe('E_LOCKED');
     await again.unlock(PASS);
     expect((await again.siteSession(A)).did).toBe(a);
     await again.forgetSite(A);
@@ -122,7 +113,7 @@ describe('site invocations', () => {
       code: 'E_BAD_SIGNATURE',
     });
     // Site B cannot use A's grant: the worker refuses to sign it with B's key.
-    expect(await code(n.invokeForSite(B, text, { service: 'storage', action: 'read', cost: 1 }))).toBe(
+    expect(await codeOf(n.invokeForSite(B, text, { service: 'storage', action: 'read', cost: 1 }))).toBe(
       'E_AUDIENCE',
     );
     // Nor can anyone claim to be A's session with another key.
@@ -139,7 +130,7 @@ describe('site invocations', () => {
     const site = (await n.siteSession(A)).did;
     const { text } = await granted(n, did, site);
     await n.lock();
-    expect(await code(n.invokeForSite(A, text, { service: 'storage', action: 'read', cost: 1 }))).toBe(
+    expect(await codeOf(n.invokeForSite(A, text, { service: 'storage', action: 'read', cost: 1 }))).toBe(
       'E_LOCKED',
     );
   });

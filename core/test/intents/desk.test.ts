@@ -7,7 +7,6 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nobleEd25519 as ed } from '../../src/crypto/ed25519.ts';
-import { isDreggError } from '../../src/errors.ts';
 import { type IntentClient, intentClient, type Participant } from '../../src/intents/client.ts';
 import { intentId, signIntent } from '../../src/intents/intent.ts';
 import type { ExchangeItem } from '../../src/intents/items.ts';
@@ -25,6 +24,7 @@ import { connectRelay, type RelayClient } from '../../src/net/client.ts';
 import { INTENT_OPS } from '../../src/net/contract.ts';
 import type { Relay } from '../../src/node/relay/relay.ts';
 import { encodeTurn, signTurn } from '../../src/turns/turn.ts';
+import { codeOf } from '../caps/fixtures.ts';
 import { person, saltOf, tempHome, testRelay } from '../relay/fixtures.ts';
 
 let home: ReturnType<typeof tempHome>;
@@ -52,16 +52,6 @@ afterAll(async () => {
 const now = () => Math.floor(Date.now() / 1000);
 const computrons = (n: number): ExchangeItem => ({ kind: 'computrons', amount: BigInt(n) });
 let nonce = 0;
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isDreggError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a DreggError');
-}
 
 async function trader(i: number): Promise<Participant> {
   const p = person(i);
@@ -107,36 +97,36 @@ async function threeRing(zone: string, base: number) {
 describe('the relay intent desk', () => {
   it('posting: bad bytes, foreign zones, expiry and quotas are refused with typed errors; list and withdraw', async () => {
     const p = await trader(1);
-    expect(await code(client.call(INTENT_OPS.post, new Uint8Array([1, 2, 3])))).toBe('E_DECODE');
+    expect(await codeOf(client.call(INTENT_OPS.post, new Uint8Array([1, 2, 3])))).toBe('E_DECODE');
     const foreign = await signIntent(
       { zone: 'elsewhere', offers: [computrons(1)], wants: [computrons(1)], expires: now() + 60 },
       p.seed,
       new Uint8Array(16),
       ed,
     );
-    expect(await code(desk.post(foreign))).toBe('E_UNSUPPORTED');
+    expect(await codeOf(desk.post(foreign))).toBe('E_UNSUPPORTED');
     const late = await signIntent(
       { zone: 'quota', offers: [computrons(1)], wants: [computrons(1)], expires: now() - 1 },
       p.seed,
       new Uint8Array(16),
       ed,
     );
-    expect(await code(desk.post(late))).toBe('E_EXPIRED');
+    expect(await codeOf(desk.post(late))).toBe('E_EXPIRED');
     // perAgent is 3: a fourth open intent is refused. Wants no offer here meets: nothing matches.
     const posted = [];
     for (let i = 0; i < 3; i++)
       posted.push(await post(p, 'quota', 1, { kind: 'asset', asset: 'gold', amount: 5n }));
-    expect(await code(post(p, 'quota', 1, computrons(1)))).toBe('E_QUOTA');
+    expect(await codeOf(post(p, 'quota', 1, computrons(1)))).toBe('E_QUOTA');
     expect((await desk.list('quota')).map((o) => o.id).sort()).toEqual(posted.map(intentId).sort());
     // Posting the same intent again is the same post.
     expect(await desk.post(posted[0]!)).toBe(intentId(posted[0]!));
 
     const other = person(2);
-    expect(await code(desk.withdraw(intentId(posted[0]!), other.seed))).toBe('E_BAD_SIGNATURE');
+    expect(await codeOf(desk.withdraw(intentId(posted[0]!), other.seed))).toBe('E_BAD_SIGNATURE');
     await desk.withdraw(intentId(posted[0]!), p.seed);
     expect((await desk.list('quota')).map((o) => o.id)).not.toContain(intentId(posted[0]!));
-    expect(await code(desk.withdraw(intentId(posted[0]!), p.seed))).toBe('E_STALE');
-    expect(await code(desk.post(posted[0]!))).toBe('E_STALE');
+    expect(await codeOf(desk.withdraw(intentId(posted[0]!), p.seed))).toBe('E_STALE');
+    expect(await codeOf(desk.post(posted[0]!))).toBe('E_STALE');
   }, 60_000);
 
   it('a 3-ring found by the relay settles in one receipt; balances move as promised; everyone reads it', async () => {
@@ -241,7 +231,7 @@ describe('the relay intent desk', () => {
     await client.call(INTENT_OPS.commit, encodeCommitment(signed));
     await desk.reveal(pledges[0]!);
     expect(
-      await code(
+      await codeOf(
         client.call(
           INTENT_OPS.reveal,
           encodeReveal({ ring: ring.id, intent: ids[2]!, turn: encodeTurn(short), salt }),
@@ -258,7 +248,7 @@ describe('the relay intent desk', () => {
       expect(seen.state.refund?.agent).toBe(seen.coordinator);
     }
     // B's reveal comes too late: the ring is over.
-    expect(await code(desk.reveal(pledges[1]!))).toBe('E_STALE');
+    expect(await codeOf(desk.reveal(pledges[1]!))).toBe('E_STALE');
     expect(await Promise.all(people.map(balance))).toEqual(before);
   }, 60_000);
 
@@ -301,7 +291,7 @@ describe('the relay intent desk', () => {
       expect(relay.node.services.pubsub.getSubscribers(intentTopic('gossip')).map(String)).not.toContain(
         elsewhere.peerId,
       );
-      expect(await code(intentClient(c3.call, ed).list('gossip'))).toBe('E_UNSUPPORTED');
+      expect(await codeOf(intentClient(c3.call, ed).list('gossip'))).toBe('E_UNSUPPORTED');
     } finally {
       await c2.close();
       await c3.close();
