@@ -11,7 +11,7 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cellId, createAgent, fromHex, isDreggError, openIndexedDbStore, toHex } from '@cipherclerk/core';
+import { cellId, createAgent, fromHex, openIndexedDbStore, toHex } from '@cipherclerk/core';
 import {
   committeeIdHex,
   decodeReceiptBundle,

@@ -5,7 +5,7 @@
  * their inclusion proof.
  */
 import 'fake-indexeddb/auto';
-import { isDreggError, openIndexedDbStore, type Store, toHex } from '@cipherclerk/core';
+import { openIndexedDbStore, type Store, toHex } from '@cipherclerk/core';
 import {
   type Committee,
   committee,

@@ -5,13 +5,7 @@
  * worker's store across a reload, and forgotten on request.
  */
 import 'fake-indexeddb/auto';
-import {
-  isDreggError,
-  manualClock,
-  openIndexedDbStore,
-  type SocketConstructor,
-  type Store,
-} from '@cipherclerk/core';
+import { manualClock, openIndexedDbStore, type SocketConstructor, type Store } from '@cipherclerk/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { codeOf } from '../../core/test/caps/fixtures.ts';

@@ -6,7 +6,7 @@
  * everyone refunded at the cutoff. Withdrawal, form refusals, and the solver run locally.
  */
 import 'fake-indexeddb/auto';
-import { isDreggError, nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
+import { nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
 import { intentClient, signIntent } from '@cipherclerk/core/intents';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -4,13 +4,7 @@
  * revocations missed while offline, channel and epoch revocation, and the peers list.
  */
 import 'fake-indexeddb/auto';
-import {
-  ed25519FromDidKey,
-  isDreggError,
-  openIndexedDbStore,
-  seal,
-  x25519FromEd25519Public,
-} from '@cipherclerk/core';
+import { ed25519FromDidKey, openIndexedDbStore, seal, x25519FromEd25519Public } from '@cipherclerk/core';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';

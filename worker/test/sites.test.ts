@@ -3,7 +3,6 @@ import {
   createAgent,
   DreggError,
   delegate,
-  isDreggError,
   manualClock,
   mintToken,
   openIndexedDbStore,
