@@ -24,8 +24,13 @@ export async function relayCommittee(client: RelayClient): Promise<CommitteeAnsw
   }
 }
 
-/** How long a wallet waits for a root to cover a settled turn: votes trail settlement by a gossip round. */
-export const BUNDLE_WAIT_MS = 15_000;
+/**
+ * How long a wallet waits for a federation to settle a turn, and then for a root to cover it (votes
+ * trail settlement by a gossip round). Generous: a loaded federation finalizes in seconds, not one
+ * call's deadline, and giving up early would show a failure for a turn that then takes effect.
+ */
+export const SETTLE_WAIT_MS = 60_000;
+export const BUNDLE_WAIT_MS = 60_000;
 const RETRY_MS = 250;
 
 /** The encoded receipt bundle of `turn` (hex), asked again while the relay has no root covering it. */
@@ -61,6 +66,22 @@ export function federationRelay(link: FederationLink) {
       if (answer === undefined) return;
       served.set(client, answer);
       await link.firstUse(answer.genesis, client.info.relay);
+    },
+    /**
+     * Sends a turn: on a federation relay a submission that timed out is sent again (the relay answers
+     * a resubmitted turn once it has settled, so nothing takes effect twice) until `SETTLE_WAIT_MS`;
+     * elsewhere once.
+     */
+    async submit<T>(client: RelayClient, send: () => Promise<T>): Promise<T> {
+      if (!served.has(client)) return send();
+      const until = Date.now() + SETTLE_WAIT_MS;
+      for (;;) {
+        try {
+          return await send();
+        } catch (e) {
+          if (!isDreggError(e) || e.code !== 'E_TIMEOUT' || Date.now() > until) throw e;
+        }
+      }
     },
     /** The turn's federated receipt, checked (`E_UNTRUSTED` if not); undefined off a federation. */
     async settled(client: RelayClient, turn: string): Promise<FederatedReceiptView | undefined> {
