@@ -187,7 +187,10 @@ export async function openSettlement(
 
   const coordinatorTurn = async (cell: string, effects: Effect[]): Promise<Receipt> =>
     ledger.submit(await ledgerTurn(ledger, { ...coordinator, cell }, effects, o.deadline, ed));
-  await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
+  // The balance is spelled out: the turn decoder reads an absent one as 0, so a turn that omits it
+  // does not survive encode-decode byte for byte, and a federation (which orders turns as bytes)
+  // would find its signature broken.
+  await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id, balance: 0n }]);
 
   const commitments = new Map<string, SignedCommitment>();
   /** intent -> obligation id and amount escrowed */

@@ -12,7 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { cellId } from '../../src/cells/cell.ts';
 import { connectRelay, type RelayClient } from '../../src/net/client.ts';
 import { relayPrivateKey } from '../../src/net/node.ts';
-import { genesisJson } from '../../src/node/federation/genesis.ts';
+import { type GenesisCell, genesisJson } from '../../src/node/federation/genesis.ts';
 import { relayKeys } from '../../src/node/relay/keys.ts';
 import { type SpawnedRelay, spawnRelay } from '../../src/node/relay/spawn.ts';
 import { person, saltOf } from '../relay/fixtures.ts';
@@ -72,7 +72,12 @@ export interface Fed {
   close(): Promise<void>;
 }
 
-export async function federation(n: number, payers: number): Promise<Fed> {
+/** `cells`: more genesis cells, made knowing the members (the intent desk's coordinator cells). */
+export async function federation(
+  n: number,
+  payers: number,
+  o: { cells?: (members: readonly Member[]) => readonly GenesisCell[] } = {},
+): Promise<Fed> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-fed-'));
   const members: Member[] = [];
   for (let i = 0; i < n; i++) {
@@ -99,7 +104,10 @@ export async function federation(n: number, payers: number): Promise<Fed> {
     genesisJson({
       federation: FEDERATION,
       members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
-      cells: people.map((p, i) => ({ owner: p.did, salt: saltOf(i + 1), balance: BALANCE })),
+      cells: [
+        ...people.map((p, i) => ({ owner: p.did, salt: saltOf(i + 1), balance: BALANCE })),
+        ...(o.cells?.(members) ?? []),
+      ],
     }),
   );
   const relays: (SpawnedRelay | undefined)[] = members.map(() => undefined);

@@ -22,13 +22,14 @@
  *   escrow cell, each escrow, the settling or refunding turn) goes through the federation's order
  *   (`fed.submit`) and the desk reads cells and heads from its settled ledger. The coordinator key is
  *   then the member's own key, its cell `cellId(member did, COORDINATOR_SALT)` a genesis cell, so
- *   every member knows every member's coordinator cell. Each ring has exactly one coordinator: the
- *   member, among those whose coordinator cell is in the ledger (genesis order), at index
- *   `first 32 bits of the ring id mod their count`. Every member solves the same gossiped pool; the
- *   coordinator opens the ring, the others only take its intents out of their pool and keep its
- *   agents busy until its cutoff. A wallet talks to its own relay: `ring/list` there also asks the
- *   other members (one hop: a member's question is answered from its own rings only), and
- *   `ring/commit` and `ring/reveal` for a ring coordinated elsewhere are forwarded to its coordinator.
+ *   every member knows which members can coordinate. Each served zone has exactly one coordinating
+ *   member (`zoneCoordinator`: among the members with a coordinator cell, in genesis order, the one at
+ *   FNV-1a(zone) mod their count); it alone pools the zone, solves it and opens its rings, so two
+ *   members never choose differently from pools gossip has not yet made equal. A member is a door to
+ *   the others: `intent/post` and `intent/list` go to the zone's coordinator, `ring/list` gathers the
+ *   agent's rings from every member, and `intent/withdraw`, `ring/commit` and `ring/reveal` for what
+ *   it does not hold are put to the others (the one holding it answers). A member's own questions are
+ *   answered locally only, so forwarding is one hop.
  * - **One ring per agent at a time.** An escrow turn names its agent's receipt-chain head and its
  *   cell's nonce when it is committed, so an agent's second concurrent escrow would collide with the
  *   first and be blamed. A chosen ring with an agent already in an unfinished ring waits in the pool
@@ -121,8 +122,8 @@ export interface IntentDesk {
 const DEFAULT_ZONES = ['market'];
 /** The salt of the coordinator's own cell (all zeros: one per coordinator key). */
 export const COORDINATOR_SALT = '00'.repeat(32);
-/** How long a member waits for another's answer when it forwards (ms). */
-const FORWARD_MS = 5000;
+/** How long a member waits for another's ring list (ms): one member down must not stall the list. */
+const LIST_MS = 5000;
 /** Finished rings kept readable for their participants. */
 const KEEP_RINGS = 4096;
 
@@ -157,18 +158,25 @@ interface MemberDesk {
   readonly peer?: string;
 }
 
+/** FNV-1a, 32 bits: spreads zones over members (a choice everyone computes alike, not a secret). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
 /**
- * The one member that coordinates ring `id`: among the members whose coordinator cell is in the
- * ledger, in genesis order, the one at index (first 32 bits of the id) mod their count. Every member
- * reading the same ledger names the same one.
+ * The one member that coordinates `zone` (a served zone): among the members whose coordinator cell is
+ * in the ledger, in genesis order, the one at FNV-1a(zone) mod their count. Every member reading the
+ * same ledger names the same one.
  */
-export function ringCoordinator(
-  id: string,
+export function zoneCoordinator(
+  zone: string,
   members: readonly MemberDesk[],
   ledger: Pick<SettlementLedger, 'cell'>,
 ): MemberDesk | undefined {
   const able = members.filter((m) => ledger.cell(m.cell) !== undefined);
-  return able.length === 0 ? undefined : able[Number.parseInt(id.slice(0, 8), 16) % able.length];
+  return able.length === 0 ? undefined : able[fnv1a(zone) % able.length];
 }
 
 interface Pooled {
@@ -182,12 +190,6 @@ interface Opened {
   readonly intents: ReadonlyMap<string, Intent>;
   readonly agents: ReadonlySet<string>;
   timer?: ReturnType<typeof setTimeout>;
-}
-
-/** A ring another member coordinates: its agents are busy here until its cutoff. */
-interface Elsewhere {
-  readonly agents: readonly string[];
-  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> {
@@ -225,7 +227,6 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   /** Ids that were in a ring or withdrawn: never admitted again. */
   const closed = new Set<string>();
   const rings = new Map<string, Opened>();
-  const elsewhere = new Map<string, Elsewhere>();
 
   // Every settlement step continues the coordinator's chain: one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -251,13 +252,28 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       }
   };
 
-  /** Admits an intent to the pool; answers whether it is new here. */
-  async function admit(bytes: Uint8Array): Promise<{ id: string; fresh: boolean; zone: string }> {
-    const open = await admitIntent(bytes, now(), ed);
-    const zone = router.route(open.intent.zone);
-    if (zone === undefined)
-      throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${open.intent.zone}`);
-    if (pool.has(open.id)) return { id: open.id, fresh: false, zone };
+  /** The served zone an intent of `zone` belongs to here (`E_UNSUPPORTED` when none). */
+  const served = (zone: string): string => {
+    const z = router.route(zone);
+    if (z === undefined) throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${zone}`);
+    return z;
+  };
+
+  /**
+   * In federation mode, the member coordinating a served zone, when it is another (alone, or when
+   * it is this member: undefined). `E_UNSUPPORTED` when no member has a coordinator cell.
+   */
+  const coordinatorElsewhere = (zone: string): MemberDesk | undefined => {
+    if (federated === undefined) return undefined;
+    const chosen = zoneCoordinator(zone, members, ledger);
+    if (chosen === undefined)
+      throw new DreggError('E_UNSUPPORTED', 'No member of this federation has a coordinator cell');
+    return chosen.did === did ? undefined : chosen;
+  };
+
+  /** Admits a checked intent of served zone `zone` to the pool; answers whether it is new here. */
+  async function admit(open: OpenIntent, zone: string): Promise<{ id: string; fresh: boolean }> {
+    if (pool.has(open.id)) return { id: open.id, fresh: false };
     if (closed.has(open.id))
       throw new DreggError('E_STALE', 'This intent was already matched or withdrawn here');
     purge();
@@ -269,7 +285,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     pool.set(open.id, { open, zone });
     zoned.add(open.id);
     scheduleSolve();
-    return { id: open.id, fresh: true, zone };
+    return { id: open.id, fresh: true };
   }
 
   // ---- gossip ----------------------------------------------------------------------------------
@@ -287,9 +303,12 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   };
   const onMessage = (event: CustomEvent<Message>) => {
     if (!topics.has(event.detail.topic)) return;
-    admit(event.detail.data).catch((e) =>
-      log('debug', 'a gossiped intent was not pooled', { error: String(e) }),
-    );
+    (async () => {
+      const open = await admitIntent(event.detail.data, now(), ed);
+      const zone = served(open.intent.zone);
+      // In a federation only the zone's coordinator pools it (the others forward posts there).
+      if (coordinatorElsewhere(zone) === undefined) await admit(open, zone);
+    })().catch((e) => log('debug', 'a gossiped intent was not pooled', { error: String(e) }));
   };
   for (const topic of topics.keys()) {
     pubsub.topicValidators.set(topic, validator);
@@ -366,28 +385,13 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     log('info', 'ring opened', { ring: settlement.id, participants: ring.legs.length, cutoff });
   }
 
-  /** A ring another member coordinates: its intents are gone from here, its agents busy until its cutoff. */
-  function leaveRing(id: string, intents: ReadonlyMap<string, Intent>): void {
-    const timer = setTimeout(
-      () => {
-        elsewhere.delete(id);
-        scheduleSolve();
-      },
-      (ringSeconds + 1) * 1000,
-    );
-    timer.unref?.();
-    elsewhere.set(id, { agents: [...intents.values()].map((i) => i.by), timer });
-  }
-
-  /** Agents in a ring that has not ended, here or (as far as this member knows) elsewhere. */
+  /** Agents in a ring of this desk that has not ended. */
   function busyAgents(): Set<string> {
     const busy = new Set<string>();
     for (const r of rings.values()) if (!finished(r.settlement)) for (const a of r.agents) busy.add(a);
-    for (const e of elsewhere.values()) for (const a of e.agents) busy.add(a);
     return busy;
   }
 
-  let noCoordinatorLogged = false;
   async function solveOnce(): Promise<void> {
     purge();
     const busy = busyAgents();
@@ -410,24 +414,12 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
           if (!isDreggError(e, 'E_UNSUPPORTED')) log('warn', 'a ring was refused', { error: String(e) });
           continue;
         }
-        const id = ringId(ring);
-        const chosen = federated === undefined ? undefined : ringCoordinator(id, members, ledger);
-        if (federated !== undefined && chosen === undefined) {
-          if (!noCoordinatorLogged)
-            log('warn', 'no federation member has a coordinator cell: rings stay unmatched');
-          noCoordinatorLogged = true;
-          return;
-        }
         for (const a of agents) busy.add(a);
         const intents = claim(ring);
-        if (chosen !== undefined && chosen.did !== did) {
-          leaveRing(id, intents);
-          continue;
-        }
         try {
           await openRing(ring, intents);
         } catch (e) {
-          log('warn', 'opening a ring failed', { ring: id, error: String(e) });
+          log('warn', 'opening a ring failed', { ring: ringId(ring), error: String(e) });
           unclaim(ring, intents);
         }
       }
@@ -450,20 +442,33 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   const askMembers = (from?: RpcPeer) =>
     federated !== undefined && (from === undefined || !memberPeers.has(from.peerId));
 
-  const forward = (peer: string, op: RpcOp, request: Uint8Array) =>
-    callRpc(o.node, peerIdFromString(peer), op, request, { timeoutMs: FORWARD_MS });
+  const call = (peer: string, op: RpcOp, request: Uint8Array, timeoutMs?: number) =>
+    callRpc(o.node, peerIdFromString(peer), op, request, timeoutMs === undefined ? {} : { timeoutMs });
 
-  /** A commit or reveal for a ring this relay does not hold: its coordinator's, if another member's. */
-  async function forwardToCoordinator(
-    id: string,
+  /** Hands a request for `member`'s zone on to it (one hop: a member's own request is not passed on). */
+  async function forward(
+    member: MemberDesk,
     op: RpcOp,
     request: Uint8Array,
     from?: RpcPeer,
   ): Promise<Uint8Array> {
-    const chosen = askMembers(from) ? ringCoordinator(id, members, ledger) : undefined;
-    if (chosen?.peer === undefined || chosen.did === did)
-      throw new DreggError('E_NOT_FOUND', `No ring ${id} here`);
-    return forward(chosen.peer, op, request);
+    if (!askMembers(from) || member.peer === undefined)
+      throw new DreggError('E_UNSUPPORTED', 'This member does not coordinate that zone');
+    return call(member.peer, op, request);
+  }
+
+  /**
+   * A request about an intent or ring this member does not hold: put to every other member at once;
+   * the one holding it answers, the others say `E_NOT_FOUND`.
+   */
+  async function askHolder(op: RpcOp, request: Uint8Array, from?: RpcPeer): Promise<Uint8Array> {
+    if (!askMembers(from)) throw new DreggError('E_NOT_FOUND', 'Not held here');
+    const answers = await Promise.allSettled([...memberPeers].map((peer) => call(peer, op, request)));
+    for (const a of answers) if (a.status === 'fulfilled') return a.value;
+    const refusal = answers.find(
+      (a): a is PromiseRejectedResult => a.status === 'rejected' && !isDreggError(a.reason, 'E_NOT_FOUND'),
+    );
+    throw refusal?.reason ?? new DreggError('E_NOT_FOUND', 'No member holds that');
   }
 
   const view = (r: Opened): RingView => {
@@ -485,20 +490,24 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   };
 
   const handlers: Record<IntentOpName, DeskHandler> = {
-    async 'intent/post'(request) {
-      const { id, fresh, zone } = await admit(request);
+    async 'intent/post'(request, from) {
+      const open = await admitIntent(request, now(), ed);
+      const zone = served(open.intent.zone);
+      const elsewhere = coordinatorElsewhere(zone);
+      if (elsewhere !== undefined) return forward(elsewhere, INTENT_OPS.post, request, from);
+      const { id, fresh } = await admit(open, zone);
       if (fresh)
         pubsub
           .publish(router.topic(zone)!, request)
           .catch((e) => log('debug', 'no relay heard an intent', { error: String(e) }));
       return encodePosted(id);
     },
-    async 'intent/list'(request) {
+    async 'intent/list'(request, from) {
       const q = decodeIntentQuery(request);
+      const zone = served(q.zone);
+      const elsewhere = coordinatorElsewhere(zone);
+      if (elsewhere !== undefined) return forward(elsewhere, INTENT_OPS.list, request, from);
       purge();
-      const zone = router.route(q.zone);
-      if (zone === undefined)
-        throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${q.zone}`);
       const ids = [...byZone.get(zone)!]
         .filter((id) => {
           const z = pool.get(id)!.open.intent.zone;
@@ -511,9 +520,11 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
         more: ids.length > page.length,
       });
     },
-    async 'intent/withdraw'(request) {
+    async 'intent/withdraw'(request, from) {
       const w = decodeWithdrawal(request);
       const p = pool.get(w.id);
+      if (p === undefined && !closed.has(w.id) && askMembers(from))
+        return askHolder(INTENT_OPS.withdraw, request);
       if (p === undefined)
         throw new DreggError(
           closed.has(w.id) ? 'E_STALE' : 'E_NOT_FOUND',
@@ -532,7 +543,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       const others = askMembers(from)
         ? await Promise.all(
             [...memberPeers].map((peer) =>
-              forward(peer, INTENT_OPS.rings, request).then(decodeRingList, (e) => {
+              call(peer, INTENT_OPS.rings, request, LIST_MS).then(decodeRingList, (e) => {
                 log('debug', 'a member did not list its rings', { peer, error: String(e) });
                 return [];
               }),
@@ -547,14 +558,14 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     async 'ring/commit'(request, from) {
       const c = decodeCommitment(request);
       const r = rings.get(c.ring);
-      if (r === undefined) return forwardToCoordinator(c.ring, INTENT_OPS.commit, request, from);
+      if (r === undefined) return askHolder(INTENT_OPS.commit, request, from);
       await serially(() => r.settlement.commit(c));
       return encodeEmpty();
     },
     async 'ring/reveal'(request, from) {
       const x = decodeReveal(request, TURN_BYTES);
       const r = rings.get(x.ring);
-      if (r === undefined) return forwardToCoordinator(x.ring, INTENT_OPS.reveal, request, from);
+      if (r === undefined) return askHolder(INTENT_OPS.reveal, request, from);
       const turn = decodeTurn(x.turn);
       try {
         await serially(() => r.settlement.reveal(x.intent, turn, x.salt));
@@ -575,7 +586,6 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       clearTimeout(solveTimer);
       clearInterval(purgeTimer);
       for (const r of rings.values()) clearTimeout(r.timer);
-      for (const e of elsewhere.values()) clearTimeout(e.timer);
       pubsub.removeEventListener('message', onMessage);
       for (const topic of topics.keys()) {
         pubsub.unsubscribe(topic);
