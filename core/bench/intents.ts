@@ -1,8 +1,9 @@
 /**
- * ring4_settle: a 4-ring settled through a real relay (`dregg relay` as a child process, its intent
- * desk as coordinator), from the first commitment to the settled receipt: four commits and four
- * reveals over the contract, the last reveal answering once the settling turn is notarized. One relay
- * ("mode": "relay"), not yet a federation.
+ * ring4_settle: a 4-ring settled from the first commitment to the settled receipt: four commits and
+ * four reveals over the contract, the last reveal answering once the settling turn is in. Twice:
+ * through one `dregg relay` child process ("mode": "relay", its desk coordinating on its own notary),
+ * and through four `dregg relay --federation` child processes, each participant at its own relay
+ * ("mode": "federation_4", every settlement turn ordered by the federation).
  *
  * intents_solve_10k: the ring solver over 10,000 open intents in one zone, finding every ring of up to
  * 4 intents and choosing the disjoint preferred ones (`npm run bench -w core -- intents`). The market
@@ -17,14 +18,17 @@ import type { Caveat } from '../src/caps/caveats.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
 import { toHex } from '../src/encoding/bytes.ts';
 import { didKeyFromEd25519 } from '../src/encoding/did-key.ts';
-import { intentClient } from '../src/intents/client.ts';
+import { type IntentClient, intentClient, type Participant } from '../src/intents/client.ts';
 import type { OpenIntent } from '../src/intents/intent.ts';
 import { intentId, signIntent } from '../src/intents/intent.ts';
 import type { ExchangeItem } from '../src/intents/items.ts';
 import { chooseRings, findRings } from '../src/intents/solver.ts';
 import type { RingView } from '../src/intents/wire.ts';
-import { connectRelay } from '../src/net/client.ts';
+import { connectRelay, type RelayClient } from '../src/net/client.ts';
+import { COORDINATOR_SALT } from '../src/node/relay/intents.ts';
 import { spawnRelay } from '../src/node/relay/spawn.ts';
+import { federation } from '../test/federation/relays-fixtures.ts';
+import { ringTerms } from '../test/intents/fixtures.ts';
 import { emit, medianMs } from './measure.ts';
 
 /** A small deterministic PRNG (mulberry32), so every run solves the same market. */
@@ -94,11 +98,82 @@ export async function intentBenches(): Promise<void> {
     truncated: String(found.truncated),
   });
   await ring4SettleBench();
+  await ring4FederationBench();
 }
 
 /** Rings settled for the median (after one warm-up ring). */
 const RINGS = Number(process.env.BENCH_RINGS ?? 10);
 
+/** One participant: its keys and cell, and the relay it talks to. */
+interface Seat {
+  readonly person: Participant;
+  readonly client: RelayClient;
+  readonly desk: IntentClient;
+}
+
+/**
+ * Settles RINGS + 1 four-rings (`ringTerms`: no shorter ring inside), each participant posting,
+ * reading, committing and revealing through its own seat's relay; times first commit to the settled
+ * receipt (the last reveal answers once the settling turn is in) and emits the median.
+ * `between` runs untimed after each ring (a federation's members catching up).
+ */
+async function timeRings(seats: readonly Seat[], mode: string, between = async () => {}): Promise<void> {
+  const ed = nobleEd25519;
+  const terms = ringTerms(4);
+  const times: number[] = [];
+  for (let n = 0; n <= RINGS; n++) {
+    const intents = await Promise.all(
+      seats.map((s, k) =>
+        signIntent(
+          {
+            zone: 'market',
+            offers: terms[k]!.offers,
+            wants: terms[k]!.wants,
+            expires: Math.floor(Date.now() / 1000) + 600,
+          },
+          s.person.seed,
+          new Uint8Array(16).fill(n + 1),
+          ed,
+        ),
+      ),
+    );
+    await Promise.all(intents.map((intent, k) => seats[k]!.desk.post(intent)));
+    const ids = new Set(intents.map(intentId));
+    const ringAt = async (s: Seat): Promise<RingView> => {
+      for (;;) {
+        const r = (await s.desk.rings(s.person.did)).find((x) => x.ring.legs.every((l) => ids.has(l.from)));
+        if (r !== undefined) return r;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const views = await Promise.all(seats.map(ringAt));
+    if (views[0]!.ring.legs.length !== 4) throw new Error(`a ${views[0]!.ring.legs.length}-ring was chosen`);
+    const start = performance.now();
+    const pledges = await Promise.all(
+      seats.map(async (s, k) =>
+        s.desk.commit(views[k]!, intentId(intents[k]!), s.person, {
+          ledger: s.client.info.ledger,
+          cell: (await s.client.cell(s.person.cell))!,
+          head: await s.client.head(s.person.did),
+        }),
+      ),
+    );
+    await Promise.all(pledges.map((pl, k) => seats[k]!.desk.reveal(pl)));
+    const ms = performance.now() - start;
+    const settled = (await seats[0]!.desk.rings(seats[0]!.person.did)).find((r) => r.id === views[0]!.id)!;
+    if (settled.state.phase !== 'settled') throw new Error(`the ring ended ${settled.state.phase}`);
+    if (n > 0) times.push(ms); // the first ring warms up
+    await between();
+  }
+  times.sort((a, b) => a - b);
+  emit('ring4_settle', {
+    median_ms: Math.round(times[Math.floor(times.length / 2)]! * 10) / 10,
+    rings: times.length,
+    mode,
+  });
+}
+
+/** ring4_settle on one `dregg relay` child process, its desk coordinating on its own notary. */
 export async function ring4SettleBench(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'cipherclerk-bench-ring-'));
   const relay = await spawnRelay({
@@ -106,69 +181,50 @@ export async function ring4SettleBench(): Promise<void> {
     args: ['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--grant', '1000000'],
   });
   const client = await connectRelay(relay.ready.multiaddrs.filter((m) => m.includes('/ws')));
-  const ed = nobleEd25519;
-  const desk = intentClient(client.call, ed);
+  const desk = intentClient(client.call, nobleEd25519);
   try {
-    const people = await Promise.all(
+    const seats = await Promise.all(
       [1, 2, 3, 4].map(async (i) => {
         const seed = new Uint8Array(32).fill(40 + i);
         const did = didKeyFromEd25519(ed25519PublicKey(seed));
-        return { did, seed, cell: (await client.openCell(did, toHex(new Uint8Array(32).fill(i)))).id };
+        const cell = (await client.openCell(did, toHex(new Uint8Array(32).fill(i)))).id;
+        return { person: { did, seed, cell }, client, desk };
       }),
     );
-    // Person i offers 10(i+1) and wants what person i-1 offers: the 4-ring meets the most wants.
-    let round = 0;
-    const times: number[] = [];
-    for (let n = 0; n <= RINGS; n++) {
-      round++;
-      const intents = await Promise.all(
-        people.map((p, i) =>
-          signIntent(
-            {
-              zone: 'market',
-              offers: [{ kind: 'computrons', amount: BigInt(10 * (i + 1)) }],
-              wants: [{ kind: 'computrons', amount: BigInt(10 * (((i + 3) % 4) + 1)) }],
-              expires: Math.floor(Date.now() / 1000) + 600,
-            },
-            p.seed,
-            new Uint8Array(16).fill(round),
-            ed,
-          ),
-        ),
-      );
-      for (const i of intents) await desk.post(i);
-      const ids = new Set(intents.map(intentId));
-      let ring: RingView | undefined;
-      while (ring === undefined) {
-        ring = (await desk.rings(people[0]!.did)).find((r) => r.ring.legs.every((l) => ids.has(l.from)));
-        if (ring === undefined) await new Promise((r) => setTimeout(r, 20));
-      }
-      if (ring.ring.legs.length !== 4) throw new Error(`the relay chose a ${ring.ring.legs.length}-ring`);
-      const start = performance.now();
-      const pledges = await Promise.all(
-        people.map(async (p, i) =>
-          desk.commit(ring!, intentId(intents[i]!), p, {
-            ledger: client.info.ledger,
-            cell: (await client.cell(p.cell))!,
-            head: await client.head(p.did),
-          }),
-        ),
-      );
-      await Promise.all(pledges.map((pl) => desk.reveal(pl)));
-      const ms = performance.now() - start;
-      const settled = (await desk.rings(people[0]!.did)).find((r) => r.id === ring!.id)!;
-      if (settled.state.phase !== 'settled') throw new Error(`the ring ended ${settled.state.phase}`);
-      if (n > 0) times.push(ms); // the first ring warms up
-    }
-    times.sort((a, b) => a - b);
-    emit('ring4_settle', {
-      median_ms: Math.round(times[Math.floor(times.length / 2)]! * 10) / 10,
-      rings: times.length,
-      mode: 'relay',
-    });
+    await timeRings(seats, 'relay');
   } finally {
     await client.close();
     await relay.stop();
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * ring4_settle on a federation of four `dregg relay --federation` child processes: participant k posts
+ * and approves through relay k; the zone's coordinating member settles through the federation's order,
+ * so every escrow and the settling turn wait for finality. Between rings, every member settles all.
+ */
+export async function ring4FederationBench(): Promise<void> {
+  const fed = await federation(4, 4, {
+    cells: (members) => members.map((m) => ({ owner: m.did, salt: COORDINATOR_SALT, balance: 0n })),
+  });
+  try {
+    await Promise.all(fed.members.map((m) => fed.start(m.index)));
+    const seats = await Promise.all(
+      fed.payers.map(async (person, k) => {
+        const client = await fed.client(k);
+        return { person, client, desk: intentClient(client.call, nobleEd25519) };
+      }),
+    );
+    const caughtUp = async () => {
+      for (;;) {
+        const all = await Promise.all([0, 1, 2, 3].map(async (i) => (await fed.health(i)).federation));
+        if (all.every((s) => s.pending === 0 && s.ledgerRoot === all[0]!.ledgerRoot)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await timeRings(seats, 'federation_4', caughtUp);
+  } finally {
+    await fed.close();
   }
 }

@@ -70,7 +70,9 @@ beforeAll(async () => {
   // The wallet's identity first, so the genesis can fund its cell.
   const agent = await createAgent({ kdf: CHEAP_KDF });
   cell = cellId(agent.did, SALT);
-  fed = await federation(4, 1, { extra: [{ owner: agent.did, salt: SALT, balance: 1000n }] });
+  fed = await federation(4, 1, {
+    cells: () => [{ owner: agent.did, salt: SALT, balance: 1000n }],
+  });
   await Promise.all(fed.members.map((m) => fed.start(m.index)));
   const store = await openIndexedDbStore('federation-wire-test', { collections: COLLECTIONS });
   node = await createLightNode({

@@ -121,8 +121,12 @@ export const INTENT_OPS = {
   rings: { name: 'ring/list', maxRequest: 256, maxResponse: 4 * MiB },
   /** A signed commitment -> {v}. */
   commit: { name: 'ring/commit', maxRequest: 1 * KiB, maxResponse: 64 },
-  /** {v, ring, intent, turn, salt} -> {v}: the escrow turn that opens the commitment. */
-  reveal: { name: 'ring/reveal', maxRequest: TURN_BYTES, maxResponse: 64 },
+  /**
+   * {v, ring, intent, turn, salt} -> {v}: the escrow turn that opens the commitment. Answered once
+   * the escrow executed, which on a federation waits for finality behind the ring's other reveals:
+   * a longer deadline than a query's.
+   */
+  reveal: { name: 'ring/reveal', maxRequest: TURN_BYTES, maxResponse: 64, timeoutMs: 60_000 },
 } as const satisfies Record<string, RpcOp>;
 
 export type IntentOpName = (typeof INTENT_OPS)[keyof typeof INTENT_OPS]['name'];

@@ -337,7 +337,8 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
       return {
         type: 'create-cell',
         salt: r.pattern('salt', HEX64, '32 bytes in hex'),
-        balance: r.has('balance') ? r.amount('balance', false) : 0n,
+        // Absent stays absent (executed as 0): a decoded turn must encode to the bytes its signer signed.
+        balance: opt(r, 'balance', (k) => r.amount(k, false)),
         owner: opt(r, 'owner', (k) => r.did(k)),
       };
     case 'increment-nonce':
@@ -416,7 +417,8 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
       return {
         type: 'spawn-with-delegation',
         salt: r.pattern('salt', HEX64, '32 bytes in hex'),
-        balance: r.has('balance') ? r.amount('balance', false) : 0n,
+        // Absent stays absent (executed as 0): a decoded turn must encode to the bytes its signer signed.
+        balance: opt(r, 'balance', (k) => r.amount(k, false)),
         owner: opt(r, 'owner', (k) => r.did(k)),
         grants,
       };

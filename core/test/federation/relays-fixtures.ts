@@ -19,7 +19,12 @@ import { connectRelay, type RelayClient } from '../../src/net/client.ts';
 import { encodeEmpty, type Submitted } from '../../src/net/contract.ts';
 import { FEDERATION_OPS } from '../../src/net/federation.ts';
 import { relayPrivateKey } from '../../src/net/node.ts';
-import { type Genesis, genesisJson, parseGenesis } from '../../src/node/federation/genesis.ts';
+import {
+  type Genesis,
+  type GenesisCell,
+  genesisJson,
+  parseGenesis,
+} from '../../src/node/federation/genesis.ts';
 import { relayKeys } from '../../src/node/relay/keys.ts';
 import { type SpawnedRelay, spawnRelay } from '../../src/node/relay/spawn.ts';
 import { signTurn, type Turn } from '../../src/turns/turn.ts';
@@ -100,11 +105,11 @@ export interface FedOptions {
   readonly nodeOptions?: readonly string[];
   /** Further `dregg relay` arguments for every relay (`--limit` ...). */
   readonly args?: readonly string[];
-  /** Further genesis cells after the payers' (a wallet's, say). */
-  readonly extra?: readonly { owner: string; salt: string; balance: bigint }[];
+  /** Further genesis cells after the payers', made knowing the members (a wallet's, the desks' coordinator cells). */
+  readonly cells?: (members: readonly Member[]) => readonly GenesisCell[];
 }
 
-/** `n` relays; the genesis funds `payers` fixture people, then `options.extra` cells. */
+/** `n` relays; the genesis funds `payers` fixture people, then `options.cells`. */
 export async function federation(n: number, payers: number, options: FedOptions = {}): Promise<Fed> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherclerk-fed-'));
   const members: Member[] = [];
@@ -131,7 +136,7 @@ export async function federation(n: number, payers: number, options: FedOptions 
       members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
       cells: [
         ...people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
-        ...(options.extra ?? []),
+        ...(options.cells?.(members) ?? []),
       ],
     }),
   );

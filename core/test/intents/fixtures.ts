@@ -81,3 +81,21 @@ export const arbPool = (max: number): fc.Arbitrary<OpenIntent[]> =>
         }),
       ),
     );
+
+const coin = (n: number): ExchangeItem => ({ kind: 'computrons', amount: BigInt(n) });
+
+/**
+ * The terms of an n-person ring (2 ≤ n ≤ 8) with no shorter ring inside: person k offers the pair of
+ * computron amounts (10 + 3k, 100 − 7k) and wants person k−1's pair. Computrons are fungible, so with
+ * one amount each a bigger offer would also meet other wants; these pairs form an antichain (the
+ * first rises, the second falls), so an offer covers only its own pair and the one ring is k−1 → k.
+ * Person k pays 110 − 4k and receives its predecessor's sum: settling moves every balance.
+ */
+export function ringTerms(n: number): { offers: ExchangeItem[]; wants: ExchangeItem[]; pays: bigint }[] {
+  const pair = (k: number) => [coin(10 + 3 * k), coin(100 - 7 * k)];
+  return Array.from({ length: n }, (_, k) => ({
+    offers: pair(k),
+    wants: pair((k + n - 1) % n),
+    pays: BigInt(110 - 4 * k),
+  }));
+}

@@ -62,7 +62,7 @@ import { callRpc } from '../../net/rpc.ts';
 import { NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
 import type { Store } from '../../store/store.ts';
 import { receiptSigningDigest } from '../../turns/receipt.ts';
-import { type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
+import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
 import type { Log } from '../relay/log.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import type { Genesis } from './genesis.ts';
@@ -612,6 +612,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       }
       if (turn.ledger !== o.ledger)
         fail('E_INVALID', `The turn is for ledger ${turn.ledger}, this is ${o.ledger}`);
+      // Members order the bytes and decode them: bytes read as another turn would settle under
+      // another hash, and this caller would wait for an answer that never comes.
+      if (turnHashHex(decodeTurn(bytes)) !== hash)
+        fail('E_INVALID', 'The turn does not read back from its encoding as itself');
       if (!(await verifyTurnSignature(turn, ed)))
         fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
       if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');

@@ -18,12 +18,30 @@
  *   coordinator's chain). At the cutoff an unfinished ring is aborted and its escrows refunded; the
  *   escrows fall due `graceSeconds` later, when each payer may also take its own back.
  *
+ * - **Federation mode.** When the relay is a member of a federation, every settlement turn (the
+ *   escrow cell, each escrow, the settling or refunding turn) goes through the federation's order
+ *   (`fed.submit`) and the desk reads cells and heads from its settled ledger. The coordinator key is
+ *   then the member's own key, its cell `cellId(member did, COORDINATOR_SALT)` a genesis cell, so
+ *   every member knows which members can coordinate. Each served zone has exactly one coordinating
+ *   member (`zoneCoordinator`: among the members with a coordinator cell, in genesis order, the one at
+ *   FNV-1a(zone) mod their count); it alone pools the zone, solves it and opens its rings, so two
+ *   members never choose differently from pools gossip has not yet made equal. A member is a door to
+ *   the others: `intent/post` and `intent/list` go to the zone's coordinator, `ring/list` gathers the
+ *   agent's rings from every member, and `intent/withdraw`, `ring/commit` and `ring/reveal` for what
+ *   it does not hold are put to the others (the one holding it answers). A member's own questions are
+ *   answered locally only, so forwarding is one hop.
+ * - **One ring per agent at a time.** An escrow turn names its agent's receipt-chain head and its
+ *   cell's nonce when it is committed, so an agent's second concurrent escrow would collide with the
+ *   first and be blamed. A chosen ring with an agent already in an unfinished ring waits in the pool
+ *   until that ring ends (the desk solves again then).
+ *
  * Pool and rings live in memory: after a restart the pool refills from gossip and posts, and a ring
  * cut short by the restart is recovered by its payers when their escrows fall due.
  */
 import type { Message } from '@libp2p/gossipsub';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { Libp2p } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { cellId } from '../../cells/cell.ts';
 import { type Clock, nowSeconds } from '../../clock.ts';
 import { type Ed25519, ed25519PublicKey } from '../../crypto/ed25519.ts';
@@ -31,12 +49,19 @@ import { hashFor } from '../../crypto/hash.ts';
 import { didKeyFromEd25519 } from '../../encoding/did-key.ts';
 import { DreggError, isDreggError } from '../../errors.ts';
 import { admitIntent, encodeIntent, type Intent, type OpenIntent } from '../../intents/intent.ts';
-import { openSettlement, type Settlement, type SettlementLedger } from '../../intents/settle.ts';
+import {
+  openSettlement,
+  ringId,
+  ringPayments,
+  type Settlement,
+  type SettlementLedger,
+} from '../../intents/settle.ts';
 import { chooseRings, findRings, type Ring } from '../../intents/solver.ts';
 import {
   decodeCommitment,
   decodeIntentQuery,
   decodeReveal,
+  decodeRingList,
   decodeRingQuery,
   decodeWithdrawal,
   encodeIntentPage,
@@ -48,12 +73,14 @@ import {
   verifyWithdrawal,
 } from '../../intents/wire.ts';
 import { intentTopic, zoneRouter } from '../../intents/zones.ts';
-import { encodeEmpty, type IntentOpName, TURN_BYTES } from '../../net/contract.ts';
+import { encodeEmpty, INTENT_OPS, type IntentOpName, TURN_BYTES } from '../../net/contract.ts';
 import type { RelayServices } from '../../net/node.ts';
+import { callRpc, type RpcOp, type RpcPeer } from '../../net/rpc.ts';
 import type { Notary } from '../../notary/index.ts';
-import { decodeTurn } from '../../turns/turn.ts';
+import { decodeTurn, encodeTurn } from '../../turns/turn.ts';
+import type { Federation } from '../federation/federation.ts';
+import type { Genesis } from '../federation/genesis.ts';
 import type { Log } from './log.ts';
-import type { Handler } from './service.ts';
 
 export interface IntentDeskOptions {
   readonly notary: Notary;
@@ -72,14 +99,19 @@ export interface IntentDeskOptions {
   /** Open intents per agent (default 32) and per zone (default 10,000). */
   readonly perAgent?: number;
   readonly perZone?: number;
-  /** Longest ring searched (default 4). */
+  /** Federation mode: settle through the federation's order, coordinating the rings that fall to us. */
+  readonly federation?: { readonly fed: Pick<Federation, 'submit' | 'notary'>; readonly genesis: Genesis };
+  /** Longest ring searched (default 6). */
   readonly maxRingLength?: number;
   /** How long the solver waits after a post for more (ms, default 50). */
   readonly solveDelayMs?: number;
 }
 
+/** A desk operation; `from` is the calling peer (absent in-process). */
+export type DeskHandler = (request: Uint8Array, from?: RpcPeer) => Promise<Uint8Array>;
+
 export interface IntentDesk {
-  readonly handlers: Record<IntentOpName, Handler>;
+  readonly handlers: Record<IntentOpName, DeskHandler>;
   /** The coordinator's did:key and cell. */
   readonly coordinator: { readonly did: string; readonly cell: string };
   /** Runs the solver now (what a post schedules). */
@@ -89,7 +121,9 @@ export interface IntentDesk {
 
 const DEFAULT_ZONES = ['market'];
 /** The salt of the coordinator's own cell (all zeros: one per coordinator key). */
-const COORDINATOR_SALT = '00'.repeat(32);
+export const COORDINATOR_SALT = '00'.repeat(32);
+/** How long a member waits for another's ring list (ms): one member down must not stall the list. */
+const LIST_MS = 5000;
 /** Finished rings kept readable for their participants. */
 const KEEP_RINGS = 4096;
 
@@ -105,6 +139,44 @@ export function notaryLedger(notary: Notary): SettlementLedger {
     cell: (id) => notary.cell(id),
     head: (agent) => notary.head(agent),
   };
+}
+
+/** The federation's settled ledger as the settlement's ledger: turns go through the final order. */
+export function federationLedger(fed: Pick<Federation, 'submit' | 'notary'>): SettlementLedger {
+  return {
+    ledger: fed.notary.ledger,
+    submit: async (turn) => (await fed.submit(turn, encodeTurn(turn))).receipt,
+    cell: (id) => fed.notary.cell(id),
+    head: (agent) => fed.notary.head(agent),
+  };
+}
+
+/** A federation member as a possible coordinator: its key, its coordinator cell, its libp2p peer. */
+interface MemberDesk {
+  readonly did: string;
+  readonly cell: string;
+  readonly peer?: string;
+}
+
+/** FNV-1a, 32 bits: spreads zones over members (a choice everyone computes alike, not a secret). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The one member that coordinates `zone` (a served zone): among the members whose coordinator cell is
+ * in the ledger, in genesis order, the one at FNV-1a(zone) mod their count. Every member reading the
+ * same ledger names the same one.
+ */
+export function zoneCoordinator(
+  zone: string,
+  members: readonly MemberDesk[],
+  ledger: Pick<SettlementLedger, 'cell'>,
+): MemberDesk | undefined {
+  const able = members.filter((m) => ledger.cell(m.cell) !== undefined);
+  return able.length === 0 ? undefined : able[fnv1a(zone) % able.length];
 }
 
 interface Pooled {
@@ -127,12 +199,27 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   const graceSeconds = o.graceSeconds ?? 30;
   const perAgent = o.perAgent ?? 32;
   const perZone = o.perZone ?? 10_000;
-  const ledger = notaryLedger(notary);
-  const seed = hashFor('intentCoordinatorKey', o.seed);
+  const federated = o.federation;
+  const ledger = federated === undefined ? notaryLedger(notary) : federationLedger(federated.fed);
+  // Alone, a key of its own keeps settlement off the relay's chain; in a federation the member's key,
+  // which the genesis names, so that every member knows every coordinator cell.
+  const seed = federated === undefined ? hashFor('intentCoordinatorKey', o.seed) : o.seed;
   const did = didKeyFromEd25519(ed25519PublicKey(seed));
   const cell = cellId(did, COORDINATOR_SALT);
-  if (notary.cell(cell) === undefined) await notary.genesis(did, COORDINATOR_SALT, 0n);
+  if (federated === undefined && notary.cell(cell) === undefined)
+    await notary.genesis(did, COORDINATOR_SALT, 0n);
   const coordinator = { did, seed, cell };
+  const members: MemberDesk[] = (federated?.genesis.members ?? []).map((m) => ({
+    did: m.did,
+    cell: cellId(m.did, COORDINATOR_SALT),
+    peer: m.multiaddrs.map((a) => a.split('/p2p/')[1]).find((p) => p !== undefined),
+  }));
+  if (federated !== undefined && ledger.cell(cell) === undefined)
+    log('warn', 'this member has no coordinator cell in the federation genesis: it coordinates no ring', {
+      owner: did,
+      salt: COORDINATOR_SALT,
+    });
+  const memberPeers = new Set(members.filter((m) => m.did !== did).flatMap((m) => m.peer ?? []));
 
   /** Open intents by id, and per served zone. */
   const pool = new Map<string, Pooled>();
@@ -165,13 +252,28 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       }
   };
 
-  /** Admits an intent to the pool; answers whether it is new here. */
-  async function admit(bytes: Uint8Array): Promise<{ id: string; fresh: boolean; zone: string }> {
-    const open = await admitIntent(bytes, now(), ed);
-    const zone = router.route(open.intent.zone);
-    if (zone === undefined)
-      throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${open.intent.zone}`);
-    if (pool.has(open.id)) return { id: open.id, fresh: false, zone };
+  /** The served zone an intent of `zone` belongs to here (`E_UNSUPPORTED` when none). */
+  const served = (zone: string): string => {
+    const z = router.route(zone);
+    if (z === undefined) throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${zone}`);
+    return z;
+  };
+
+  /**
+   * In federation mode, the member coordinating a served zone, when it is another (alone, or when
+   * it is this member: undefined). `E_UNSUPPORTED` when no member has a coordinator cell.
+   */
+  const coordinatorElsewhere = (zone: string): MemberDesk | undefined => {
+    if (federated === undefined) return undefined;
+    const chosen = zoneCoordinator(zone, members, ledger);
+    if (chosen === undefined)
+      throw new DreggError('E_UNSUPPORTED', 'No member of this federation has a coordinator cell');
+    return chosen.did === did ? undefined : chosen;
+  };
+
+  /** Admits a checked intent of served zone `zone` to the pool; answers whether it is new here. */
+  async function admit(open: OpenIntent, zone: string): Promise<{ id: string; fresh: boolean }> {
+    if (pool.has(open.id)) return { id: open.id, fresh: false };
     if (closed.has(open.id))
       throw new DreggError('E_STALE', 'This intent was already matched or withdrawn here');
     purge();
@@ -183,7 +285,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     pool.set(open.id, { open, zone });
     zoned.add(open.id);
     scheduleSolve();
-    return { id: open.id, fresh: true, zone };
+    return { id: open.id, fresh: true };
   }
 
   // ---- gossip ----------------------------------------------------------------------------------
@@ -201,9 +303,12 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   };
   const onMessage = (event: CustomEvent<Message>) => {
     if (!topics.has(event.detail.topic)) return;
-    admit(event.detail.data).catch((e) =>
-      log('debug', 'a gossiped intent was not pooled', { error: String(e) }),
-    );
+    (async () => {
+      const open = await admitIntent(event.detail.data, now(), ed);
+      const zone = served(open.intent.zone);
+      // In a federation only the zone's coordinator pools it (the others forward posts there).
+      if (coordinatorElsewhere(zone) === undefined) await admit(open, zone);
+    })().catch((e) => log('debug', 'a gossiped intent was not pooled', { error: String(e) }));
   };
   for (const topic of topics.keys()) {
     pubsub.topicValidators.set(topic, validator);
@@ -222,19 +327,38 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     }, o.solveDelayMs ?? 50);
   }
 
-  async function openRing(ring: Ring): Promise<void> {
-    const intents = new Map(ring.legs.map((l) => [l.from, pool.get(l.from)!.open.intent]));
+  /** Takes a ring's intents out of the pool for good (before anything awaits: no second solve sees them). */
+  function claim(ring: Ring): Map<string, Intent> {
+    const intents = new Map<string, Intent>();
+    for (const { from } of ring.legs) {
+      const p = pool.get(from)!;
+      intents.set(from, p.open.intent);
+      pool.delete(from);
+      byZone.get(p.zone)?.delete(from);
+      closed.add(from);
+    }
+    return intents;
+  }
+
+  /** Puts claimed intents back (the ring could not open). */
+  function unclaim(ring: Ring, intents: ReadonlyMap<string, Intent>): void {
+    for (const { from } of ring.legs) {
+      const intent = intents.get(from)!;
+      const zone = router.route(intent.zone)!;
+      closed.delete(from);
+      pool.set(from, { open: { id: from, intent }, zone });
+      byZone.get(zone)?.add(from);
+    }
+  }
+
+  const finished = (s: Settlement) => s.state().phase === 'settled' || s.state().phase === 'aborted';
+
+  async function openRing(ring: Ring, intents: ReadonlyMap<string, Intent>): Promise<void> {
     const opened = now();
     const cutoff = opened + ringSeconds;
     const settlement = await serially(() =>
       openSettlement(ring, intents, { ledger, coordinator, ed, deadline: cutoff + graceSeconds, cutoff }),
     );
-    for (const id of intents.keys()) {
-      const p = pool.get(id)!;
-      pool.delete(id);
-      byZone.get(p.zone)?.delete(id);
-      closed.add(id);
-    }
     const entry: Opened = {
       settlement,
       ring,
@@ -244,50 +368,108 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     rings.set(settlement.id, entry);
     entry.timer = setTimeout(
       () => {
-        serially(() => settlement.expire(now())).catch((e) =>
-          log('warn', 'aborting a ring at its cutoff failed', { ring: settlement.id, error: String(e) }),
-        );
+        serially(() => settlement.expire(now()))
+          .then(() => scheduleSolve())
+          .catch((e) =>
+            log('warn', 'aborting a ring at its cutoff failed', { ring: settlement.id, error: String(e) }),
+          );
       },
       Math.max(0, cutoff * 1000 - clock.now()) + 50,
     );
     entry.timer.unref?.();
     while (rings.size > KEEP_RINGS) {
       const [oldest, old] = rings.entries().next().value!;
-      const phase = old.settlement.state().phase;
-      if (phase !== 'settled' && phase !== 'aborted') break;
+      if (!finished(old.settlement)) break;
       rings.delete(oldest);
     }
     log('info', 'ring opened', { ring: settlement.id, participants: ring.legs.length, cutoff });
   }
 
-  async function solve(): Promise<void> {
+  /** Agents in a ring of this desk that has not ended. */
+  function busyAgents(): Set<string> {
+    const busy = new Set<string>();
+    for (const r of rings.values()) if (!finished(r.settlement)) for (const a of r.agents) busy.add(a);
+    return busy;
+  }
+
+  async function solveOnce(): Promise<void> {
     purge();
+    const busy = busyAgents();
     for (const ids of byZone.values()) {
       const open = [...ids].map((id) => pool.get(id)!.open);
       if (open.length < 2) continue;
-      const found = findRings(open, { now: now(), maxLength: o.maxRingLength ?? 4 });
+      const found = findRings(open, { now: now(), maxLength: o.maxRingLength ?? 6 });
       for (const ring of chooseRings(found.rings)) {
         if (closing) return;
         // The pool may have changed while an earlier ring opened.
         if (!ring.legs.every((l) => pool.has(l.from))) continue;
+        const agents = ring.legs.map((l) => pool.get(l.from)!.open.intent.by);
+        // One unfinished ring per agent: its next escrow would collide with the first (stays pooled).
+        if (agents.some((a) => busy.has(a))) continue;
+        const terms = new Map(ring.legs.map((l) => [l.from, pool.get(l.from)!.open.intent]));
         try {
-          await openRing(ring);
+          ringPayments(ring, terms);
         } catch (e) {
           // A ring of items with no escrow yet (E_UNSUPPORTED) stays unmatched; its intents stay open.
-          if (!isDreggError(e, 'E_UNSUPPORTED')) log('warn', 'opening a ring failed', { error: String(e) });
+          if (!isDreggError(e, 'E_UNSUPPORTED')) log('warn', 'a ring was refused', { error: String(e) });
+          continue;
+        }
+        for (const a of agents) busy.add(a);
+        const intents = claim(ring);
+        try {
+          await openRing(ring, intents);
+        } catch (e) {
+          log('warn', 'opening a ring failed', { ring: ringId(ring), error: String(e) });
+          unclaim(ring, intents);
         }
       }
     }
   }
 
+  // One solve at a time: a ring's intents are claimed before it opens, but a second pass must not
+  // choose on a pool the first is still changing.
+  let solving: Promise<void> = Promise.resolve();
+  function solve(): Promise<void> {
+    const next = solving.then(solveOnce);
+    solving = next.catch(() => undefined);
+    return next;
+  }
+
   const purgeTimer = setInterval(purge, 10_000);
   purgeTimer.unref?.();
 
-  const ring = (id: string): Opened => {
-    const r = rings.get(id);
-    if (r === undefined) throw new DreggError('E_NOT_FOUND', `No ring ${id} here`);
-    return r;
-  };
+  /** In a federation, a question from outside the committee is also put to the other members. */
+  const askMembers = (from?: RpcPeer) =>
+    federated !== undefined && (from === undefined || !memberPeers.has(from.peerId));
+
+  const call = (peer: string, op: RpcOp, request: Uint8Array, timeoutMs?: number) =>
+    callRpc(o.node, peerIdFromString(peer), op, request, timeoutMs === undefined ? {} : { timeoutMs });
+
+  /** Hands a request for `member`'s zone on to it (one hop: a member's own request is not passed on). */
+  async function forward(
+    member: MemberDesk,
+    op: RpcOp,
+    request: Uint8Array,
+    from?: RpcPeer,
+  ): Promise<Uint8Array> {
+    if (!askMembers(from) || member.peer === undefined)
+      throw new DreggError('E_UNSUPPORTED', 'This member does not coordinate that zone');
+    return call(member.peer, op, request);
+  }
+
+  /**
+   * A request about an intent or ring this member does not hold: put to every other member at once;
+   * the one holding it answers, the others say `E_NOT_FOUND`.
+   */
+  async function askHolder(op: RpcOp, request: Uint8Array, from?: RpcPeer): Promise<Uint8Array> {
+    if (!askMembers(from)) throw new DreggError('E_NOT_FOUND', 'Not held here');
+    const answers = await Promise.allSettled([...memberPeers].map((peer) => call(peer, op, request)));
+    for (const a of answers) if (a.status === 'fulfilled') return a.value;
+    const refusal = answers.find(
+      (a): a is PromiseRejectedResult => a.status === 'rejected' && !isDreggError(a.reason, 'E_NOT_FOUND'),
+    );
+    throw refusal?.reason ?? new DreggError('E_NOT_FOUND', 'No member holds that');
+  }
 
   const view = (r: Opened): RingView => {
     const s = r.settlement;
@@ -307,21 +489,25 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     };
   };
 
-  const handlers: Record<IntentOpName, Handler> = {
-    async 'intent/post'(request) {
-      const { id, fresh, zone } = await admit(request);
+  const handlers: Record<IntentOpName, DeskHandler> = {
+    async 'intent/post'(request, from) {
+      const open = await admitIntent(request, now(), ed);
+      const zone = served(open.intent.zone);
+      const elsewhere = coordinatorElsewhere(zone);
+      if (elsewhere !== undefined) return forward(elsewhere, INTENT_OPS.post, request, from);
+      const { id, fresh } = await admit(open, zone);
       if (fresh)
         pubsub
           .publish(router.topic(zone)!, request)
           .catch((e) => log('debug', 'no relay heard an intent', { error: String(e) }));
       return encodePosted(id);
     },
-    async 'intent/list'(request) {
+    async 'intent/list'(request, from) {
       const q = decodeIntentQuery(request);
+      const zone = served(q.zone);
+      const elsewhere = coordinatorElsewhere(zone);
+      if (elsewhere !== undefined) return forward(elsewhere, INTENT_OPS.list, request, from);
       purge();
-      const zone = router.route(q.zone);
-      if (zone === undefined)
-        throw new DreggError('E_UNSUPPORTED', `This relay does not carry the zone ${q.zone}`);
       const ids = [...byZone.get(zone)!]
         .filter((id) => {
           const z = pool.get(id)!.open.intent.zone;
@@ -334,9 +520,11 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
         more: ids.length > page.length,
       });
     },
-    async 'intent/withdraw'(request) {
+    async 'intent/withdraw'(request, from) {
       const w = decodeWithdrawal(request);
       const p = pool.get(w.id);
+      if (p === undefined && !closed.has(w.id) && askMembers(from))
+        return askHolder(INTENT_OPS.withdraw, request);
       if (p === undefined)
         throw new DreggError(
           closed.has(w.id) ? 'E_STALE' : 'E_NOT_FOUND',
@@ -348,22 +536,43 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       closed.add(w.id);
       return encodeEmpty();
     },
-    async 'ring/list'(request) {
+    async 'ring/list'(request, from) {
       const agent = decodeRingQuery(request);
-      const mine = [...rings.values()].filter((r) => r.agents.has(agent));
-      return encodeRingList(mine.slice(-MAX_RINGS_PER_CALL).reverse().map(view));
+      const mine = [...rings.values()].filter((r) => r.agents.has(agent)).map(view);
+      // A wallet's relay also asks the other members; a member's question is answered from here only.
+      const others = askMembers(from)
+        ? await Promise.all(
+            [...memberPeers].map((peer) =>
+              call(peer, INTENT_OPS.rings, request, LIST_MS).then(decodeRingList, (e) => {
+                log('debug', 'a member did not list its rings', { peer, error: String(e) });
+                return [];
+              }),
+            ),
+          )
+        : [];
+      const seen = new Set(mine.map((r) => r.id));
+      const all = [...mine, ...others.flat().filter((r) => !seen.has(r.id) && seen.add(r.id))];
+      all.sort((a, b) => b.cutoff - a.cutoff);
+      return encodeRingList(all.slice(0, MAX_RINGS_PER_CALL));
     },
-    async 'ring/commit'(request) {
+    async 'ring/commit'(request, from) {
       const c = decodeCommitment(request);
-      const r = ring(c.ring);
+      const r = rings.get(c.ring);
+      if (r === undefined) return askHolder(INTENT_OPS.commit, request, from);
       await serially(() => r.settlement.commit(c));
       return encodeEmpty();
     },
-    async 'ring/reveal'(request) {
+    async 'ring/reveal'(request, from) {
       const x = decodeReveal(request, TURN_BYTES);
-      const r = ring(x.ring);
+      const r = rings.get(x.ring);
+      if (r === undefined) return askHolder(INTENT_OPS.reveal, request, from);
       const turn = decodeTurn(x.turn);
-      await serially(() => r.settlement.reveal(x.intent, turn, x.salt));
+      try {
+        await serially(() => r.settlement.reveal(x.intent, turn, x.salt));
+      } finally {
+        // A ring that ended frees its agents for the rings that waited for them.
+        if (finished(r.settlement)) scheduleSolve();
+      }
       return encodeEmpty();
     },
   };

@@ -72,7 +72,10 @@ export interface RelayConfig {
     readonly tickMs?: number;
   };
   /** The intent desk: zones served (default `['market']`), ring timing, quotas. */
-  readonly intents?: Omit<IntentDeskOptions, 'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log'>;
+  readonly intents?: Omit<
+    IntentDeskOptions,
+    'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log' | 'federation'
+  >;
 }
 
 export interface Relay {
@@ -238,6 +241,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const desk = await openIntentDesk({
       ...config.intents,
       notary,
+      // In federation mode rings settle through the federation's order, not the relay's own notary.
+      ...(federation === undefined || config.federation === undefined
+        ? {}
+        : { federation: { fed: federation, genesis: config.federation.genesis } }),
       node,
       ed,
       clock,

@@ -1,0 +1,165 @@
+/**
+ * Rings on a federation: four real relays (`dregg relay --federation`, child processes on loopback)
+ * whose genesis funds eight people and gives each member its coordinator cell. Each participant posts
+ * through, reads from and approves at a different relay; one member coordinates the ring, its turns go
+ * through the federation's order, and every relay ends on the same ledger root.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nobleEd25519 as ed } from '../../src/crypto/ed25519.ts';
+import { type IntentClient, intentClient, type Pledge } from '../../src/intents/client.ts';
+import { type Intent, intentId, signIntent } from '../../src/intents/intent.ts';
+import type { RingView } from '../../src/intents/wire.ts';
+import { COORDINATOR_SALT } from '../../src/node/relay/intents.ts';
+import { BALANCE, type Fed, federation, type Payer } from '../federation/relays-fixtures.ts';
+import { ringTerms } from './fixtures.ts';
+
+/** Seconds a ring has on these relays: enough to settle on a loaded machine, short for the no-show. */
+const RING_SECONDS = 30;
+let fed: Fed;
+const desks: IntentClient[] = [];
+
+beforeAll(async () => {
+  fed = await federation(4, 8, {
+    cells: (members) => members.map((m) => ({ owner: m.did, salt: COORDINATOR_SALT, balance: 0n })),
+  });
+  await Promise.all(
+    fed.members.map((m) => fed.start(m.index, { DREGG_RELAY_RING_SECONDS: String(RING_SECONDS) })),
+  );
+  for (const i of [0, 1, 2, 3]) desks.push(intentClient((await fed.client(i)).call, ed));
+}, 150_000);
+
+afterAll(async () => {
+  await fed?.close();
+}, 60_000);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Waits until every relay has settled the same order into the same ledger root, nothing pending. */
+async function sameRoot(): Promise<string> {
+  return until('one ledger root on every relay', async () => {
+    const all = await Promise.all([0, 1, 2, 3].map(async (i) => (await fed.health(i)).federation));
+    const [first] = all;
+    const same = all.every(
+      (s) => s.pending === 0 && s.orderDigest === first!.orderDigest && s.ledgerRoot === first!.ledgerRoot,
+    );
+    return same ? first!.ledgerRoot : undefined;
+  });
+}
+
+const TERMS = ringTerms(4);
+/** What person k of a settled ring gains: its predecessor's payment less its own. */
+const GAINS = TERMS.map((t, k) => TERMS[(k + 3) % 4]!.pays - t.pays);
+
+/** A 4-ring with no shorter ring inside (`ringTerms`), each intent posted through its own relay. */
+async function postRing(people: readonly Payer[], round: number): Promise<Intent[]> {
+  const intents = await Promise.all(
+    people.map((p, k) =>
+      signIntent(
+        {
+          zone: 'market',
+          offers: TERMS[k]!.offers,
+          wants: TERMS[k]!.wants,
+          expires: Math.floor(Date.now() / 1000) + 600,
+        },
+        p.seed,
+        new Uint8Array(16).fill(round),
+        ed,
+      ),
+    ),
+  );
+  // Each through its own relay: the others hear it on the zone's gossip.
+  await Promise.all(intents.map((intent, k) => desks[k]!.post(intent)));
+  return intents;
+}
+
+/** The ring of `intents` as relay k shows it to person k (asking the other members when needed). */
+const ringAt = (k: number, p: Payer, intents: readonly Intent[], phase?: string) =>
+  until(`the ring at relay ${k}${phase ? ` ${phase}` : ''}`, async () => {
+    const ids = new Set(intents.map(intentId));
+    const r = (await desks[k]!.rings(p.did)).find((x) => x.ring.legs.every((l) => ids.has(l.from)));
+    return r !== undefined && (phase === undefined || r.state.phase === phase) ? r : undefined;
+  });
+
+async function commitAt(k: number, p: Payer, ring: RingView, intent: Intent): Promise<Pledge> {
+  const client = await fed.client(k);
+  return desks[k]!.commit(ring, intentId(intent), p, {
+    ledger: client.info.ledger,
+    cell: (await client.cell(p.cell))!,
+    head: await client.head(p.did),
+  });
+}
+
+async function balancesEverywhere(people: readonly Payer[]): Promise<bigint[][]> {
+  return Promise.all(
+    [0, 1, 2, 3].map(async (i) => {
+      const client = await fed.client(i);
+      return Promise.all(people.map(async (p) => (await client.cell(p.cell))!.balance));
+    }),
+  );
+}
+
+describe('rings on a federation of four relays', () => {
+  it('a 4-ring whose participants posted through different relays settles atomically, one root everywhere', async () => {
+    const people = fed.payers.slice(0, 4);
+    const intents = await postRing(people, 1);
+    const views = await Promise.all(people.map((p, k) => ringAt(k, p, intents)));
+    // Everyone sees the same ring, coordinated by exactly one member, listed once at each relay.
+    expect(new Set(views.map((v) => v.id)).size).toBe(1);
+    expect(new Set(views.map((v) => v.coordinator)).size).toBe(1);
+    expect(fed.members.map((m) => m.did)).toContain(views[0]!.coordinator);
+    for (const [k, p] of people.entries())
+      expect((await desks[k]!.rings(p.did)).filter((r) => r.id === views[0]!.id)).toHaveLength(1);
+
+    const pledges = await Promise.all(people.map((p, k) => commitAt(k, p, views[k]!, intents[k]!)));
+    await Promise.all(people.map((p, k) => ringAt(k, p, intents, 'revealing')));
+    await Promise.all(pledges.map((pledge, k) => desks[k]!.reveal(pledge)));
+    const settled = await Promise.all(people.map((p, k) => ringAt(k, p, intents, 'settled')));
+    for (const s of settled)
+      if (s.state.phase === 'settled') expect(s.state.receipt.agent).toBe(views[0]!.coordinator);
+
+    await sameRoot();
+    // Person k paid what person k+1 wanted and received what it wanted itself, on every relay.
+    const expected = GAINS.map((g) => BALANCE + g);
+    expect(GAINS.every((g) => g !== 0n)).toBe(true);
+    for (const row of await balancesEverywhere(people)) expect(row).toEqual(expected);
+    for (const i of [0, 1, 2, 3]) expect((await fed.health(i)).supplyDelta).toBe('0');
+  }, 180_000);
+
+  it('a participant who never reveals: the coordinator refunds the escrows in, on every relay', async () => {
+    const people = fed.payers.slice(4, 8);
+    const intents = await postRing(people, 2);
+    const views = await Promise.all(people.map((p, k) => ringAt(k, p, intents)));
+    const pledges = await Promise.all(people.map((p, k) => commitAt(k, p, views[k]!, intents[k]!)));
+    await ringAt(0, people[0]!, intents, 'revealing');
+    // Three escrow; person 3 never does.
+    await Promise.all(pledges.slice(0, 3).map((pledge, k) => desks[k]!.reveal(pledge)));
+    const escrowed = await ringAt(1, people[1]!, intents);
+    expect(escrowed.escrowed).toHaveLength(3);
+    await sameRoot();
+    const during = await balancesEverywhere(people);
+    expect(during[1]).toEqual(TERMS.map((t, k) => (k < 3 ? BALANCE - t.pays : BALANCE)));
+
+    const aborted = await until(
+      'the abort and refund at the cutoff',
+      async () => {
+        const r = await ringAt(3, people[3]!, intents);
+        // Aborted first, then the refund turn goes through the federation's order.
+        return r.state.phase === 'aborted' && r.state.refund !== undefined ? r.state : undefined;
+      },
+      (RING_SECONDS + 60) * 1000,
+    );
+    expect(aborted).toMatchObject({ reason: expect.stringMatching(/deadline/) });
+    if (aborted.phase === 'aborted') expect(aborted.refund?.agent).toBe(views[0]!.coordinator);
+    await sameRoot();
+    for (const row of await balancesEverywhere(people)) expect(row).toEqual(people.map(() => BALANCE));
+    for (const i of [0, 1, 2, 3]) expect((await fed.health(i)).supplyDelta).toBe('0');
+  }, 180_000);
+});
