@@ -14,6 +14,7 @@ import { hashFor } from '../crypto/hash.ts';
 import { fromHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
+import { invalidWire as bad, exactFields } from '../encoding/fields.ts';
 import { DreggError, decoding, type ErrorCode, ErrorCodes } from '../errors.ts';
 import { encodeReceipt, type Receipt, receiptFromCbor } from '../turns/receipt.ts';
 import { decodeIntent, encodeIntent, type Intent, intentId, MAX_INTENT_BYTES } from './intent.ts';
@@ -29,18 +30,14 @@ export const MAX_RINGS_PER_CALL = 32;
 /** Longest ring a relay settles: bounds a ring view. */
 export const MAX_RING_LENGTH = 8;
 
-function bad(what: string, why: string): never {
-  throw new DreggError('E_INVALID', `Invalid ${what}: ${why}`);
-}
-
+/** Decodes a map with exactly the fields `required` (plus any of `optional`); `v: 1` if present. */
 function decodeMap(
   bytes: Uint8Array,
   what: string,
   required: readonly string[],
   optional: readonly string[] = [],
 ) {
-  const m = decodeCbor(bytes, what);
-  return checkMap(m, what, required, optional);
+  return checkMap(decodeCbor(bytes, what), what, required, optional);
 }
 
 function checkMap(
@@ -49,12 +46,7 @@ function checkMap(
   required: readonly string[],
   optional: readonly string[] = [],
 ): CborMap {
-  if (!isCborMap(m)) bad(what, 'not a map');
-  for (const k of Object.keys(m))
-    if (k !== 'v' && !required.includes(k) && !optional.includes(k)) bad(what, `unknown field ${k}`);
-  for (const k of required) if (!(k in m)) bad(what, `missing ${k}`);
-  if (m.v !== undefined && m.v !== INTENT_WIRE_VERSION) bad(what, `unknown version ${String(m.v)}`);
-  return m;
+  return exactFields(m, what, required, optional, INTENT_WIRE_VERSION, 'optional');
 }
 
 const encode = (m: Record<string, CborValue>): Uint8Array => encodeCbor({ v: INTENT_WIRE_VERSION, ...m });

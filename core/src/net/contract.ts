@@ -11,9 +11,10 @@
  */
 
 import { type Cell, cellFromCbor, cellToCbor } from '../cells/cell.ts';
-import { type CborMap, type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
+import { type CborMap, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
-import { DreggError, decoding } from '../errors.ts';
+import { invalidWire as bad, exactFields } from '../encoding/fields.ts';
+import { decoding } from '../errors.ts';
 import { MAX_CIPHERTEXT_BYTES, MAX_PAYMENT_BYTES } from '../inbox/wire.ts';
 import type { Digest } from '../proofs/state.ts';
 import {
@@ -186,10 +187,6 @@ export interface AckAnswer {
   readonly refunded: bigint;
 }
 
-function bad(what: string, why: string): never {
-  throw new DreggError('E_INVALID', `Invalid ${what}: ${why}`);
-}
-
 /** Decodes a map with exactly the fields `required` (plus any of `optional`) and `v: 1`. */
 function decodeMap(
   bytes: Uint8Array,
@@ -197,13 +194,7 @@ function decodeMap(
   required: readonly string[],
   optional: readonly string[] = [],
 ): CborMap {
-  const m = decodeCbor(bytes, what);
-  if (!isCborMap(m)) bad(what, 'not a map');
-  for (const k of Object.keys(m))
-    if (k !== 'v' && !required.includes(k) && !optional.includes(k)) bad(what, `unknown field ${k}`);
-  for (const k of required) if (!(k in m)) bad(what, `missing ${k}`);
-  if (m.v !== CONTRACT_VERSION) bad(what, `unknown version ${String(m.v)}`);
-  return m;
+  return exactFields(decodeCbor(bytes, what), what, required, optional, CONTRACT_VERSION);
 }
 
 const encode = (m: Record<string, CborValue>): Uint8Array => encodeCbor({ v: CONTRACT_VERSION, ...m });
