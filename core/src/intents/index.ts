@@ -1,6 +1,7 @@
 export * from './client.ts';
 export * from './intent.ts';
 export * from './items.ts';
+export * from './reclaim.ts';
 export * from './settle.ts';
 export * from './solver.ts';
 export * from './wire.ts';

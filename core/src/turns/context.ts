@@ -75,10 +75,7 @@ export class TurnContext {
 
   /** The id of the k-th object this effect creates: unique per (turn, effect, k), 16 bytes hex. */
   objectId(k = 0): string {
-    const at = new Uint8Array(4);
-    new DataView(at.buffer).setUint16(0, this.index);
-    new DataView(at.buffer).setUint16(2, k);
-    return toHex(hashFor('ledgerObjectId', concatBytes(this.digest, at), 16));
+    return objectIdOf(this.digest, this.index, k);
   }
 
   /** Changes the supply ledger; `E_INVALID` if a counter would leave [0, 2^64), which no record can hold. */
@@ -91,4 +88,15 @@ export class TurnContext {
     }
     putSupply(this.tx, s);
   }
+}
+
+/**
+ * The id of the k-th object that effect `index` of the turn with signing digest `digest` creates (an
+ * obligation, a message): 16 bytes hex. Anyone holding the turn can name what it will create.
+ */
+export function objectIdOf(digest: Uint8Array, index: number, k = 0): string {
+  const at = new Uint8Array(4);
+  new DataView(at.buffer).setUint16(0, index);
+  new DataView(at.buffer).setUint16(2, k);
+  return toHex(hashFor('ledgerObjectId', concatBytes(digest, at), 16));
 }

@@ -380,6 +380,13 @@ export interface TradeRingView {
   readonly escrowed: number;
   /** Unix seconds: after the cutoff an unfinished ring is refunded. */
   readonly cutoff: number;
+  /** Unix seconds: from then on an escrow still out is its payer's to take back (`reclaimEscrow`). */
+  readonly deadline: number;
+  /**
+   * This node's escrow may still be in the ring's escrow cell (revealed here, and the ring has neither
+   * settled nor refunded it as far as the relay said last): after the deadline, "Take back".
+   */
+  readonly escrowOut: boolean;
   readonly myIntent: string;
   /** What goes out: computrons escrowed from the chosen cell, paid on to the next participant. */
   readonly pays: string;
@@ -398,6 +405,17 @@ export interface TradeRingView {
         readonly refunded: boolean;
         readonly blamed?: { readonly agent: string; readonly code: ErrorCode; readonly me: boolean };
       };
+}
+
+/** An escrow taken back after its ring's deadline. */
+export interface ReclaimView {
+  readonly ring: string;
+  readonly cell: string;
+  /** Computrons returned to the cell, and its balance after. */
+  readonly amount: string;
+  readonly balance: string;
+  /** The reclaiming turn's receipt (its turn hash). */
+  readonly receipt: string;
 }
 
 export interface Trades {
@@ -567,6 +585,13 @@ export interface LightNodeApi {
    * and reveals it once every participant has committed; `trade` events follow the ring to its end.
    */
   approveRing(ring: string, cell: string): Promise<TradeRingView>;
+  /**
+   * Takes back this node's escrow in `ring` once the ring's deadline has passed and the escrow is
+   * still out (the relay never settled or refunded it): one turn signed here. `E_NOT_YET_VALID`
+   * before the deadline, `E_STALE` when the ring settled or refunded it, `E_NOT_FOUND` when this node
+   * holds no escrow turn for that ring (approved in another session).
+   */
+  reclaimEscrow(ring: string): Promise<ReclaimView>;
   /** Runs the solver here over the zone's open intents, each signature checked. */
   solveLocally(zone: string): Promise<LocalSolve>;
   /** `listener` must be a `comlink.proxy`; it hears every event for the life of the page. */

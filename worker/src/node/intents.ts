@@ -8,18 +8,26 @@
  * Pledges (the escrow turn and its salt) live in memory: they hold no secret (the turn is signed
  * already), so they survive a lock, but not a reload. A ring approved before a reload cannot be
  * revealed any more (the commitment is in, the salt is gone): it is refunded at its cutoff.
+ *
+ * Taking an escrow back: a pledge whose escrow may still be out (revealed, and the relay never said
+ * the ring settled or refunded it) is kept with the ring's last view. After the ring's deadline the
+ * payer signs the turn that takes the due obligation back into its cell (`reclaimTurn`): the way out
+ * when the relay's desk vanished with the escrow in. The ledger is the judge of whether it is still
+ * there.
  */
-import { type Agent, DreggError, nowSeconds } from '@cipherclerk/core';
+import { type Agent, DreggError, isDreggError, nowSeconds } from '@cipherclerk/core';
 import {
   chooseRings,
   describeItem,
   type ExchangeItem,
+  escrowOf,
   findRings,
   type Intent,
   type IntentClient,
   intentClient,
   type Pledge,
   type RingView,
+  reclaimTurn,
   signIntent,
 } from '@cipherclerk/core/intents';
 import type { RelayClient } from '@cipherclerk/core/net';
@@ -27,6 +35,7 @@ import type {
   IntentView,
   LocalSolve,
   NodeEvent,
+  ReclaimView,
   TradeForm,
   TradeItemForm,
   TradeRingView,
@@ -71,8 +80,24 @@ export function intentView(id: string, i: Intent): IntentView {
   };
 }
 
+/**
+ * Whether `intent`'s escrow may still be in the ring's escrow cell, as far as view `r` tells: not
+ * when the ring settled, nor when it was aborted with a refund or before this escrow came in.
+ */
+function escrowMayBeOut(r: RingView, intent: string): boolean {
+  const s = r.state;
+  if (s.phase === 'settled') return false;
+  if (s.phase === 'aborted') return s.refund === undefined && r.escrowed.includes(intent);
+  return true;
+}
+
 /** This node's part of a ring, described from the ring's signed intents. */
-export function tradeView(r: RingView, me: string, approved: boolean): TradeRingView | undefined {
+export function tradeView(
+  r: RingView,
+  me: string,
+  approved: boolean,
+  escrowOut = false,
+): TradeRingView | undefined {
   const mine = [...r.intents].find(([, i]) => i.by === me)?.[0];
   if (mine === undefined) return undefined;
   const out = r.ring.legs.find((l) => l.from === mine)!;
@@ -86,6 +111,8 @@ export function tradeView(r: RingView, me: string, approved: boolean): TradeRing
     committed: r.committed.length,
     escrowed: r.escrowed.length,
     cutoff: r.cutoff,
+    deadline: r.deadline,
+    escrowOut,
     myIntent: mine,
     pays: `${r.owed.get(mine)} computrons`,
     paysTo: r.intents.get(out.to)!.by,
@@ -124,6 +151,7 @@ export interface TradeDesk {
   post(form: TradeForm): Promise<IntentView>;
   withdraw(id: string): Promise<void>;
   approve(ring: string, cell: string): Promise<TradeRingView>;
+  reclaim(ring: string): Promise<ReclaimView>;
   solveLocally(zone: string): Promise<LocalSolve>;
   /** Stops watching (the relay connection closed). */
   stop(): void;
@@ -131,7 +159,12 @@ export interface TradeDesk {
 
 export function tradeDesk(o: TradeDeskOptions): TradeDesk {
   /** Rings approved here, by id: the pledge to reveal, and the phase last told to the page. */
-  const pledges = new Map<string, { pledge: Pledge; revealed: boolean; phase: string; did: string }>();
+  const pledges = new Map<
+    string,
+    { pledge: Pledge; revealed: boolean; phase: string; did: string; view?: RingView }
+  >();
+  /** Rings that ended (or whose desk went silent) with this node's escrow possibly still out. */
+  const due = new Map<string, { pledge: Pledge; did: string; view: RingView }>();
   let cancel: (() => void) | undefined;
   let clientOf: { relay: RelayClient; desk: IntentClient } | undefined;
 
@@ -151,6 +184,7 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
         for (const r of await d.rings(did)) {
           const p = pledges.get(r.id);
           if (p === undefined) continue;
+          p.view = r;
           if (r.state.phase === 'revealing' && !p.revealed) {
             p.revealed = true;
             await d.reveal(p.pledge).catch((e) => console.error('trade: the reveal was refused', e));
@@ -159,7 +193,12 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
             p.phase = r.state.phase;
             o.emit({ type: 'trade', ring: r.id, phase: r.state.phase });
           }
-          if (r.state.phase === 'settled' || r.state.phase === 'aborted') pledges.delete(r.id);
+          if (r.state.phase === 'settled' || r.state.phase === 'aborted') {
+            pledges.delete(r.id);
+            // Aborted without a refund of ours (the refund failed, the desk gave up): ours to take back.
+            if (p.revealed && escrowMayBeOut(r, p.pledge.intent))
+              due.set(r.id, { pledge: p.pledge, did: p.did, view: r });
+          }
         }
       }
     } catch (e) {
@@ -173,9 +212,24 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     async trades(zone) {
       const a = o.agent();
       const d = desk();
-      const open = (await d.list(zone)).filter((x) => x.intent.by === a.did);
-      const rings = (await d.rings(a.did))
-        .map((r) => tradeView(r, a.did, pledges.has(r.id)))
+      // A relay whose desk is gone still leaves the rings this node holds escrows in to show.
+      const silent = (e: unknown) => {
+        if (isDreggError(e, 'E_UNREACHABLE') && (pledges.size > 0 || due.size > 0)) return [];
+        throw e;
+      };
+      const open = (await d.list(zone).catch(silent)).filter((x) => x.intent.by === a.did);
+      const told = await d.rings(a.did).catch(silent);
+      const known = new Set(told.map((r) => r.id));
+      const remembered = [...pledges.values(), ...due.values()]
+        .filter((p) => p.did === a.did && p.view !== undefined && !known.has(p.view.id))
+        .map((p) => p.view!);
+      const out = (r: RingView) => {
+        const p = pledges.get(r.id) ?? due.get(r.id);
+        const revealed = due.has(r.id) || pledges.get(r.id)?.revealed === true;
+        return p !== undefined && revealed && escrowMayBeOut(r, p.pledge.intent);
+      };
+      const rings = [...told, ...remembered]
+        .map((r) => tradeView(r, a.did, pledges.has(r.id), out(r)))
         .filter((v) => v !== undefined);
       return { zone, open: open.map((x) => intentView(x.id, x.intent)), rings };
     },
@@ -221,6 +275,41 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       cancel?.();
       void watch();
       return tradeView(ring, a.did, true)!;
+    },
+    async reclaim(ringId) {
+      const a = o.agent();
+      const relay = o.online();
+      const held = due.get(ringId) ?? pledges.get(ringId);
+      if (held === undefined || held.did !== a.did)
+        throw new DreggError('E_NOT_FOUND', 'This wallet holds no escrow turn of yours for that ring');
+      const turn = await reclaimTurn(
+        { did: a.did, seed: a.identity.seed },
+        relay.ledger(),
+        held.pledge,
+        nowSeconds(a.clock),
+        a.ed,
+      );
+      let receipt: string;
+      try {
+        receipt = (await relay.submitTurn(turn)).receipt.turn;
+      } catch (err) {
+        // The ledger's word: the obligation is gone (settled or refunded), or not due by its clock.
+        if (isDreggError(err, 'E_NOT_FOUND'))
+          throw new DreggError('E_STALE', 'Your escrow is no longer out: the ring settled or refunded it');
+        if (isDreggError(err, 'E_DENIED'))
+          throw new DreggError('E_NOT_YET_VALID', 'The ledger does not count your escrow as due yet');
+        throw err;
+      }
+      due.delete(ringId);
+      pledges.delete(ringId);
+      const { cell, amount } = escrowOf(held.pledge);
+      return {
+        ring: ringId,
+        cell,
+        amount: String(amount),
+        balance: String((await relay.cell(cell))?.balance ?? 0n),
+        receipt,
+      };
     },
     async solveLocally(zone) {
       const a = o.agent();

@@ -726,6 +726,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     postIntent: (form) => trade.post(form),
     withdrawIntent: (id) => trade.withdraw(checkText(id)),
     approveRing: (ring, cell) => trade.approve(checkText(ring), checkText(cell).toLowerCase()),
+    reclaimEscrow: (ring) => trade.reclaim(checkText(ring)),
     solveLocally: (zone) => trade.solveLocally(checkText(zone)),
     async firmament() {
       agent();

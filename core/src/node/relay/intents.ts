@@ -35,8 +35,12 @@
  *   first and be blamed. A chosen ring with an agent already in an unfinished ring waits in the pool
  *   until that ring ends (the desk solves again then).
  *
- * Pool and rings live in memory: after a restart the pool refills from gossip and posts, and a ring
- * cut short by the restart is recovered by its payers when their escrows fall due.
+ * - **Persistence.** The pool, the closed intent ids and every ring's inputs and ledger submissions
+ *   are written to the relay's SQLite file (intent-store.ts) before they are acted on or answered; at
+ *   start the pool is read back (expired intents dropped) and each ring's settlement is rebuilt by
+ *   replaying its inputs against its journal, a submission cut off by the crash sent again (the
+ *   ledger answers a duplicate). Unfinished rings keep their cutoff: they settle or are refunded as if
+ *   the relay had never stopped.
  */
 import type { Message } from '@libp2p/gossipsub';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
@@ -77,9 +81,11 @@ import { encodeEmpty, INTENT_OPS, type IntentOpName, TURN_BYTES } from '../../ne
 import type { RelayServices } from '../../net/node.ts';
 import { callRpc, type RpcOp, type RpcPeer } from '../../net/rpc.ts';
 import type { Notary } from '../../notary/index.ts';
+import type { Store } from '../../store/store.ts';
 import { decodeTurn, encodeTurn } from '../../turns/turn.ts';
 import type { Federation } from '../federation/federation.ts';
 import type { Genesis } from '../federation/genesis.ts';
+import { journaledLedger, openDeskStore, type RingInput, type StoredRing } from './intent-store.ts';
 import type { Log } from './log.ts';
 
 export interface IntentDeskOptions {
@@ -90,6 +96,8 @@ export interface IntentDeskOptions {
   /** The relay's signing seed: the coordinator's key is derived from it. */
   readonly seed: Uint8Array;
   readonly log: Log;
+  /** The relay's store (declaring `INTENT_COLLECTIONS`): the pool and the rings survive a restart. */
+  readonly store: Store;
   /** Zones served (default `['market']`). */
   readonly zones?: readonly string[];
   /** Seconds a ring has to settle once found (default 120). */
@@ -116,6 +124,7 @@ export interface IntentDesk {
   readonly coordinator: { readonly did: string; readonly cell: string };
   /** Runs the solver now (what a post schedules). */
   solve(): Promise<void>;
+  /** Stops the desk: no more solving, no cutoffs; its operations answer `E_UNREACHABLE` from then on. */
   close(): void;
 }
 
@@ -179,6 +188,9 @@ export function zoneCoordinator(
   return able.length === 0 ? undefined : able[fnv1a(zone) % able.length];
 }
 
+/** A ring as the desk records it when it opens (intent-store.ts). */
+type RingRecord = Omit<StoredRing, 'inputs' | 'submissions'>;
+
 interface Pooled {
   readonly open: OpenIntent;
   readonly zone: string;
@@ -189,6 +201,8 @@ interface Opened {
   readonly ring: Ring;
   readonly intents: ReadonlyMap<string, Intent>;
   readonly agents: ReadonlySet<string>;
+  /** How many inputs the journal holds (the next one's place). */
+  inputs: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -224,9 +238,20 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   /** Open intents by id, and per served zone. */
   const pool = new Map<string, Pooled>();
   const byZone = new Map<string, Set<string>>(router.zones.map((z) => [z, new Set()]));
-  /** Ids that were in a ring or withdrawn: never admitted again. */
-  const closed = new Set<string>();
+  /** Ids that were in a ring or withdrawn, with their expiry: never admitted again. */
+  const closed = new Map<string, number>();
   const rings = new Map<string, Opened>();
+  const saved = openDeskStore(o.store);
+  /** The order rings were opened in (stored with each, so a restart keeps it). */
+  let ringSeq = 0;
+  const stored = await saved.load(nowSeconds(clock));
+  for (const open of stored.pool) {
+    const zone = router.route(open.intent.zone);
+    if (zone === undefined) continue; // a zone no longer served: kept on disk until it expires
+    pool.set(open.id, { open, zone });
+    byZone.get(zone)!.add(open.id);
+  }
+  for (const [id, expires] of stored.closed) closed.set(id, expires);
 
   // Every settlement step continues the coordinator's chain: one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -245,11 +270,23 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
 
   const purge = () => {
     const t = now();
+    const gone: string[] = [];
     for (const [id, p] of pool)
       if (p.open.intent.expires <= t) {
         pool.delete(id);
         byZone.get(p.zone)?.delete(id);
+        gone.push(id);
       }
+    // An expired intent is refused at admission anyway: its closed mark is no longer needed.
+    for (const [id, expires] of closed)
+      if (expires <= t) {
+        closed.delete(id);
+        gone.push(id);
+      }
+    if (gone.length > 0)
+      saved
+        .expired(gone)
+        .catch((e) => log('warn', 'forgetting expired intents failed', { error: String(e) }));
   };
 
   /** The served zone an intent of `zone` belongs to here (`E_UNSUPPORTED` when none). */
@@ -284,6 +321,13 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       throw new DreggError('E_QUOTA', `The zone ${zone} holds its most open intents (${perZone})`);
     pool.set(open.id, { open, zone });
     zoned.add(open.id);
+    try {
+      await saved.pooled(open);
+    } catch (e) {
+      pool.delete(open.id);
+      zoned.delete(open.id);
+      throw e;
+    }
     scheduleSolve();
     return { id: open.id, fresh: true };
   }
@@ -335,7 +379,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       intents.set(from, p.open.intent);
       pool.delete(from);
       byZone.get(p.zone)?.delete(from);
-      closed.add(from);
+      closed.set(from, p.open.intent.expires);
     }
     return intents;
   }
@@ -353,37 +397,112 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
 
   const finished = (s: Settlement) => s.state().phase === 'settled' || s.state().phase === 'aborted';
 
-  async function openRing(ring: Ring, intents: ReadonlyMap<string, Intent>): Promise<void> {
-    const opened = now();
-    const cutoff = opened + ringSeconds;
-    const settlement = await serially(() =>
-      openSettlement(ring, intents, { ledger, coordinator, ed, deadline: cutoff + graceSeconds, cutoff }),
-    );
+  /** A ring's settlement over its journal: empty for a new ring, replayed for a stored one. */
+  const settle = (r: RingRecord, journal: StoredRing['submissions']) =>
+    openSettlement(r.ring, r.intents, {
+      ledger: journaledLedger(ledger, journal, (n, x) => saved.submission(r.id, n, x)),
+      coordinator,
+      ed,
+      deadline: r.deadline,
+      cutoff: r.cutoff,
+    });
+
+  /** Writes a ring's next input to its journal (inside a settlement step: inputs keep their order). */
+  const note = async (r: Opened, input: RingInput): Promise<void> => {
+    await saved.input(r.settlement.id, r.inputs, input);
+    r.inputs++;
+  };
+
+  /** At the cutoff: an unfinished ring is aborted and refunded (the expiry journaled first). */
+  async function expire(r: Opened): Promise<void> {
+    const t = now();
+    const { phase } = r.settlement.state();
+    if (t >= r.settlement.cutoff && (phase === 'committing' || phase === 'revealing'))
+      await note(r, { kind: 'expire' });
+    await r.settlement.expire(t);
+  }
+
+  /** Serves an opened (or resumed) settlement: readable, and aborted at its cutoff if unfinished. */
+  function track(r: RingRecord, settlement: Settlement, inputs: number): void {
     const entry: Opened = {
       settlement,
-      ring,
-      intents,
-      agents: new Set([...intents.values()].map((i) => i.by)),
+      ring: r.ring,
+      intents: r.intents,
+      agents: new Set([...r.intents.values()].map((i) => i.by)),
+      inputs,
     };
     rings.set(settlement.id, entry);
-    entry.timer = setTimeout(
-      () => {
-        serially(() => settlement.expire(now()))
-          .then(() => scheduleSolve())
-          .catch((e) =>
-            log('warn', 'aborting a ring at its cutoff failed', { ring: settlement.id, error: String(e) }),
-          );
-      },
-      Math.max(0, cutoff * 1000 - clock.now()) + 50,
-    );
-    entry.timer.unref?.();
+    if (!finished(settlement)) {
+      entry.timer = setTimeout(
+        () => {
+          serially(() => expire(entry))
+            .then(() => scheduleSolve())
+            .catch((e) =>
+              log('warn', 'aborting a ring at its cutoff failed', { ring: settlement.id, error: String(e) }),
+            );
+        },
+        Math.max(0, r.cutoff * 1000 - clock.now()) + 50,
+      );
+      entry.timer.unref?.();
+    }
     while (rings.size > KEEP_RINGS) {
       const [oldest, old] = rings.entries().next().value!;
       if (!finished(old.settlement)) break;
       rings.delete(oldest);
+      saved
+        .forget(oldest)
+        .catch((e) => log('warn', 'forgetting a finished ring failed', { ring: oldest, error: String(e) }));
     }
+  }
+
+  async function openRing(ring: Ring, intents: ReadonlyMap<string, Intent>): Promise<void> {
+    const cutoff = now() + ringSeconds;
+    const record: RingRecord = {
+      id: ringId(ring),
+      seq: ringSeq++,
+      ring,
+      intents,
+      cutoff,
+      deadline: cutoff + graceSeconds,
+    };
+    // The ring is on disk before its first turn: a crash from here on resumes it.
+    await saved.claimed(record);
+    let settlement: Settlement;
+    try {
+      settlement = await serially(() => settle(record, []));
+    } catch (e) {
+      await saved.unclaimed(record);
+      throw e;
+    }
+    track(record, settlement, 0);
     log('info', 'ring opened', { ring: settlement.id, participants: ring.legs.length, cutoff });
   }
+
+  /** Rebuilds a stored ring's settlement: its inputs again, the ledger answering from its journal. */
+  async function resume(r: StoredRing): Promise<void> {
+    const settlement = await settle(r, r.submissions);
+    for (const x of r.inputs) {
+      try {
+        if (x.kind === 'commit') await settlement.commit(x.commitment);
+        else if (x.kind === 'reveal') await settlement.reveal(x.intent, x.turn, x.salt);
+        else await settlement.expire(r.cutoff);
+      } catch (e) {
+        // The refusal it met the first time (a blamed reveal; a refund the ledger refused).
+        log('debug', 'a replayed ring input was refused', { ring: r.id, input: x.kind, error: String(e) });
+      }
+    }
+    track(r, settlement, r.inputs.length);
+  }
+
+  ringSeq = stored.rings.reduce((next, r) => Math.max(next, r.seq + 1), 0);
+  // Resumed as the first settlement steps: whatever a crash cut off is resubmitted before anything new.
+  const resumed: Promise<void> = serially(async () => {
+    for (const r of stored.rings)
+      await resume(r).catch((e) =>
+        log('warn', 'a stored ring could not be resumed', { ring: r.id, error: String(e) }),
+      );
+    if (stored.rings.length > 0) log('info', 'rings resumed', { rings: rings.size });
+  });
 
   /** Agents in a ring of this desk that has not ended. */
   function busyAgents(): Set<string> {
@@ -393,6 +512,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   }
 
   async function solveOnce(): Promise<void> {
+    await resumed;
     purge();
     const busy = busyAgents();
     for (const ids of byZone.values()) {
@@ -533,11 +653,13 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       await verifyWithdrawal(w, p.open.intent.by, ed);
       pool.delete(w.id);
       byZone.get(p.zone)?.delete(w.id);
-      closed.add(w.id);
+      closed.set(w.id, p.open.intent.expires);
+      await saved.withdrawn(w.id, p.open.intent.expires);
       return encodeEmpty();
     },
     async 'ring/list'(request, from) {
       const agent = decodeRingQuery(request);
+      await resumed;
       const mine = [...rings.values()].filter((r) => r.agents.has(agent)).map(view);
       // A wallet's relay also asks the other members; a member's question is answered from here only.
       const others = askMembers(from)
@@ -557,18 +679,35 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     },
     async 'ring/commit'(request, from) {
       const c = decodeCommitment(request);
+      await resumed;
       const r = rings.get(c.ring);
       if (r === undefined) return askHolder(INTENT_OPS.commit, request, from);
-      await serially(() => r.settlement.commit(c));
+      await serially(async () => {
+        await r.settlement.commit(c);
+        await note(r, { kind: 'commit', commitment: c });
+      });
       return encodeEmpty();
     },
     async 'ring/reveal'(request, from) {
       const x = decodeReveal(request, TURN_BYTES);
+      await resumed;
       const r = rings.get(x.ring);
       if (r === undefined) return askHolder(INTENT_OPS.reveal, request, from);
       const turn = decodeTurn(x.turn);
       try {
-        await serially(() => r.settlement.reveal(x.intent, turn, x.salt));
+        await serially(async () => {
+          const s = r.settlement;
+          const { committed, escrowed } = s.progress();
+          // A reveal the settlement acts on may move the ledger: it is journaled first. (One per
+          // participant at most: afterwards it has escrowed, or the ring is over.)
+          if (
+            s.state().phase === 'revealing' &&
+            committed.some((k) => k.intent === x.intent) &&
+            !escrowed.includes(x.intent)
+          )
+            await note(r, { kind: 'reveal', intent: x.intent, turn, salt: x.salt });
+          await s.reveal(x.intent, turn, x.salt);
+        });
       } finally {
         // A ring that ended frees its agents for the rings that waited for them.
         if (finished(r.settlement)) scheduleSolve();
@@ -577,8 +716,19 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
     },
   };
 
+  // A closed desk answers nothing: its rings are no longer coordinated here.
+  const live = Object.fromEntries(
+    Object.entries(handlers).map(([op, handle]): [string, DeskHandler] => [
+      op,
+      (request, from) =>
+        closing
+          ? Promise.reject(new DreggError('E_UNREACHABLE', 'This relay no longer runs its intent desk'))
+          : handle(request, from),
+    ]),
+  ) as Record<IntentOpName, DeskHandler>;
+
   return {
-    handlers,
+    handlers: live,
     coordinator: { did, cell },
     solve,
     close() {

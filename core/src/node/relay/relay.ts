@@ -33,7 +33,8 @@ import { createTrustFeed, type TrustFeed } from '../federation/trust-feed.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
 import { openDeposits } from './deposits.ts';
 import { type OpsServer, serveOps } from './http.ts';
-import { deskTopics, type IntentDeskOptions, openIntentDesk } from './intents.ts';
+import { INTENT_COLLECTIONS } from './intent-store.ts';
+import { deskTopics, type IntentDesk, type IntentDeskOptions, openIntentDesk } from './intents.ts';
 import { relayKeys } from './keys.ts';
 import type { Log } from './log.ts';
 import { type RelayMetrics, relayMetrics } from './metrics.ts';
@@ -74,7 +75,7 @@ export interface RelayConfig {
   /** The intent desk: zones served (default `['market']`), ring timing, quotas. */
   readonly intents?: Omit<
     IntentDeskOptions,
-    'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log' | 'federation'
+    'notary' | 'node' | 'ed' | 'clock' | 'seed' | 'log' | 'federation' | 'store'
   >;
 }
 
@@ -89,6 +90,8 @@ export interface Relay {
   readonly inbox: Inbox;
   readonly node: Libp2p<RelayServices>;
   readonly metrics: RelayMetrics;
+  /** The intent desk (its pool and rings are in the relay's store). */
+  readonly desk: IntentDesk;
   /** Federation mode's state, when the relay runs in it. */
   readonly federation?: Federation;
   /** Federation mode's EigenTrust over the members, feeding gossipsub's application score. */
@@ -104,6 +107,7 @@ export const RELAY_COLLECTIONS = [
     ...INBOX_COLLECTIONS,
     ...REVOCATION_COLLECTIONS,
     ...FEDERATION_COLLECTIONS,
+    ...INTENT_COLLECTIONS,
   ]),
 ];
 
@@ -250,6 +254,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       clock,
       seed: keys.signing,
       log,
+      store,
     });
     cleanup.push(async () => desk.close());
     for (const op of Object.values(INTENT_OPS))
@@ -323,6 +328,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       inbox,
       node,
       metrics,
+      desk,
       federation,
       ...(trust ? { trust } : {}),
       stop() {

@@ -1,0 +1,146 @@
+/**
+ * Taking an escrow back from the wallet: a real relay in this process (SQLite, libp2p on loopback),
+ * two light nodes and one participant outside the wallet in a 3-ring. Both wallets escrow; the third
+ * commits and never reveals; then the relay's desk stops for good, so nobody refunds the ring. Before
+ * the deadline the wallet's `reclaimEscrow` is refused (`E_NOT_YET_VALID`); the Trade view still
+ * shows the ring from memory with the escrow out; after the deadline each wallet takes its escrow
+ * back in one turn and its balance is what it was before the ring.
+ */
+import 'fake-indexeddb/auto';
+import { nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
+import { intentClient, signIntent } from '@cipherclerk/core/intents';
+import { connectRelay, type RelayClient } from '@cipherclerk/core/net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '../../core/src/node/relay/relay.ts';
+import { codeOf } from '../../core/test/caps/fixtures.ts';
+import { person, saltOf, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
+import type { LightNodeApi, TradeForm } from '../src/node/api.ts';
+import { createLightNode } from '../src/node/light-node.ts';
+import { COLLECTIONS } from '../src/node/vault.ts';
+
+const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
+const PASS = 'correct horse battery';
+/** Long enough for both wallets to escrow before the cutoff; the escrows fall due a second later. */
+const RING_SECONDS = 20;
+
+let home: ReturnType<typeof tempHome>;
+let relay: Relay;
+let ws: string[];
+let client: RelayClient;
+let databases = 0;
+
+beforeAll(async () => {
+  home = tempHome();
+  relay = await testRelay(home.dir, {
+    intents: { zones: ['market'], ringSeconds: RING_SECONDS, graceSeconds: 1, solveDelayMs: 20 },
+  });
+  ws = relay.multiaddrs.filter((m) => m.includes('/ws/'));
+  client = await connectRelay(ws);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await relay?.stop();
+  home?.remove();
+});
+
+interface Trader {
+  readonly node: LightNodeApi;
+  readonly did: string;
+  readonly cell: string;
+}
+
+async function trader(): Promise<Trader> {
+  const store = await openIndexedDbStore(`reclaim-test-${databases++}`, { collections: COLLECTIONS });
+  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
+  const c = await node.create(PASS);
+  const words = c.mnemonic.split(' ');
+  await node.confirm(c.confirm.map((i) => words[i]!));
+  await node.connect(ws);
+  return { node, did: c.did, cell: (await node.openCell()).id };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const form = (offer: number, want: number): TradeForm => ({
+  zone: 'market',
+  offer: String(offer),
+  want: { kind: 'computrons', amount: String(want) },
+  expiresIn: 10,
+});
+
+const balance = async (t: Trader) => BigInt((await t.node.cells()).find((c) => c.id === t.cell)!.balance);
+
+describe('taking an escrow back from the wallet', () => {
+  it('after the desk vanished with the escrows in: refused before the deadline, returned in full after', async () => {
+    const [a, b] = [await trader(), await trader()];
+    const c = person(91);
+    const cCell = (await client.openCell(c.did, saltOf(91))).id;
+    const desk = intentClient(client.call, nobleEd25519);
+    const before = [await balance(a), await balance(b)];
+    const cBefore = (await client.cell(cCell))!.balance;
+
+    await a.node.postIntent(form(10, 30));
+    await b.node.postIntent(form(20, 10));
+    await desk.post(
+      await signIntent(
+        {
+          zone: 'market',
+          offers: [{ kind: 'computrons', amount: 30n }],
+          wants: [{ kind: 'computrons', amount: 20n }],
+          expires: Math.floor(Date.now() / 1000) + 600,
+        },
+        c.seed,
+        new Uint8Array(16),
+        nobleEd25519,
+      ),
+    );
+    const ring = await until('the ring', async () => (await a.node.trades('market')).rings[0]);
+    expect(ring.escrowOut).toBe(false);
+    await a.node.approveRing(ring.id, a.cell);
+    await b.node.approveRing(ring.id, b.cell);
+    // C commits (so the ring turns to revealing and both wallets escrow) but never reveals.
+    const view = (await desk.rings(c.did))[0]!;
+    const cIntent = [...view.intents].find(([, i]) => i.by === c.did)![0];
+    await desk.commit(
+      view,
+      cIntent,
+      { ...c, cell: cCell },
+      { ledger: client.info.ledger, cell: (await client.cell(cCell))!, head: await client.head(c.did) },
+    );
+    await until('both escrows', async () => {
+      const r = (await a.node.trades('market')).rings[0]!;
+      return r.escrowed === 2 ? r : undefined;
+    });
+    expect([await balance(a), await balance(b)]).toEqual([before[0]! - 10n, before[1]! - 20n]);
+
+    // Only the coordinator may move an escrow before the deadline.
+    expect(await codeOf(a.node.reclaimEscrow(ring.id))).toBe('E_NOT_YET_VALID');
+    expect(await codeOf(a.node.reclaimEscrow('ab'.repeat(32)))).toBe('E_NOT_FOUND');
+
+    relay.desk.close();
+    // The desk answers nothing now; the wallet still shows the ring it holds an escrow in.
+    const shown = (await a.node.trades('market')).rings;
+    expect(shown.map((r) => [r.id, r.escrowOut, r.phase])).toEqual([[ring.id, true, 'revealing']]);
+
+    const wait = (shown[0]!.deadline + 1) * 1000 - Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+    const back = await a.node.reclaimEscrow(ring.id);
+    expect(back).toMatchObject({ ring: ring.id, cell: a.cell, amount: '10', balance: String(before[0]) });
+    expect(await balance(a)).toBe(before[0]);
+    expect(await b.node.reclaimEscrow(ring.id)).toMatchObject({ amount: '20', balance: String(before[1]) });
+    expect(await balance(b)).toBe(before[1]);
+    // Taken back once: the wallet holds nothing more for that ring.
+    expect(await codeOf(a.node.reclaimEscrow(ring.id))).toBe('E_NOT_FOUND');
+    expect((await client.cell(cCell))!.balance).toBe(cBefore);
+    expect((await relay.notary.audit()).delta).toBe(0n);
+  }, 120_000);
+});
