@@ -142,6 +142,8 @@ export const Contexts = {
   intentWithdrawSigning: 'cipherclerk v1 intent withdraw signing',
   /** Relays: the ring coordinator's signing seed, from the relay's signing seed (its own receipt chain). */
   intentCoordinatorKey: 'cipherclerk v1 intent coordinator key',
+  /** Ring settlement: the budget id a service's (or storage's) units are metered under, from its name. */
+  intentServiceBudget: 'cipherclerk v1 intent service budget',
   /** Federation: digest of a blocklace block's unsigned fields (federation, epoch, creator, seq, acks, payload), signed by its creator. */
   federationBlockSigning: 'cipherclerk v1 federation block signing',
   /** Federation: a block's id, the hash of its whole signed encoding (what other blocks acknowledge). */

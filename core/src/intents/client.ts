@@ -13,7 +13,9 @@ import type { Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
 import { INTENT_OPS } from '../net/contract.ts';
 import type { RpcOp } from '../net/rpc.ts';
+import type { Source } from '../turns/effects.ts';
 import { encodeTurn, type Turn } from '../turns/turn.ts';
+import { ringOwes } from './escrow.ts';
 import {
   decodeIntent,
   encodeIntent,
@@ -63,9 +65,17 @@ export interface IntentClient {
   rings(agent: string): Promise<RingView[]>;
   /**
    * Commits to an escrow of what `intent` owes in `ring`, built and signed here from `p.cell` as
-   * `state` (the cell's and agent's state now); returns the pledge to reveal later.
+   * `state` (the cell's and agent's state now); returns the pledge to reveal later. `sources` are the
+   * capabilities given for the ring's grants of this intent (`ringOwes`), in order: ownership of one
+   * of the agent's cells, or a slot of `p.cell` holding a handle.
    */
-  commit(ring: RingView, intent: string, p: Participant, state: LedgerState): Promise<Pledge>;
+  commit(
+    ring: RingView,
+    intent: string,
+    p: Participant,
+    state: LedgerState,
+    sources?: readonly Source[],
+  ): Promise<Pledge>;
   reveal(pledge: Pledge): Promise<void>;
 }
 
@@ -108,9 +118,11 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
       const rings = decodeRingList(await call(INTENT_OPS.rings, encodeRingQuery(agent)));
       return Promise.all(rings.map((r) => checkedRing(r, ed)));
     },
-    async commit(ring, intent, p, state) {
-      const amount = ring.owed.get(intent);
-      if (amount === undefined) throw new DreggError('E_NOT_FOUND', 'That intent is not in this ring');
+    async commit(ring, intent, p, state, sources = []) {
+      const owes = ringOwes(ring.ring, ring.intents).get(intent);
+      if (owes === undefined) throw new DreggError('E_NOT_FOUND', 'That intent is not in this ring');
+      if (sources.length !== owes.grants.length)
+        throw new DreggError('E_ARGUMENT', `Choose ${owes.grants.length} capabilities to give, one per item`);
       if (ring.intents.get(intent)?.by !== p.did)
         throw new DreggError('E_AUDIENCE', 'That intent is not yours');
       const ledger: SettlementLedger = {
@@ -119,7 +131,8 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
         head: () => state.head,
         submit: () => Promise.reject(new DreggError('E_UNSUPPORTED', 'The relay submits escrow turns')),
       };
-      const turn = await escrowTurn(p, ledger, ring, amount, ed);
+      const grants = owes.grants.map((grant, i) => ({ grant, source: sources[i]! }));
+      const turn = await escrowTurn(p, ledger, ring, { computrons: owes.computrons, grants }, ed);
       const salt = commitmentSalt();
       const signed = await signCommitment(
         { ring: ring.id, intent, cell: p.cell, commitment: escrowCommitment(turn, salt) },

@@ -1,4 +1,5 @@
 export * from './client.ts';
+export * from './escrow.ts';
 export * from './intent.ts';
 export * from './items.ts';
 export * from './reclaim.ts';

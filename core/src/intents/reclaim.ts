@@ -6,7 +6,8 @@
  * or never refunded, the payer signs one turn that moves the obligation back into its own cell.
  *
  * Everything needed is in the pledge: the escrow turn names the cell, the amount and the deadline, and
- * the obligation's id follows from the turn (the first object its one effect creates).
+ * the obligation's id follows from the turn (the first object its first effect creates); so do the
+ * revocation channels of any capabilities escrowed with it, which the same turn trips.
  */
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
@@ -23,21 +24,41 @@ export interface Escrow {
   readonly amount: bigint;
   /** Unix seconds: from then on the payer may take it back. */
   readonly due: number;
+  /** The revocation channels of the capabilities escrowed beside the computrons (tripped on reclaim). */
+  readonly channels: readonly string[];
 }
 
 /** How long a reclaiming turn stays valid (seconds). */
 const RECLAIM_VALIDITY = 600;
 
-/** The escrow a pledged turn creates (`E_INVALID` for a turn that is not one escrow). */
+/**
+ * The escrow a pledged turn creates: one obligation from a cell, then any revocable grants
+ * (`escrowTurn`). `E_INVALID` for a turn that is not an escrow; `E_UNSUPPORTED` for one that escrows
+ * capabilities alone: nothing in a reclaiming turn could then fail if the ring had settled, and
+ * tripping the grants' channels would take back what the receiver was given (the giver can trip them
+ * itself with `revoke-delegation`, knowingly).
+ */
 export function escrowOf(pledge: Pick<Pledge, 'turn'>): Escrow {
-  const [e, ...more] = pledge.turn.effects;
-  if (e?.type !== 'create-obligation' || more.length > 0 || e.from.startsWith('$'))
-    throw new DreggError('E_INVALID', 'That turn is not an escrow: one obligation from a cell');
+  const [e, ...grants] = pledge.turn.effects;
+  if (e?.type === 'grant-capability')
+    throw new DreggError(
+      'E_UNSUPPORTED',
+      'This escrow holds capabilities only: if the ring never settled, revoke them yourself',
+    );
+  if (
+    e?.type !== 'create-obligation' ||
+    e.from.startsWith('$') ||
+    grants.some((g) => g.type !== 'grant-capability' || g.revocable !== true)
+  )
+    throw new DreggError('E_INVALID', 'That turn is not an escrow: one obligation from a cell, then grants');
+  const digest = turnSigningDigest(pledge.turn);
   return {
-    obligation: objectIdOf(turnSigningDigest(pledge.turn), 0),
+    obligation: objectIdOf(digest, 0),
     cell: e.from,
     amount: e.amount,
     due: e.due,
+    // A revocable grant's channel is the second object its effect makes (turns/apply/capabilities.ts).
+    channels: grants.map((_, i) => objectIdOf(digest, i + 1, 1)),
   };
 }
 
@@ -63,7 +84,11 @@ export function reclaimTurn(
     ledger,
     payer,
     e.cell,
-    [{ type: 'transfer', obligation: e.obligation, to: e.cell, amount: e.amount }],
+    // One turn: if the obligation is gone (the ring settled), the channels stay untouched.
+    [
+      { type: 'transfer', obligation: e.obligation, to: e.cell, amount: e.amount },
+      ...e.channels.map((channel) => ({ type: 'revoke-delegation' as const, channel })),
+    ],
     ed,
     now + RECLAIM_VALIDITY,
   );

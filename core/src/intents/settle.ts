@@ -6,21 +6,26 @@
  *  2. **Reveal and escrow.** Once every participant has committed, each reveals its turn. The
  *     coordinator checks it opens the commitment, is signed by the intent's agent, and escrows at least
  *     what the ring promises: one `create-obligation` from the participant's cell to the ring's escrow
- *     cell, due at the deadline. Then it executes it: the value is locked, out of the payer's reach.
- *     A reveal that does not open its commitment, or escrows less than promised, or cannot execute,
- *     names its participant (with the signed commitment as evidence) and aborts the ring.
+ *     cell, due at the deadline, for the computrons it owes, then one revocable `grant-capability` into
+ *     the escrow cell per other item (escrow.ts: every item but computrons is a capability on the
+ *     ledger). Then it executes it — the value is locked, out of the payer's reach — and reads back
+ *     each granted handle: it must carry every offered caveat and narrow to what the receiver wants.
+ *     A reveal that does not open its commitment, escrows less than promised, or cannot execute, names
+ *     its participant (with the signed commitment as evidence) and aborts the ring.
  *  3. **Settle.** When every escrow is in, ONE turn of the escrow cell pays every leg out of its
- *     obligation (and hands back any excess): the executor applies a turn atomically, so the ring
- *     settles whole or not at all.
- *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every escrow to its
- *     payer. Should the coordinator vanish, each obligation falls due at the deadline and its payer takes
- *     it back alone (the executor lets the debtor collect a due obligation): no escrow is ever stuck.
+ *     obligation (and hands back any excess) and delegates every escrowed handle to its receiver,
+ *     attenuated by the wanted caveats, dropping the escrow's own copy: the executor applies a turn
+ *     atomically, so the ring settles whole or not at all.
+ *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every obligation to
+ *     its payer and drops every escrowed handle. Should the coordinator vanish, each obligation falls
+ *     due at the deadline and its payer takes it back alone (the executor lets the debtor collect a due
+ *     obligation), and each giver trips its grant's revocation channel: no escrow is ever stuck.
  *
  * The coordinator owns the escrow cell (its id is `cellId(coordinator, ringId)`, known in advance), so it
  * is trusted not to pay the escrow elsewhere before the deadline — the same trust the relay already
  * carries for ordering (seed 000, "executor-trusted"); moving that to a federation's threshold key is
- * the federation's part. What settles on the ledger today is computrons; rings with other items are
- * refused (`E_UNSUPPORTED`) until those items have an escrow of their own.
+ * the federation's part. A wrapped asset has no balance on the ledger yet: a ring trading one is
+ * refused (`E_UNSUPPORTED`).
  */
 
 import { cellId } from '../cells/cell.ts';
@@ -30,10 +35,11 @@ import { bytesEqual, concatBytes, toHex } from '../encoding/bytes.ts';
 import { encodeCbor } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError, type ErrorCode } from '../errors.ts';
-import type { Effect } from '../turns/effects.ts';
+import type { Effect, Source } from '../turns/effects.ts';
 import type { Executor } from '../turns/executor.ts';
 import type { Receipt } from '../turns/receipt.ts';
 import { encodeTurn, signTurn, type Turn } from '../turns/turn.ts';
+import { escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
 import type { Intent } from './intent.ts';
 import type { Ring } from './solver.ts';
 
@@ -115,25 +121,12 @@ export async function signCommitment(
   return { ...c, signature: await ed.sign(seed, commitmentDigest(c)) };
 }
 
-/** What each leg pays in computrons: what the receiver wants (the giver keeps any surplus it offered). */
+/**
+ * What each leg pays in computrons: what the receiver wants (the giver keeps any surplus it offered);
+ * 0 for a leg of other items only. `E_UNSUPPORTED` when the ring trades an item with no escrow.
+ */
 export function ringPayments(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<string, bigint> {
-  const owed = new Map<string, bigint>();
-  for (const leg of ring.legs) {
-    const to = intents.get(leg.to);
-    if (to === undefined) throw new DreggError('E_NOT_FOUND', `No intent ${leg.to}`);
-    let sum = 0n;
-    for (const g of leg.gives) {
-      const want = to.wants[g.want];
-      if (want?.kind !== 'computrons')
-        throw new DreggError(
-          'E_UNSUPPORTED',
-          'Only computrons settle on the ledger yet; this ring trades other items',
-        );
-      sum += want.amount;
-    }
-    owed.set(leg.from, sum);
-  }
-  return owed;
+  return new Map([...ringOwes(ring, intents)].map(([id, o]) => [id, o.computrons]));
 }
 
 export interface Settlement {
@@ -142,8 +135,10 @@ export interface Settlement {
   readonly deadline: number;
   /** From then on the ring is aborted (`expire`); before `deadline`, so the escrow can still refund it. */
   readonly cutoff: number;
-  /** What each intent must escrow. */
+  /** The computrons each intent must escrow (0 when it gives other items only). */
   readonly owed: ReadonlyMap<string, bigint>;
+  /** Everything each intent must escrow: the computrons, and a grant per other item. */
+  readonly owes: ReadonlyMap<string, Owes>;
   state(): SettlementState;
   /** Which intents have committed, and which have escrowed (in the order they did). */
   progress(): { readonly committed: readonly SignedCommitment[]; readonly escrowed: readonly string[] };
@@ -177,7 +172,8 @@ export async function openSettlement(
   o: SettlementOptions,
 ): Promise<Settlement> {
   const id = ringId(ring);
-  const owed = ringPayments(ring, intents);
+  const owes = ringOwes(ring, intents);
+  const owed = new Map([...owes].map(([intent, w]) => [intent, w.computrons]));
   const escrowCell = escrowCellOf(o.coordinator.did, id);
   const { ledger, coordinator, ed } = o;
   const payeeOf = new Map(ring.legs.map((l) => [l.from, l.to]));
@@ -190,35 +186,75 @@ export async function openSettlement(
   await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
 
   const commitments = new Map<string, SignedCommitment>();
-  /** intent -> obligation id and amount escrowed */
-  const escrows = new Map<string, { obligation: string; amount: bigint; payer: string }>();
+  /** intent -> what it escrowed: the obligation (if it owes computrons) and the escrow cell's slots. */
+  const escrows = new Map<
+    string,
+    { obligation?: { id: string; amount: bigint; payer: string }; slots: readonly number[] }
+  >();
   let state: SettlementState = { phase: 'committing', committed: 0 };
 
+  /** Returns every obligation to its payer and drops every escrowed handle, in one turn. */
   const abort = async (reason: string, blame?: Blame): Promise<void> => {
     state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
-    const refunds: Effect[] = [...escrows.values()].map((e) => ({
-      type: 'transfer',
-      obligation: e.obligation,
-      to: e.payer,
-      amount: e.amount,
-    }));
-    if (refunds.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, refunds) };
+    const undo: Effect[] = [];
+    for (const e of escrows.values()) {
+      const ob = e.obligation;
+      if (ob !== undefined)
+        undo.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount });
+      for (const slot of e.slots) undo.push({ type: 'revoke-capability', cell: escrowCell, slot });
+    }
+    if (undo.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, undo) };
   };
 
   const settle = async (): Promise<void> => {
     const effects: Effect[] = [];
+    const dropped: Effect[] = [];
     for (const [intent, e] of escrows) {
       const due = owed.get(intent)!;
       const payee = commitments.get(payeeOf.get(intent)!)!.cell;
-      effects.push({ type: 'transfer', obligation: e.obligation, to: payee, amount: due });
-      if (e.amount > due)
-        effects.push({ type: 'transfer', obligation: e.obligation, to: e.payer, amount: e.amount - due });
+      const ob = e.obligation;
+      if (ob !== undefined) {
+        effects.push({ type: 'transfer', obligation: ob.id, to: payee, amount: due });
+        if (ob.amount > due)
+          effects.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount - due });
+      }
+      owes.get(intent)!.grants.forEach((g, i) => {
+        const slot = e.slots[i]!;
+        effects.push({ type: 'grant-capability', source: { slot }, to: payee, caveats: g.wanted });
+        dropped.push({ type: 'revoke-capability', cell: escrowCell, slot });
+      });
     }
-    state = { phase: 'settled', receipt: await coordinatorTurn(escrowCell, effects) };
+    try {
+      // Delegations first, then the escrow's own copies go: it keeps no authority once settled.
+      state = { phase: 'settled', receipt: await coordinatorTurn(escrowCell, [...effects, ...dropped]) };
+    } catch (err) {
+      // Nothing moved (a turn is atomic); a giver may have tripped its grant's channel since its reveal.
+      await abort(`The settling turn failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   };
 
   const refuse = (code: ErrorCode, message: string): never => {
     throw new DreggError(code, message);
+  };
+
+  /** Whether `turn` has the shape of the escrow `owes` asks for (amounts and caveats are judged apart). */
+  const escrowShaped = (turn: Turn, w: Owes): boolean => {
+    const { effects } = turn;
+    const hasObligation = w.computrons > 0n;
+    if (effects.length !== (hasObligation ? 1 : 0) + w.grants.length) return false;
+    if (hasObligation) {
+      const e = effects[0]!;
+      if (
+        e.type !== 'create-obligation' ||
+        e.to !== escrowCell ||
+        e.due !== o.deadline ||
+        e.amount < w.computrons
+      )
+        return false;
+    }
+    return effects
+      .slice(hasObligation ? 1 : 0)
+      .every((e) => e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true);
   };
 
   return {
@@ -227,6 +263,7 @@ export async function openSettlement(
     deadline: o.deadline,
     cutoff,
     owed,
+    owes,
     state: () => state,
     progress: () => ({ committed: [...commitments.values()], escrowed: [...escrows.keys()] }),
 
@@ -240,7 +277,11 @@ export async function openSettlement(
       if (c.commitment.length !== 32) refuse('E_INVALID', 'A commitment is 32 bytes');
       if (!(await ed.verify(ed25519FromDidKey(intent!.by), commitmentDigest(c), c.signature)))
         refuse('E_BAD_SIGNATURE', "The commitment is not signed by the intent's agent");
-      if (ledger.cell(c.cell) === undefined) refuse('E_NOT_FOUND', `No cell ${c.cell} to receive into`);
+      const receiving = ledger.cell(c.cell);
+      if (receiving === undefined) refuse('E_NOT_FOUND', `No cell ${c.cell} to receive into`);
+      const giver = ring.legs.find((l) => l.to === c.intent)!.from;
+      if (owes.get(giver)!.grants.length > 0 && receiving!.permissions['grant-capability'] !== 'anyone')
+        refuse('E_DENIED', 'The cell receiving a capability must accept grants from anyone');
       commitments.set(c.intent, c);
       state =
         commitments.size === owed.size
@@ -260,19 +301,11 @@ export async function openSettlement(
       };
       if (!bytesEqual(escrowCommitment(turn, salt), c!.commitment))
         return blame('E_INVALID', 'The revealed escrow does not open its commitment');
-      const e = turn.effects[0];
-      const promised = owed.get(intentId)!;
-      if (
-        turn.agent !== intent.by ||
-        turn.effects.length !== 1 ||
-        e?.type !== 'create-obligation' ||
-        e.to !== escrowCell ||
-        e.due !== o.deadline ||
-        e.amount < promised
-      )
+      const w = owes.get(intentId)!;
+      if (turn.agent !== intent.by || !escrowShaped(turn, w))
         return blame(
           'E_INSUFFICIENT',
-          `The escrow must be one obligation of at least ${promised} computrons to the ring's escrow cell, due at the deadline`,
+          `The escrow must be ${w.computrons > 0n ? `one obligation of at least ${w.computrons} computrons to the ring's escrow cell, due at the deadline, then ` : ''}${w.grants.length} revocable grant(s) into the escrow cell`,
         );
       let receipt: Receipt;
       try {
@@ -284,7 +317,25 @@ export async function openSettlement(
           `The escrow turn did not execute: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
-      escrows.set(intentId, { obligation: String(receipt.results[0]), amount: e.amount, payer: e.from });
+      const first = w.computrons > 0n ? 1 : 0;
+      const slots = w.grants.map((_, i) => (receipt.results[first + i] as { slot: number }).slot);
+      const e = turn.effects[0];
+      escrows.set(intentId, {
+        ...(first === 1 && e?.type === 'create-obligation'
+          ? { obligation: { id: String(receipt.results[0]), amount: e.amount, payer: e.from } }
+          : {}),
+        slots,
+      });
+      // What was granted is judged as it now lies in the escrow cell; a bad grant is dropped on abort.
+      const held = ledger.cell(escrowCell)?.clist;
+      for (const [i, g] of w.grants.entries()) {
+        const h = held?.get(slots[i]!);
+        const problem =
+          h === undefined
+            ? { code: 'E_INSUFFICIENT' as const, why: 'The escrowed capability is not in the escrow cell' }
+            : escrowedHandleProblem(h, g, ledger.cell(h.target.id), receipt.at, o.deadline);
+        if (problem !== undefined) return blame(problem.code, problem.why);
+      }
       state = { phase: 'revealing', escrowed: escrows.size };
       if (escrows.size === owed.size) await settle();
     },
@@ -321,20 +372,44 @@ async function ledgerTurn(
   );
 }
 
-/** Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves). */
+/**
+ * What a participant escrows: the computrons it owes, and for each grant it owes (in order) the
+ * capability it gives — ownership of one of its cells, or a handle it holds in a slot of its cell.
+ */
+export interface EscrowPlan {
+  readonly computrons: bigint;
+  readonly grants?: readonly { readonly grant: Grant; readonly source: Source }[];
+}
+
+/**
+ * Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves): an
+ * obligation of the computrons (a bare amount escrows computrons only), then a revocable grant of each
+ * capability into the escrow cell carrying the offered caveats.
+ */
 export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
   ledger: SettlementLedger,
   s: Pick<Settlement, 'escrowCell' | 'deadline'>,
-  amount: bigint,
+  what: bigint | EscrowPlan,
   ed: Ed25519,
 ): Promise<Turn> {
-  const escrow: Effect = {
-    type: 'create-obligation',
-    from: p.cell,
-    to: s.escrowCell,
-    amount,
-    due: s.deadline,
-  };
-  return ledgerTurn(ledger, p, [escrow], s.deadline, ed);
+  const plan = typeof what === 'bigint' ? { computrons: what } : what;
+  const effects: Effect[] = [];
+  if (plan.computrons > 0n)
+    effects.push({
+      type: 'create-obligation',
+      from: p.cell,
+      to: s.escrowCell,
+      amount: plan.computrons,
+      due: s.deadline,
+    });
+  for (const { grant, source } of plan.grants ?? [])
+    effects.push({
+      type: 'grant-capability',
+      source,
+      to: s.escrowCell,
+      caveats: grant.offered,
+      revocable: true,
+    });
+  return ledgerTurn(ledger, p, effects, s.deadline, ed);
 }

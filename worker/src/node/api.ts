@@ -348,13 +348,17 @@ export type FirmamentWire = Readonly<Record<string, string>>;
 export type TradeItemForm =
   | { readonly kind: 'computrons'; readonly amount: string }
   | { readonly kind: 'asset'; readonly asset: string; readonly amount: string }
-  | { readonly kind: 'service'; readonly service: string; readonly units: string };
+  | { readonly kind: 'service'; readonly service: string; readonly units: string }
+  | { readonly kind: 'storage'; readonly bytes: string; readonly seconds: string }
+  | { readonly kind: 'name'; readonly zone: string; readonly name: string }
+  /** A capability to a cell: the effects it allows (names separated by commas or spaces), and at most `budget` computrons moved. */
+  | { readonly kind: 'capability'; readonly actions: string; readonly budget?: string };
 
 export interface TradeForm {
   /** The namespace zone, e.g. `market`. */
   readonly zone: string;
-  /** Computrons offered (what settles on the ledger today). */
-  readonly offer: string;
+  /** What is offered; bare text is an amount of computrons. */
+  readonly offer: string | TradeItemForm;
   readonly want: TradeItemForm;
   /** Minutes from now. */
   readonly expiresIn: number;
@@ -369,6 +373,19 @@ export interface IntentView {
   readonly wants: readonly string[];
   /** Unix seconds. */
   readonly expires: number;
+}
+
+/** A capability this node gives in a ring: from which cell, what the escrow holds, what the receiver gets. */
+export interface TradeGrantView {
+  /** The offered item, in words. */
+  readonly item: string;
+  /** Which of the person's cells can give it (any, or one carrying some fields). */
+  readonly needs: string;
+  /** The fields the chosen cell must carry. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** The restrictions escrowed, and what the receiver gets (those and the wanted ones). */
+  readonly escrowed: readonly string[];
+  readonly delivered: readonly string[];
 }
 
 /** A ring one of this node's intents is in, as this node sees its part. */
@@ -388,10 +405,12 @@ export interface TradeRingView {
    */
   readonly escrowOut: boolean;
   readonly myIntent: string;
-  /** What goes out: computrons escrowed from the chosen cell, paid on to the next participant. */
+  /** What goes out: computrons escrowed from the chosen cell, paid on to the next participant ('' for none). */
   readonly pays: string;
+  /** What else goes out: capabilities escrowed from cells the person chooses, delegated on to the next participant. */
+  readonly grants: readonly TradeGrantView[];
   readonly paysTo: string;
-  /** What comes in, and from whom. */
+  /** What comes in (each item, and for a capability exactly what it will allow), and from whom. */
   readonly receives: string;
   readonly receivesFrom: string;
   /** This node has committed (approved) its part. */
@@ -581,10 +600,12 @@ export interface LightNodeApi {
   /** Takes one of this node's open intents out of the relay's pool (a signed withdrawal). */
   withdrawIntent(id: string): Promise<void>;
   /**
-   * Approves this node's part of a ring: builds and signs the escrow turn from `cell`, commits to it,
-   * and reveals it once every participant has committed; `trade` events follow the ring to its end.
+   * Approves this node's part of a ring: builds and signs the escrow turn from `cell` (computrons are
+   * paid from it, everything comes in to it) and `gives` (for each of the ring's `grants`, in order,
+   * the cell of this node's whose capability is given), commits to it, and reveals it once every
+   * participant has committed; `trade` events follow the ring to its end.
    */
-  approveRing(ring: string, cell: string): Promise<TradeRingView>;
+  approveRing(ring: string, cell: string, gives?: readonly string[]): Promise<TradeRingView>;
   /**
    * Takes back this node's escrow in `ring` once the ring's deadline has passed and the escrow is
    * still out (the relay never settled or refunded it): one turn signed here. `E_NOT_YET_VALID`

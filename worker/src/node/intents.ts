@@ -15,19 +15,28 @@
  * when the relay's desk vanished with the escrow in. The ledger is the judge of whether it is still
  * there.
  */
-import { type Agent, DreggError, isDreggError, nowSeconds } from '@cipherclerk/core';
+import {
+  type Agent,
+  type Caveat,
+  DreggError,
+  describeCaveat,
+  isDreggError,
+  nowSeconds,
+} from '@cipherclerk/core';
 import {
   chooseRings,
   describeItem,
   type ExchangeItem,
   escrowOf,
   findRings,
+  type Grant,
   type Intent,
   type IntentClient,
   intentClient,
   type Pledge,
   type RingView,
   reclaimTurn,
+  ringOwes,
   signIntent,
 } from '@cipherclerk/core/intents';
 import type { RelayClient } from '@cipherclerk/core/net';
@@ -37,6 +46,7 @@ import type {
   NodeEvent,
   ReclaimView,
   TradeForm,
+  TradeGrantView,
   TradeItemForm,
   TradeRingView,
   Trades,
@@ -52,21 +62,76 @@ function amount(text: string, what: string): bigint {
   return BigInt(text.trim());
 }
 
-function item(f: TradeItemForm): ExchangeItem {
+/** A count that must stay exact as a JavaScript number (units, bytes, seconds, a budget). */
+function count(text: string, what: string): number {
+  const n = amount(text, what);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new DreggError('E_ARGUMENT', `${what} is too large`);
+  return Number(n);
+}
+
+/** Effect names for a capability's `actions` caveat, from text such as "transfer, set-field". */
+function actionList(text: string): string[] {
+  const names = [
+    ...new Set(
+      String(text)
+        .split(/[\s,]+/)
+        .filter((a) => a !== ''),
+    ),
+  ].sort();
+  if (names.length === 0)
+    throw new DreggError('E_ARGUMENT', 'Name at least one effect the capability allows');
+  return names;
+}
+
+/** An item from the form; `side` says which ('offered' or 'wanted') in refusals. The intent decoder checks names. */
+function item(f: TradeItemForm, side: string): ExchangeItem {
   switch (f.kind) {
     case 'computrons':
-      return { kind: 'computrons', amount: amount(f.amount, 'The amount wanted') };
+      return { kind: 'computrons', amount: amount(f.amount, `The amount ${side}`) };
     case 'asset':
-      return { kind: 'asset', asset: f.asset.trim(), amount: amount(f.amount, 'The amount wanted') };
+      return { kind: 'asset', asset: f.asset.trim(), amount: amount(f.amount, `The amount ${side}`) };
     case 'service':
+      return { kind: 'service', service: f.service.trim(), units: count(f.units, `The units ${side}`) };
+    case 'storage':
       return {
-        kind: 'service',
-        service: f.service.trim(),
-        units: Number(amount(f.units, 'The units wanted')),
+        kind: 'storage',
+        bytes: count(f.bytes, 'The bytes'),
+        seconds: count(f.seconds, 'The seconds'),
       };
+    case 'name':
+      return { kind: 'name', zone: f.zone.trim(), name: f.name.trim() };
+    case 'capability': {
+      const caveats: Caveat[] = [{ t: 'actions', actions: actionList(f.actions) }];
+      // One budget id for every capability traded here: a want's budget restates the offer's meter.
+      if (f.budget !== undefined && f.budget.trim() !== '')
+        caveats.push({ t: 'budget', id: TRADE_BUDGET, max: count(f.budget, 'The budget') });
+      return { kind: 'capability', caveats };
+    }
     default:
-      throw new DreggError('E_ARGUMENT', 'Want computrons, an asset or units of a service');
+      throw new DreggError(
+        'E_ARGUMENT',
+        'An item is computrons, an asset, a service, storage, a name or a capability',
+      );
   }
+}
+
+/** The budget id of capabilities offered and wanted from this form (the meter is per target cell anyway). */
+const TRADE_BUDGET = '7472616465000000';
+
+const describeCaveats = (caveats: readonly Caveat[]) => caveats.map(describeCaveat);
+
+function grantView(g: Grant): TradeGrantView {
+  const fields = Object.entries(g.fields);
+  return {
+    item: describeItem(g.offer),
+    needs:
+      fields.length === 0
+        ? 'any cell of yours (a capability to it)'
+        : `a cell of yours whose ${fields.map(([k, v]) => `field ${k} is ${v}`).join(' and ')}`,
+    fields: g.fields,
+    escrowed: describeCaveats(g.offered),
+    delivered: describeCaveats([...g.offered, ...g.wanted]),
+  };
 }
 
 export function intentView(id: string, i: Intent): IntentView {
@@ -104,6 +169,16 @@ export function tradeView(
   const into = r.ring.legs.find((l) => l.to === mine)!;
   const s = r.state;
   const myIntent = r.intents.get(mine)!;
+  const owes = ringOwes(r.ring, r.intents);
+  const paying = owes.get(mine)!.computrons;
+  const incoming = owes.get(into.from)!.grants;
+  const receives = into.gives.map((g) => {
+    const want = myIntent.wants[g.want]!;
+    const grant = incoming.find((x) => x.want === want);
+    return grant === undefined
+      ? describeItem(want)
+      : `${describeItem(want)} — a capability: ${describeCaveats([...grant.offered, ...grant.wanted]).join('; ')}`;
+  });
   const base = {
     id: r.id,
     phase: s.phase,
@@ -114,9 +189,10 @@ export function tradeView(
     deadline: r.deadline,
     escrowOut,
     myIntent: mine,
-    pays: `${r.owed.get(mine)} computrons`,
+    pays: paying > 0n ? `${paying} computrons` : '',
+    grants: owes.get(mine)!.grants.map(grantView),
     paysTo: r.intents.get(out.to)!.by,
-    receives: into.gives.map((g) => describeItem(myIntent.wants[g.want]!)).join(', '),
+    receives: receives.join(', '),
     receivesFrom: r.intents.get(into.from)!.by,
     approved: approved || r.committed.some((c) => c.intent === mine),
   };
@@ -150,7 +226,7 @@ export interface TradeDesk {
   trades(zone: string): Promise<Trades>;
   post(form: TradeForm): Promise<IntentView>;
   withdraw(id: string): Promise<void>;
-  approve(ring: string, cell: string): Promise<TradeRingView>;
+  approve(ring: string, cell: string, gives: readonly string[]): Promise<TradeRingView>;
   reclaim(ring: string): Promise<ReclaimView>;
   solveLocally(zone: string): Promise<LocalSolve>;
   /** Stops watching (the relay connection closed). */
@@ -241,8 +317,12 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       const intent = await signIntent(
         {
           zone: form.zone.trim(),
-          offers: [{ kind: 'computrons', amount: amount(form.offer, 'The amount offered') }],
-          wants: [item(form.want)],
+          offers: [
+            typeof form.offer === 'string'
+              ? { kind: 'computrons', amount: amount(form.offer, 'The amount offered') }
+              : item(form.offer, 'offered'),
+          ],
+          wants: [item(form.want, 'wanted')],
           expires: nowSeconds(a.clock) + Math.round(form.expiresIn * 60),
         },
         a.identity.seed,
@@ -255,7 +335,7 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     async withdraw(id) {
       await desk().withdraw(id, o.agent().identity.seed);
     },
-    async approve(ringId, cell) {
+    async approve(ringId, cell, gives) {
       const a = o.agent();
       const relay = o.online();
       const d = desk();
@@ -265,11 +345,30 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       const paying = await relay.cell(cell);
       if (paying === undefined || paying.owner !== a.did)
         throw new DreggError('E_NOT_FOUND', 'Choose one of your own cells to pay from');
+      // Checked here, before committing: a capability the coordinator cannot use gets its giver blamed.
+      const grants = ringOwes(ring.ring, ring.intents).get(mine)!.grants;
+      if (gives.length !== grants.length)
+        throw new DreggError(
+          'E_ARGUMENT',
+          `Choose a cell for each of the ${grants.length} capabilities you give`,
+        );
+      for (const [i, g] of grants.entries()) {
+        const from = await relay.cell(gives[i]!);
+        if (from === undefined || from.owner !== a.did)
+          throw new DreggError('E_NOT_FOUND', 'Give capabilities to your own cells only');
+        for (const [k, v] of Object.entries(g.fields))
+          if (from.fields[k] !== v)
+            throw new DreggError(
+              'E_ARGUMENT',
+              `${describeItem(g.offer)} is given from a cell whose field ${k} is ${v}`,
+            );
+      }
       const pledge = await d.commit(
         ring,
         mine,
         { did: a.did, seed: a.identity.seed, cell },
         { ledger: relay.info.ledger, cell: paying, head: await relay.head(a.did) },
+        gives.map((id) => ({ cell: id })),
       );
       pledges.set(ringId, { pledge, revealed: false, phase: 'committing', did: a.did });
       cancel?.();

@@ -725,7 +725,12 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     trades: (zone) => trade.trades(checkText(zone)),
     postIntent: (form) => trade.post(form),
     withdrawIntent: (id) => trade.withdraw(checkText(id)),
-    approveRing: (ring, cell) => trade.approve(checkText(ring), checkText(cell).toLowerCase()),
+    approveRing: (ring, cell, gives = []) =>
+      trade.approve(
+        checkText(ring),
+        checkText(cell).toLowerCase(),
+        (Array.isArray(gives) ? gives : [gives]).map((g) => checkText(g).toLowerCase()),
+      ),
     reclaimEscrow: (ring) => trade.reclaim(checkText(ring)),
     solveLocally: (zone) => trade.solveLocally(checkText(zone)),
     async firmament() {

@@ -10,7 +10,7 @@
  *   intents are purged. An intent's own signature authenticates it, so it travels bare, not in a
  *   gossip envelope: a relay can drop an intent but not alter one.
  * - **Solve.** After a post (debounced), every zone's open intents go through `findRings` and
- *   `chooseRings`; each chosen ring that settles on the ledger (computrons) is opened at once, and its
+ *   `chooseRings`; each chosen ring that settles on the ledger (all but assets) is opened at once, and its
  *   intents leave the pool. Whatever the outcome, they do not come back: an agent posts again.
  * - **Coordinate.** `openSettlement` against the relay's notary, as the coordinator key (derived from
  *   the relay's signing key, so its receipt chain is its own and never races the inbox's payouts) and
@@ -52,14 +52,9 @@ import { type Ed25519, ed25519PublicKey } from '../../crypto/ed25519.ts';
 import { hashFor } from '../../crypto/hash.ts';
 import { didKeyFromEd25519 } from '../../encoding/did-key.ts';
 import { DreggError, isDreggError } from '../../errors.ts';
+import { ringOwes } from '../../intents/escrow.ts';
 import { admitIntent, encodeIntent, type Intent, type OpenIntent } from '../../intents/intent.ts';
-import {
-  openSettlement,
-  ringId,
-  ringPayments,
-  type Settlement,
-  type SettlementLedger,
-} from '../../intents/settle.ts';
+import { openSettlement, ringId, type Settlement, type SettlementLedger } from '../../intents/settle.ts';
 import { chooseRings, findRings, type Ring } from '../../intents/solver.ts';
 import {
   decodeCommitment,
@@ -528,9 +523,10 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
         if (agents.some((a) => busy.has(a))) continue;
         const terms = new Map(ring.legs.map((l) => [l.from, pool.get(l.from)!.open.intent]));
         try {
-          ringPayments(ring, terms);
+          ringOwes(ring, terms);
         } catch (e) {
-          // A ring of items with no escrow yet (E_UNSUPPORTED) stays unmatched; its intents stay open.
+          // A ring trading an item with no escrow (a wrapped asset: E_UNSUPPORTED) stays unmatched;
+          // its intents stay open.
           if (!isDreggError(e, 'E_UNSUPPORTED')) log('warn', 'a ring was refused', { error: String(e) });
           continue;
         }

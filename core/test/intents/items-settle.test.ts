@@ -1,0 +1,472 @@
+/**
+ * Rings of every settleable item kind against the real executor: computrons escrowed as obligations,
+ * capabilities, services, storage and names as revocable grants into the escrow cell, delegated on
+ * attenuated by the receiver's want — all in one settling turn, or nothing.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Caveat } from '../../src/caps/caveats.ts';
+import { handleRights } from '../../src/caps/handle.ts';
+import { narrows, rightsOf } from '../../src/caps/rights.ts';
+import { manualClock } from '../../src/clock.ts';
+import { nobleEd25519 as ed, ed25519PublicKey } from '../../src/crypto/ed25519.ts';
+import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
+import { type Grant, ledgerForm, serviceBudgetId } from '../../src/intents/escrow.ts';
+import { intentId, signIntent } from '../../src/intents/intent.ts';
+import { type ExchangeItem, satisfies } from '../../src/intents/items.ts';
+import { escrowOf, reclaimTurn } from '../../src/intents/reclaim.ts';
+import {
+  type EscrowPlan,
+  escrowCommitment,
+  escrowTurn,
+  openSettlement,
+  type Settlement,
+  signCommitment,
+} from '../../src/intents/settle.ts';
+import { findRings, type Ring } from '../../src/intents/solver.ts';
+import type { Effect } from '../../src/turns/effects.ts';
+import { createExecutor, type Executor } from '../../src/turns/executor.ts';
+import type { Receipt } from '../../src/turns/receipt.ts';
+import { signTurn, type Turn } from '../../src/turns/turn.ts';
+import { codeOf } from '../caps/fixtures.ts';
+import { saltOf, seedOf, T0 } from '../turns/fixtures.ts';
+
+const DEADLINE = T0 + 600;
+const CUTOFF = T0 + 500;
+
+interface Party {
+  readonly did: string;
+  readonly seed: Uint8Array;
+  /** Where it pays from and receives into. */
+  readonly cell: string;
+  /** A second cell: what its capabilities designate (a vault, a service, a name entry). */
+  readonly own: string;
+}
+
+async function ledger() {
+  const clock = manualClock(T0 * 1000);
+  const executor = await createExecutor({ ed, clock, seed: seedOf(100), federation: 'home' });
+  const act = async (p: Omit<Party, 'own'>, effects: Effect[], cell = p.cell): Promise<Receipt> =>
+    executor.submit(await turnOf(executor, p, cell, effects));
+  const party = async (i: number, fields: Record<string, string> = {}): Promise<Party> => {
+    const seed = seedOf(i);
+    const did = didKeyFromEd25519(ed25519PublicKey(seed));
+    const cell = (await executor.genesis(did, saltOf(i), 1000n)).id;
+    const own = (await executor.genesis(did, saltOf(100 + i), 500n)).id;
+    const p = { did, seed, cell, own };
+    const set: Effect[] = Object.entries(fields).map(([key, value]) => ({
+      type: 'set-field',
+      cell: own,
+      key,
+      value,
+    }));
+    if (set.length > 0) await act(p, set);
+    return p;
+  };
+  return { executor, clock, act, party, coordinator: await party(50) };
+}
+
+function turnOf(
+  x: Executor,
+  p: { did: string; seed: Uint8Array },
+  cell: string,
+  effects: Effect[],
+): Promise<Turn> {
+  return signTurn(
+    {
+      ledger: x.ledger,
+      agent: p.did,
+      cell,
+      nonce: x.cell(cell)!.nonce,
+      prev: x.head(p.did).prev,
+      effects,
+      fee: 0n,
+      validUntil: DEADLINE,
+    },
+    p.seed,
+    ed,
+  );
+}
+
+type Ledger = Awaited<ReturnType<typeof ledger>>;
+
+/**
+ * Signed intents of `parties` and the ring through all of them, in that order: participant i offers
+ * `terms[i].offer` and the next participant wants `terms[i].want` of it.
+ */
+async function ringOf(
+  parties: readonly Party[],
+  terms: readonly { offer: ExchangeItem; want: ExchangeItem }[],
+) {
+  const n = parties.length;
+  const intents = await Promise.all(
+    parties.map((p, i) =>
+      signIntent(
+        {
+          zone: 'market',
+          offers: [terms[i]!.offer],
+          wants: [terms[(i + n - 1) % n]!.want],
+          expires: T0 + 3600,
+        },
+        p.seed,
+        new Uint8Array(16).fill(i + 1),
+        ed,
+      ),
+    ),
+  );
+  const ids = intents.map(intentId);
+  const byId = new Map(intents.map((t, i) => [ids[i]!, t]));
+  const partyOf = new Map(ids.map((id, i) => [id, parties[i]!]));
+  // Participant i gives its one offer to participant i + 1's one want.
+  const ring: Ring = {
+    legs: ids.map((from, i) => ({ from, to: ids[(i + 1) % ids.length]!, gives: [{ offer: 0, want: 0 }] })),
+    wants: ids.length,
+  };
+  return { byId, partyOf, ring, ids };
+}
+
+type Escrow = (s: Settlement, id: string, p: Party) => EscrowPlan;
+
+/** The honest escrow: what is owed, every capability given from ownership of the party's second cell. */
+const honest: Escrow = (s, id, p) => {
+  const w = s.owes.get(id)!;
+  return { computrons: w.computrons, grants: w.grants.map((grant) => ({ grant, source: { cell: p.own } })) };
+};
+
+/** Everyone commits to `escrow`'s turn; returns the reveals. */
+async function commitAll(l: Ledger, s: Settlement, partyOf: ReadonlyMap<string, Party>, escrow: Escrow) {
+  const reveals = new Map<string, { turn: Turn; salt: Uint8Array }>();
+  for (const [id, p] of partyOf) {
+    const turn = await escrowTurn(p, l.executor, s, escrow(s, id, p), ed);
+    const salt = new Uint8Array(32).fill(reveals.size + 9);
+    reveals.set(id, { turn, salt });
+    await s.commit(
+      await signCommitment(
+        { ring: s.id, intent: id, cell: p.cell, commitment: escrowCommitment(turn, salt) },
+        p.seed,
+        ed,
+      ),
+    );
+  }
+  return reveals;
+}
+
+const actions = (...a: string[]): Caveat => ({ t: 'actions', actions: [...a].sort() });
+const budget = (max: number): Caveat => ({ t: 'budget', id: '0123456789abcdef', max });
+const clist = (x: Executor, cell: string) => [...x.cell(cell)!.clist.entries()];
+
+/** A 3-ring: A pays computrons to B, B gives C a capability to its vault, C gives A units of its GPU service. */
+async function threeRing() {
+  const l = await ledger();
+  const a = await l.party(1);
+  const b = await l.party(2);
+  const c = await l.party(3, { service: 'gpu' });
+  const r = await ringOf(
+    [a, b, c],
+    [
+      { offer: { kind: 'computrons', amount: 50n }, want: { kind: 'computrons', amount: 40n } },
+      {
+        offer: { kind: 'capability', caveats: [actions('set-field', 'transfer'), budget(100)] },
+        want: { kind: 'capability', caveats: [actions('transfer'), budget(30)] },
+      },
+      {
+        offer: { kind: 'service', service: 'gpu', units: 5 },
+        want: { kind: 'service', service: 'gpu', units: 3 },
+      },
+    ],
+  );
+  const s = await openSettlement(r.ring, r.byId, {
+    ledger: l.executor,
+    coordinator: l.coordinator,
+    ed,
+    deadline: DEADLINE,
+    cutoff: CUTOFF,
+  });
+  return { l, a, b, c, s, ...r };
+}
+
+describe('ring settlement of every item kind', () => {
+  it('a 3-ring of computrons, a capability and a service settles; each receiver can use exactly what it wanted', async () => {
+    const { l, a, b, c, s, partyOf, ids } = await threeRing();
+    const x = l.executor;
+    expect(s.owed.get(ids[0]!)).toBe(40n);
+    expect(s.owes.get(ids[1]!)!.grants).toHaveLength(1);
+    const reveals = await commitAll(l, s, partyOf, honest);
+    for (const [id, r] of reveals) await s.reveal(id, r.turn, r.salt);
+    expect(s.state().phase).toBe('settled');
+    expect(x.cell(a.cell)!.balance).toBe(960n);
+    expect(x.cell(b.cell)!.balance).toBe(1040n);
+    // The escrow cell keeps nothing.
+    expect(clist(x, s.escrowCell)).toEqual([]);
+
+    // C holds a handle to B's vault: transfer only, 30 computrons in all.
+    const [slotC, held] = clist(x, c.cell)[0]!;
+    expect(held.target).toEqual({ kind: 'cell', id: b.own });
+    const via = { slot: slotC };
+    await l.act(c, [{ type: 'transfer', from: b.own, to: c.cell, amount: 20n, via }]);
+    expect(await codeOf(l.act(c, [{ type: 'transfer', from: b.own, to: c.cell, amount: 11n, via }]))).toBe(
+      'E_BUDGET',
+    );
+    expect(await codeOf(l.act(c, [{ type: 'set-field', cell: b.own, key: 'k', value: 1, via }]))).toBe(
+      'E_DENIED',
+    );
+    await l.act(c, [{ type: 'transfer', from: b.own, to: c.cell, amount: 10n, via }]);
+    expect(x.cell(c.cell)!.balance).toBe(1030n);
+
+    // A holds a handle to C's GPU cell: requests (pipelined-send) only, metered under gpu's budget, 3 units.
+    const [slotA, gpu] = clist(x, a.cell)[0]!;
+    expect(gpu.target).toEqual({ kind: 'cell', id: c.own });
+    const rights = handleRights(gpu);
+    expect([...(rights.actions as Set<string>)]).toEqual(['pipelined-send']);
+    expect(rights.budget).toBe(3);
+    expect(gpu.caveats).toContainEqual({ t: 'budget', id: serviceBudgetId('gpu'), max: 3 });
+    await l.act(a, [
+      { type: 'pipelined-send', to: c.own, topic: 'gpu', data: 'job 1', via: { slot: slotA } },
+    ]);
+    expect(
+      await codeOf(
+        l.act(a, [{ type: 'transfer', from: c.own, to: a.cell, amount: 1n, via: { slot: slotA } }]),
+      ),
+    ).toBe('E_DENIED');
+    // The giver gave nothing beyond: B and C still own and use their cells as before.
+    await l.act(b, [{ type: 'set-field', cell: b.own, key: 'k', value: 2 }], b.own);
+  });
+
+  it('a no-show leaves every grant dropped, every balance as before, and each giver can trip its channel', async () => {
+    const { l, a, b, c, s, partyOf, ids } = await threeRing();
+    const x = l.executor;
+    const balances = () => [a, b, c].flatMap((p) => [x.cell(p.cell)!.balance, x.cell(p.own)!.balance]);
+    const before = balances();
+    const reveals = await commitAll(l, s, partyOf, honest);
+    for (const id of ids.slice(0, 2)) {
+      const r = reveals.get(id)!;
+      await s.reveal(id, r.turn, r.salt);
+    }
+    // B's capability lies in the escrow cell meanwhile; A's computrons are locked.
+    expect(clist(x, s.escrowCell)).toHaveLength(1);
+    expect(x.cell(a.cell)!.balance).toBe(960n);
+    const receipts = await x.receipts(b.did);
+    const channel = String((receipts.at(-1)!.results[0] as { channel: string }).channel);
+    l.clock.set(CUTOFF * 1000);
+    await s.expire(CUTOFF);
+    expect(s.state()).toMatchObject({ phase: 'aborted' });
+    expect(clist(x, s.escrowCell)).toEqual([]);
+    for (const p of [a, b, c]) expect(clist(x, p.cell)).toEqual([]);
+    expect(balances()).toEqual(before);
+    // Had the coordinator vanished instead, B would kill its escrowed grant alone.
+    await l.act(b, [{ type: 'revoke-delegation', channel }]);
+  });
+
+  it('taking back an escrow of computrons and a capability after the deadline trips the capability too, in one turn', async () => {
+    const l = await ledger();
+    const { executor: x } = l;
+    const p = await l.party(7);
+    const escrowCell = l.coordinator.cell;
+    const turn = await turnOf(x, p, p.cell, [
+      { type: 'create-obligation', from: p.cell, to: escrowCell, amount: 40n, due: DEADLINE },
+      { type: 'grant-capability', source: { cell: p.own }, to: escrowCell, caveats: [], revocable: true },
+    ]);
+    const escrowed = await x.submit(turn);
+    const escrow = escrowOf({ turn });
+    expect(escrow).toMatchObject({ cell: p.cell, amount: 40n, due: DEADLINE });
+    expect(escrow.obligation).toBe(String(escrowed.results[0]));
+    expect(escrow.channels).toEqual([(escrowed.results[1] as { channel: string }).channel]);
+    expect(await codeOf(() => reclaimTurn(p, x, { turn }, DEADLINE - 1, ed))).toBe('E_NOT_YET_VALID');
+    // Until then the escrow cell holds a live handle to the giver's cell.
+    const use = () =>
+      l.act(l.coordinator, [{ type: 'set-field', cell: p.own, key: 'k', value: 1, via: { slot: 0 } }]);
+    await use();
+
+    l.clock.set(DEADLINE * 1000);
+    await x.submit(await reclaimTurn(p, x, { turn }, DEADLINE, ed));
+    expect(x.cell(p.cell)!.balance).toBe(1000n);
+    // The escrowed handle died in the same turn.
+    expect(await codeOf(use())).toBe('E_REVOKED');
+    // Capabilities alone: the wallet leaves them to the giver (a settled ring would lose its delivery).
+    const alone = await turnOf(x, p, p.cell, [
+      { type: 'grant-capability', source: { cell: p.own }, to: escrowCell, caveats: [], revocable: true },
+    ]);
+    expect(await codeOf(() => escrowOf({ turn: alone }))).toBe('E_UNSUPPORTED');
+  });
+
+  it('a capability escrowed narrower than the receiver wants is blamed; one wider than offered too', async () => {
+    for (const [extra, code] of [
+      [[actions('set-field')], 'E_INSUFFICIENT'],
+      [null, 'E_WIDENING'],
+    ] as const) {
+      const { l, a, b, s, partyOf, ids } = await threeRing();
+      const cheat: Escrow = (st, id, p) => {
+        const plan = honest(st, id, p);
+        if (p !== b) return plan;
+        const g = plan.grants![0]!;
+        const caveats = extra === null ? [actions('set-field', 'transfer')] : [...g.grant.offered, ...extra];
+        return { ...plan, grants: [{ ...g, grant: { ...g.grant, offered: caveats } }] };
+      };
+      const reveals = await commitAll(l, s, partyOf, cheat);
+      await s.reveal(ids[0]!, reveals.get(ids[0]!)!.turn, reveals.get(ids[0]!)!.salt);
+      const rb = reveals.get(ids[1]!)!;
+      expect(await codeOf(s.reveal(ids[1]!, rb.turn, rb.salt))).toBe(code);
+      const st = s.state();
+      expect(st).toMatchObject({ phase: 'aborted', blame: { intent: ids[1], agent: b.did, code } });
+      if (st.phase === 'aborted') expect(st.blame!.commitment.intent).toBe(ids[1]);
+      expect(clist(l.executor, s.escrowCell)).toEqual([]);
+      expect(l.executor.cell(a.cell)!.balance).toBe(1000n);
+    }
+  });
+
+  it('refuses a ring trading a wrapped asset, and the solver still finds it', async () => {
+    const l = await ledger();
+    const [p, q] = [await l.party(1), await l.party(2)];
+    const r = await ringOf(
+      [p, q],
+      [
+        {
+          offer: { kind: 'asset', asset: 'gold', amount: 2n },
+          want: { kind: 'asset', asset: 'gold', amount: 2n },
+        },
+        { offer: { kind: 'computrons', amount: 5n }, want: { kind: 'computrons', amount: 5n } },
+      ],
+    );
+    const found = findRings(
+      [...r.byId].map(([id, intent]) => ({ id, intent })),
+      { now: T0 },
+    );
+    expect(found.rings).toHaveLength(1);
+    const refused = openSettlement(found.rings[0]!, r.byId, {
+      ledger: l.executor,
+      coordinator: l.coordinator,
+      ed,
+      deadline: DEADLINE,
+    });
+    expect(await codeOf(refused)).toBe('E_UNSUPPORTED');
+  });
+
+  it('property: rings over every settleable kind conserve computrons and give each receiver what it wanted, never more than offered — or nothing at all', async () => {
+    const kinds = ['computrons', 'capability', 'service', 'storage', 'name'] as const;
+    const arbLeg = fc.record({
+      kind: fc.constantFrom(...kinds),
+      big: fc.integer({ min: 2, max: 9 }),
+      small: fc.integer({ min: 1, max: 2 }),
+      acts: fc.subarray(['transfer', 'set-field', 'pipelined-send'], { minLength: 1 }),
+      wantActs: fc.integer({ min: 1, max: 3 }),
+      budgeted: fc.boolean(),
+      how: fc.constantFrom('honest', 'honest', 'honest', 'absent', 'short'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbLeg, { minLength: 2, maxLength: 4 }), async (legs) => {
+        const l = await ledger();
+        const terms = legs.map((g, i) => leg(g, i));
+        const parties = await Promise.all(terms.map((t, i) => l.party(i + 1, t.fields)));
+        const r = await ringOf(parties, terms);
+        const x = l.executor;
+        const s = await openSettlement(r.ring, r.byId, {
+          ledger: x,
+          coordinator: l.coordinator,
+          ed,
+          deadline: DEADLINE,
+          cutoff: CUTOFF,
+        });
+        const total = () =>
+          parties.reduce((t, p) => t + x.cell(p.cell)!.balance + x.cell(p.own)!.balance, 0n);
+        const before = total();
+        const balances = parties.map((p) => x.cell(p.cell)!.balance);
+        const how = new Map(r.ids.map((id, i) => [id, legs[i]!.how]));
+        const reveals = await commitAll(l, s, r.partyOf, (st, id, p) => {
+          const plan = honest(st, id, p);
+          if (how.get(id) !== 'short') return plan;
+          if (plan.computrons > 0n) return { ...plan, computrons: plan.computrons - 1n };
+          const grants = plan.grants!.map((g) => ({ ...g, grant: short(g.grant) }));
+          return { ...plan, grants };
+        });
+        for (const [id, rv] of reveals) {
+          if (how.get(id) === 'absent') continue;
+          await s.reveal(id, rv.turn, rv.salt).catch(() => undefined);
+          if (s.state().phase === 'aborted') break;
+        }
+        if (s.state().phase === 'revealing') {
+          l.clock.set(CUTOFF * 1000);
+          await s.expire(CUTOFF);
+        }
+        // Nothing is ever lost or made; the escrow cell keeps nothing.
+        expect(total()).toBe(before);
+        expect(x.cell(s.escrowCell)!.balance).toBe(0n);
+        expect(clist(x, s.escrowCell)).toEqual([]);
+        const settled = s.state().phase === 'settled';
+        expect(settled).toBe(legs.every((g) => g.how === 'honest'));
+        for (const [i, t] of terms.entries()) {
+          const receiver = parties[(i + 1) % parties.length]!;
+          const got = clist(x, receiver.cell).map(([, h]) => h);
+          if (!settled || t.offer.kind === 'computrons') {
+            expect(got).toEqual([]);
+            continue;
+          }
+          expect(got).toHaveLength(1);
+          const h = got[0]!;
+          expect(h.target).toEqual({ kind: 'cell', id: parties[i]!.own });
+          const delivered: ExchangeItem = { kind: 'capability', caveats: h.caveats };
+          expect(satisfies(delivered, { kind: 'capability', caveats: ledgerForm(t.want).caveats })).toBe(
+            true,
+          );
+          // Everything wanted, and nothing more than wanted or than offered.
+          expect(narrows(handleRights(h), rightsOf(ledgerForm(t.want).caveats))).toBe(true);
+          expect(narrows(handleRights(h), rightsOf(ledgerForm(t.offer).caveats))).toBe(true);
+        }
+        // Computrons: each receiver got what it wanted, each payer paid it — or all as before.
+        parties.forEach((p, i) => {
+          const owedIn = computronsOf(terms[(i + parties.length - 1) % parties.length]!.want);
+          const owedOut = computronsOf(terms[i]!.want);
+          expect(x.cell(p.cell)!.balance).toBe(settled ? balances[i]! + owedIn - owedOut : balances[i]!);
+        });
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
+
+const computronsOf = (want: ExchangeItem) => (want.kind === 'computrons' ? want.amount : 0n);
+
+/** A grant escrowed with one caveat more, which no want of this test survives. */
+function short(g: Grant): Grant {
+  return { ...g, offered: [...g.offered, actions('increment-nonce')] };
+}
+
+/** Participant i's terms for a leg of `kind` (what it offers, what the next one wants of it) and its second cell's fields. */
+function leg(
+  g: { kind: string; big: number; small: number; acts: string[]; wantActs: number; budgeted: boolean },
+  i: number,
+): { offer: ExchangeItem; want: ExchangeItem; fields: Record<string, string> } {
+  switch (g.kind) {
+    case 'computrons':
+      return {
+        offer: { kind: 'computrons', amount: BigInt(g.big) },
+        want: { kind: 'computrons', amount: BigInt(g.small) },
+        fields: {},
+      };
+    case 'capability': {
+      const wanted = g.acts.slice(0, g.wantActs);
+      const offered = g.budgeted ? [actions(...g.acts), budget(g.big)] : [actions(...g.acts)];
+      const want = g.budgeted || g.small === 1 ? [actions(...wanted), budget(g.small)] : [actions(...wanted)];
+      return {
+        offer: { kind: 'capability', caveats: offered },
+        want: { kind: 'capability', caveats: want },
+        fields: {},
+      };
+    }
+    case 'service':
+      return {
+        offer: { kind: 'service', service: 'gpu', units: g.big },
+        want: { kind: 'service', service: 'gpu', units: g.small },
+        fields: { service: 'gpu' },
+      };
+    case 'storage':
+      return {
+        offer: { kind: 'storage', bytes: 1000 * g.big, seconds: 60 },
+        want: { kind: 'storage', bytes: 1000 * g.small, seconds: 30 },
+        fields: { service: 'storage' },
+      };
+    default: {
+      const entry = { kind: 'name', zone: 'market', name: `n${i}` } as const;
+      return { offer: entry, want: entry, fields: { zone: 'market', name: `n${i}` } };
+    }
+  }
+}
