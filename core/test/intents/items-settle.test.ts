@@ -268,17 +268,22 @@ describe('ring settlement of every item kind', () => {
     ]);
     const escrowed = await x.submit(turn);
     const escrow = escrowOf({ turn });
+    const view = {
+      ledger: x.ledger,
+      cell: async (id: string) => x.cell(id),
+      head: async (d: string) => x.head(d),
+    };
     expect(escrow).toMatchObject({ cell: p.cell, amount: 40n, due: DEADLINE });
     expect(escrow.obligation).toBe(String(escrowed.results[0]));
     expect(escrow.channels).toEqual([(escrowed.results[1] as { channel: string }).channel]);
-    expect(await codeOf(() => reclaimTurn(p, x, { turn }, DEADLINE - 1, ed))).toBe('E_NOT_YET_VALID');
+    expect(await codeOf(() => reclaimTurn(p, view, { turn }, DEADLINE - 1, ed))).toBe('E_NOT_YET_VALID');
     // Until then the escrow cell holds a live handle to the giver's cell.
     const use = () =>
       l.act(l.coordinator, [{ type: 'set-field', cell: p.own, key: 'k', value: 1, via: { slot: 0 } }]);
     await use();
 
     l.clock.set(DEADLINE * 1000);
-    await x.submit(await reclaimTurn(p, x, { turn }, DEADLINE, ed));
+    await x.submit(await reclaimTurn(p, view, { turn }, DEADLINE, ed));
     expect(x.cell(p.cell)!.balance).toBe(1000n);
     // The escrowed handle died in the same turn.
     expect(await codeOf(use())).toBe('E_REVOKED');
