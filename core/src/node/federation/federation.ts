@@ -201,9 +201,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const publicKey = ed25519PublicKey(o.seed);
   const me = toHex(publicKey);
   const book = await openEpochBook(store, c);
+  const storedBlocks = await store.list('federation-blocks');
   // A relay the genesis does not name must be in a later committee: it replays from epoch 0 as an
   // observer and mines from the epoch that adds it.
-  if (!isMember(c, me) && (await store.list('federation-blocks')).length === 0)
+  if (!isMember(c, me) && storedBlocks.length === 0)
     await book.adopt(
       await findJoinedEpoch(
         node,
@@ -405,12 +406,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     myVote = undefined;
     await book.handOver(previous, next);
     log('info', 'federation epoch', { epoch: c.epoch, members: c.keys, member: isMember(c, me) });
-    if (quiet) return;
+    // Signed on replay too: a certificate still incomplete before a restart gets this vote again.
     if (isMember(previous, me)) {
       myVote = (await signTransition(next, publicKey, member.sign)).signature;
       await book.vote(next.epoch, publicKey, myVote);
-      await publishVote();
     }
+    if (quiet) return;
+    await publishVote();
     pending.length = 0;
     if (isMember(c, me)) for (const [hash, bytes] of queued) pending.push({ hash, bytes });
     else {
@@ -497,7 +499,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   }
 
   // Replay what this relay stored: the blocklace, the order and the ledger come back as they were.
-  const replayed = (await store.list('federation-blocks')).map(({ value }) => decodeBlock(value));
+  const replayed = storedBlocks.map(({ value }) => decodeBlock(value));
   for (let epoch = -1; epoch !== c.epoch; ) {
     epoch = c.epoch;
     for (const block of replayed) if (block.epoch === epoch) take(block, 'store', true);
