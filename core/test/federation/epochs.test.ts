@@ -10,13 +10,25 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/encoding/bytes.ts';
 import { DreggError } from '../../src/errors.ts';
 import { committee } from '../../src/federation/committee.ts';
 import { followRoot, type Pin, signTransition, type Transition } from '../../src/federation/light.ts';
 import { encodeEmpty } from '../../src/net/contract.ts';
-import { decodeCommitteeAnswer, FEDERATION_OPS } from '../../src/net/federation.ts';
+import {
+  decodeBlocksRequest,
+  decodeCommitteeAnswer,
+  decodeProposal,
+  decodeTransitionVote,
+  encodeBlocksRequest,
+  encodeProposal,
+  encodeTransitionVote,
+  FEDERATION_OPS,
+  type ProposalBody,
+  proposalDigest,
+} from '../../src/net/federation.ts';
 import { relayKeys } from '../../src/node/relay/keys.ts';
 import { type Fed, federation, type Status, submitPatiently, transfer, until } from './relays-fixtures.ts';
 
@@ -193,3 +205,77 @@ function seedOf(i: number): Uint8Array {
 function ed25519FromSeed(i: number): Uint8Array {
   return ed25519.getPublicKey(seedOf(i));
 }
+
+describe('the epoch wire forms', () => {
+  const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+  const bytes64 = fc.uint8Array({ minLength: 64, maxLength: 64 });
+
+  it('round-trip, and anything else fails only with E_DECODE or E_INVALID', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<'add' | 'remove'>('add', 'remove'),
+        bytes32,
+        bytes64,
+        fc.array(fc.string({ minLength: 1, maxLength: 40 }), { maxLength: 8 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 1e6 }),
+        (op, member, signature, multiaddrs, time, epoch) => {
+          const p = { federation: 'test-fed', epoch, op, member, multiaddrs, time, signature };
+          expect(decodeProposal(encodeProposal(p))).toEqual(p);
+          const v = { federation: 'test-fed', epoch, signer: member, signature };
+          expect(decodeTransitionVote(encodeTransitionVote(v))).toEqual(v);
+          const r = { want: [member], have: [], epoch };
+          expect(decodeBlocksRequest(encodeBlocksRequest(r))).toEqual(r);
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => {
+        for (const decode of [decodeProposal, decodeTransitionVote, decodeBlocksRequest]) {
+          try {
+            decode(junk);
+          } catch (e) {
+            expect(e).toBeInstanceOf(DreggError);
+            expect(['E_DECODE', 'E_INVALID']).toContain((e as DreggError).code);
+          }
+        }
+      }),
+    );
+    // A vote hands over to epoch 1 or later: epoch 0 has no committee before it.
+    const zero = encodeTransitionVote({
+      federation: 'f',
+      epoch: 0,
+      signer: new Uint8Array(32),
+      signature: new Uint8Array(64),
+    });
+    expect(() => decodeTransitionVote(zero)).toThrow(expect.objectContaining({ code: 'E_INVALID' }));
+  });
+
+  it("a relay takes only its own operator's proposal, for its epoch, signed lately, that changes something", async () => {
+    const client = await fed.client(0);
+    const body: ProposalBody = {
+      federation: fed.genesis.federation,
+      epoch: 2,
+      op: 'add',
+      member: ed25519FromSeed(3),
+      multiaddrs: [],
+      time: Math.floor(Date.now() / 1000),
+    };
+    const send = async (b: ProposalBody, signer: number) =>
+      client
+        .call(
+          FEDERATION_OPS.propose,
+          encodeProposal({ ...b, signature: ed25519.sign(proposalDigest(b), seedOf(signer)) }),
+        )
+        .then(
+          () => 'taken',
+          (e: unknown) => (e as DreggError).code,
+        );
+    // Another member's key is not this relay's operator.
+    expect(await send(body, 1)).toBe('E_DENIED');
+    expect(await send({ ...body, epoch: 1 }, 0)).toBe('E_STALE_EPOCH');
+    expect(await send({ ...body, time: body.time - 3600 }, 0)).toBe('E_EXPIRED');
+    expect(await send({ ...body, member: ed25519FromSeed(4) }, 0)).toBe('E_EXISTS');
+    expect(await send({ ...body, op: 'remove' }, 0)).toBe('E_NOT_FOUND');
+  }, 60_000);
+});
