@@ -162,6 +162,8 @@ export const Contexts = {
   federationLogRoot: 'cipherclerk v1 federation log merkle root',
   /** Federation: what the members of epoch e sign to hand over to epoch e + 1's committee. */
   federationTransition: 'cipherclerk v1 federation committee transition',
+  /** Federation: what a relay's operator signs, with the relay's own key, to have it endorse a committee change. */
+  federationProposal: 'cipherclerk v1 federation committee proposal',
   /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
   siteInvocation: 'cipherclerk v1 site invocation',
 } as const;

@@ -8,10 +8,14 @@
  * - `cipherclerk/v1/federation/<id>/roots`: one member's signature on an attested root body
  *   (core/src/federation/attest.ts), `{v, fed, ep, lroot, h, log, signer, sig}`, signed by the signer;
  *   `log` is the settlement log's root (core/src/federation/receipts.ts), required.
- * - `federation/blocks`: `{v, want, have}` -> `{v, blocks}`: the blocks `want` names with their causal
- *   past, minus the past of the `have` blocks the answerer holds, lowest first, at most
- *   `MAX_BLOCKS_PER_ANSWER`; an empty `want` asks for the past of the answerer's tips (catching up on
- *   connect). The asker inserts them and asks again while its blocklace still misses something.
+ * - `cipherclerk/v1/federation/<id>/transitions`: one member of epoch `ep - 1` signing the hand-over
+ *   to epoch `ep`'s committee (light.ts `signTransition`), `{v, fed, ep, signer, sig}`. The committee
+ *   itself is not sent: every relay derives it from the final order, and checks the signature on it.
+ * - `federation/blocks`: `{v, want, have}` or `{v, want, have, ep}` -> `{v, blocks}`: the blocks `want`
+ *   names with their causal past, minus the past of the `have` blocks the answerer holds, lowest
+ *   first, at most `MAX_BLOCKS_PER_ANSWER`; an empty `want` asks for the past of the answerer's tips of
+ *   epoch `ep` (its current epoch when absent: catching up on connect). The asker inserts them and
+ *   asks again while its blocklace still misses something.
  * - `federation/root`: `{v}` -> the latest root with signatures of more than 2/3 of the committee
  *   (attest.ts's encoding), `E_NOT_FOUND` before the first.
  * - `federation/receipt`: `{v, turn}` (the turn's 32-byte hash) -> the receipt bundle of receipts.ts
@@ -19,8 +23,13 @@
  *   than 2/3 signed that covers it); `E_NOT_FOUND` while the turn is not settled under such a root.
  * - `federation/committee`: `{v}` -> `{v, gen, trans}`: the genesis committee (light.ts's genesis JSON)
  *   and every transition certificate since, in epoch order; what a wallet pins at first use.
+ * - `federation/propose`: the operator's admin path. `{v, fed, ep, op, k, addrs, t, sig}`: have this
+ *   relay endorse adding (`op` "add", with the newcomer's multiaddrs) or removing member `k` in epoch
+ *   `ep`; signed with the relay's own key (`H_federationProposal` of the body without `sig`), which only
+ *   its operator holds, within `PROPOSAL_SKEW_S` of the relay's clock. -> `{v, ep}`.
  */
 
+import { hashFor } from '../crypto/hash.ts';
 import { type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, decoding } from '../errors.ts';
 import type { Committee } from '../federation/committee.ts';
@@ -47,6 +56,7 @@ export const FEDERATION_OPS = {
   /** A root's 80 KiB bound, and the receipt and its path (64 hashes at most) besides. */
   receipt: { name: 'federation/receipt', maxRequest: 64, maxResponse: 88 * KiB },
   committee: { name: 'federation/committee', maxRequest: 64, maxResponse: 4 * MiB },
+  propose: { name: 'federation/propose', maxRequest: 8 * KiB, maxResponse: 64 },
 } as const satisfies Record<string, RpcOp>;
 
 /** Transition certificates one `federation/committee` answer carries at most. */
@@ -54,15 +64,17 @@ export const MAX_TRANSITIONS = 256;
 
 const FED = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
-export function federationTopics(federation: string): { blocks: string; roots: string } {
+export function federationTopics(federation: string): { blocks: string; roots: string; transitions: string } {
   if (!FED.test(federation)) throw new DreggError('E_ARGUMENT', 'Not a federation name');
   const base = `cipherclerk/v1/federation/${federation}`;
-  return { blocks: `${base}/blocks`, roots: `${base}/roots` };
+  return { blocks: `${base}/blocks`, roots: `${base}/roots`, transitions: `${base}/transitions` };
 }
 
 export interface BlocksRequest {
   readonly want: readonly Uint8Array[];
   readonly have: readonly Uint8Array[];
+  /** The epoch whose blocks the asker wants (the answerer's current one when absent). */
+  readonly epoch?: number;
 }
 
 function invalid(message: string): never {
@@ -86,14 +98,29 @@ function ids(v: CborValue | undefined, name: string): Uint8Array[] {
   });
 }
 
+function whole(x: CborValue | undefined, name: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) invalid(`${name} is a whole number`);
+  return x;
+}
+
+function bytesOf(x: CborValue | undefined, n: number, name: string): Uint8Array {
+  if (!(x instanceof Uint8Array) || x.length !== n) invalid(`${name} is ${n} bytes`);
+  return x;
+}
+
 export function encodeBlocksRequest(r: BlocksRequest): Uint8Array {
-  return encodeCbor({ v: 1, want: [...r.want], have: [...r.have] }).slice();
+  const body = { v: 1, want: [...r.want], have: [...r.have] };
+  return encodeCbor(r.epoch === undefined ? body : { ...body, ep: r.epoch }).slice();
 }
 
 export function decodeBlocksRequest(bytes: Uint8Array): BlocksRequest {
   return decoding('blocks request', () => {
-    const v = exactly(decodeCbor(bytes, 'blocks request'), ['have', 'v', 'want'], 'a blocks request');
-    return { want: ids(v.want, 'want'), have: ids(v.have, 'have') };
+    const raw = decodeCbor(bytes, 'blocks request');
+    const withEpoch = isCborMap(raw) && Object.hasOwn(raw, 'ep');
+    const names = withEpoch ? ['ep', 'have', 'v', 'want'] : ['have', 'v', 'want'];
+    const v = exactly(raw, names, 'a blocks request');
+    const request = { want: ids(v.want, 'want'), have: ids(v.have, 'have') };
+    return withEpoch ? { ...request, epoch: whole(v.ep, 'ep') } : request;
   });
 }
 
@@ -145,14 +172,6 @@ export function decodeRootVote(bytes: Uint8Array): RootVote {
       ['ep', 'fed', 'h', 'log', 'lroot', 'sig', 'signer', 'v'],
       'a root vote',
     );
-    const whole = (x: CborValue | undefined, name: string): number => {
-      if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) invalid(`${name} is a whole number`);
-      return x;
-    };
-    const bytesOf = (x: CborValue | undefined, n: number, name: string): Uint8Array => {
-      if (!(x instanceof Uint8Array) || x.length !== n) invalid(`${name} is ${n} bytes`);
-      return x;
-    };
     if (typeof v.fed !== 'string' || !FED.test(v.fed)) invalid('fed is a federation name');
     return {
       federation: v.fed,
@@ -216,4 +235,116 @@ export function decodeCommitteeAnswer(bytes: Uint8Array): CommitteeAnswer {
     });
     return { genesis, transitions };
   });
+}
+
+/** One member of epoch `epoch - 1` signing the hand-over to epoch `epoch`'s committee, as gossiped. */
+export interface TransitionVote {
+  readonly federation: string;
+  readonly epoch: number;
+  readonly signer: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export function encodeTransitionVote(t: TransitionVote): Uint8Array {
+  return encodeCbor({ v: 1, fed: t.federation, ep: t.epoch, signer: t.signer, sig: t.signature }).slice();
+}
+
+export function decodeTransitionVote(bytes: Uint8Array): TransitionVote {
+  return decoding('transition vote', () => {
+    const v = exactly(
+      decodeCbor(bytes, 'transition vote'),
+      ['ep', 'fed', 'sig', 'signer', 'v'],
+      'a transition vote',
+    );
+    if (typeof v.fed !== 'string' || !FED.test(v.fed)) invalid('fed is a federation name');
+    const epoch = whole(v.ep, 'ep');
+    if (epoch === 0) invalid('ep is the epoch handed over to, 1 or more');
+    return {
+      federation: v.fed,
+      epoch,
+      signer: bytesOf(v.signer, 32, 'signer'),
+      signature: bytesOf(v.sig, 64, 'sig'),
+    };
+  });
+}
+
+/** How far a proposal's time may be from the relay's clock (s): an old signed request is not replayed. */
+export const PROPOSAL_SKEW_S = 300;
+/** Multiaddrs one proposal names for a newcomer, at most, and their length. */
+export const MAX_PROPOSAL_ADDRS = 8;
+
+/** An operator asking its relay to endorse a committee change (`federation/propose`). */
+export interface ProposalBody {
+  readonly federation: string;
+  /** The epoch the change is proposed in: a request signed for one epoch means nothing in the next. */
+  readonly epoch: number;
+  readonly op: 'add' | 'remove';
+  readonly member: Uint8Array;
+  /** Where the newcomer listens (for "add"): the relay dials it. */
+  readonly multiaddrs: readonly string[];
+  /** Unix seconds when it was signed. */
+  readonly time: number;
+}
+
+export interface Proposal extends ProposalBody {
+  readonly signature: Uint8Array;
+}
+
+function proposalBody(p: ProposalBody): Record<string, CborValue> {
+  return {
+    v: 1,
+    fed: p.federation,
+    ep: p.epoch,
+    op: p.op,
+    k: p.member,
+    addrs: [...p.multiaddrs],
+    t: p.time,
+  };
+}
+
+export function proposalDigest(p: ProposalBody): Uint8Array {
+  return hashFor('federationProposal', encodeCbor(proposalBody(p)));
+}
+
+export function encodeProposal(p: Proposal): Uint8Array {
+  return encodeCbor({ ...proposalBody(p), sig: p.signature }).slice();
+}
+
+/** Decodes a proposal; fails only with `E_DECODE` or `E_INVALID`. Checks no signature. */
+export function decodeProposal(bytes: Uint8Array): Proposal {
+  return decoding('proposal', () => {
+    const v = exactly(
+      decodeCbor(bytes, 'proposal'),
+      ['addrs', 'ep', 'fed', 'k', 'op', 'sig', 't', 'v'],
+      'a proposal',
+    );
+    if (typeof v.fed !== 'string' || !FED.test(v.fed)) invalid('fed is a federation name');
+    if (v.op !== 'add' && v.op !== 'remove') invalid('op is "add" or "remove"');
+    if (
+      !Array.isArray(v.addrs) ||
+      v.addrs.length > MAX_PROPOSAL_ADDRS ||
+      !v.addrs.every((a) => typeof a === 'string' && a.length > 0 && a.length < 512)
+    )
+      invalid(`addrs is at most ${MAX_PROPOSAL_ADDRS} multiaddrs`);
+    return {
+      federation: v.fed,
+      epoch: whole(v.ep, 'ep'),
+      op: v.op,
+      member: bytesOf(v.k, 32, 'k'),
+      multiaddrs: v.addrs as string[],
+      time: whole(v.t, 't'),
+      signature: bytesOf(v.sig, 64, 'sig'),
+    };
+  });
+}
+
+export function encodeProposed(epoch: number): Uint8Array {
+  return encodeCbor({ v: 1, ep: epoch }).slice();
+}
+
+/** The epoch the relay endorsed the change in. */
+export function decodeProposed(bytes: Uint8Array): number {
+  return decoding('proposal answer', () =>
+    whole(exactly(decodeCbor(bytes, 'proposal answer'), ['ep', 'v'], 'a proposal answer').ep, 'ep'),
+  );
 }

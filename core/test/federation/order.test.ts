@@ -140,10 +140,17 @@ describe('membership change at an epoch boundary', () => {
     await sim.settle(3);
     const stranger = memberKeys(1, 60)[0]!.member.publicKey;
     const leaving = sim.members[3]!.member.publicKey;
-    // An ignored proposal (removing a stranger) and two real ones, from different members at once.
+    // An ignored proposal (removing a stranger), and two real ones each endorsed by only 2 of 4: no change.
     await sim.mine(1, [{ kind: 'member', op: 'remove', member: stranger }]);
     await sim.mine(0, [{ kind: 'member', op: 'remove', member: leaving }]);
     await sim.mine(2, [{ kind: 'member', op: 'add', member: stranger }]);
+    await sim.mine(1, [{ kind: 'member', op: 'remove', member: leaving }]);
+    await sim.mine(3, [{ kind: 'member', op: 'add', member: stranger }]);
+    await sim.settle(12);
+    for (const m of sim.members) expect(epochChange(sim.committee, m.order)).toBeUndefined();
+    // A third endorsement of each, at once: more than 2/3 of 4 carry whichever the order completes first.
+    await sim.mine(2, [{ kind: 'member', op: 'remove', member: leaving }]);
+    await sim.mine(0, [{ kind: 'member', op: 'add', member: stranger }]);
     await sim.settle(12);
     const changes = sim.members.map((m) => epochChange(sim.committee, m.order));
     for (const ch of changes) {

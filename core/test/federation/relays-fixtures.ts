@@ -107,6 +107,8 @@ export interface FedOptions {
   readonly args?: readonly string[];
   /** Further genesis cells after the payers', made knowing the members (a wallet's, the desks' coordinator cells). */
   readonly cells?: (members: readonly Member[]) => readonly GenesisCell[];
+  /** How many of the `n` relays the genesis names (all by default); the rest join by a committee change. */
+  readonly inGenesis?: number;
 }
 
 /** `n` relays; the genesis funds `payers` fixture people, then `options.cells`. */
@@ -133,7 +135,7 @@ export async function federation(n: number, payers: number, options: FedOptions 
     genesisPath,
     genesisJson({
       federation: FEDERATION,
-      members: members.map((m) => ({ did: m.did, multiaddrs: [m.address] })),
+      members: members.slice(0, options.inGenesis ?? n).map((m) => ({ did: m.did, multiaddrs: [m.address] })),
       cells: [
         ...people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
         ...(options.cells?.(members) ?? []),

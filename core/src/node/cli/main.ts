@@ -10,6 +10,7 @@ import { defaultHome } from '../home.ts';
 import { capCommand } from './cap.ts';
 import { cellCommand } from './cell.ts';
 import { demoCommand } from './demo.ts';
+import { federationCommand } from './federation.ts';
 import { firmamentCommand } from './firmament.ts';
 import { idCommand } from './id.ts';
 import { inboxCommand } from './inbox.ts';
@@ -43,6 +44,9 @@ export const USAGE = `dregg — cipherclerk on the command line
               [--min-deposit N] [--limit NAME=N ...]   (NetLimits names, e.g. rpcRatePerSecond=1000)
                                    run a relay until SIGTERM; prints one JSON line when ready
   dregg relay audit                the supply audit over this home's relay log (exit 1 if unbalanced)
+  dregg federation propose --relay MULTIADDR (--add DID [--multiaddr ADDR ...] | --remove DID) [--epoch N]
+                                   have this home's federation relay endorse a committee change
+                                   (carried once more than 2/3 of the members endorse it)
   dregg inbox send --relay MULTIADDR --to DID --file F [--ttl 7d] [--deposit N] [--cell CELL]
                        seal F to DID, deposit it (paying the relay's deposit from CELL)
   dregg inbox fetch --relay MULTIADDR [--out DIR]   drain your inbox, check it, unseal locally
@@ -95,6 +99,10 @@ const OPTIONS = {
   limit: { type: 'string', multiple: true },
   'min-deposit': { type: 'string' },
   federation: { type: 'string' },
+  add: { type: 'string' },
+  remove: { type: 'string' },
+  multiaddr: { type: 'string', multiple: true },
+  epoch: { type: 'string' },
   deposit: { type: 'string' },
   relay: { type: 'string', multiple: true },
   file: { type: 'string' },
@@ -176,6 +184,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await inboxCommand(inv);
       case 'firmament':
         return await firmamentCommand(inv);
+      case 'federation':
+        return await federationCommand(inv);
       default:
         throw new DreggError('E_ARGUMENT', `Unknown command "${group}"; try "dregg --help"`);
     }

@@ -38,8 +38,10 @@ import {
   signBlock,
   verifyBlockSignatureWith,
 } from '../../federation/block.ts';
-import { createBlocklace, type Node } from '../../federation/blocklace.ts';
-import { isMember, isSupermajority } from '../../federation/committee.ts';
+import { type Blocklace, createBlocklace, type Node } from '../../federation/blocklace.ts';
+import { type Committee, isMember, isSupermajority } from '../../federation/committee.ts';
+import { signTransition, type Transition } from '../../federation/light.ts';
+import { epochChange } from '../../federation/membership.ts';
 import { createMiner } from '../../federation/miner.ts';
 import { createOrderer, type Ordered, WAVE_LENGTH } from '../../federation/order.ts';
 import { createReceiptLog, type ReceiptLog } from '../../federation/receipts.ts';
@@ -49,13 +51,16 @@ import {
   decodeBlocksAnswer,
   decodeBlocksRequest,
   decodeRootVote,
+  decodeTransitionVote,
   encodeBlocksAnswer,
   encodeBlocksRequest,
   encodeRootVote,
+  encodeTransitionVote,
   FEDERATION_OPS,
   federationTopics,
   MAX_BLOCKS_PER_ANSWER,
   MAX_IDS_PER_REQUEST,
+  type Proposal,
 } from '../../net/federation.ts';
 import type { RelayServices } from '../../net/node.ts';
 import { callRpc } from '../../net/rpc.ts';
@@ -65,12 +70,23 @@ import { receiptSigningDigest } from '../../turns/receipt.ts';
 import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
 import type { Log } from '../relay/log.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
+import {
+  EPOCH_COLLECTIONS,
+  findJoinedEpoch,
+  openEpochBook,
+  proposalItem,
+  pullTransitions,
+} from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
   /** 12-digit arrival number -> encoded block */
   'federation-blocks',
+  ...EPOCH_COLLECTIONS,
 ]);
+
+/** Blocks of the next epoch held until this relay's order reaches the cut, at most. */
+const MAX_EARLY_BLOCKS = 4096;
 
 /** How long an accepted block may wait to be written with others (ms). */
 const WRITE_DELAY_MS = 100;
@@ -115,6 +131,12 @@ function testModes(o: FederationOptions): { byzantine: Set<Byzantine>; partition
 
 export interface FederationStatus {
   readonly federation: string;
+  /** The committee epoch this relay is in, its size, and whether this relay is in it. */
+  readonly epoch: number;
+  readonly members: number;
+  readonly member: boolean;
+  /** Complete transition certificates held (epochs 1..transitions). */
+  readonly transitions: number;
   /** Blocks in the final order, and the BLAKE3 chain over their ids (equal orders, equal digests). */
   readonly ordered: number;
   readonly orderDigest: string;
@@ -150,6 +172,10 @@ export interface Federation {
   readonly receipts: ReceiptLog;
   /** The `federation/blocks` handler (the frontier exchange). */
   serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array>;
+  /** The transition certificates since genesis, in epoch order (`federation/committee`). */
+  transitions(): readonly Transition[];
+  /** The operator's committee change: endorsed in this relay's next block; resolves to the epoch. */
+  propose(p: Proposal): Promise<number>;
   status(): FederationStatus;
   stop(): Promise<void>;
 }
@@ -170,10 +196,23 @@ function describe(p: Place): string {
 
 export async function startFederation(o: FederationOptions): Promise<Federation> {
   const { genesis, node, store, ed, log } = o;
-  const c = genesis.committee;
+  /** The committee of the epoch this relay is in: it changes at each cut (`enterEpoch`). */
+  let c: Committee = genesis.committee;
   const publicKey = ed25519PublicKey(o.seed);
   const me = toHex(publicKey);
-  if (!isMember(c, me)) fail('E_DENIED', "This relay's key is not a member of the federation's committee");
+  const book = await openEpochBook(store, c);
+  const storedBlocks = await store.list('federation-blocks');
+  // A relay the genesis does not name must be in a later committee: it replays from epoch 0 as an
+  // observer and mines from the epoch that adds it.
+  if (!isMember(c, me) && storedBlocks.length === 0)
+    await book.adopt(
+      await findJoinedEpoch(
+        node,
+        c,
+        genesis.members.flatMap((m) => m.multiaddrs),
+        me,
+      ),
+    );
   const topics = federationTopics(c.federation);
   const member = { publicKey, sign: (d: Uint8Array) => ed.sign(o.seed, d) };
   const modes = testModes(o);
@@ -204,9 +243,19 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   });
   for (const cell of genesis.cells) await notary.genesis(cell.owner, cell.salt, cell.balance);
 
-  const lace = createBlocklace(c);
-  const orderer = createOrderer(lace);
-  const miner = createMiner(lace, member);
+  let lace = createBlocklace(c);
+  let orderer = createOrderer(lace);
+  let miner = createMiner(lace, member);
+  /** Earlier epochs' blocklaces, kept to serve relays that are behind or joining. */
+  const retired = new Map<number, Blocklace>();
+  /** Blocks of the next epoch that came before this relay's order reached the cut. */
+  let early: Block[] = [];
+  /** This epoch's ordered blocks carrying `member` items: endorsements add up until one is carried. */
+  let endorsements: Ordered[] = [];
+  /** Committee changes this relay's operator asked for, for its next block. */
+  const proposals: PayloadItem[] = [];
+  /** This relay's signature on the latest hand-over, repeated until the certificate is complete. */
+  let myVote: Uint8Array | undefined;
   const answers = new Map<string, Answer>();
   const accepted = new Map<string, Submitted>();
   // A wave's turns go to the notary together, in order, so they share its batches (one transaction
@@ -224,7 +273,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
-  const queued = new Set<string>();
+  /** Turns submitted here and not settled yet (their bytes, to propose them again in a new epoch). */
+  const queued = new Map<string, Uint8Array>();
   /** Blocks carrying payload that are not final yet: while there are any, members keep mining. */
   const unsettled = new Set<string>();
   let orderDigest: Uint8Array = new Uint8Array(32);
@@ -254,6 +304,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   }
 
   async function attest(): Promise<void> {
+    if (!isMember(c, me)) return;
     const body = {
       federation: c.federation,
       epoch: c.epoch,
@@ -304,11 +355,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let settling: Promise<void> = Promise.resolve();
   function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
     settling = settling.then(async () => {
-      for (let start = 0; start < fresh.length; ) {
-        const wave = fresh[start]!.wave;
+      // Ordered before a cut that an earlier call made: that epoch is closed.
+      const epoch = c.epoch;
+      const current = fresh.filter((o) => o.node.block.epoch === epoch);
+      for (let start = 0; start < current.length; ) {
+        const wave = current[start]!.wave;
         let end = start;
-        while (end < fresh.length && fresh[end]!.wave === wave) end++;
-        const group = fresh.slice(start, end);
+        while (end < current.length && current[end]!.wave === wave) end++;
+        let group = current.slice(start, end);
+        endorsements.push(...group.filter((o) => o.node.block.payload.some((i) => i.kind === 'member')));
+        const change = epochChange(c, endorsements);
+        // The block that carries the change is the epoch's last one settled.
+        if (change !== undefined) group = group.filter((o) => o.position <= change.cut);
         for (const o of group) {
           orderDigest = hashFor('federationBlockHash', concatBytes(orderDigest, o.node.id));
           ordered++;
@@ -320,10 +378,62 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
         if (!quiet) await attest();
+        if (change !== undefined) {
+          await enterEpoch(change.next, quiet);
+          break;
+        }
         start = end;
       }
     });
     return settling;
+  }
+
+  /**
+   * The cut (membership.ts): a fresh blocklace for the next committee, this relay's hand-over
+   * signature, and the turns queued here that the old epoch did not settle proposed again (or, if
+   * this relay left the committee, refused: its clients submit to a member).
+   */
+  async function enterEpoch(next: Committee, quiet: boolean): Promise<void> {
+    const previous = c;
+    retired.set(previous.epoch, lace);
+    c = next;
+    lace = createBlocklace(c);
+    orderer = createOrderer(lace);
+    miner = createMiner(lace, member);
+    endorsements = [];
+    proposals.length = 0;
+    unsettled.clear();
+    myVote = undefined;
+    await book.handOver(previous, next);
+    log('info', 'federation epoch', { epoch: c.epoch, members: c.keys, member: isMember(c, me) });
+    // Signed on replay too: a certificate still incomplete before a restart gets this vote again.
+    if (isMember(previous, me)) {
+      myVote = (await signTransition(next, publicKey, member.sign)).signature;
+      await book.vote(next.epoch, publicKey, myVote);
+    }
+    if (quiet) return;
+    await publishVote();
+    pending.length = 0;
+    if (isMember(c, me)) for (const [hash, bytes] of queued) pending.push({ hash, bytes });
+    else {
+      for (const hash of queued.keys()) {
+        for (const w of waiters.get(hash) ?? [])
+          w.reject(
+            new DreggError('E_DENIED', `This relay left the federation's committee at epoch ${c.epoch}`),
+          );
+        waiters.delete(hash);
+      }
+      queued.clear();
+    }
+    const held = early;
+    early = [];
+    for (const b of held) take(b, 'early');
+  }
+
+  async function publishVote(): Promise<void> {
+    if (myVote === undefined) return;
+    const vote = { federation: c.federation, epoch: c.epoch, signer: publicKey, signature: myVote };
+    await node.services.pubsub.publish(topics.transitions, encodeTransitionVote(vote)).catch(() => undefined);
   }
 
   // ---- blocks in ---------------------------------------------------------------------------------
@@ -362,6 +472,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
 
   /** Inserts a block from anywhere; false when it was refused (and why is logged). */
   function take(block: Block, from: string, quiet = false): Node[] {
+    if (block.epoch !== c.epoch) {
+      // The next epoch's blocks wait for this relay's cut; a closed epoch's are of no use now.
+      if (block.epoch === c.epoch + 1 && early.length < MAX_EARLY_BLOCKS) early.push(block);
+      return [];
+    }
     try {
       const { inserted, rejected } = lace.insert(block);
       dropped += rejected.length;
@@ -384,10 +499,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   }
 
   // Replay what this relay stored: the blocklace, the order and the ledger come back as they were.
-  const replayed = await store.list('federation-blocks');
-  for (const { value } of replayed) take(decodeBlock(value), 'store', true);
+  const replayed = storedBlocks.map(({ value }) => decodeBlock(value));
+  for (let epoch = -1; epoch !== c.epoch; ) {
+    epoch = c.epoch;
+    for (const block of replayed) if (block.epoch === epoch) take(block, 'store', true);
+    await settle(orderer.advance(), true);
+  }
   stored = replayed.length;
-  await settle(orderer.advance(), true);
   log('info', 'federation replayed', { blocks: lace.size(), ordered, settled: settlement.height() });
 
   // ---- gossip ------------------------------------------------------------------------------------
@@ -402,8 +520,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
     try {
       const block = decodeBlock(message.data);
-      if (block.federation !== c.federation || block.epoch !== c.epoch || !isMember(c, toHex(block.creator)))
-        return reject();
+      if (block.federation === c.federation && block.epoch !== c.epoch) {
+        // A relay ahead of this one, or behind: not forwarded, and the next epoch's kept for the cut.
+        if (block.epoch === c.epoch + 1 && (await verifyBlockSignatureWith(block, ed))) take(block, 'gossip');
+        return TopicValidatorResult.Ignore;
+      }
+      if (block.federation !== c.federation || !isMember(c, toHex(block.creator))) return reject();
       if (!(await verifyBlockSignatureWith(block, ed))) return reject();
       decodedFromGossip.set(message.data, block);
       return TopicValidatorResult.Accept;
@@ -415,11 +537,24 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
     try {
       const v = decodeRootVote(message.data);
-      if (v.federation !== c.federation || v.epoch !== c.epoch || !isMember(c, toHex(v.signer)))
-        return reject();
+      if (v.federation === c.federation && v.epoch !== c.epoch) return TopicValidatorResult.Ignore;
+      if (v.federation !== c.federation || !isMember(c, toHex(v.signer))) return reject();
       if (!(await ed.verify(v.signer, federationRootDigest(v), v.signature).catch(() => false)))
         return reject();
       return TopicValidatorResult.Accept;
+    } catch {
+      return reject();
+    }
+  });
+  pubsub.topicValidators.set(topics.transitions, async (peer, message) => {
+    if (refused().has(peer.toString())) return TopicValidatorResult.Ignore;
+    try {
+      const v = decodeTransitionVote(message.data);
+      if (v.federation !== c.federation) return reject();
+      // A hand-over this relay has not reached is kept, but not forwarded before it can be checked.
+      if (v.epoch > c.epoch + 1) return TopicValidatorResult.Ignore;
+      if (!(await book.vote(v.epoch, v.signer, v.signature))) return reject();
+      return v.epoch > c.epoch ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept;
     } catch {
       return reject();
     }
@@ -437,18 +572,22 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   pubsub.addEventListener('message', onMessage as never);
   pubsub.subscribe(topics.blocks);
   pubsub.subscribe(topics.roots);
+  pubsub.subscribe(topics.transitions);
 
   // ---- frontier exchange -------------------------------------------------------------------------
   async function serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array> {
     if (refused().has(from.peerId)) fail('E_DENIED', 'Not now');
     const q = decodeBlocksRequest(request);
+    const from_ = q.epoch === undefined || q.epoch === c.epoch ? lace : retired.get(q.epoch);
+    if (from_ === undefined) return encodeBlocksAnswer([]);
     const known = (ids: readonly Uint8Array[]) =>
-      ids.map((id) => lace.get(toHex(id))).filter((n): n is Node => n !== undefined);
-    const want = q.want.length === 0 ? lace.tips() : known(q.want);
-    const past = lace.closure(want, known(q.have));
+      ids.map((id) => from_.get(toHex(id))).filter((n): n is Node => n !== undefined);
+    const want = q.want.length === 0 ? from_.tips() : known(q.want);
+    const past = from_.closure(want, known(q.have));
     return encodeBlocksAnswer(past.slice(0, MAX_BLOCKS_PER_ANSWER).map((n) => encodeBlock(n.block)));
   }
 
+  /** Members' addresses: the genesis's, and those the operator gave with an added member. */
   const memberPeers = genesis.members
     .filter((m) => toHex(m.key) !== me)
     .map((m) => ({
@@ -460,6 +599,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   /** The members this relay has a connection to and does not refuse. */
   const connectedMembers = (): PeerId[] =>
     memberPeers
+      .filter((m) => isMember(c, m.key) || !isMember(c, me))
       .map((m) => m.peer)
       .filter((p): p is string => p !== undefined && !refused().has(p))
       .map((p) => peerIdFromString(p))
@@ -481,7 +621,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
             .slice(0, MAX_IDS_PER_REQUEST)
             .map((n) => n.id);
           const answer = decodeBlocksAnswer(
-            await callRpc(node, peer, FEDERATION_OPS.blocks, encodeBlocksRequest({ want, have })),
+            await callRpc(
+              node,
+              peer,
+              FEDERATION_OPS.blocks,
+              encodeBlocksRequest({ want, have, epoch: c.epoch }),
+            ),
           );
           const blocks: Block[] = [];
           for (const bytes of answer) {
@@ -544,6 +689,9 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     const connected = connectedMembers();
     const pick = connected[Math.floor(Math.random() * connected.length)];
     if (pick !== undefined) void catchUp(pick);
+    // A hand-over whose votes did not all arrive: repeat this relay's, and ask a member for the certificate.
+    if (pick !== undefined && book.missing() !== undefined)
+      void publishVote().then(() => pullTransitions(node, pick, book, log));
   }, 1000);
   void dialMembers();
 
@@ -580,12 +728,19 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     mining = true;
     try {
       if (lace.missing().length > 0) void catchUp();
-      if (pending.length === 0 && unsettled.size === 0) return;
+      // An observer (a relay joining, or one that left) makes no blocks.
+      if (!isMember(c, me)) return;
+      if (pending.length === 0 && unsettled.size === 0 && proposals.length === 0) return;
       const take_ = pending.slice(0, MAX_TURNS_PER_BLOCK);
-      const items: PayloadItem[] = take_.map((t) => ({ kind: 'turn', turn: t.bytes }));
+      const endorsing = proposals.slice();
+      const items: PayloadItem[] = [
+        ...endorsing,
+        ...take_.map((t) => ({ kind: 'turn' as const, turn: t.bytes })),
+      ];
       const block = await miner.next(items, Math.floor(Date.now() / 1000));
       if (block === undefined) return;
       pending.splice(0, take_.length);
+      proposals.splice(0, endorsing.length);
       await verifyBlockSignatureWith(block, ed);
       queueWrites(take(block, 'self', true));
       // Durable before anyone sees it: a restart must never sign another block at this seq.
@@ -619,12 +774,17 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       if (!(await verifyTurnSignature(turn, ed)))
         fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
       if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
+      if (!isMember(c, me))
+        fail(
+          'E_DENIED',
+          `This relay is not in the federation's committee of epoch ${c.epoch}: submit to a member`,
+        );
       return new Promise<Submitted>((resolve, reject) => {
         const list = waiters.get(hash) ?? [];
         waiters.set(hash, list);
         list.push({ resolve, reject });
         if (!queued.has(hash)) {
-          queued.add(hash);
+          queued.set(hash, bytes);
           pending.push({ hash, bytes });
         }
       });
@@ -632,9 +792,29 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     root: () => best,
     receipts,
     serveBlocks,
+    transitions: () => book.transitions(),
+    async propose(p) {
+      const item = await proposalItem(p, { committee: c, publicKey, ed, now: Math.floor(Date.now() / 1000) });
+      if (item.kind === 'member' && item.op === 'add' && p.multiaddrs.length > 0) {
+        const key = toHex(item.member);
+        if (!memberPeers.some((m) => m.key === key))
+          memberPeers.push({
+            key,
+            addrs: p.multiaddrs,
+            peer: p.multiaddrs.map((a) => a.split('/p2p/')[1]).find((x) => x !== undefined),
+          });
+      }
+      proposals.push(item);
+      void tick();
+      return c.epoch;
+    },
     status() {
       return {
         federation: c.federation,
+        epoch: c.epoch,
+        members: c.keys.length,
+        member: isMember(c, me),
+        transitions: book.transitions().length,
         ordered,
         orderDigest: toHex(orderDigest),
         lastWave: orderer.lastWave(),

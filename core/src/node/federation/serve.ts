@@ -8,10 +8,15 @@ import type { Libp2p } from '@libp2p/interface';
 import { toHex } from '../../encoding/bytes.ts';
 import { fail } from '../../errors.ts';
 import { encodeFederationRoot } from '../../federation/attest.ts';
-import type { Transition } from '../../federation/light.ts';
 import { encodeReceiptBundle, type ReceiptBundle } from '../../federation/receipts.ts';
 import { decodeEmpty } from '../../net/contract.ts';
-import { decodeReceiptRequest, encodeCommitteeAnswer, FEDERATION_OPS } from '../../net/federation.ts';
+import {
+  decodeProposal,
+  decodeReceiptRequest,
+  encodeCommitteeAnswer,
+  encodeProposed,
+  FEDERATION_OPS,
+} from '../../net/federation.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { type ServeRpcOptions, serveRpc } from '../../net/rpc.ts';
 import type { Federation } from './federation.ts';
@@ -38,14 +43,13 @@ export function receiptBundle(fed: Pick<Federation, 'receipts' | 'root'>, turn: 
 export interface ServeFederationOptions {
   readonly limits?: Partial<NetLimits>;
   readonly observer?: ServeRpcOptions['observer'];
-  /**
-   * The transition certificates since genesis, in epoch order. A relay changes no epoch yet
-   * (core/docs/federation.md, "Not yet built"), so today this is always empty.
-   */
-  readonly transitions?: () => readonly Transition[];
 }
 
-/** Serves `federation/blocks`, `federation/root`, `federation/receipt` and `federation/committee`. */
+/**
+ * Serves `federation/blocks`, `federation/root`, `federation/receipt`, `federation/committee` (the
+ * genesis committee and the transition certificates this relay holds) and `federation/propose` (the
+ * operator's admin path: only a request signed with this relay's own key is taken).
+ */
 export async function serveFederation(
   node: Libp2p,
   fed: Federation,
@@ -76,8 +80,14 @@ export async function serveFederation(
     FEDERATION_OPS.committee,
     async (request) => {
       decodeEmpty(request, 'committee request');
-      return encodeCommitteeAnswer({ genesis: genesis.committee, transitions: o.transitions?.() ?? [] });
+      return encodeCommitteeAnswer({ genesis: genesis.committee, transitions: fed.transitions() });
     },
+    opts,
+  );
+  await serveRpc(
+    node,
+    FEDERATION_OPS.propose,
+    async (request) => encodeProposed(await fed.propose(decodeProposal(request))),
     opts,
   );
 }
