@@ -65,7 +65,13 @@ describe('Ed25519 providers', () => {
 
   it('remembers valid signatures only, and forgets the oldest past its limit', async () => {
     let asked = 0;
-    const counting: Ed25519 = { ...nodeEd25519, verify: (...a) => (asked++, nodeEd25519.verify(...a)) };
+    const counting: Ed25519 = {
+      ...nodeEd25519,
+      verify(...a) {
+        asked++;
+        return nodeEd25519.verify(...a);
+      },
+    };
     const ed = rememberingVerifier(counting, 2);
     const [a, b, c] = rfc8032.vectors.slice(0, 3).map((v) => ({
       key: hexToBytes(v.publicKey),
