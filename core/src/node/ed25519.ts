@@ -67,3 +67,31 @@ export const nodeEd25519: Ed25519 = {
     );
   },
 };
+
+/**
+ * `ed` with the signatures it found valid remembered (at most `limit`, oldest forgotten first): a
+ * federation relay checks a submitted turn's signature when the client sends it and again when its
+ * notary settles the turn, and the second check becomes a lookup. Verification is a pure function of
+ * key, message and signature, so a remembered yes is the answer; a no is not kept, so garbage cannot
+ * push the valid ones out.
+ */
+export function rememberingVerifier(ed: Ed25519, limit = 16_384): Ed25519 {
+  const valid = new Set<string>();
+  const id = (key: Uint8Array, message: Uint8Array, signature: Uint8Array): string =>
+    Buffer.concat([key, signature, message]).toString('latin1');
+  return {
+    name: ed.name,
+    sign: (seed, message) => ed.sign(seed, message),
+    async verify(key, message, signature) {
+      if (!strictlyEncoded(key, message, signature)) return false;
+      const k = id(key, message, signature);
+      if (valid.has(k)) return true;
+      const ok = await ed.verify(key, message, signature);
+      if (ok) {
+        if (valid.size >= limit) valid.delete(valid.values().next().value!);
+        valid.add(k);
+      }
+      return ok;
+    },
+  };
+}

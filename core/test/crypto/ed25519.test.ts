@@ -12,7 +12,7 @@ import {
   nobleEd25519,
   webCryptoEd25519,
 } from '../../src/crypto/ed25519.ts';
-import { nodeEd25519 } from '../../src/node/ed25519.ts';
+import { nodeEd25519, rememberingVerifier } from '../../src/node/ed25519.ts';
 import rfc8032 from '../vectors/rfc8032-ed25519.json';
 import { outcomeAsync } from './expect-code.ts';
 
@@ -21,7 +21,13 @@ const L = Point.Fn.ORDER;
 const P = Point.Fp.ORDER;
 
 const webcrypto = await webCryptoEd25519();
-const providers: Ed25519[] = [nobleEd25519, nodeEd25519, ...(webcrypto === undefined ? [] : [webcrypto])];
+// The remembering wrapper is in the list too: once it has seen a signature, it must still answer alike.
+const providers: Ed25519[] = [
+  nobleEd25519,
+  nodeEd25519,
+  rememberingVerifier(nodeEd25519),
+  ...(webcrypto === undefined ? [] : [webcrypto]),
+];
 
 /** The answer of every provider; the tests require them all to be equal. */
 async function answers(
@@ -56,6 +62,39 @@ describe('Ed25519 providers', () => {
       );
     });
   }
+
+  it('remembers valid signatures only, and forgets the oldest past its limit', async () => {
+    let asked = 0;
+    const counting: Ed25519 = {
+      ...nodeEd25519,
+      verify(...a) {
+        asked++;
+        return nodeEd25519.verify(...a);
+      },
+    };
+    const ed = rememberingVerifier(counting, 2);
+    const [a, b, c] = rfc8032.vectors.slice(0, 3).map((v) => ({
+      key: hexToBytes(v.publicKey),
+      message: hexToBytes(v.message),
+      signature: hexToBytes(v.signature),
+    }));
+    const check = (x: typeof a) => ed.verify(x!.key, x!.message, x!.signature);
+    expect([await check(a), await check(a)]).toEqual([true, true]);
+    expect(asked).toBe(1);
+    const forged = new Uint8Array(a!.signature);
+    forged[0]! ^= 1;
+    expect(await ed.verify(a!.key, a!.message, forged)).toBe(false);
+    expect(await ed.verify(a!.key, a!.message, forged)).toBe(false);
+    expect(asked).toBe(3);
+    // Another message under the same key and signature is a new question.
+    expect(await ed.verify(a!.key, new Uint8Array([1]), a!.signature)).toBe(false);
+    expect(asked).toBe(4);
+    await check(b);
+    await check(c); // a is forgotten now
+    asked = 0;
+    expect([await check(c), await check(b), await check(a)]).toEqual([true, true, true]);
+    expect(asked).toBe(1);
+  });
 
   it('derives the public key again when a seed array is overwritten in place (the memo misses)', () => {
     const [first, second] = rfc8032.vectors;

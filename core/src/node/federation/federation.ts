@@ -65,11 +65,12 @@ import {
 import type { RelayServices } from '../../net/node.ts';
 import { callRpc } from '../../net/rpc.ts';
 import { NOTARY_COLLECTIONS, type Notary, openNotary } from '../../notary/index.ts';
+import { openMemoryStore } from '../../store/memory.ts';
 import type { Store } from '../../store/store.ts';
 import { receiptSigningDigest } from '../../turns/receipt.ts';
 import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
+import { rememberingVerifier } from '../ed25519.ts';
 import type { Log } from '../relay/log.ts';
-import { openSqliteStore } from '../sqlite-store.ts';
 import {
   EPOCH_COLLECTIONS,
   findJoinedEpoch,
@@ -90,6 +91,9 @@ const MAX_EARLY_BLOCKS = 4096;
 
 /** How long an accepted block may wait to be written with others (ms). */
 const WRITE_DELAY_MS = 100;
+
+/** How long acks may stay missing before this relay asks a member for them (ms). */
+const CATCH_UP_AFTER_MS = 100;
 
 /** Turns one block carries at most: keeps a block well under the gossip size limit. */
 export const MAX_TURNS_PER_BLOCK = 256;
@@ -232,10 +236,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   // The ledger: a memory-only notary rebuilt from the order on every start, on a clock that reads
   // the settled blocks' time, so every relay checks deadlines and stamps receipts alike.
   const clock = manualClock(0);
-  const ledgerStore = await openSqliteStore(':memory:', { collections: NOTARY_COLLECTIONS });
+  // A turn's signature is checked once here, on the relay it was submitted to: the notary's check at
+  // settlement finds the answer remembered.
+  const turnsEd = rememberingVerifier(ed);
+  const ledgerStore = openMemoryStore({ collections: NOTARY_COLLECTIONS });
   const notary = await openNotary({
     store: ledgerStore,
-    ed,
+    ed: turnsEd,
     clock,
     seed: o.seed,
     ledger: o.ledger,
@@ -698,6 +705,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   // ---- mining ------------------------------------------------------------------------------------
   let mining = false;
   let lastGarbage = 0;
+  let missingSince: number | undefined;
   async function publish(block: Block): Promise<void> {
     await node.services.pubsub.publish(topics.blocks, encodeBlock(block)).catch(() => undefined);
   }
@@ -727,7 +735,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     if (mining || stopped) return;
     mining = true;
     try {
-      if (lace.missing().length > 0) void catchUp();
+      // Gossip often brings a block a moment before the blocks it acks: ask a member only for acks
+      // that stay missing (asking at once fetched, under load, what gossip was delivering anyway).
+      if (lace.missing().length === 0) missingSince = undefined;
+      else if (missingSince === undefined) missingSince = Date.now();
+      else if (Date.now() - missingSince >= CATCH_UP_AFTER_MS) void catchUp();
       // An observer (a relay joining, or one that left) makes no blocks.
       if (!isMember(c, me)) return;
       if (pending.length === 0 && unsettled.size === 0 && proposals.length === 0) return;
@@ -771,7 +783,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       // another hash, and this caller would wait for an answer that never comes.
       if (turnHashHex(decodeTurn(bytes)) !== hash)
         fail('E_INVALID', 'The turn does not read back from its encoding as itself');
-      if (!(await verifyTurnSignature(turn, ed)))
+      if (!(await verifyTurnSignature(turn, turnsEd)))
         fail('E_BAD_SIGNATURE', 'The turn is not signed by its agent');
       if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
       if (!isMember(c, me))
