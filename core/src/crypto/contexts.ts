@@ -160,6 +160,10 @@ export const Contexts = {
   federationLogRoot: 'cipherclerk v1 federation log merkle root',
   /** Federation: what the members of epoch e sign to hand over to epoch e + 1's committee. */
   federationTransition: 'cipherclerk v1 federation committee transition',
+  /** Federation bridges: the key of a federation's bridge module (public by design: only settled claims act as it). */
+  federationBridgeModule: 'cipherclerk v1 federation bridge module',
+  /** Federation bridges: a claim's id (hash of its encoding), to answer the same claim twice alike. */
+  federationBridgeClaim: 'cipherclerk v1 federation bridge claim',
   /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
   siteInvocation: 'cipherclerk v1 site invocation',
 } as const;

@@ -43,7 +43,7 @@ import { isMember, isSupermajority } from '../../federation/committee.ts';
 import { createMiner } from '../../federation/miner.ts';
 import { createOrderer, type Ordered, WAVE_LENGTH } from '../../federation/order.ts';
 import { createReceiptLog, type ReceiptLog } from '../../federation/receipts.ts';
-import { createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
+import { type ApplyInOrder, createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
 import type { Submitted } from '../../net/contract.ts';
 import {
   decodeBlocksAnswer,
@@ -65,6 +65,7 @@ import { receiptSigningDigest } from '../../turns/receipt.ts';
 import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
 import type { Log } from '../relay/log.ts';
 import { openSqliteStore } from '../sqlite-store.ts';
+import { type BridgeStatus, type Bridges, createBridges } from './bridges.ts';
 import type { Genesis } from './genesis.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
@@ -137,6 +138,8 @@ export interface FederationStatus {
   readonly pending: number;
   /** Height of the latest root more than 2/3 of the committee signed (-1 before one). */
   readonly rootHeight: number;
+  /** With bridges (genesis `bridges`): amounts locked here and minted here, per other federation. */
+  readonly bridges?: BridgeStatus;
 }
 
 export interface Federation {
@@ -150,6 +153,10 @@ export interface Federation {
   readonly receipts: ReceiptLog;
   /** The `federation/blocks` handler (the frontier exchange). */
   serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array>;
+  /** Bridge claims and voids (./bridges.ts), when the genesis pins other federations. */
+  readonly bridges?: Bridges;
+  /** Puts a payload item (a bridge claim) in this relay's next block. */
+  propose(item: PayloadItem): void;
   status(): FederationStatus;
   stop(): Promise<void>;
 }
@@ -190,6 +197,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   };
   rereadPartition();
 
+  const bridges = genesis.bridges.length > 0 ? createBridges({ genesis, ed, seed: o.seed }) : undefined;
+  if (bridges !== undefined && o.ledger !== c.federation)
+    fail('E_ARGUMENT', `A bridged federation's ledger is named as the federation (${c.federation})`);
+
   // The ledger: a memory-only notary rebuilt from the order on every start, on a clock that reads
   // the settled blocks' time, so every relay checks deadlines and stamps receipts alike.
   const clock = manualClock(0);
@@ -201,8 +212,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     seed: o.seed,
     ledger: o.ledger,
     chainHash: federationChainHash(c.federation),
+    ...(bridges === undefined ? {} : { federations: bridges.federations }),
   });
   for (const cell of genesis.cells) await notary.genesis(cell.owner, cell.salt, cell.balance);
+  await bridges?.open(notary);
 
   const lace = createBlocklace(c);
   const orderer = createOrderer(lace);
@@ -211,19 +224,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const accepted = new Map<string, Submitted>();
   // A wave's turns go to the notary together, in order, so they share its batches (one transaction
   // and one notary root per batch, not per turn).
-  const settlement = createSettlement({
-    async inOrder(turns) {
-      const results = await notary.submitInOrder(turns.map((t) => t.turn));
-      return results.map((r, i) => {
-        if (r instanceof DreggError) return r;
-        accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
-        return undefined;
-      });
-    },
-  });
+  const inOrder: ApplyInOrder = async (turns) => {
+    const results = await notary.submitInOrder(turns.map((t) => t.turn));
+    return results.map((r, i) => {
+      if (r instanceof DreggError) return r;
+      accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
+      return undefined;
+    });
+  };
+  const settlement = createSettlement({ inOrder: bridges?.screen(inOrder) ?? inOrder });
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
-  const pending: { hash: string; bytes: Uint8Array }[] = [];
+  const pending: PayloadItem[] = [];
   const queued = new Set<string>();
   /** Blocks carrying payload that are not final yet: while there are any, members keep mining. */
   const unsettled = new Set<string>();
@@ -319,6 +331,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         const outcomes = await settlement.settle(group);
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
+        // Bridge claims take effect after the wave's turns, in block order: the same place everywhere.
+        await bridges?.settle(group, settledTime);
         if (!quiet) await attest();
         start = end;
       }
@@ -581,11 +595,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     try {
       if (lace.missing().length > 0) void catchUp();
       if (pending.length === 0 && unsettled.size === 0) return;
-      const take_ = pending.slice(0, MAX_TURNS_PER_BLOCK);
-      const items: PayloadItem[] = take_.map((t) => ({ kind: 'turn', turn: t.bytes }));
+      const items = pending.slice(0, MAX_TURNS_PER_BLOCK);
       const block = await miner.next(items, Math.floor(Date.now() / 1000));
       if (block === undefined) return;
-      pending.splice(0, take_.length);
+      pending.splice(0, items.length);
       await verifyBlockSignatureWith(block, ed);
       queueWrites(take(block, 'self', true));
       // Durable before anyone sees it: a restart must never sign another block at this seq.
@@ -625,13 +638,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         list.push({ resolve, reject });
         if (!queued.has(hash)) {
           queued.add(hash);
-          pending.push({ hash, bytes });
+          pending.push({ kind: 'turn', turn: bytes });
         }
       });
     },
     root: () => best,
     receipts,
     serveBlocks,
+    ...(bridges === undefined ? {} : { bridges }),
+    propose(item) {
+      if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
+      pending.push(item);
+    },
     status() {
       return {
         federation: c.federation,
@@ -652,6 +670,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         connected: connectedMembers().length,
         pending: pending.length,
         rootHeight: best?.height ?? -1,
+        ...(bridges === undefined ? {} : { bridges: bridges.status() }),
       };
     },
     async stop() {
@@ -667,6 +686,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         for (const w of list)
           w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
       waiters.clear();
+      bridges?.close();
       await notary.close();
       await ledgerStore.close();
     },

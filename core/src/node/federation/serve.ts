@@ -14,6 +14,7 @@ import { decodeEmpty } from '../../net/contract.ts';
 import { decodeReceiptRequest, encodeCommitteeAnswer, FEDERATION_OPS } from '../../net/federation.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { type ServeRpcOptions, serveRpc } from '../../net/rpc.ts';
+import { serveBridges } from './bridges.ts';
 import type { Federation } from './federation.ts';
 import type { Genesis } from './genesis.ts';
 
@@ -45,7 +46,10 @@ export interface ServeFederationOptions {
   readonly transitions?: () => readonly Transition[];
 }
 
-/** Serves `federation/blocks`, `federation/root`, `federation/receipt` and `federation/committee`. */
+/**
+ * Serves `federation/blocks`, `federation/root`, `federation/receipt` and `federation/committee`, and
+ * with bridges `federation/bridge-claim` and `federation/bridge-void` (./bridges.ts).
+ */
 export async function serveFederation(
   node: Libp2p,
   fed: Federation,
@@ -80,4 +84,5 @@ export async function serveFederation(
     },
     opts,
   );
+  if (fed.bridges !== undefined) await serveBridges(node, fed.bridges, (item) => fed.propose(item), opts);
 }
