@@ -49,6 +49,7 @@ import type { Notary } from '../../notary/index.ts';
 import { attestationDigest, type BridgeEvent } from '../../turns/apply/bridge.ts';
 import type { Effect } from '../../turns/effects.ts';
 import { signTurn, type Turn } from '../../turns/turn.ts';
+import type { Log } from '../relay/log.ts';
 import type { Genesis } from './genesis.ts';
 
 /** Effects only the bridge module may cause in a bridged federation. */
@@ -76,6 +77,7 @@ export interface BridgesOptions {
   readonly ed: Ed25519;
   /** This member's signing seed: it signs the voids it settled. */
   readonly seed: Uint8Array;
+  readonly log: Log;
 }
 
 export interface BridgeStatus {
@@ -213,7 +215,9 @@ export function createBridges(o: BridgesOptions): Bridges {
       else if (c.op === 'void') mints.spend(mints.admit('void', c.claim, time), 'voided', time);
       else await release(c, time);
       answer(id, { ok: c.op === 'mint' ? 'minted' : c.op === 'void' ? 'voided' : 'released' });
+      o.log('info', 'bridge claim settled', { id });
     } catch (e) {
+      o.log('info', 'bridge claim refused', { id, error: String(e) });
       if (!(e instanceof DreggError)) throw e;
       answer(id, { refused: e });
     }

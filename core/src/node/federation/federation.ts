@@ -103,14 +103,21 @@ export interface FederationOptions {
 }
 
 /** The test-only modes, from the environment (documented in core/docs/federation.md). */
-function testModes(o: FederationOptions): { byzantine: Set<Byzantine>; partitionFile?: string } {
+function testModes(o: FederationOptions): {
+  byzantine: Set<Byzantine>;
+  partitionFile?: string;
+  skewS: number;
+} {
   const named = (process.env.CIPHERCLERK_TEST_BYZANTINE ?? '').split(',').filter(Boolean);
   for (const n of named)
     if (n !== 'equivocate' && n !== 'garbage')
       fail('E_ARGUMENT', 'CIPHERCLERK_TEST_BYZANTINE lists equivocate and/or garbage');
+  const skew = process.env.CIPHERCLERK_TEST_CLOCK_SKEW_S ?? '0';
+  if (!/^-?\d{1,9}$/.test(skew)) fail('E_ARGUMENT', 'CIPHERCLERK_TEST_CLOCK_SKEW_S is whole seconds');
   return {
     byzantine: new Set(o.byzantine ?? (named as Byzantine[])),
     partitionFile: o.partitionFile ?? process.env.CIPHERCLERK_TEST_PARTITION_FILE,
+    skewS: Number(skew),
   };
 }
 
@@ -186,6 +193,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const modes = testModes(o);
   const byzantine = modes.byzantine;
   if (byzantine.size > 0) log('warn', 'TEST-ONLY Byzantine mode', { modes: [...byzantine] });
+  if (modes.skewS !== 0) log('warn', 'TEST-ONLY clock skew', { seconds: modes.skewS });
   let refusedPeers = new Set<string>();
   const refused = (): ReadonlySet<string> => refusedPeers;
   const partitionFile = modes.partitionFile;
@@ -197,7 +205,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   };
   rereadPartition();
 
-  const bridges = genesis.bridges.length > 0 ? createBridges({ genesis, ed, seed: o.seed }) : undefined;
+  const bridges = genesis.bridges.length > 0 ? createBridges({ genesis, ed, seed: o.seed, log }) : undefined;
   if (bridges !== undefined && o.ledger !== c.federation)
     fail('E_ARGUMENT', `A bridged federation's ledger is named as the federation (${c.federation})`);
 
@@ -589,14 +597,26 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     }
   }
 
+  /**
+   * Whether another member has a block in a round above this relay's latest. A member that went
+   * quiet one round ahead of the others cannot make its next block (the turn or claim it was just
+   * handed) until they make theirs of that round, and with nothing of their own to order they would
+   * not: so a member that is behind makes its block of that round, empty if need be. Never past the
+   * highest round anyone holds, so idle members stop once level.
+   */
+  function behind(): boolean {
+    const mine = lace.latestOf(me)?.round ?? -1;
+    return lace.tips().some((t) => t.round > mine);
+  }
+
   async function tick(): Promise<void> {
     if (mining || stopped) return;
     mining = true;
     try {
       if (lace.missing().length > 0) void catchUp();
-      if (pending.length === 0 && unsettled.size === 0) return;
+      if (pending.length === 0 && unsettled.size === 0 && !behind()) return;
       const items = pending.slice(0, MAX_TURNS_PER_BLOCK);
-      const block = await miner.next(items, Math.floor(Date.now() / 1000));
+      const block = await miner.next(items, Math.floor(Date.now() / 1000) + modes.skewS);
       if (block === undefined) return;
       pending.splice(0, items.length);
       await verifyBlockSignatureWith(block, ed);
