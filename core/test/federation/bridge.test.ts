@@ -3,12 +3,17 @@
  * receipt logs and signatures): a lock settled on A is minted on B against A's attested root; a
  * lock B voids after its deadline is released on A against B's signed statement.
  */
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultEd25519 } from '../../src/crypto/ed25519.ts';
 import { isDreggError } from '../../src/errors.ts';
+import { decodeBlock, encodeBlock, signBlock } from '../../src/federation/block.ts';
 import {
+  type Claim,
   createLockBook,
   createMintBook,
+  decodeClaim,
+  encodeClaim,
   type LockClaim,
   lockOf,
   signVoid,
@@ -166,5 +171,54 @@ describe('a bridge from federation A to federation B', () => {
     expect(book.state(lock.id)).toBe('released');
     expect(code(() => book.release(lock.id, signed))).toBe('E_EXISTS');
     expect(book.locked()).toEqual(new Map([['fed-b', 100n]]));
+  });
+
+  it('claims travel as block payload and decode back as themselves; anything else fails only with a typed error', async () => {
+    const lock = lockOf(toVoid, 'fed-a');
+    const signed = await signVoid(lock, b.members[0]!.member.publicKey, b.members[0]!.member.sign);
+    const claims: Claim[] = [
+      { op: 'mint', claim: await claim(toMint), to: bob.cell },
+      { op: 'void', claim: await claim(toVoid) },
+      { op: 'release', lock: lock.id, statement: { signatures: [signed] } },
+    ];
+    const member = a.members[0]!.member;
+    for (const c of claims) {
+      const bytes = encodeClaim(c);
+      expect(encodeClaim(decodeClaim(bytes))).toEqual(bytes);
+      const block = await signBlock(
+        {
+          federation: 'fed-a',
+          epoch: 0,
+          creator: member.publicKey,
+          seq: 0,
+          acks: [],
+          payload: [{ kind: 'bridge', claim: bytes }],
+        },
+        member.sign,
+      );
+      expect(decodeBlock(encodeBlock(block)).payload).toEqual([{ kind: 'bridge', claim: bytes }]);
+    }
+    const mint = encodeClaim(claims[0]!);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          // One byte of a real claim changed: mostly still CBOR, rarely still a claim.
+          fc.tuple(fc.nat(mint.length - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+            const m = mint.slice();
+            m[i]! ^= x;
+            return m;
+          }),
+        ),
+        (bytes) => {
+          try {
+            decodeClaim(bytes);
+          } catch (e) {
+            expect(isDreggError(e) && ['E_DECODE', 'E_INVALID'].includes(e.code)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
