@@ -164,6 +164,10 @@ export const Contexts = {
   federationTransition: 'cipherclerk v1 federation committee transition',
   /** Federation: what a relay's operator signs, with the relay's own key, to have it endorse a committee change. */
   federationProposal: 'cipherclerk v1 federation committee proposal',
+  /** Federation bridges: the key of a federation's bridge module (public by design: only settled claims act as it). */
+  federationBridgeModule: 'cipherclerk v1 federation bridge module',
+  /** Federation bridges: a claim's id (hash of its encoding), to answer the same claim twice alike. */
+  federationBridgeClaim: 'cipherclerk v1 federation bridge claim',
   /** Extension: what a site's session key signs to invoke a capability granted to it (request, time, nonce). */
   siteInvocation: 'cipherclerk v1 site invocation',
 } as const;

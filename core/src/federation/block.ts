@@ -8,7 +8,8 @@
  * H_federationBlockSigning(CBOR of every field but sig). `a` (the acks) is sorted ascending with no
  * repeats, so one block has one encoding. Payload items are {t: 'turn', b} (an encoded turn, opaque
  * here), {t: 'equivocation', c, x, y} (evidence: two blocks of creator c that do not observe each
- * other), {t: 'member', op, k} (a committee change proposal, ./membership.ts).
+ * other), {t: 'member', op, k} (a committee change proposal, ./membership.ts), {t: 'bridge', b} (an
+ * encoded bridge claim, opaque here like a turn: ./bridge.ts `decodeClaim`).
  */
 import { type Ed25519, verifyEd25519Sync } from '../crypto/ed25519.ts';
 import { hashFor } from '../crypto/hash.ts';
@@ -21,6 +22,8 @@ export const BLOCK_VERSION = 1;
 export const MAX_ACKS = 256;
 export const MAX_PAYLOAD_ITEMS = 4096;
 export const MAX_TURN_BYTES = 64 * 1024;
+/** A bridge claim: a lock turn and a receipt bundle of the other federation, or a void statement. */
+export const MAX_CLAIM_BYTES = 160 * 1024;
 
 export type PayloadItem =
   | { readonly kind: 'turn'; readonly turn: Uint8Array }
@@ -30,7 +33,8 @@ export type PayloadItem =
       readonly first: Uint8Array;
       readonly second: Uint8Array;
     }
-  | { readonly kind: 'member'; readonly op: 'add' | 'remove'; readonly member: Uint8Array };
+  | { readonly kind: 'member'; readonly op: 'add' | 'remove'; readonly member: Uint8Array }
+  | { readonly kind: 'bridge'; readonly claim: Uint8Array };
 
 export interface BlockBody {
   /** The federation's id: a block is valid in one federation only. */
@@ -65,6 +69,8 @@ function itemToCbor(item: PayloadItem): CborMap {
       return { t: 'equivocation', c: item.creator, x: item.first, y: item.second };
     case 'member':
       return { t: 'member', op: item.op, k: item.member };
+    case 'bridge':
+      return { t: 'bridge', b: item.claim };
   }
 }
 
@@ -188,6 +194,12 @@ function itemFromCbor(v: CborValue): PayloadItem {
       fields(v, ['k', 'op', 't'], 'member item');
       if (v.op !== 'add' && v.op !== 'remove') bad('op is add or remove');
       return { kind: 'member', op: v.op, member: bytesField(v.k, 32, 'k') };
+    }
+    case 'bridge': {
+      fields(v, ['b', 't'], 'bridge item');
+      if (!(v.b instanceof Uint8Array) || v.b.length === 0 || v.b.length > MAX_CLAIM_BYTES)
+        bad(`a bridge item holds 1 to ${MAX_CLAIM_BYTES} bytes`);
+      return { kind: 'bridge', claim: v.b };
     }
     default:
       return bad('unknown payload item');

@@ -27,11 +27,20 @@
  *   relay endorse adding (`op` "add", with the newcomer's multiaddrs) or removing member `k` in epoch
  *   `ep`; signed with the relay's own key (`H_federationProposal` of the body without `sig`), which only
  *   its operator holds, within `PROPOSAL_SKEW_S` of the relay's clock. -> `{v, ep}`.
+ * - `federation/bridge-claim`: an encoded bridge claim (core/src/federation/bridge.ts `encodeClaim`:
+ *   a mint, a void or a release) -> `{v, out, dup}` once the claim is settled in the final order
+ *   (`out`: minted | voided | released; `dup`: these very bytes were settled before), or the
+ *   refusal's error. A caller whose call timed out sends the same bytes again.
+ * - `federation/bridge-void`: `{v, src, lock}` (the source federation and the lock turn's 32-byte
+ *   hash) -> `{v, signer, sig}`: this member's signature on the void of that lock
+ *   (bridge.ts `voidEvent`), `E_NOT_FOUND` until this relay has settled the void. A client gathers
+ *   more than 2/3 of the committee's into the statement a release claim carries.
  */
 
 import { hashFor } from '../crypto/hash.ts';
 import { type CborValue, decodeCbor, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { DreggError, decoding } from '../errors.ts';
+import { MAX_CLAIM_BYTES } from '../federation/block.ts';
 import type { Committee } from '../federation/committee.ts';
 import {
   decodeGenesis,
@@ -57,6 +66,9 @@ export const FEDERATION_OPS = {
   receipt: { name: 'federation/receipt', maxRequest: 64, maxResponse: 88 * KiB },
   committee: { name: 'federation/committee', maxRequest: 64, maxResponse: 4 * MiB },
   propose: { name: 'federation/propose', maxRequest: 8 * KiB, maxResponse: 64 },
+  /** Waits for the claim's settlement, like `turn/submit`. */
+  bridgeClaim: { name: 'federation/bridge-claim', maxRequest: MAX_CLAIM_BYTES, maxResponse: 64 },
+  bridgeVoid: { name: 'federation/bridge-void', maxRequest: 160, maxResponse: 160 },
 } as const satisfies Record<string, RpcOp>;
 
 /** Transition certificates one `federation/committee` answer carries at most. */
@@ -347,4 +359,59 @@ export function decodeProposed(bytes: Uint8Array): number {
   return decoding('proposal answer', () =>
     whole(exactly(decodeCbor(bytes, 'proposal answer'), ['ep', 'v'], 'a proposal answer').ep, 'ep'),
   );
+}
+
+export type ClaimOutcome = 'minted' | 'voided' | 'released';
+
+export interface ClaimAnswer {
+  readonly outcome: ClaimOutcome;
+  /** These very claim bytes were settled before: the answer is the first settlement's. */
+  readonly duplicate: boolean;
+}
+
+export function encodeClaimAnswer(a: ClaimAnswer): Uint8Array {
+  return encodeCbor({ v: 1, out: a.outcome, dup: a.duplicate }).slice();
+}
+
+export function decodeClaimAnswer(bytes: Uint8Array): ClaimAnswer {
+  return decoding('bridge claim answer', () => {
+    const v = exactly(decodeCbor(bytes, 'bridge claim answer'), ['dup', 'out', 'v'], 'a claim answer');
+    if (v.out !== 'minted' && v.out !== 'voided' && v.out !== 'released')
+      invalid('out is minted, voided or released');
+    if (typeof v.dup !== 'boolean') invalid('dup is a boolean');
+    return { outcome: v.out, duplicate: v.dup };
+  });
+}
+
+/** Which lock's void a client asks a member to sign: the source federation and the lock turn's hash. */
+export interface VoidRequest {
+  readonly source: string;
+  readonly lock: Uint8Array;
+}
+
+export function encodeVoidRequest(r: VoidRequest): Uint8Array {
+  return encodeCbor({ v: 1, src: r.source, lock: r.lock }).slice();
+}
+
+export function decodeVoidRequest(bytes: Uint8Array): VoidRequest {
+  return decoding('void request', () => {
+    const v = exactly(decodeCbor(bytes, 'void request'), ['lock', 'src', 'v'], 'a void request');
+    if (typeof v.src !== 'string' || !FED.test(v.src)) invalid('src is a federation name');
+    if (!(v.lock instanceof Uint8Array) || v.lock.length !== 32) invalid('lock is a 32-byte turn hash');
+    return { source: v.src, lock: v.lock };
+  });
+}
+
+/** One member's signature on a void. */
+export function encodeVoidSignature(s: { signer: Uint8Array; signature: Uint8Array }): Uint8Array {
+  return encodeCbor({ v: 1, signer: s.signer, sig: s.signature }).slice();
+}
+
+export function decodeVoidSignature(bytes: Uint8Array): { signer: Uint8Array; signature: Uint8Array } {
+  return decoding('void signature', () => {
+    const v = exactly(decodeCbor(bytes, 'void signature'), ['sig', 'signer', 'v'], 'a void signature');
+    if (!(v.signer instanceof Uint8Array) || v.signer.length !== 32) invalid('signer is 32 bytes');
+    if (!(v.sig instanceof Uint8Array) || v.sig.length !== 64) invalid('sig is 64 bytes');
+    return { signer: v.signer, signature: v.sig };
+  });
 }

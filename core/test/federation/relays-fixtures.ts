@@ -89,6 +89,10 @@ export interface Fed {
   readonly payers: readonly Payer[];
   /** The genesis every relay started from: the committee a wallet pins. */
   readonly genesis: Genesis;
+  /** The ledger its turns name. */
+  readonly ledger: string;
+  /** Pins the committees of `others` in this federation's genesis (`bridges`); before any start. */
+  bridge(others: readonly Fed[]): void;
   readonly relays: (SpawnedRelay | undefined)[];
   start(i: number, env?: Record<string, string>): Promise<SpawnedRelay>;
   health(i: number): Promise<{ supplyDelta: string; federation: Status }>;
@@ -109,6 +113,9 @@ export interface FedOptions {
   readonly cells?: (members: readonly Member[]) => readonly GenesisCell[];
   /** How many of the `n` relays the genesis names (all by default); the rest join by a committee change. */
   readonly inGenesis?: number;
+  /** The federation's name (default `FEDERATION`) and its ledger's (default `LEDGER`). */
+  readonly federation?: string;
+  readonly ledger?: string;
 }
 
 /** `n` relays; the genesis funds `payers` fixture people, then `options.cells`. */
@@ -131,18 +138,28 @@ export async function federation(n: number, payers: number, options: FedOptions 
   }
   const people: Payer[] = Array.from({ length: payers }, (_, i) => payer(i));
   const genesisPath = join(dir, 'genesis.json');
-  writeFileSync(
-    genesisPath,
-    genesisJson({
-      federation: FEDERATION,
-      members: members.slice(0, options.inGenesis ?? n).map((m) => ({ did: m.did, multiaddrs: [m.address] })),
-      cells: [
-        ...people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
-        ...(options.cells?.(members) ?? []),
-      ],
-    }),
-  );
-  const genesis = parseGenesis(readFileSync(genesisPath, 'utf8'));
+  const ledger = options.ledger ?? LEDGER;
+  const writeGenesis = (bridges: readonly Fed[] = []): Genesis => {
+    writeFileSync(
+      genesisPath,
+      genesisJson({
+        federation: options.federation ?? FEDERATION,
+        members: members
+          .slice(0, options.inGenesis ?? n)
+          .map((m) => ({ did: m.did, multiaddrs: [m.address] })),
+        cells: [
+          ...people.map((p) => ({ owner: p.did, salt: toHex(p.seed), balance: BALANCE })),
+          ...(options.cells?.(members) ?? []),
+        ],
+        bridges: bridges.map((f) => ({
+          federation: f.genesis.federation,
+          members: f.members.map((m) => m.did),
+        })),
+      }),
+    );
+    return parseGenesis(readFileSync(genesisPath, 'utf8'));
+  };
+  let genesis = writeGenesis();
   const relays: (SpawnedRelay | undefined)[] = members.map(() => undefined);
   const clients = new Map<number, RelayClient>();
   const https: (string | null)[] = members.map(() => null);
@@ -157,7 +174,7 @@ export async function federation(n: number, payers: number, options: FedOptions 
         '--http',
         '127.0.0.1:0',
         '--ledger',
-        LEDGER,
+        ledger,
         '--federation',
         genesisPath,
         ...(options.args ?? []),
@@ -187,7 +204,13 @@ export async function federation(n: number, payers: number, options: FedOptions 
     dir,
     members,
     payers: people,
-    genesis,
+    get genesis() {
+      return genesis;
+    },
+    ledger,
+    bridge(others) {
+      genesis = writeGenesis(others);
+    },
     relays,
     start,
     async health(i) {

@@ -45,7 +45,7 @@ import { epochChange } from '../../federation/membership.ts';
 import { createMiner } from '../../federation/miner.ts';
 import { createOrderer, type Ordered, WAVE_LENGTH } from '../../federation/order.ts';
 import { createReceiptLog, type ReceiptLog } from '../../federation/receipts.ts';
-import { createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
+import { type ApplyInOrder, createSettlement, type Outcome, type Place } from '../../federation/settle.ts';
 import type { Submitted } from '../../net/contract.ts';
 import {
   decodeBlocksAnswer,
@@ -71,6 +71,7 @@ import { receiptSigningDigest } from '../../turns/receipt.ts';
 import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
 import { rememberingVerifier } from '../ed25519.ts';
 import type { Log } from '../relay/log.ts';
+import { type BridgeStatus, type Bridges, createBridges } from './bridges.ts';
 import {
   EPOCH_COLLECTIONS,
   findJoinedEpoch,
@@ -122,14 +123,21 @@ export interface FederationOptions {
 }
 
 /** The test-only modes, from the environment (documented in core/docs/federation.md). */
-function testModes(o: FederationOptions): { byzantine: Set<Byzantine>; partitionFile?: string } {
+function testModes(o: FederationOptions): {
+  byzantine: Set<Byzantine>;
+  partitionFile?: string;
+  skewS: number;
+} {
   const named = (process.env.CIPHERCLERK_TEST_BYZANTINE ?? '').split(',').filter(Boolean);
   for (const n of named)
     if (n !== 'equivocate' && n !== 'garbage')
       fail('E_ARGUMENT', 'CIPHERCLERK_TEST_BYZANTINE lists equivocate and/or garbage');
+  const skew = process.env.CIPHERCLERK_TEST_CLOCK_SKEW_S ?? '0';
+  if (!/^-?\d{1,9}$/.test(skew)) fail('E_ARGUMENT', 'CIPHERCLERK_TEST_CLOCK_SKEW_S is whole seconds');
   return {
     byzantine: new Set(o.byzantine ?? (named as Byzantine[])),
     partitionFile: o.partitionFile ?? process.env.CIPHERCLERK_TEST_PARTITION_FILE,
+    skewS: Number(skew),
   };
 }
 
@@ -163,6 +171,8 @@ export interface FederationStatus {
   readonly pending: number;
   /** Height of the latest root more than 2/3 of the committee signed (-1 before one). */
   readonly rootHeight: number;
+  /** With bridges (genesis `bridges`): amounts locked here and minted here, per other federation. */
+  readonly bridges?: BridgeStatus;
 }
 
 export interface Federation {
@@ -180,6 +190,10 @@ export interface Federation {
   transitions(): readonly Transition[];
   /** The operator's committee change: endorsed in this relay's next block; resolves to the epoch. */
   propose(p: Proposal): Promise<number>;
+  /** Bridge claims and voids (./bridges.ts), when the genesis pins other federations. */
+  readonly bridges?: Bridges;
+  /** Puts a payload item (a bridge claim) in this relay's next block. */
+  enqueue(item: PayloadItem): void;
   status(): FederationStatus;
   stop(): Promise<void>;
 }
@@ -222,6 +236,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const modes = testModes(o);
   const byzantine = modes.byzantine;
   if (byzantine.size > 0) log('warn', 'TEST-ONLY Byzantine mode', { modes: [...byzantine] });
+  if (modes.skewS !== 0) log('warn', 'TEST-ONLY clock skew', { seconds: modes.skewS });
   let refusedPeers = new Set<string>();
   const refused = (): ReadonlySet<string> => refusedPeers;
   const partitionFile = modes.partitionFile;
@@ -232,6 +247,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       : new Set();
   };
   rereadPartition();
+
+  const bridges = genesis.bridges.length > 0 ? createBridges({ genesis, ed, seed: o.seed, log }) : undefined;
+  if (bridges !== undefined && o.ledger !== c.federation)
+    fail('E_ARGUMENT', `A bridged federation's ledger is named as the federation (${c.federation})`);
 
   // The ledger: a memory-only notary rebuilt from the order on every start, on a clock that reads
   // the settled blocks' time, so every relay checks deadlines and stamps receipts alike.
@@ -247,8 +266,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     seed: o.seed,
     ledger: o.ledger,
     chainHash: federationChainHash(c.federation),
+    ...(bridges === undefined ? {} : { federations: bridges.federations }),
   });
   for (const cell of genesis.cells) await notary.genesis(cell.owner, cell.salt, cell.balance);
+  await bridges?.open(notary);
 
   let lace = createBlocklace(c);
   let orderer = createOrderer(lace);
@@ -259,7 +280,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let early: Block[] = [];
   /** This epoch's ordered blocks carrying `member` items: endorsements add up until one is carried. */
   let endorsements: Ordered[] = [];
-  /** Committee changes this relay's operator asked for, for its next block. */
+  /** Committee changes this relay's operator asked for, and bridge claims, for its next block. */
   const proposals: PayloadItem[] = [];
   /** This relay's signature on the latest hand-over, repeated until the certificate is complete. */
   let myVote: Uint8Array | undefined;
@@ -267,16 +288,15 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const accepted = new Map<string, Submitted>();
   // A wave's turns go to the notary together, in order, so they share its batches (one transaction
   // and one notary root per batch, not per turn).
-  const settlement = createSettlement({
-    async inOrder(turns) {
-      const results = await notary.submitInOrder(turns.map((t) => t.turn));
-      return results.map((r, i) => {
-        if (r instanceof DreggError) return r;
-        accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
-        return undefined;
-      });
-    },
-  });
+  const inOrder: ApplyInOrder = async (turns) => {
+    const results = await notary.submitInOrder(turns.map((t) => t.turn));
+    return results.map((r, i) => {
+      if (r instanceof DreggError) return r;
+      accepted.set(turns[i]!.place.turn, { seq: r.seq, receipt: r.receipt, duplicate: false });
+      return undefined;
+    });
+  };
+  const settlement = createSettlement({ inOrder: bridges?.screen(inOrder) ?? inOrder });
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
@@ -384,6 +404,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         const outcomes = await settlement.settle(group);
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
+        // Bridge claims take effect after the wave's turns, in block order: the same place everywhere.
+        await bridges?.settle(group, settledTime);
         if (!quiet) await attest();
         if (change !== undefined) {
           await enterEpoch(change.next, quiet);
@@ -731,6 +753,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     }
   }
 
+  /**
+   * Whether another member has a block in a round above this relay's latest. A member that went
+   * quiet one round ahead of the others cannot make its next block (the turn or claim it was just
+   * handed) until they make theirs of that round, and with nothing of their own to order they would
+   * not: so a member that is behind makes its block of that round, empty if need be. Never past the
+   * highest round anyone holds, so idle members stop once level.
+   */
+  function behind(): boolean {
+    const mine = lace.latestOf(me)?.round ?? -1;
+    return lace.tips().some((t) => t.round > mine);
+  }
+
   async function tick(): Promise<void> {
     if (mining || stopped) return;
     mining = true;
@@ -742,14 +776,14 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       else if (Date.now() - missingSince >= CATCH_UP_AFTER_MS) void catchUp();
       // An observer (a relay joining, or one that left) makes no blocks.
       if (!isMember(c, me)) return;
-      if (pending.length === 0 && unsettled.size === 0 && proposals.length === 0) return;
+      if (pending.length === 0 && unsettled.size === 0 && proposals.length === 0 && !behind()) return;
       const take_ = pending.slice(0, MAX_TURNS_PER_BLOCK);
       const endorsing = proposals.slice();
       const items: PayloadItem[] = [
         ...endorsing,
         ...take_.map((t) => ({ kind: 'turn' as const, turn: t.bytes })),
       ];
-      const block = await miner.next(items, Math.floor(Date.now() / 1000));
+      const block = await miner.next(items, Math.floor(Date.now() / 1000) + modes.skewS);
       if (block === undefined) return;
       pending.splice(0, take_.length);
       proposals.splice(0, endorsing.length);
@@ -820,6 +854,13 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       void tick();
       return c.epoch;
     },
+    ...(bridges === undefined ? {} : { bridges }),
+    enqueue(item) {
+      if (stopped) fail('E_UNREACHABLE', 'The relay is stopping');
+      // Beside the operator's endorsements: payload for the next block that is not a turn.
+      proposals.push(item);
+      void tick();
+    },
     status() {
       return {
         federation: c.federation,
@@ -844,6 +885,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         connected: connectedMembers().length,
         pending: pending.length,
         rootHeight: best?.height ?? -1,
+        ...(bridges === undefined ? {} : { bridges: bridges.status() }),
       };
     },
     async stop() {
@@ -859,6 +901,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         for (const w of list)
           w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));
       waiters.clear();
+      bridges?.close();
       await notary.close();
       await ledgerStore.close();
     },

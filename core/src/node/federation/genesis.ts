@@ -8,7 +8,9 @@
  *
  * `members` pins the committee of epoch 0 (their keys) and where they listen; `cells` is the initial
  * allocation every relay issues, in this order, before it settles any block, so every ledger starts
- * from the same root.
+ * from the same root. An optional `bridges: [{ "federation": "other", "members": ["did:key:..."] }]`
+ * pins the epoch-0 committees of the federations this one bridges with (core/docs/federation.md,
+ * "Bridges"): in the genesis because every member must check claims against the same committees.
  */
 import { readFileSync } from 'node:fs';
 import { ed25519FromDidKey } from '../../encoding/did-key.ts';
@@ -33,6 +35,8 @@ export interface Genesis {
   readonly members: readonly GenesisMember[];
   readonly cells: readonly GenesisCell[];
   readonly committee: Committee;
+  /** The committees of the federations this one bridges with, pinned (none: no bridges). */
+  readonly bridges: readonly Committee[];
 }
 
 function bad(message: string): never {
@@ -60,7 +64,7 @@ export function parseGenesis(text: string): Genesis {
     bad('not JSON');
   }
   if (!isObject(v)) bad('not an object');
-  const { federation, epoch, members, cells } = v;
+  const { federation, epoch, members, cells, bridges } = v;
   if (typeof federation !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(federation))
     bad('federation is a name (lowercase letters, digits, dots, dashes)');
   if (epoch !== 0) bad('a genesis starts epoch 0');
@@ -94,7 +98,39 @@ export function parseGenesis(text: string): Genesis {
   } catch (e) {
     return bad((e as Error).message);
   }
-  return { federation, epoch: 0, members: parsed, cells: initial, committee: pinned };
+  return {
+    federation,
+    epoch: 0,
+    members: parsed,
+    cells: initial,
+    committee: pinned,
+    bridges: bridgePins(bridges, federation),
+  };
+}
+
+function bridgePins(v: unknown, self: string): Committee[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > 64) bad('bridges lists at most 64 federations');
+  const seen = new Set<string>([self]);
+  return v.map((b, i) => {
+    if (!isObject(b)) bad(`bridge ${i} is an object`);
+    const { federation, members } = b;
+    if (typeof federation !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(federation))
+      bad(`bridge ${i}'s federation is a name`);
+    if (seen.has(federation)) bad(`bridge ${i} names ${federation} again, or this federation`);
+    seen.add(federation);
+    if (!Array.isArray(members) || members.length === 0 || members.length > 256)
+      bad(`bridge ${i}'s members lists 1 to 256 did:keys`);
+    try {
+      return committee(
+        federation,
+        0,
+        members.map((m, j) => did(m, `bridge ${i}'s member ${j}`).key),
+      );
+    } catch (e) {
+      return bad((e as Error).message);
+    }
+  });
 }
 
 export function readGenesis(path: string): Genesis {
@@ -109,8 +145,9 @@ export function readGenesis(path: string): Genesis {
 
 /** The JSON text of a genesis (what `parseGenesis` reads). */
 export function genesisJson(
-  g: Omit<Genesis, 'committee' | 'members' | 'epoch'> & {
+  g: Omit<Genesis, 'committee' | 'members' | 'epoch' | 'bridges'> & {
     members: readonly { did: string; multiaddrs: readonly string[] }[];
+    bridges?: readonly { federation: string; members: readonly string[] }[];
   },
 ): string {
   return JSON.stringify(
@@ -119,6 +156,7 @@ export function genesisJson(
       epoch: 0,
       members: g.members.map((m) => ({ did: m.did, multiaddrs: m.multiaddrs })),
       cells: g.cells.map((c) => ({ owner: c.owner, salt: c.salt, balance: c.balance.toString() })),
+      ...(g.bridges === undefined || g.bridges.length === 0 ? {} : { bridges: g.bridges }),
     },
     null,
     2,

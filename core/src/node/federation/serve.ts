@@ -19,6 +19,7 @@ import {
 } from '../../net/federation.ts';
 import type { NetLimits } from '../../net/limits.ts';
 import { type ServeRpcOptions, serveRpc } from '../../net/rpc.ts';
+import { serveBridges } from './bridges.ts';
 import type { Federation } from './federation.ts';
 import type { Genesis } from './genesis.ts';
 
@@ -47,8 +48,9 @@ export interface ServeFederationOptions {
 
 /**
  * Serves `federation/blocks`, `federation/root`, `federation/receipt`, `federation/committee` (the
- * genesis committee and the transition certificates this relay holds) and `federation/propose` (the
- * operator's admin path: only a request signed with this relay's own key is taken).
+ * genesis committee and the transition certificates this relay holds), `federation/propose` (the
+ * operator's admin path: only a request signed with this relay's own key is taken), and with bridges
+ * `federation/bridge-claim` and `federation/bridge-void` (./bridges.ts).
  */
 export async function serveFederation(
   node: Libp2p,
@@ -90,4 +92,5 @@ export async function serveFederation(
     async (request) => encodeProposed(await fed.propose(decodeProposal(request))),
     opts,
   );
+  if (fed.bridges !== undefined) await serveBridges(node, fed.bridges, (item) => fed.enqueue(item), opts);
 }
