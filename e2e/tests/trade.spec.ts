@@ -73,11 +73,13 @@ async function screen(page: Page, name: string): Promise<void> {
 async function post(page: Page, zone: string, offer: number, want: number): Promise<void> {
   await screen(page, 'Trade');
   await page.getByLabel('Zone').fill(zone);
-  await page.getByLabel('Offer (computrons)').fill(String(offer));
-  await page.getByLabel('Amount wanted').fill(String(want));
+  // Each side is a fieldset of an item's kind (computrons by default) and its amount.
+  const offered = page.getByRole('group', { name: 'Offer' }).getByLabel('Amount');
+  await offered.fill(String(offer));
+  await page.getByRole('group', { name: 'Want' }).getByLabel('Amount').fill(String(want));
   await page.getByRole('button', { name: 'Sign and post' }).click();
   // A posted intent clears the form; a refusal would leave it filled and show the problem.
-  await expect(page.getByLabel('Offer (computrons)')).toHaveValue('', { timeout: 30_000 });
+  await expect(offered).toHaveValue('', { timeout: 30_000 });
   await expect(page.getByTestId('problem')).toHaveCount(0);
 }
 
