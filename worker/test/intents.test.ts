@@ -12,6 +12,7 @@ import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
+import { until } from '../../core/test/intents/fixtures.ts';
 import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
 import type { LightNodeApi, NodeEvent, TradeForm, TradeRingView } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -58,16 +59,6 @@ async function trader(): Promise<Trader> {
   await node.connect(ws);
   const cell = await node.openCell();
   return { node, did: c.did, cell: cell.id, events };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const form = (zone: string, offer: number, want: number): TradeForm => ({

@@ -13,6 +13,7 @@ import { connectRelay, type RelayClient } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
+import { until } from '../../core/test/intents/fixtures.ts';
 import { person, saltOf, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
 import type { LightNodeApi, TradeForm } from '../src/node/api.ts';
 import { createLightNode } from '../src/node/light-node.ts';
@@ -60,16 +61,6 @@ async function trader(): Promise<Trader> {
   return { node, did: c.did, cell: (await node.openCell()).id };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const form = (offer: number, want: number): TradeForm => ({
   zone: 'market',
   offer: String(offer),
@@ -103,7 +94,7 @@ describe('taking an escrow back from the wallet', () => {
         nobleEd25519,
       ),
     );
-    const ring = await until('the ring', async () => (await a.node.trades('market')).rings[0]);
+    const ring = await until('the ring', async () => (await a.node.trades('market')).rings[0], 40_000);
     expect(ring.escrowOut).toBe(false);
     await a.node.approveRing(ring.id, a.cell);
     await b.node.approveRing(ring.id, b.cell);
@@ -116,10 +107,14 @@ describe('taking an escrow back from the wallet', () => {
       { ...c, cell: cCell },
       { ledger: client.info.ledger, cell: (await client.cell(cCell))!, head: await client.head(c.did) },
     );
-    await until('both escrows', async () => {
-      const r = (await a.node.trades('market')).rings[0]!;
-      return r.escrowed === 2 ? r : undefined;
-    });
+    await until(
+      'both escrows',
+      async () => {
+        const r = (await a.node.trades('market')).rings[0]!;
+        return r.escrowed === 2 ? r : undefined;
+      },
+      40_000,
+    );
     expect([await balance(a), await balance(b)]).toEqual([before[0]! - 10n, before[1]! - 20n]);
 
     // Only the coordinator may move an escrow before the deadline.

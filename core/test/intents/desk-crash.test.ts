@@ -18,6 +18,7 @@ import { connectRelay, type RelayClient } from '../../src/net/client.ts';
 import { type SpawnedRelay, spawnRelay } from '../../src/node/relay/spawn.ts';
 import { codeOf } from '../caps/fixtures.ts';
 import { person, saltOf, tempHome } from '../relay/fixtures.ts';
+import { until } from './fixtures.ts';
 
 const DREGG = join(import.meta.dirname, '../../bin/dregg.js');
 const GRANT = 1_000_000n;
@@ -74,16 +75,6 @@ async function post(s: Session, p: Participant, zone: string, offer: number, wan
   );
   expect(await s.desk.post(intent)).toBe(intentId(intent));
   return intent;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The ring `p` is in, once its state satisfies `ok`. */

@@ -26,6 +26,7 @@ import type { Relay } from '../../src/node/relay/relay.ts';
 import { encodeTurn, signTurn } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
 import { person, saltOf, tempHome, testRelay } from '../relay/fixtures.ts';
+import { until } from './fixtures.ts';
 
 let home: ReturnType<typeof tempHome>;
 let relay: Relay;
@@ -70,18 +71,8 @@ async function post(p: Participant, zone: string, offer: number, want: ExchangeI
   return intent;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const ringOf = (p: Participant) =>
-  until('a ring', async () => (await desk.rings(p.did))[0] as RingView | undefined);
+  until('a ring', async () => (await desk.rings(p.did))[0] as RingView | undefined, 20_000);
 
 const balance = async (p: Participant) => (await client.cell(p.cell))!.balance;
 
@@ -179,10 +170,14 @@ describe('the relay intent desk', () => {
       });
     }
     expect((await ringOf(a)).state).toEqual({ phase: 'committing', committed: 2 });
-    const done = await until('the abort', async () => {
-      const r = await ringOf(b);
-      return r.state.phase === 'aborted' ? r : undefined;
-    });
+    const done = await until(
+      'the abort',
+      async () => {
+        const r = await ringOf(b);
+        return r.state.phase === 'aborted' ? r : undefined;
+      },
+      20_000,
+    );
     expect(done.state).toMatchObject({ phase: 'aborted', reason: expect.stringMatching(/deadline/) });
     expect(await Promise.all(people.map(balance))).toEqual(before);
   }, 60_000);
@@ -274,19 +269,26 @@ describe('the relay intent desk', () => {
     try {
       for (const r of [serving, elsewhere]) await r.node.dial(multiaddr(ws(relay)[0]!));
       // Subscriptions are exchanged on connection: once ours knows the serving relay's, a post reaches it.
-      await until('the subscription', async () =>
-        relay.node.services.pubsub
-          .getSubscribers(intentTopic('gossip'))
-          .some((p) => p.toString() === serving.peerId)
-          ? true
-          : undefined,
+      await until(
+        'the subscription',
+        async () =>
+          relay.node.services.pubsub
+            .getSubscribers(intentTopic('gossip'))
+            .some((p) => p.toString() === serving.peerId)
+            ? true
+            : undefined,
+        20_000,
       );
       const p = await trader(50);
       const intent = await post(p, 'gossip', 1, { kind: 'asset', asset: 'gold', amount: 1n });
-      const heard = await until('gossip', async () => {
-        const there = await intentClient(c2.call, ed).list('gossip');
-        return there.length > 0 ? there : undefined;
-      });
+      const heard = await until(
+        'gossip',
+        async () => {
+          const there = await intentClient(c2.call, ed).list('gossip');
+          return there.length > 0 ? there : undefined;
+        },
+        20_000,
+      );
       expect(heard.map((o) => o.id)).toEqual([intentId(intent)]);
       expect(relay.node.services.pubsub.getSubscribers(intentTopic('gossip')).map(String)).not.toContain(
         elsewhere.peerId,

@@ -12,7 +12,7 @@ import { type Intent, intentId, signIntent } from '../../src/intents/intent.ts';
 import type { RingView } from '../../src/intents/wire.ts';
 import { COORDINATOR_SALT } from '../../src/node/relay/intents.ts';
 import { BALANCE, type Fed, federation, type Payer } from '../federation/relays-fixtures.ts';
-import { ringTerms } from './fixtures.ts';
+import { ringTerms, until } from './fixtures.ts';
 
 /** Seconds a ring has on these relays: enough to settle on a loaded machine, short for the no-show. */
 const RING_SECONDS = 30;
@@ -34,25 +34,23 @@ afterAll(async () => {
 }, 60_000);
 
 /**
- * Polls `probe` until it answers. A poll that could not reach a relay or timed out (a loaded machine
+ * The fixtures' `until` (60 s), where a poll that could not reach a relay or timed out (a loaded machine
  * drops a connection now and then; the next call dials again) counts as no answer yet.
  */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch((e: unknown) => {
-      if (isDreggError(e, 'E_UNREACHABLE') || isDreggError(e, 'E_TIMEOUT')) return undefined;
-      throw e;
-    });
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const patiently = <T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> =>
+  until(
+    what,
+    () =>
+      probe().catch((e: unknown) => {
+        if (isDreggError(e, 'E_UNREACHABLE') || isDreggError(e, 'E_TIMEOUT')) return undefined;
+        throw e;
+      }),
+    ms,
+  );
 
 /** Waits until every relay has settled the same order into the same ledger root, nothing pending. */
 async function sameRoot(): Promise<string> {
-  return until('one ledger root on every relay', async () => {
+  return patiently('one ledger root on every relay', async () => {
     const all = await Promise.all([0, 1, 2, 3].map(async (i) => (await fed.health(i)).federation));
     const [first] = all;
     const same = all.every(
@@ -90,7 +88,7 @@ async function postRing(people: readonly Payer[], round: number): Promise<Intent
 
 /** The ring of `intents` as relay k shows it to person k (asking the other members when needed). */
 const ringAt = (k: number, p: Payer, intents: readonly Intent[], phase?: string) =>
-  until(`the ring at relay ${k}${phase ? ` ${phase}` : ''}`, async () => {
+  patiently(`the ring at relay ${k}${phase ? ` ${phase}` : ''}`, async () => {
     const ids = new Set(intents.map(intentId));
     const r = (await desks[k]!.rings(p.did)).find((x) => x.ring.legs.every((l) => ids.has(l.from)));
     return r !== undefined && (phase === undefined || r.state.phase === phase) ? r : undefined;
@@ -155,7 +153,7 @@ describe('rings on a federation of four relays', () => {
     const during = await balancesEverywhere(people);
     expect(during[1]).toEqual(TERMS.map((t, k) => (k < 3 ? BALANCE - t.pays : BALANCE)));
 
-    const aborted = await until(
+    const aborted = await patiently(
       'the abort and refund at the cutoff',
       async () => {
         const r = await ringAt(3, people[3]!, intents);

@@ -99,3 +99,14 @@ export function ringTerms(n: number): { offers: ExchangeItem[]; wants: ExchangeI
     pays: BigInt(110 - 4 * k),
   }));
 }
+
+/** Polls `probe` every 100 ms until it answers (not undefined); fails naming `what` after `ms`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

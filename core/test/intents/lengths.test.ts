@@ -26,7 +26,7 @@ import type { Relay } from '../../src/node/relay/relay.ts';
 import { createExecutor } from '../../src/turns/executor.ts';
 import { person, saltOf, tempHome, testRelay } from '../relay/fixtures.ts';
 import { seedOf, T0 } from '../turns/fixtures.ts';
-import { ringTerms } from './fixtures.ts';
+import { ringTerms, until } from './fixtures.ts';
 
 let home: ReturnType<typeof tempHome>;
 let relay: Relay;
@@ -47,16 +47,6 @@ afterAll(async () => {
   await relay?.stop();
   home?.remove();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function trader(i: number): Promise<Participant> {
   const p = person(i);
