@@ -39,6 +39,14 @@ const proverKernels = (): Plugin => ({
 // One Vite config for the repository: it builds and serves web/ (the dashboard) and holds the
 // unit/property test settings, so there is one place to look. Tests are found from the repository
 // root, not from web/.
+const TESTS = '{core,wasm-prover,worker,web,extension,sel4-bridge}/test/**/*.test.ts';
+/** Suites that start several relay processes (a federation) or wait out rings' deadlines. */
+const FEDERATIONS = [
+  'core/test/federation/**/*.test.ts',
+  'core/test/intents/{desk-crash,federation}*.test.ts',
+  'worker/test/federation*.test.ts',
+];
+
 export default defineConfig({
   root: `${repository}/web`,
   plugins: [svelte({ configFile: false }), strictCsp(), proverKernels()],
@@ -50,11 +58,20 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   test: {
     root: repository,
-    include: ['{core,wasm-prover,worker,web,extension,sel4-bridge}/test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 30_000,
     pool: 'forks',
     setupFiles: ['scripts/test-setup.ts'],
+    // Two files at a time, one from each project: the federations of child-process relays run one
+    // after another (two at once starve each other's rounds on 2 cores), everything else beside them.
+    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'federations', include: FEDERATIONS, fileParallelism: false } },
+      {
+        extends: true,
+        test: { name: 'unit', include: [TESTS], exclude: FEDERATIONS, fileParallelism: false },
+      },
+    ],
     // On CI, name each test as it starts and fail a run that stalls (scripts/test-watchdog.ts).
     reporters: process.env.CI ? ['default', testWatchdog()] : ['default'],
   },

@@ -17,8 +17,8 @@ function fail(message) {
   process.exit(1);
 }
 
-function run(cmd, argv) {
-  execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+function run(cmd, argv, env = process.env) {
+  execFileSync(cmd, argv, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -31,7 +31,8 @@ const lockHash = createHash('sha256').update(lock).digest('hex');
 const marker = join(root, 'node_modules', '.cipherclerk-lock');
 if (!existsSync(marker) || readFileSync(marker, 'utf8') !== lockHash) {
   process.stderr.write('setup: installing npm dependencies (npm ci)\n');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // better-sqlite3 has no reachable prebuilt binary here, so node-gyp compiles it: on every core.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, JOBS: 'max' });
   writeFileSync(marker, lockHash);
 }
 
