@@ -144,8 +144,12 @@ const ringOf = (p: Person, ok: (r: RingView) => boolean = () => true, ms?: numbe
 
 const cellOf = async (id: string) => (await s.client.cell(id))!;
 const handles = async (id: string) => [...(await cellOf(id)).clist.values()];
-const balances = (people: readonly Party[]) =>
-  Promise.all(people.flatMap((p) => [p.cell, p.own]).map(async (id) => (await cellOf(id)).balance));
+/** Every cell's balance, asked one at a time (a relay answers a peer at most 8 calls at once). */
+async function balances(people: readonly Party[]): Promise<bigint[]> {
+  const out: bigint[] = [];
+  for (const p of people) for (const id of [p.cell, p.own]) out.push((await cellOf(id)).balance);
+  return out;
+}
 
 describe('a ring of computrons, a capability and a service through a relay killed mid-ring', () => {
   it('settles on its last reveal after the restart, refunds the other at its cutoff, each exactly once', async () => {
