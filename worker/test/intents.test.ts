@@ -5,8 +5,7 @@
  * sees it settled and balances move as the intents said. A participant who never approves leaves
  * everyone refunded at the cutoff. Withdrawal, form refusals, and the solver run locally.
  */
-import 'fake-indexeddb/auto';
-import { nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
+import { nobleEd25519 } from '@cipherclerk/core';
 import { intentClient, signIntent } from '@cipherclerk/core/intents';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,19 +13,15 @@ import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { until } from '../../core/test/intents/fixtures.ts';
 import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
-import type { LightNodeApi, NodeEvent, TradeForm, TradeRingView } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import type { TradeRingView } from '../src/node/api.ts';
+import { balance, form, type Trader, trader } from './trade-fixtures.ts';
 
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 /** Seconds a ring has to settle: short, so the no-show case ends quickly. */
 const RING_SECONDS = 6;
 
 let home: ReturnType<typeof tempHome>;
 let relay: Relay;
 let ws: string[];
-let databases = 0;
 
 beforeAll(async () => {
   home = tempHome();
@@ -41,44 +36,15 @@ afterAll(async () => {
   home?.remove();
 });
 
-interface Trader {
-  readonly node: LightNodeApi;
-  readonly did: string;
-  readonly cell: string;
-  readonly events: NodeEvent[];
-}
-
-async function trader(): Promise<Trader> {
-  const store = await openIndexedDbStore(`intents-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const events: NodeEvent[] = [];
-  await node.subscribe((e) => events.push(e));
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
-  await node.connect(ws);
-  const cell = await node.openCell();
-  return { node, did: c.did, cell: cell.id, events };
-}
-
-const form = (zone: string, offer: number, want: number): TradeForm => ({
-  zone,
-  offer: String(offer),
-  want: { kind: 'computrons', amount: String(want) },
-  expiresIn: 10,
-});
-
 const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase']) =>
   until(`a ring (${phase ?? 'any'})`, async () => {
     const r = (await t.node.trades(zone)).rings[0];
     return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
   });
 
-const balance = async (t: Trader) => BigInt((await t.node.cells()).find((c) => c.id === t.cell)!.balance);
-
 describe('ring trades from the wallet', () => {
   it('three wallets post a 3-ring, each approves, all see it settled and their balances move as promised', async () => {
-    const [a, b, c] = [await trader(), await trader(), await trader()];
+    const [a, b, c] = [await trader(ws), await trader(ws), await trader(ws)];
     const before = await Promise.all([a, b, c].map(balance));
     const posted = await a.node.postIntent(form('market', 10, 30));
     expect(posted).toMatchObject({
@@ -121,7 +87,7 @@ describe('ring trades from the wallet', () => {
   }, 120_000);
 
   it('one participant never approves: at the cutoff the ring is aborted and everyone is refunded', async () => {
-    const [a, b, c] = [await trader(), await trader(), await trader()];
+    const [a, b, c] = [await trader(ws), await trader(ws), await trader(ws)];
     await a.node.postIntent(form('noshow', 10, 30));
     await b.node.postIntent(form('noshow', 20, 10));
     await c.node.postIntent(form('noshow', 30, 20));
@@ -144,7 +110,7 @@ describe('ring trades from the wallet', () => {
   }, 120_000);
 
   it('withdraws, refuses bad forms, and finds locally a ring the relay cannot settle', async () => {
-    const a = await trader();
+    const a = await trader(ws);
     expect(await codeOf(a.node.postIntent({ ...form('local', 0, 1) }))).toBe('E_ARGUMENT');
     expect(await codeOf(a.node.postIntent({ ...form('local', 1, 1), expiresIn: -1 }))).toBe('E_ARGUMENT');
     expect(await codeOf(a.node.postIntent(form('nowhere', 1, 1)))).toBe('E_UNSUPPORTED');

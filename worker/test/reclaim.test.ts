@@ -6,21 +6,16 @@
  * shows the ring from memory with the escrow out; after the deadline each wallet takes its escrow
  * back in one turn and its balance is what it was before the ring.
  */
-import 'fake-indexeddb/auto';
-import { nobleEd25519, openIndexedDbStore } from '@cipherclerk/core';
+import { nobleEd25519 } from '@cipherclerk/core';
 import { intentClient, signIntent } from '@cipherclerk/core/intents';
 import { connectRelay, type RelayClient } from '@cipherclerk/core/net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { until } from '../../core/test/intents/fixtures.ts';
 import { person, saltOf, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
-import type { LightNodeApi, TradeForm } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { balance, form, trader } from './trade-fixtures.ts';
 
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 /** Long enough for both wallets to escrow before the cutoff; the escrows fall due a second later. */
 const RING_SECONDS = 20;
 
@@ -28,7 +23,6 @@ let home: ReturnType<typeof tempHome>;
 let relay: Relay;
 let ws: string[];
 let client: RelayClient;
-let databases = 0;
 
 beforeAll(async () => {
   home = tempHome();
@@ -45,42 +39,17 @@ afterAll(async () => {
   home?.remove();
 });
 
-interface Trader {
-  readonly node: LightNodeApi;
-  readonly did: string;
-  readonly cell: string;
-}
-
-async function trader(): Promise<Trader> {
-  const store = await openIndexedDbStore(`reclaim-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
-  await node.connect(ws);
-  return { node, did: c.did, cell: (await node.openCell()).id };
-}
-
-const form = (offer: number, want: number): TradeForm => ({
-  zone: 'market',
-  offer: String(offer),
-  want: { kind: 'computrons', amount: String(want) },
-  expiresIn: 10,
-});
-
-const balance = async (t: Trader) => BigInt((await t.node.cells()).find((c) => c.id === t.cell)!.balance);
-
 describe('taking an escrow back from the wallet', () => {
   it('after the desk vanished with the escrows in: refused before the deadline, returned in full after', async () => {
-    const [a, b] = [await trader(), await trader()];
+    const [a, b] = [await trader(ws), await trader(ws)];
     const c = person(91);
     const cCell = (await client.openCell(c.did, saltOf(91))).id;
     const desk = intentClient(client.call, nobleEd25519);
     const before = [await balance(a), await balance(b)];
     const cBefore = (await client.cell(cCell))!.balance;
 
-    await a.node.postIntent(form(10, 30));
-    await b.node.postIntent(form(20, 10));
+    await a.node.postIntent(form('market', 10, 30));
+    await b.node.postIntent(form('market', 20, 10));
     await desk.post(
       await signIntent(
         {
@@ -121,6 +90,7 @@ describe('taking an escrow back from the wallet', () => {
     expect(await codeOf(a.node.reclaimEscrow(ring.id))).toBe('E_NOT_YET_VALID');
     expect(await codeOf(a.node.reclaimEscrow('ab'.repeat(32)))).toBe('E_NOT_FOUND');
 
+    const warned = vi.spyOn(console, 'warn');
     relay.desk.close();
     // The desk answers nothing now; the wallet still shows the ring it holds an escrow in.
     const shown = (await a.node.trades('market')).rings;
@@ -128,6 +98,10 @@ describe('taking an escrow back from the wallet', () => {
 
     const wait = (shown[0]!.deadline + 1) * 1000 - Date.now();
     await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+    // The watchers kept asking the closed desk every second; each said so once, not every time.
+    const watching = warned.mock.calls.filter(([m]) => String(m).startsWith('trade: watching rings failed'));
+    warned.mockRestore();
+    expect(watching).toHaveLength(2);
     const back = await a.node.reclaimEscrow(ring.id);
     expect(back).toMatchObject({ ring: ring.id, cell: a.cell, amount: '10', balance: String(before[0]) });
     expect(await balance(a)).toBe(before[0]);

@@ -1,8 +1,11 @@
 /**
  * Rings on a federation: four real relays (`dregg relay --federation`, child processes on loopback)
- * whose genesis funds eight people and gives each member its coordinator cell. Each participant posts
+ * whose genesis funds twelve people and gives each member its coordinator cell. Each participant posts
  * through, reads from and approves at a different relay; one member coordinates the ring, its turns go
- * through the federation's order, and every relay ends on the same ledger root.
+ * through the federation's order, and every relay ends on the same ledger root. The coordinator
+ * SIGKILLed mid-ring and started again resumes the ring from its journal: it settles or is refunded
+ * exactly once, one root everywhere. (A coordinator that stays down is not survived: no other member
+ * takes its zone over — core/docs/intents.md, "Not yet".)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nobleEd25519 as ed } from '../../src/crypto/ed25519.ts';
@@ -16,16 +19,15 @@ import { ringTerms, until } from './fixtures.ts';
 
 /** Seconds a ring has on these relays: enough to settle on a loaded machine, short for the no-show. */
 const RING_SECONDS = 30;
+const RELAY_ENV = { DREGG_RELAY_RING_SECONDS: String(RING_SECONDS) };
 let fed: Fed;
 const desks: IntentClient[] = [];
 
 beforeAll(async () => {
-  fed = await federation(4, 8, {
+  fed = await federation(4, 12, {
     cells: (members) => members.map((m) => ({ owner: m.did, salt: COORDINATOR_SALT, balance: 0n })),
   });
-  await Promise.all(
-    fed.members.map((m) => fed.start(m.index, { DREGG_RELAY_RING_SECONDS: String(RING_SECONDS) })),
-  );
+  await Promise.all(fed.members.map((m) => fed.start(m.index, RELAY_ENV)));
   for (const i of [0, 1, 2, 3]) desks.push(intentClient((await fed.client(i)).call, ed));
 }, 150_000);
 
@@ -81,8 +83,9 @@ async function postRing(people: readonly Payer[], round: number): Promise<Intent
       ),
     ),
   );
-  // Each through its own relay: the others hear it on the zone's gossip.
-  await Promise.all(intents.map((intent, k) => desks[k]!.post(intent)));
+  // Each through its own relay: the others hear it on the zone's gossip. A post is idempotent, so
+  // one whose connection dropped is sent again.
+  await Promise.all(intents.map((intent, k) => patiently('the post', () => desks[k]!.post(intent))));
   return intents;
 }
 
@@ -96,11 +99,13 @@ const ringAt = (k: number, p: Payer, intents: readonly Intent[], phase?: string)
 
 async function commitAt(k: number, p: Payer, ring: RingView, intent: Intent): Promise<Pledge> {
   const client = await fed.client(k);
-  return desks[k]!.commit(ring, intentId(intent), p, {
+  // The reads may be asked again; the commitment is sent once (its salt is in the pledge).
+  const state = await patiently('the cell and head', async () => ({
     ledger: client.info.ledger,
     cell: (await client.cell(p.cell))!,
     head: await client.head(p.did),
-  });
+  }));
+  return desks[k]!.commit(ring, intentId(intent), p, state);
 }
 
 async function balancesEverywhere(people: readonly Payer[]): Promise<bigint[][]> {
@@ -168,4 +173,59 @@ describe('rings on a federation of four relays', () => {
     for (const row of await balancesEverywhere(people)) expect(row).toEqual(people.map(() => BALANCE));
     for (const i of [0, 1, 2, 3]) expect((await fed.health(i)).supplyDelta).toBe('0');
   }, 180_000);
+
+  it('the coordinator SIGKILLed after two reveals and started again: the ring ends exactly once, one root everywhere', async () => {
+    const people = fed.payers.slice(8, 12);
+    const intents = await postRing(people, 3);
+    const views = await Promise.all(people.map((p, k) => ringAt(k, p, intents)));
+    const j = fed.members.findIndex((m) => m.did === views[0]!.coordinator);
+    expect(j).toBeGreaterThanOrEqual(0);
+    const pledges = await Promise.all(people.map((p, k) => commitAt(k, p, views[k]!, intents[k]!)));
+    await ringAt(0, people[0]!, intents, 'revealing');
+    // The two participants not at the coordinator's relay escrow (their relays put it to the coordinator).
+    const early = [0, 1, 2, 3].filter((k) => k !== j).slice(0, 2);
+    for (const k of early) await desks[k]!.reveal(pledges[k]!);
+    const half = await ringAt(early[0]!, people[early[0]!]!, intents);
+    expect(half.escrowed).toHaveLength(2);
+
+    await fed.relays[j]!.kill();
+    await fed.start(j, RELAY_ENV);
+    desks[j] = intentClient((await fed.client(j)).call, ed);
+    // The rest reveal once the coordinator answers again (before the ring's cutoff, it settles; a
+    // restart slower than the cutoff leaves it refunded at resume: either way once).
+    for (const k of [0, 1, 2, 3].filter((x) => !early.includes(x)))
+      await patiently('the late reveal', () =>
+        desks[k]!.reveal(pledges[k]!).then(
+          () => true,
+          (e: unknown) => {
+            if (isDreggError(e, 'E_STALE') || isDreggError(e, 'E_EXISTS')) return true;
+            throw e;
+          },
+        ),
+      );
+    const ended = await Promise.all(
+      people.map((p, k) =>
+        patiently(
+          `the ring's end at relay ${k}`,
+          async () => {
+            const r = await ringAt(k, p, intents);
+            const s = r.state;
+            if (s.phase === 'settled') return `settled by ${s.receipt.turn}`;
+            return s.phase === 'aborted' && s.refund !== undefined
+              ? `refunded by ${s.refund.turn}`
+              : undefined;
+          },
+          (RING_SECONDS + 60) * 1000,
+        ),
+      ),
+    );
+    // Every relay tells the same ending, by the same turn of the coordinator.
+    expect(new Set(ended).size).toBe(1);
+    const settled = ended[0]!.startsWith('settled');
+    console.info(`the ring after the coordinator's restart: ${ended[0]}`);
+    await sameRoot();
+    const expected = settled ? GAINS.map((g) => BALANCE + g) : people.map(() => BALANCE);
+    for (const row of await balancesEverywhere(people)) expect(row).toEqual(expected);
+    for (const i of [0, 1, 2, 3]) expect((await fed.health(i)).supplyDelta).toBe('0');
+  }, 240_000);
 });

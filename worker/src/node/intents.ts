@@ -242,6 +242,8 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
   /** Rings that ended (or whose desk went silent) with this node's escrow possibly still out. */
   const due = new Map<string, { pledge: Pledge; did: string; view: RingView }>();
   let cancel: (() => void) | undefined;
+  /** What the last failed round of the watcher met (a code), so that a desk gone quiet is logged once. */
+  let trouble: string | undefined;
   let clientOf: { relay: RelayClient; desk: IntentClient } | undefined;
 
   const desk = (): IntentClient => {
@@ -277,9 +279,14 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
           }
         }
       }
+      if (trouble !== undefined) console.info('trade: the relay answers about rings again');
+      trouble = undefined;
     } catch (e) {
-      // Offline or a refused call: keep the pledges and try again on the next round.
-      console.warn('trade: watching rings failed', e);
+      // Offline or a refused call: keep the pledges and try again on the next round. Logged when the
+      // trouble starts or changes, not every round (a closed desk stays closed for minutes).
+      const what = isDreggError(e) ? e.code : String(e);
+      if (what !== trouble) console.warn('trade: watching rings failed', e);
+      trouble = what;
     }
     if (pledges.size > 0) cancel = o.schedule(WATCH_MS, () => void watch());
   }
