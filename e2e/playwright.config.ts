@@ -5,6 +5,8 @@ import { chromiumLaunchOptions } from './tests/chromium.ts';
 export default defineConfig({
   testDir: './tests',
   testMatch: '**/*.spec.ts',
+  // The dashboard is built once per run (web/dist), for every spec that serves it.
+  globalSetup: './global-setup.ts',
   timeout: 120_000,
   workers: 1,
   reporter: process.env.CI ? 'list' : 'line',

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
-import { build, createServer } from 'vite';
+import { createServer } from 'vite';
 import { formatSturdyRef } from '../../core/src/captp/sturdy.ts';
 import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
@@ -31,7 +31,6 @@ let served: ServedDashboard;
 test.beforeAll(async () => {
   test.setTimeout(120_000);
   mkdirSync(SCREENS, { recursive: true });
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
   home = mkdtempSync(join(tmpdir(), 'cipherclerk-e2e-dashboard-'));
   relay = await spawnRelay({
     home,

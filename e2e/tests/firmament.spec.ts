@@ -10,7 +10,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, type Page, test } from '@playwright/test';
-import { build } from 'vite';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -37,7 +36,6 @@ function startLauncher(origin: string): Promise<string> {
 test.beforeAll(async () => {
   test.setTimeout(120_000);
   mkdirSync(SCREENS, { recursive: true });
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
   served = await serveDashboard({ dir: DIST });
   line = await startLauncher(new URL(served.url).origin);
 });

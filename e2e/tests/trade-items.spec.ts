@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, expect, type Page, test } from '@playwright/test';
-import { build } from 'vite';
 import { ed25519PublicKey, nobleEd25519 } from '../../core/src/crypto/ed25519.ts';
 import { didKeyFromEd25519 } from '../../core/src/encoding/did-key.ts';
 import { intentClient } from '../../core/src/intents/client.ts';
@@ -24,7 +23,6 @@ import { connectRelay } from '../../core/src/net/client.ts';
 import { type Relay, startRelay } from '../../core/src/node/relay/relay.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const PASS = 'a long unlock passphrase';
 /** Seconds a ring has once found: both approvals fit; the take-back case waits this long, plus a second of grace. */
 const RING_SECONDS = 25;
@@ -36,7 +34,6 @@ let served: ServedDashboard;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
   home = mkdtempSync(join(tmpdir(), 'cipherclerk-e2e-trade-items-'));
   relay = await startRelay({
     home,

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, expect, type Page, test } from '@playwright/test';
-import { build } from 'vite';
 import { nobleEd25519 } from '../../core/src/crypto/ed25519.ts';
 import { intentClient } from '../../core/src/intents/client.ts';
 import { signIntent } from '../../core/src/intents/intent.ts';
@@ -20,7 +19,6 @@ import { connectRelay } from '../../core/src/net/client.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const PASS = 'a long unlock passphrase';
 /** Seconds a ring has to settle once the relay finds it: the refund case waits this long. */
 const RING_SECONDS = 45;
@@ -32,7 +30,6 @@ let served: ServedDashboard;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
   home = mkdtempSync(join(tmpdir(), 'cipherclerk-e2e-trade-'));
   // The relay child inherits these: two zones (one ring each) and a short ring window.
   process.env.DREGG_RELAY_ZONES = 'market,bazaar';
