@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519PublicKey } from '../../src/crypto/ed25519.ts';
+import type { CborMap } from '../../src/encoding/cbor.ts';
 import { didKeyFromEd25519 } from '../../src/encoding/did-key.ts';
 import { turnWitness } from '../../src/proofs/turn-proof.ts';
 import { type Effect, effectsFromValue, type Permission } from '../../src/turns/effects.ts';
@@ -118,7 +119,7 @@ describe('set-permissions with an owner', () => {
   it('the decoder types its refusals: a malformed or unusable owner, an empty change', async () => {
     const w = await world();
     const id = await entry(w);
-    const bad = [
+    const bad: CborMap[] = [
       { type: 'set-permissions', cell: id, owner: 'did:web:example.com' },
       { type: 'set-permissions', cell: id, owner: 42 },
       // The right shape, but no Ed25519 point: nobody could ever act for it.
