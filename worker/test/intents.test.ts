@@ -3,7 +3,8 @@
  * in this process (SQLite, libp2p over loopback WebSocket). Each posts an intent signed in the node;
  * the relay finds the 3-ring; each approves from a cell of its own; the watchers reveal; everyone
  * sees it settled and balances move as the intents said. A participant who never approves leaves
- * everyone refunded at the cutoff. Withdrawal, form refusals, and the solver run locally.
+ * everyone refunded at the cutoff. A name bought in a ring: its entry cell leaves the seller's cells
+ * and joins the buyer's, who sets its records. Withdrawal, form refusals, and the solver run locally.
  */
 import { nobleEd25519 } from '@cipherclerk/core';
 import { intentClient, signIntent } from '@cipherclerk/core/intents';
@@ -26,7 +27,7 @@ let ws: string[];
 beforeAll(async () => {
   home = tempHome();
   relay = await testRelay(home.dir, {
-    intents: { zones: ['market', 'noshow', 'local'], ringSeconds: RING_SECONDS, solveDelayMs: 20 },
+    intents: { zones: ['market', 'noshow', 'local', 'names'], ringSeconds: RING_SECONDS, solveDelayMs: 20 },
   });
   ws = relay.multiaddrs.filter((m) => m.includes('/ws/'));
 }, 60_000);
@@ -107,6 +108,56 @@ describe('ring trades from the wallet', () => {
       expect(done.outcome).toMatchObject({ kind: 'aborted', reason: expect.stringMatching(/deadline/) });
     }
     expect(await Promise.all([a, b, c].map(balance))).toEqual(before);
+  }, 120_000);
+
+  it('a wallet buys a name: its entry cell leaves the seller’s cells and joins the buyer’s, who sets its records', async () => {
+    const [seller, buyer] = [await trader(), await trader()];
+    const entry = (await seller.node.openCell()).id;
+    const fields = await seller.node.executeTurn(entry, [
+      { type: 'set-field', key: 'zone', value: 'names' },
+      { type: 'set-field', key: 'name', value: 'alice' },
+    ]);
+    await seller.node.submitTurn(fields.turn);
+    const name = { kind: 'name', zone: 'names', name: 'alice' } as const;
+    await seller.node.postIntent({
+      zone: 'names',
+      offer: name,
+      want: { kind: 'computrons', amount: '25' },
+      expiresIn: 10,
+    });
+    await buyer.node.postIntent({ zone: 'names', offer: '30', want: name, expiresIn: 10 });
+    const ring = await ringOf(seller, 'names');
+    expect(ring.grants).toMatchObject([{ ownership: true, fields: { zone: 'names', name: 'alice' } }]);
+    expect((await ringOf(buyer, 'names')).receives).toMatch(/entry cell/);
+    // The entry changes hands whole, so it cannot also be the cell the seller receives into.
+    expect(await codeOf(seller.node.approveRing(ring.id, entry, [entry]))).toBe('E_ARGUMENT');
+    const before = await Promise.all([seller, buyer].map(balance));
+    await seller.node.approveRing(ring.id, seller.cell, [entry]);
+    await buyer.node.approveRing(ring.id, buyer.cell);
+    for (const t of [seller, buyer]) await ringOf(t, 'names', 'settled');
+
+    const bought = await until('the entry among the buyer’s cells', async () =>
+      (await buyer.node.cells()).find((c) => c.id === entry),
+    );
+    expect(bought).toMatchObject({ owner: buyer.did, mine: true });
+    expect(bought.fields).toEqual(
+      expect.arrayContaining([
+        { name: 'zone', value: 'names' },
+        { name: 'name', value: 'alice' },
+      ]),
+    );
+    expect((await seller.node.cells()).map((c) => c.id)).toEqual([seller.cell]);
+    const after = await Promise.all([seller, buyer].map(balance));
+    expect(after.map((x, i) => x - before[i]!)).toEqual([25n, -25n]);
+    const use = await buyer.node.executeTurn(entry, [{ type: 'set-field', key: 'to', value: 'bob' }]);
+    await buyer.node.submitTurn(use.turn);
+    expect((await buyer.node.cells()).find((c) => c.id === entry)!.fields).toContainEqual({
+      name: 'to',
+      value: 'bob',
+    });
+    expect(
+      await codeOf(seller.node.executeTurn(entry, [{ type: 'set-field', key: 'to', value: 'alice' }])),
+    ).toBe('E_DENIED');
   }, 120_000);
 
   it('withdraws, refuses bad forms, and finds locally a ring the relay cannot settle', async () => {

@@ -1,15 +1,16 @@
 /**
  * The ledger form of every exchange item, and what a participant in a ring owes (decisions in
- * core/docs/intents.md, "Escrows"). Computrons are escrowed as an obligation; every other settleable
- * item is a capability — a handle in a c-list — escrowed as a revocable grant into the ring's escrow
- * cell and delegated on to the receiver, attenuated by what it wants:
+ * core/docs/intents.md, "Escrows"). Computrons are escrowed as an obligation; a name is its entry
+ * cell itself, whose ownership moves into the coordinator's custody and on to the receiver; every
+ * other settleable item is a capability — a handle in a c-list — escrowed as a revocable grant into
+ * the ring's escrow cell and delegated on to the receiver, attenuated by what it wants:
  *
  * | item | handle to | offered caveats (the escrow carries them all) | wanted caveats (appended on delivery) |
  * |---|---|---|---|
  * | capability | any cell of the giver's (or a handle it holds) | the offer's caveats | the want's caveats |
  * | service S, n units | a cell of the giver's whose field `service` is S | `actions: [pipelined-send]`, `budget` n under S's id | the same, with the wanted units |
  * | storage b bytes, s seconds | a cell whose field `service` is `storage` | the same as service `storage`, b·s byte-seconds | the wanted byte-seconds |
- * | name N in zone Z | a cell whose fields `zone`, `name` are Z, N | `actions: [set-field]` | the same |
+ * | name N in zone Z | ownership of a cell whose fields `zone`, `name` are Z, N | — | — |
  *
  * A wrapped asset has no balance on this ledger yet, so a ring trading one is refused (`E_UNSUPPORTED`).
  */
@@ -28,6 +29,8 @@ import type { Ring } from './solver.ts';
 export interface LedgerForm {
   readonly caveats: readonly Caveat[];
   readonly fields: Readonly<Record<string, string>>;
+  /** The item is the cell itself (a name's entry): its ownership moves, no handle is made. */
+  readonly ownership?: true;
 }
 
 /** One non-computron item a participant owes the ring: escrowed as a grant, delivered as a delegation. */
@@ -41,6 +44,11 @@ export interface Grant {
   readonly wanted: readonly Caveat[];
   /** Fields the handle's target cell must carry (a service's name, a namespace entry). */
   readonly fields: Readonly<Record<string, string>>;
+  /**
+   * A name: the giver's escrow moves the entry cell's ownership to the coordinator (custody), the
+   * settling turn on to the receiver's agent, an abort back to the giver; `offered`/`wanted` are empty.
+   */
+  readonly ownership: boolean;
 }
 
 /** What one participant owes: computrons (possibly 0) escrowed as one obligation, and grants. */
@@ -78,10 +86,7 @@ export function ledgerForm(item: ExchangeItem): LedgerForm {
       return serviceForm('storage', byteSeconds);
     }
     case 'name':
-      return {
-        caveats: [{ t: 'actions', actions: ['set-field'] }],
-        fields: { zone: item.zone, name: item.name },
-      };
+      return { caveats: [], fields: { zone: item.zone, name: item.name }, ownership: true };
     case 'asset':
       throw new DreggError(
         'E_UNSUPPORTED',
@@ -117,7 +122,14 @@ export function ringOwes(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<
       }
       const o = ledgerForm(offer);
       const w = ledgerForm(want);
-      grants.push({ offer, want, offered: o.caveats, wanted: w.caveats, fields: o.fields });
+      grants.push({
+        offer,
+        want,
+        offered: o.caveats,
+        wanted: w.caveats,
+        fields: o.fields,
+        ownership: o.ownership === true,
+      });
     }
     owes.set(leg.from, { computrons, grants });
   }
@@ -163,5 +175,26 @@ export function escrowedHandleProblem(
         why: `The escrowed capability cannot be delegated on by the escrow until the deadline (${c.t})`,
       };
   }
+  return undefined;
+}
+
+/**
+ * Why a name's entry cell, as it lies after the giver's escrow turn, cannot stand for `g`, as a blame
+ * code and a reason; `undefined` when it can: the coordinator must now own it, and it must carry the
+ * entry's fields.
+ */
+export function custodyProblem(
+  cell: Cell | undefined,
+  g: Grant,
+  coordinator: string,
+): { code: ErrorCode; why: string } | undefined {
+  if (cell === undefined || cell.owner !== coordinator)
+    return {
+      code: 'E_INSUFFICIENT',
+      why: "The escrow did not hand the name's entry cell to the coordinator",
+    };
+  for (const [k, v] of Object.entries(g.fields))
+    if (cell.fields[k] !== v)
+      return { code: 'E_INSUFFICIENT', why: `The escrowed entry cell does not carry ${k} = ${v}` };
   return undefined;
 }

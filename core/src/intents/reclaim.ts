@@ -7,12 +7,14 @@
  *
  * Everything needed is in the pledge: the escrow turn names the cell, the amount and the deadline, and
  * the obligation's id follows from the turn (the first object its first effect creates); so do the
- * revocation channels of any capabilities escrowed with it, which the same turn trips.
+ * revocation channels of any capabilities escrowed with it, which the same turn trips. A name handed
+ * to the coordinator (custody) is not the giver's to take back: only the coordinator returns it.
  */
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
 import { type LedgerView, nextTurn, type Signer } from '../router/cells.ts';
 import { objectIdOf } from '../turns/context.ts';
+import type { Effect } from '../turns/effects.ts';
 import { type Turn, turnSigningDigest } from '../turns/turn.ts';
 import type { Pledge } from './client.ts';
 
@@ -32,23 +34,23 @@ export interface Escrow {
 const RECLAIM_VALIDITY = 600;
 
 /**
- * The escrow a pledged turn creates: one obligation from a cell, then any revocable grants
- * (`escrowTurn`). `E_INVALID` for a turn that is not an escrow; `E_UNSUPPORTED` for one that escrows
- * capabilities alone: nothing in a reclaiming turn could then fail if the ring had settled, and
- * tripping the grants' channels would take back what the receiver was given (the giver can trip them
- * itself with `revoke-delegation`, knowingly).
+ * The escrow a pledged turn creates: one obligation from a cell, then any revocable grants and names
+ * handed into custody (`escrowTurn`). `E_INVALID` for a turn that is not an escrow; `E_UNSUPPORTED`
+ * for one without computrons: nothing in a reclaiming turn could then fail if the ring had settled,
+ * and tripping the grants' channels would take back what the receiver was given (the giver can trip
+ * them itself with `revoke-delegation`, knowingly).
  */
 export function escrowOf(pledge: Pick<Pledge, 'turn'>): Escrow {
   const [e, ...grants] = pledge.turn.effects;
-  if (e?.type === 'grant-capability')
+  if (e?.type === 'grant-capability' || custody(e))
     throw new DreggError(
       'E_UNSUPPORTED',
-      'This escrow holds capabilities only: if the ring never settled, revoke them yourself',
+      'This escrow holds capabilities or names only: if the ring never settled, revoke them yourself; a name comes back from the coordinator',
     );
   if (
     e?.type !== 'create-obligation' ||
     e.from.startsWith('$') ||
-    grants.some((g) => g.type !== 'grant-capability' || g.revocable !== true)
+    grants.some((g) => !custody(g) && (g.type !== 'grant-capability' || g.revocable !== true))
   )
     throw new DreggError('E_INVALID', 'That turn is not an escrow: one obligation from a cell, then grants');
   const digest = turnSigningDigest(pledge.turn);
@@ -58,9 +60,16 @@ export function escrowOf(pledge: Pick<Pledge, 'turn'>): Escrow {
     amount: e.amount,
     due: e.due,
     // A revocable grant's channel is the second object its effect makes (turns/apply/capabilities.ts).
-    channels: grants.map((_, i) => objectIdOf(digest, i + 1, 1)),
+    channels: grants.flatMap((g, i) => (custody(g) ? [] : [objectIdOf(digest, i + 1, 1)])),
   };
 }
+
+/** A name handed to the coordinator: its entry cell's ownership moved, nothing else. */
+const custody = (e: Effect | undefined): boolean =>
+  e?.type === 'set-permissions' &&
+  e.owner !== undefined &&
+  e.permissions === undefined &&
+  e.lifecycle === undefined;
 
 /**
  * The payer's turn taking its escrow back into its cell: `E_NOT_YET_VALID` before the deadline (the

@@ -6,20 +6,25 @@
  *  2. **Reveal and escrow.** Once every participant has committed, each reveals its turn. The
  *     coordinator checks it opens the commitment, is signed by the intent's agent, and escrows at least
  *     what the ring promises: one `create-obligation` from the participant's cell to the ring's escrow
- *     cell, due at the deadline, for the computrons it owes, then one revocable `grant-capability` into
- *     the escrow cell per other item (escrow.ts: every item but computrons is a capability on the
- *     ledger). Then it executes it — the value is locked, out of the payer's reach — and reads back
- *     each granted handle: it must carry every offered caveat and narrow to what the receiver wants.
+ *     cell, due at the deadline, for the computrons it owes, then per other item one revocable
+ *     `grant-capability` into the escrow cell (escrow.ts: a capability on the ledger) or, for a name,
+ *     one `set-permissions` moving its entry cell's ownership to the coordinator (custody). Then it
+ *     executes it — the value is locked, out of the payer's reach — and reads back each granted
+ *     handle (it must carry every offered caveat and narrow to what the receiver wants) and each
+ *     entry cell (now the coordinator's, carrying the name's fields).
  *     A reveal that does not open its commitment, escrows less than promised, or cannot execute, names
  *     its participant (with the signed commitment as evidence) and aborts the ring.
  *  3. **Settle.** When every escrow is in, ONE turn of the escrow cell pays every leg out of its
  *     obligation (and hands back any excess) and delegates every escrowed handle to its receiver,
- *     attenuated by the wanted caveats, dropping the escrow's own copy: the executor applies a turn
- *     atomically, so the ring settles whole or not at all.
+ *     attenuated by the wanted caveats, dropping the escrow's own copy, and moves each name's entry
+ *     cell to its receiver's agent: the executor applies a turn atomically, so the ring settles whole
+ *     or not at all.
  *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every obligation to
- *     its payer and drops every escrowed handle. Should the coordinator vanish, each obligation falls
- *     due at the deadline and its payer takes it back alone (the executor lets the debtor collect a due
- *     obligation), and each giver trips its grant's revocation channel: no escrow is ever stuck.
+ *     its payer, drops every escrowed handle and gives each entry cell back to its giver. Should the
+ *     coordinator vanish, each obligation falls due at the deadline and its payer takes it back alone
+ *     (the executor lets the debtor collect a due obligation), and each giver trips its grant's
+ *     revocation channel; a name in custody stays with the coordinator (it is trusted for custody as
+ *     for the escrow cell).
  *
  * The coordinator owns the escrow cell (its id is `cellId(coordinator, ringId)`, known in advance), so it
  * is trusted not to pay the escrow elsewhere before the deadline — the same trust the relay already
@@ -39,7 +44,7 @@ import type { Effect, Source } from '../turns/effects.ts';
 import type { Executor } from '../turns/executor.ts';
 import type { Receipt } from '../turns/receipt.ts';
 import { encodeTurn, signTurn, type Turn } from '../turns/turn.ts';
-import { escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
+import { custodyProblem, escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
 import type { Intent } from './intent.ts';
 import type { Ring } from './solver.ts';
 
@@ -131,6 +136,8 @@ export function ringPayments(ring: Ring, intents: ReadonlyMap<string, Intent>): 
 
 export interface Settlement {
   readonly id: string;
+  /** The coordinator's did:key: it owns the escrow cell, and takes names into custody. */
+  readonly coordinator: string;
   readonly escrowCell: string;
   readonly deadline: number;
   /** From then on the ring is aborted (`expire`); before `deadline`, so the escrow can still refund it. */
@@ -140,12 +147,25 @@ export interface Settlement {
   /** Everything each intent must escrow: the computrons, and a grant per other item. */
   readonly owes: ReadonlyMap<string, Owes>;
   state(): SettlementState;
-  /** Which intents have committed, and which have escrowed (in the order they did). */
-  progress(): { readonly committed: readonly SignedCommitment[]; readonly escrowed: readonly string[] };
+  /**
+   * Which intents have committed, and which have escrowed (in the order they did); and the names'
+   * entry cells taken into custody, by the intent that gave them.
+   */
+  progress(): {
+    readonly committed: readonly SignedCommitment[];
+    readonly escrowed: readonly string[];
+    readonly custody: readonly Custody[];
+  };
   commit(c: SignedCommitment): Promise<void>;
   reveal(intent: string, turn: Turn, salt: Uint8Array): Promise<void>;
   /** At or after the cutoff: aborts an unfinished ring and returns every escrow. */
   expire(now: number): Promise<void>;
+}
+
+/** A name's entry cell the coordinator took into custody from the giving intent. */
+export interface Custody {
+  readonly intent: string;
+  readonly cell: string;
 }
 
 export interface SettlementOptions {
@@ -186,22 +206,34 @@ export async function openSettlement(
   await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
 
   const commitments = new Map<string, SignedCommitment>();
-  /** intent -> what it escrowed: the obligation (if it owes computrons) and the escrow cell's slots. */
+  /**
+   * intent -> what it escrowed: the obligation (if it owes computrons), the escrow cell's slots (its
+   * capabilities, in order) and the entry cells in custody (its names, in order).
+   */
   const escrows = new Map<
     string,
-    { obligation?: { id: string; amount: bigint; payer: string }; slots: readonly number[] }
+    {
+      obligation?: { id: string; amount: bigint; payer: string };
+      slots: readonly number[];
+      custody: readonly string[];
+    }
   >();
+  const agentOf = (intent: string): string => intents.get(intent)!.by;
   let state: SettlementState = { phase: 'committing', committed: 0 };
 
-  /** Returns every obligation to its payer and drops every escrowed handle, in one turn. */
+  /**
+   * Returns every obligation to its payer, drops every escrowed handle and gives every entry cell in
+   * custody back to its giver, in one turn.
+   */
   const abort = async (reason: string, blame?: Blame): Promise<void> => {
     state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
     const undo: Effect[] = [];
-    for (const e of escrows.values()) {
+    for (const [intent, e] of escrows) {
       const ob = e.obligation;
       if (ob !== undefined)
         undo.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount });
       for (const slot of e.slots) undo.push({ type: 'revoke-capability', cell: escrowCell, slot });
+      for (const cell of e.custody) undo.push({ type: 'set-permissions', cell, owner: agentOf(intent) });
     }
     if (undo.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, undo) };
   };
@@ -218,11 +250,17 @@ export async function openSettlement(
         if (ob.amount > due)
           effects.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount - due });
       }
-      owes.get(intent)!.grants.forEach((g, i) => {
-        const slot = e.slots[i]!;
-        effects.push({ type: 'grant-capability', source: { slot }, to: payee, caveats: g.wanted });
-        dropped.push({ type: 'revoke-capability', cell: escrowCell, slot });
-      });
+      const grants = owes.get(intent)!.grants;
+      grants
+        .filter((g) => !g.ownership)
+        .forEach((g, i) => {
+          const slot = e.slots[i]!;
+          effects.push({ type: 'grant-capability', source: { slot }, to: payee, caveats: g.wanted });
+          dropped.push({ type: 'revoke-capability', cell: escrowCell, slot });
+        });
+      // A name goes to the receiving participant's agent: the one its intent and commitment name.
+      for (const cell of e.custody)
+        effects.push({ type: 'set-permissions', cell, owner: agentOf(payeeOf.get(intent)!) });
     }
     try {
       // Delegations first, then the escrow's own copies go: it keeps no authority once settled.
@@ -252,20 +290,32 @@ export async function openSettlement(
       )
         return false;
     }
-    return effects
-      .slice(hasObligation ? 1 : 0)
-      .every((e) => e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true);
+    return effects.slice(hasObligation ? 1 : 0).every((e, i) =>
+      w.grants[i]!.ownership
+        ? // Custody, nothing else: a cell of this ledger handed whole to the coordinator.
+          e.type === 'set-permissions' &&
+          e.owner === coordinator.did &&
+          !e.cell.startsWith('$') &&
+          e.permissions === undefined &&
+          e.lifecycle === undefined
+        : e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true,
+    );
   };
 
   return {
     id,
+    coordinator: coordinator.did,
     escrowCell,
     deadline: o.deadline,
     cutoff,
     owed,
     owes,
     state: () => state,
-    progress: () => ({ committed: [...commitments.values()], escrowed: [...escrows.keys()] }),
+    progress: () => ({
+      committed: [...commitments.values()],
+      escrowed: [...escrows.keys()],
+      custody: [...escrows].flatMap(([intent, e]) => e.custody.map((cell) => ({ intent, cell }))),
+    }),
 
     async commit(c) {
       if (state.phase !== 'committing')
@@ -280,7 +330,8 @@ export async function openSettlement(
       const receiving = ledger.cell(c.cell);
       if (receiving === undefined) refuse('E_NOT_FOUND', `No cell ${c.cell} to receive into`);
       const giver = ring.legs.find((l) => l.to === c.intent)!.from;
-      if (owes.get(giver)!.grants.length > 0 && receiving!.permissions['grant-capability'] !== 'anyone')
+      const handles = owes.get(giver)!.grants.some((g) => !g.ownership);
+      if (handles && receiving!.permissions['grant-capability'] !== 'anyone')
         refuse('E_DENIED', 'The cell receiving a capability must accept grants from anyone');
       commitments.set(c.intent, c);
       state =
@@ -305,7 +356,7 @@ export async function openSettlement(
       if (turn.agent !== intent.by || !escrowShaped(turn, w))
         return blame(
           'E_INSUFFICIENT',
-          `The escrow must be ${w.computrons > 0n ? `one obligation of at least ${w.computrons} computrons to the ring's escrow cell, due at the deadline, then ` : ''}${w.grants.length} revocable grant(s) into the escrow cell`,
+          `The escrow must be ${w.computrons > 0n ? `one obligation of at least ${w.computrons} computrons to the ring's escrow cell, due at the deadline, then ` : ''}per other item a revocable grant into the escrow cell, or its name's entry cell handed to the coordinator (${w.grants.length} in all)`,
         );
       let receipt: Receipt;
       try {
@@ -318,22 +369,36 @@ export async function openSettlement(
         );
       }
       const first = w.computrons > 0n ? 1 : 0;
-      const slots = w.grants.map((_, i) => (receipt.results[first + i] as { slot: number }).slot);
+      const slots: number[] = [];
+      const custody: string[] = [];
+      w.grants.forEach((g, i) => {
+        const effect = turn.effects[first + i]!;
+        if (g.ownership) custody.push((effect as { cell: string }).cell);
+        else slots.push((receipt.results[first + i] as { slot: number }).slot);
+      });
       const e = turn.effects[0];
       escrows.set(intentId, {
         ...(first === 1 && e?.type === 'create-obligation'
           ? { obligation: { id: String(receipt.results[0]), amount: e.amount, payer: e.from } }
           : {}),
         slots,
+        custody,
       });
-      // What was granted is judged as it now lies in the escrow cell; a bad grant is dropped on abort.
+      // What was given is judged as it now lies on the ledger; a bad grant is dropped, and an entry
+      // cell in custody given back, on abort.
       const held = ledger.cell(escrowCell)?.clist;
-      for (const [i, g] of w.grants.entries()) {
-        const h = held?.get(slots[i]!);
-        const problem =
-          h === undefined
-            ? { code: 'E_INSUFFICIENT' as const, why: 'The escrowed capability is not in the escrow cell' }
-            : escrowedHandleProblem(h, g, ledger.cell(h.target.id), receipt.at, o.deadline);
+      let slot = 0;
+      let entry = 0;
+      for (const g of w.grants) {
+        let problem: { code: ErrorCode; why: string } | undefined;
+        if (g.ownership) problem = custodyProblem(ledger.cell(custody[entry++]!), g, coordinator.did);
+        else {
+          const h = held?.get(slots[slot++]!);
+          problem =
+            h === undefined
+              ? { code: 'E_INSUFFICIENT', why: 'The escrowed capability is not in the escrow cell' }
+              : escrowedHandleProblem(h, g, ledger.cell(h.target.id), receipt.at, o.deadline);
+        }
         if (problem !== undefined) return blame(problem.code, problem.why);
       }
       state = { phase: 'revealing', escrowed: escrows.size };
@@ -374,7 +439,8 @@ async function ledgerTurn(
 
 /**
  * What a participant escrows: the computrons it owes, and for each grant it owes (in order) the
- * capability it gives — ownership of one of its cells, or a handle it holds in a slot of its cell.
+ * capability it gives — ownership of one of its cells, or a handle it holds in a slot of its cell; for
+ * a name, the entry cell itself (`{cell}`), whose ownership goes to the coordinator.
  */
 export interface EscrowPlan {
   readonly computrons: bigint;
@@ -384,12 +450,13 @@ export interface EscrowPlan {
 /**
  * Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves): an
  * obligation of the computrons (a bare amount escrows computrons only), then a revocable grant of each
- * capability into the escrow cell carrying the offered caveats.
+ * capability into the escrow cell carrying the offered caveats, or for a name its entry cell handed
+ * to the coordinator. `E_ARGUMENT` for a name given from a slot (a handle is not the entry).
  */
 export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
   ledger: SettlementLedger,
-  s: Pick<Settlement, 'escrowCell' | 'deadline'>,
+  s: Pick<Settlement, 'escrowCell' | 'deadline' | 'coordinator'>,
   what: bigint | EscrowPlan,
   ed: Ed25519,
 ): Promise<Turn> {
@@ -403,7 +470,13 @@ export function escrowTurn(
       amount: plan.computrons,
       due: s.deadline,
     });
-  for (const { grant, source } of plan.grants ?? [])
+  for (const { grant, source } of plan.grants ?? []) {
+    if (grant.ownership) {
+      if (!('cell' in source))
+        throw new DreggError('E_ARGUMENT', 'A name is given as its entry cell, not as a handle in a slot');
+      effects.push({ type: 'set-permissions', cell: source.cell, owner: s.coordinator });
+      continue;
+    }
     effects.push({
       type: 'grant-capability',
       source,
@@ -411,5 +484,6 @@ export function escrowTurn(
       caveats: grant.offered,
       revocable: true,
     });
+  }
   return ledgerTurn(ledger, p, effects, s.deadline, ed);
 }

@@ -18,7 +18,7 @@ import { invalidWire as bad, exactFields } from '../encoding/fields.ts';
 import { DreggError, decoding, type ErrorCode, ErrorCodes } from '../errors.ts';
 import { encodeReceipt, type Receipt, receiptFromCbor } from '../turns/receipt.ts';
 import { decodeIntent, encodeIntent, type Intent, intentId, MAX_INTENT_BYTES } from './intent.ts';
-import type { Blame, SettlementState, SignedCommitment } from './settle.ts';
+import type { Blame, Custody, SettlementState, SignedCommitment } from './settle.ts';
 import type { Ring } from './solver.ts';
 import { isZone } from './zones.ts';
 
@@ -224,6 +224,8 @@ export interface RingView {
   /** Intents that have committed (their signed commitments) and escrowed. */
   readonly committed: readonly SignedCommitment[];
   readonly escrowed: readonly string[];
+  /** Names' entry cells the coordinator took into custody, by giving intent (a hint: the ledger is the judge). */
+  readonly custody: readonly Custody[];
   readonly state: SettlementState;
 }
 
@@ -313,25 +315,32 @@ function ringToCbor(r: RingView): CborMap {
     owed: [...r.owed].map(([id, amount]) => [id, amount]),
     committed: r.committed.map(commitmentToCbor),
     escrowed: [...r.escrowed],
+    // Left out when empty, so a ring without names encodes as before.
+    ...(r.custody.length > 0 ? { custody: r.custody.map((c) => [c.intent, c.cell]) } : {}),
     state: stateToCbor(r.state),
   };
 }
 
 function ringFromCbor(v: CborValue | undefined): RingView {
   const what = 'ring view';
-  const m = checkMap(v, what, [
-    'id',
-    'coord',
-    'escrow',
-    'deadline',
-    'cutoff',
-    'legs',
-    'intents',
-    'owed',
-    'committed',
-    'escrowed',
-    'state',
-  ]);
+  const m = checkMap(
+    v,
+    what,
+    [
+      'id',
+      'coord',
+      'escrow',
+      'deadline',
+      'cutoff',
+      'legs',
+      'intents',
+      'owed',
+      'committed',
+      'escrowed',
+      'state',
+    ],
+    ['custody'],
+  );
   const legs = list(m.legs, what, MAX_RING_LENGTH).map((l) => {
     const [from, to, gives] = list(l, what, 3);
     return {
@@ -368,6 +377,13 @@ function ringFromCbor(v: CborValue | undefined): RingView {
     owed,
     committed: list(m.committed, what, MAX_RING_LENGTH).map((c) => commitmentFromCbor(c, what)),
     escrowed: list(m.escrowed, what, MAX_RING_LENGTH).map((x) => hex64(x, what)),
+    custody:
+      m.custody === undefined
+        ? []
+        : list(m.custody, what, MAX_RING_LENGTH * 8).map((c) => {
+            const [intent, cell] = list(c, what, 2);
+            return { intent: hex64(intent, what), cell: hex64(cell, what) };
+          }),
     state: stateFromCbor(m.state, what),
   };
 }

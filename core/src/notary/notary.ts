@@ -570,7 +570,11 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
             const event = await readEvent(seen.seq);
             // Keyed by cell id, so this is the cell's issue event: the same request, or a clash.
             if (event.issued !== balance) fail('E_EXISTS', `Cell ${id} was issued with another balance`);
-            return getCell(state, id);
+            // The id was derived from its first owner; the cell may have changed hands since.
+            const cell = getCell(state, id);
+            if (cell.owner !== owner)
+              fail('E_EXISTS', `Cell ${id} was opened for ${owner} and has changed hands`);
+            return cell;
           }
           const entry = await batcher.run<Entry>(() => {
             const step = genesisStep(ctx, owner, salt, balance);

@@ -76,6 +76,9 @@ export function turnWitness(
     if (ref !== cell.id) fail('E_INVALID', 'a proved turn changes only its acting cell');
   };
   for (const e of turn.effects) {
+    // The proved state has no owner: it is the registration's, which the relay keeps and checks.
+    if (e.type === 'set-permissions' && e.owner !== undefined)
+      fail('E_UNSUPPORTED', "a proved turn cannot move a cell's owner (a proved cell's owner is fixed)");
     switch (e.type) {
       case 'set-field':
         mine(e.cell);

@@ -48,6 +48,8 @@ export type Effect =
       cell: CellRef;
       permissions?: Partial<Record<EffectType, Permission>>;
       lifecycle?: Lifecycle;
+      /** A new owner (did:key): the cell's ownership moves, its id stays (ids are never re-derived). */
+      owner?: string;
     }
   | { type: 'set-verification-key'; cell: CellRef; key: string | null }
   | { type: 'transfer'; from?: CellRef; obligation?: string; to: CellRef; amount: bigint; via?: Via }
@@ -345,15 +347,18 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
       keys(['cell'], ['via']);
       return { type: 'increment-nonce', cell: r.cell('cell'), via: r.via() };
     case 'set-permissions': {
-      keys(['cell'], ['permissions', 'lifecycle']);
+      keys(['cell'], ['permissions', 'lifecycle', 'owner']);
       const lifecycle = opt(
         r,
         'lifecycle',
         (k) => r.pattern(k, /^(active|frozen)$/, 'active or frozen') as Lifecycle,
       );
       const p = permissions(r);
-      if (p === undefined && lifecycle === undefined) r.bad('permissions', 'or lifecycle is required');
-      return { type: 'set-permissions', cell: r.cell('cell'), permissions: p, lifecycle };
+      // Absent stays absent: a decoded turn must encode to the bytes its signer signed.
+      const owner = opt(r, 'owner', (k) => r.did(k));
+      if (p === undefined && lifecycle === undefined && owner === undefined)
+        r.bad('permissions', 'or lifecycle or owner is required');
+      return { type: 'set-permissions', cell: r.cell('cell'), permissions: p, lifecycle, owner };
     }
     case 'set-verification-key':
       keys(['cell'], ['key']);

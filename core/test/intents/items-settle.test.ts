@@ -1,7 +1,8 @@
 /**
  * Rings of every settleable item kind against the real executor: computrons escrowed as obligations,
- * capabilities, services, storage and names as revocable grants into the escrow cell, delegated on
- * attenuated by the receiver's want — all in one settling turn, or nothing.
+ * capabilities, services and storage as revocable grants into the escrow cell, delegated on
+ * attenuated by the receiver's want, names as their entry cells handed to the coordinator and on to
+ * the receiver — all in one settling turn, or nothing.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -380,7 +381,14 @@ describe('ring settlement of every item kind', () => {
           const plan = honest(st, id, p);
           if (how.get(id) !== 'short') return plan;
           if (plan.computrons > 0n) return { ...plan, computrons: plan.computrons - 1n };
-          const grants = plan.grants!.map((g) => ({ ...g, grant: short(g.grant) }));
+          // A name: a handle to the entry instead of the entry, or an entry cell without the fields.
+          const grants = plan.grants!.map((g) =>
+            !g.grant.ownership
+              ? { ...g, grant: short(g.grant) }
+              : legs[r.ids.indexOf(id)]!.small === 1
+                ? { ...g, grant: { ...g.grant, ownership: false } }
+                : { ...g, source: { cell: p.cell } },
+          );
           return { ...plan, grants };
         });
         for (const [id, rv] of reveals) {
@@ -401,7 +409,12 @@ describe('ring settlement of every item kind', () => {
         for (const [i, t] of terms.entries()) {
           const receiver = parties[(i + 1) % parties.length]!;
           const got = clist(x, receiver.cell).map(([, h]) => h);
-          if (!settled || t.offer.kind === 'computrons') {
+          // Every cell ends owned by an agent of the ring, never the coordinator: a name's entry by its
+          // receiver once settled, by its giver otherwise; everything else by its first owner.
+          const name = t.offer.kind === 'name';
+          expect(x.cell(parties[i]!.own)!.owner).toBe(name && settled ? receiver.did : parties[i]!.did);
+          expect(x.cell(parties[i]!.cell)!.owner).toBe(parties[i]!.did);
+          if (!settled || t.offer.kind === 'computrons' || name) {
             expect(got).toEqual([]);
             continue;
           }
@@ -426,6 +439,145 @@ describe('ring settlement of every item kind', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+});
+
+/** A 2-ring: the seller's name (its second cell carries the entry's fields) for the buyer's computrons. */
+async function nameForComputrons() {
+  const l = await ledger();
+  const seller = await l.party(1, { zone: 'market', name: 'alice' });
+  const buyer = await l.party(2);
+  const entry = { kind: 'name', zone: 'market', name: 'alice' } as const;
+  const r = await ringOf(
+    [seller, buyer],
+    [
+      { offer: entry, want: entry },
+      { offer: { kind: 'computrons', amount: 30n }, want: { kind: 'computrons', amount: 25n } },
+    ],
+  );
+  const s = await openSettlement(r.ring, r.byId, {
+    ledger: l.executor,
+    coordinator: l.coordinator,
+    ed,
+    deadline: DEADLINE,
+    cutoff: CUTOFF,
+  });
+  const set = (value: string): Effect[] => [{ type: 'set-field', cell: seller.own, key: 'to', value }];
+  return { l, seller, buyer, s, set, ...r };
+}
+
+describe('a name changes hands', () => {
+  it('a name one way, computrons the other: the buyer owns the entry and sets its records, the seller is refused', async () => {
+    const { l, seller, buyer, s, set, partyOf, ids } = await nameForComputrons();
+    const x = l.executor;
+    expect(s.owes.get(ids[0]!)!.grants).toMatchObject([{ ownership: true, offered: [], wanted: [] }]);
+    const reveals = await commitAll(l, s, partyOf, honest);
+    const rs = reveals.get(ids[0]!)!;
+    expect(rs.turn.effects).toEqual([
+      { type: 'set-permissions', cell: seller.own, owner: l.coordinator.did },
+    ]);
+    await s.reveal(ids[0]!, rs.turn, rs.salt);
+    // In custody: the coordinator owns the entry, the seller cannot touch it meanwhile.
+    expect(x.cell(seller.own)!.owner).toBe(l.coordinator.did);
+    expect(s.progress().custody).toEqual([{ intent: ids[0], cell: seller.own }]);
+    expect(await codeOf(l.act(seller, set('mine')))).toBe('E_DENIED');
+    const rb = reveals.get(ids[1]!)!;
+    await s.reveal(ids[1]!, rb.turn, rb.salt);
+    expect(s.state().phase).toBe('settled');
+
+    const moved = x.cell(seller.own)!;
+    expect(moved).toMatchObject({ owner: buyer.did, fields: { zone: 'market', name: 'alice' } });
+    expect(x.cell(seller.cell)!.balance).toBe(1025n);
+    expect(x.cell(buyer.cell)!.balance).toBe(975n);
+    // The buyer sets the entry's records, acts as it, can freeze it; the seller is refused every one.
+    await l.act(buyer, set('bob'));
+    expect(x.cell(seller.own)!.fields.to).toBe('bob');
+    expect(await codeOf(l.act(seller, set('alice')))).toBe('E_DENIED');
+    expect(await codeOf(l.act(seller, [{ type: 'increment-nonce', cell: seller.own }], seller.own))).toBe(
+      'E_DENIED',
+    );
+    expect(
+      await codeOf(l.act(seller, [{ type: 'set-permissions', cell: seller.own, owner: seller.did }])),
+    ).toBe('E_DENIED');
+    await l.act(buyer, [{ type: 'set-permissions', cell: seller.own, lifecycle: 'frozen' }]);
+    // The coordinator kept nothing.
+    expect(
+      x
+        .cells()
+        .filter((c) => c.owner === l.coordinator.did)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([l.coordinator.cell, l.coordinator.own, s.escrowCell].sort());
+  });
+
+  it('a no-show returns the name to its giver in the refunding turn', async () => {
+    const { l, seller, s, set, partyOf, ids } = await nameForComputrons();
+    const reveals = await commitAll(l, s, partyOf, honest);
+    const rs = reveals.get(ids[0]!)!;
+    await s.reveal(ids[0]!, rs.turn, rs.salt);
+    expect(l.executor.cell(seller.own)!.owner).toBe(l.coordinator.did);
+    l.clock.set(CUTOFF * 1000);
+    await s.expire(CUTOFF);
+    expect(s.state()).toMatchObject({ phase: 'aborted' });
+    expect(l.executor.cell(seller.own)!.owner).toBe(seller.did);
+    await l.act(seller, set('still mine'));
+  });
+
+  it('a reveal that does not hand the entry over, or hands over a cell without its fields, is blamed; nothing stays in custody', async () => {
+    const cheats: [string, Escrow][] = [
+      // A handle to the entry instead of the entry.
+      [
+        'a handle',
+        (st, id, p) => {
+          const plan = honest(st, id, p);
+          return {
+            ...plan,
+            grants: plan.grants?.map((g) => ({ ...g, grant: { ...g.grant, ownership: false } })),
+          };
+        },
+      ],
+      // Its paying cell, which carries no zone or name.
+      [
+        'another cell',
+        (st, id, p) => {
+          const plan = honest(st, id, p);
+          return { ...plan, grants: plan.grants?.map((g) => ({ ...g, source: { cell: p.cell } })) };
+        },
+      ],
+    ];
+    for (const [what, cheat] of cheats) {
+      const { l, seller, buyer, s, partyOf, ids } = await nameForComputrons();
+      const reveals = await commitAll(l, s, partyOf, cheat);
+      const rb = reveals.get(ids[1]!)!;
+      await s.reveal(ids[1]!, rb.turn, rb.salt);
+      const rs = reveals.get(ids[0]!)!;
+      expect(await codeOf(s.reveal(ids[0]!, rs.turn, rs.salt)), what).toBe('E_INSUFFICIENT');
+      expect(s.state()).toMatchObject({ phase: 'aborted', blame: { intent: ids[0], agent: seller.did } });
+      for (const p of [seller, buyer]) {
+        expect(l.executor.cell(p.cell)!.owner).toBe(p.did);
+        expect(l.executor.cell(p.own)!.owner).toBe(p.did);
+      }
+      expect(l.executor.cell(buyer.cell)!.balance).toBe(1000n);
+    }
+  });
+
+  it('an escrow of computrons and a name takes back the computrons only; a name alone is not the giver’s to reclaim', async () => {
+    const l = await ledger();
+    const p = await l.party(7, { zone: 'market', name: 'p' });
+    const escrowCell = l.coordinator.cell;
+    const turn = await turnOf(l.executor, p, p.cell, [
+      { type: 'create-obligation', from: p.cell, to: escrowCell, amount: 40n, due: DEADLINE },
+      { type: 'set-permissions', cell: p.own, owner: l.coordinator.did },
+      { type: 'grant-capability', source: { cell: p.cell }, to: escrowCell, caveats: [], revocable: true },
+    ]);
+    const escrowed = await l.executor.submit(turn);
+    const escrow = escrowOf({ turn });
+    expect(escrow).toMatchObject({ cell: p.cell, amount: 40n });
+    expect(escrow.channels).toEqual([(escrowed.results[2] as { channel: string }).channel]);
+    const alone = await turnOf(l.executor, p, p.cell, [
+      { type: 'set-permissions', cell: p.own, owner: l.coordinator.did },
+    ]);
+    expect(await codeOf(() => escrowOf({ turn: alone }))).toBe('E_UNSUPPORTED');
+  });
 });
 
 const computronsOf = (want: ExchangeItem) => (want.kind === 'computrons' ? want.amount : 0n);

@@ -92,6 +92,30 @@ describe('idempotency', () => {
   });
 });
 
+describe('a cell that changes hands', () => {
+  it('keeps its id through a restart, and is not re-opened for its first owner (E_EXISTS)', async () => {
+    const path = dir.path(`n${files++}.sqlite`);
+    const store = await openStore(path);
+    const b = await bench(store);
+    const [alice, bob] = b.people;
+    const salt = '5a'.repeat(32);
+    const entry = await b.notary.genesis(alice.did, salt, 10n);
+    await b.notary.submit(await b.turn(alice, [{ type: 'set-permissions', cell: entry.id, owner: bob.did }]));
+    expect(b.notary.cell(entry.id)!.owner).toBe(bob.did);
+    const height = b.notary.height();
+    expect(await codeOf(b.notary.genesis(alice.did, salt, 10n))).toBe('E_EXISTS');
+    expect(b.notary.height()).toBe(height);
+    await b.notary.close();
+    await store.close();
+    const reopened = await openStore(path);
+    const c = await bench(reopened);
+    expect(c.notary.cell(entry.id)).toMatchObject({ id: entry.id, owner: bob.did });
+    expect(await codeOf(c.notary.genesis(alice.did, salt, 10n))).toBe('E_EXISTS');
+    await c.notary.close();
+    await reopened.close();
+  });
+});
+
 describe('refusals', () => {
   it('lets one of two spends of the same cell state win and refuses the other as stale', async () => {
     const b = await bench(await fresh(), { batch: { maxDelayMs: 5 } });

@@ -386,6 +386,8 @@ export interface TradeGrantView {
   /** The restrictions escrowed, and what the receiver gets (those and the wanted ones). */
   readonly escrowed: readonly string[];
   readonly delivered: readonly string[];
+  /** A name: the chosen cell itself changes hands (custody by the coordinator, then the receiver's). */
+  readonly ownership: boolean;
 }
 
 /** A ring one of this node's intents is in, as this node sees its part. */

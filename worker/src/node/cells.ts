@@ -62,7 +62,11 @@ export function cellView(cell: Cell, me: string): CellView {
   };
 }
 
-/** The node's own cells at this relay, in the order they were opened. */
+/**
+ * The node's own cells at this relay, in the order they were opened (or bought). A cell remembered
+ * here that the ledger says has changed hands (a name sold in a ring) is not listed: it is listed
+ * again should it come back (an aborted ring returns it).
+ */
 export async function ownCells(store: Store, client: RelayClient, me: string): Promise<CellView[]> {
   const entries = await store.list('cells', { prefix: `${client.info.relay}/` });
   const ordered = entries
@@ -74,10 +78,19 @@ export async function ownCells(store: Store, client: RelayClient, me: string): P
       const kept = await readProvedCell(store, c.id);
       if (kept !== undefined) return { ...cellView(kept, me), proved: true };
       const cell = await client.cell(c.id);
-      return cell === undefined ? undefined : cellView(cell, me);
+      return cell === undefined || cell.owner !== me ? undefined : cellView(cell, me);
     }),
   );
   return cells.filter((c) => c !== undefined);
+}
+
+/** Remembers `id` among this node's cells at the relay (a cell it came to own); idempotent. */
+export async function rememberCell(store: Store, client: RelayClient, id: string): Promise<void> {
+  const key = `${client.info.relay}/${id}`;
+  if ((await store.get('cells', key)) !== undefined) return;
+  await store.transact([
+    { op: 'put', collection: 'cells', key, value: encoder.encode(JSON.stringify({ id, at: Date.now() })) },
+  ]);
 }
 
 /** Opens a fresh cell for this agent on the relay's ledger, with a random salt, and remembers it. */

@@ -131,6 +131,7 @@ function grantView(g: Grant): TradeGrantView {
     fields: g.fields,
     escrowed: describeCaveats(g.offered),
     delivered: describeCaveats([...g.offered, ...g.wanted]),
+    ownership: g.ownership,
   };
 }
 
@@ -175,8 +176,9 @@ export function tradeView(
   const receives = into.gives.map((g) => {
     const want = myIntent.wants[g.want]!;
     const grant = incoming.find((x) => x.want === want);
-    return grant === undefined
-      ? describeItem(want)
+    if (grant === undefined) return describeItem(want);
+    return grant.ownership
+      ? `${describeItem(want)} — its entry cell, yours to own`
       : `${describeItem(want)} — a capability: ${describeCaveats([...grant.offered, ...grant.wanted]).join('; ')}`;
   });
   const base = {
@@ -220,6 +222,8 @@ export interface TradeDeskOptions {
   readonly emit: (event: NodeEvent) => void;
   /** Runs `run` after `ms`; returns the cancel. */
   readonly schedule: (ms: number, run: () => void) => () => void;
+  /** Remembers a cell this agent came to own (a name's entry bought in a ring) among its cells. */
+  readonly adopt: (cell: string) => Promise<void>;
 }
 
 export interface TradeDesk {
@@ -252,6 +256,20 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     return clientOf.desk;
   };
 
+  /**
+   * After a settled ring: the entry cells of the names this agent received, which the ledger now
+   * says are its own, join its cells. The ring view only says where to look; the ledger decides.
+   */
+  async function adoptNames(r: RingView, did: string): Promise<void> {
+    const mine = [...r.intents].find(([, i]) => i.by === did)?.[0];
+    const giver = r.ring.legs.find((l) => l.to === mine)?.from;
+    const relay = o.online();
+    for (const c of r.custody) {
+      if (c.intent !== giver) continue;
+      if ((await relay.cell(c.cell))?.owner === did) await o.adopt(c.cell);
+    }
+  }
+
   /** One round of the watcher: reveal where everyone has committed, report what moved on. */
   async function watch(): Promise<void> {
     cancel = undefined;
@@ -271,6 +289,7 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
             p.phase = r.state.phase;
             o.emit({ type: 'trade', ring: r.id, phase: r.state.phase });
           }
+          if (r.state.phase === 'settled') await adoptNames(r, p.did);
           if (r.state.phase === 'settled' || r.state.phase === 'aborted') {
             pledges.delete(r.id);
             // Aborted without a refund of ours (the refund failed, the desk gave up): ours to take back.
@@ -363,6 +382,12 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
         const from = await relay.cell(gives[i]!);
         if (from === undefined || from.owner !== a.did)
           throw new DreggError('E_NOT_FOUND', 'Give capabilities to your own cells only');
+        // The entry cell changes hands whole: paying from it would hand over the escrow's source too.
+        if (g.ownership && from.id === paying.id)
+          throw new DreggError(
+            'E_ARGUMENT',
+            `${describeItem(g.offer)} is given from a cell other than the one you pay from`,
+          );
         for (const [k, v] of Object.entries(g.fields))
           if (from.fields[k] !== v)
             throw new DreggError(

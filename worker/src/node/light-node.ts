@@ -52,6 +52,7 @@ import {
   openCell,
   ownCells,
   receiptChain,
+  rememberCell,
   submitBuilt,
   submitProvedBuilt,
 } from './cells.ts';
@@ -374,7 +375,13 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     await writeProvedCell(store, proof.next);
   }
 
-  const trade = tradeDesk({ online: () => online(), agent: () => agent(), emit, schedule });
+  const trade = tradeDesk({
+    online: () => online(),
+    agent: () => agent(),
+    emit,
+    schedule,
+    adopt: (cell) => rememberCell(store, online(), cell),
+  });
 
   function setRelay(next: RelayView): RelayView {
     relay = next;

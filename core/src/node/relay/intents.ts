@@ -601,6 +601,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       owed: s.owed,
       committed: p.committed,
       escrowed: p.escrowed,
+      custody: p.custody,
       state: s.state(),
     };
   };

@@ -74,6 +74,13 @@ function ownerOnly(ctx: TurnContext, id: string, what: 'set-permissions' | 'set-
     throw new DreggError('E_DENIED', `Only the owner may ${what.replace('-', ' ')}`);
 }
 
+/**
+ * Sets permissions and the lifecycle, and moves ownership when `owner` is given. The id stays what it
+ * was (derived from the creator at creation, never re-derived). Moving the owner clears the
+ * verification key: it was the old owner's delegate, and a sold cell must not stay usable by the
+ * seller's session key. Handles granted on the cell earlier are not touched (they end only through
+ * their own revocation channels, which stay their issuers').
+ */
 export function setPermissions(ctx: TurnContext, e: EffectOf<'set-permissions'>): null {
   const id = ctx.cellId(e.cell);
   ownerOnly(ctx, id, 'set-permissions');
@@ -83,7 +90,8 @@ export function setPermissions(ctx: TurnContext, e: EffectOf<'set-permissions'>)
       if (p === 'owner') delete permissions[effect as keyof typeof permissions];
       else permissions[effect as keyof typeof permissions] = p;
     }
-    return { permissions, lifecycle: e.lifecycle ?? c.lifecycle };
+    const moved = e.owner === undefined ? {} : { owner: e.owner, vk: null };
+    return { permissions, lifecycle: e.lifecycle ?? c.lifecycle, ...moved };
   });
   return null;
 }
