@@ -111,7 +111,7 @@ describe('ring trades from the wallet', () => {
   }, 120_000);
 
   it('a wallet buys a name: its entry cell leaves the seller’s cells and joins the buyer’s, who sets its records', async () => {
-    const [seller, buyer] = [await trader(), await trader()];
+    const [seller, buyer] = [await trader(ws), await trader(ws)];
     const entry = (await seller.node.openCell()).id;
     const fields = await seller.node.executeTurn(entry, [
       { type: 'set-field', key: 'zone', value: 'names' },
