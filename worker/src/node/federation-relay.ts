@@ -93,10 +93,12 @@ export function federationRelay(link: FederationLink) {
       } catch (e) {
         // The committee may have changed since connect: the relay's certificates, fetched again, are
         // checked like the first ones (each signed by more than 2/3 of the committee before it).
+        // Kept only once a receipt checks out under them.
         const fresh = await relayCommittee(client);
-        if (fresh === undefined || fresh.transitions.length <= answer.transitions.length) throw e;
+        if (fresh === undefined) throw e;
+        const view = await link.receipt(bundle, { turn, transitions: fresh.transitions });
         served.set(client, fresh);
-        return link.receipt(bundle, { turn, transitions: fresh.transitions });
+        return view;
       }
     },
   };
