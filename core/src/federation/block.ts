@@ -8,7 +8,7 @@
  * H_federationBlockSigning(CBOR of every field but sig). `a` (the acks) is sorted ascending with no
  * repeats, so one block has one encoding. Payload items are {t: 'turn', b} (an encoded turn, opaque
  * here), {t: 'equivocation', c, x, y} (evidence: two blocks of creator c that do not observe each
- * other), {t: 'member', op, k} (a committee change proposal, ./membership.ts), {t: 'bridge', b} (an
+ * other), {t: 'member', op, k, a?} (a committee change proposal, with an added member's multiaddrs, ./membership.ts), {t: 'bridge', b} (an
  * encoded bridge claim, opaque here like a turn: ./bridge.ts `decodeClaim`).
  */
 import { type Ed25519, verifyEd25519Sync } from '../crypto/ed25519.ts';
@@ -33,7 +33,13 @@ export type PayloadItem =
       readonly first: Uint8Array;
       readonly second: Uint8Array;
     }
-  | { readonly kind: 'member'; readonly op: 'add' | 'remove'; readonly member: Uint8Array }
+  | {
+      readonly kind: 'member';
+      readonly op: 'add' | 'remove';
+      readonly member: Uint8Array;
+      /** Where an added member listens, as its endorser's operator gave it: every relay dials it. */
+      readonly multiaddrs?: readonly string[];
+    }
   | { readonly kind: 'bridge'; readonly claim: Uint8Array };
 
 export interface BlockBody {
@@ -60,6 +66,8 @@ export interface Block extends BlockBody {
 }
 
 const FED = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+/** Multiaddrs a `member` item names, at most (as a proposal: net/federation.ts MAX_PROPOSAL_ADDRS). */
+export const MAX_MEMBER_ADDRS = 8;
 
 function itemToCbor(item: PayloadItem): CborMap {
   switch (item.kind) {
@@ -68,7 +76,9 @@ function itemToCbor(item: PayloadItem): CborMap {
     case 'equivocation':
       return { t: 'equivocation', c: item.creator, x: item.first, y: item.second };
     case 'member':
-      return { t: 'member', op: item.op, k: item.member };
+      return item.multiaddrs === undefined || item.multiaddrs.length === 0
+        ? { t: 'member', op: item.op, k: item.member }
+        : { t: 'member', op: item.op, k: item.member, a: [...item.multiaddrs] };
     case 'bridge':
       return { t: 'bridge', b: item.claim };
   }
@@ -191,9 +201,20 @@ function itemFromCbor(v: CborValue): PayloadItem {
       return { kind: 'equivocation', creator: bytesField(v.c, 32, 'c'), first, second };
     }
     case 'member': {
-      fields(v, ['k', 'op', 't'], 'member item');
+      const a = v.a;
+      fields(v, a === undefined ? ['k', 'op', 't'] : ['a', 'k', 'op', 't'], 'member item');
       if (v.op !== 'add' && v.op !== 'remove') bad('op is add or remove');
-      return { kind: 'member', op: v.op, member: bytesField(v.k, 32, 'k') };
+      const member = bytesField(v.k, 32, 'k');
+      if (a === undefined) return { kind: 'member', op: v.op, member };
+      if (
+        v.op !== 'add' ||
+        !Array.isArray(a) ||
+        a.length === 0 ||
+        a.length > MAX_MEMBER_ADDRS ||
+        !a.every((x) => typeof x === 'string' && x.length > 0 && x.length < 512)
+      )
+        bad(`an added member's a lists 1 to ${MAX_MEMBER_ADDRS} multiaddrs`);
+      return { kind: 'member', op: v.op, member, multiaddrs: a as string[] };
     }
     case 'bridge': {
       fields(v, ['b', 't'], 'bridge item');

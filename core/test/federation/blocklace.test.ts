@@ -75,6 +75,12 @@ describe('blocks', () => {
       { p: [{ t: 'mystery' }] },
       { p: [{ t: 'turn', b: new Uint8Array(0) }] },
       { p: [{ t: 'member', op: 'upgrade', k: new Uint8Array(32) }] },
+      // An added member's addresses: 1 to 8 non-empty strings, and only with an add.
+      { p: [{ t: 'member', op: 'remove', k: new Uint8Array(32), a: ['/ip4/127.0.0.1/tcp/1'] }] },
+      { p: [{ t: 'member', op: 'add', k: new Uint8Array(32), a: [] }] },
+      { p: [{ t: 'member', op: 'add', k: new Uint8Array(32), a: [''] }] },
+      { p: [{ t: 'member', op: 'add', k: new Uint8Array(32), a: Array(9).fill('/dns4/a/tcp/1') }] },
+      { p: [{ t: 'member', op: 'add', k: new Uint8Array(32), a: [7] }] },
     ]) {
       let code: string | undefined;
       try {
@@ -84,6 +90,34 @@ describe('blocks', () => {
       }
       expect(code, JSON.stringify(Object.keys(patch))).toBe('E_INVALID');
     }
+  });
+
+  it("a member item round-trips with an added member's addresses, and without", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.array(fc.string({ minLength: 1, maxLength: 60 }), { maxLength: 8 }),
+        async (member, multiaddrs) => {
+          const item =
+            multiaddrs.length === 0
+              ? ({ kind: 'member', op: 'add', member } as const)
+              : ({ kind: 'member', op: 'add', member, multiaddrs } as const);
+          const b = await signBlock(
+            {
+              federation: FEDERATION,
+              epoch: 0,
+              creator: keys[0]!.member.publicKey,
+              seq: 0,
+              acks: [],
+              payload: [item],
+            },
+            keys[0]!.member.sign,
+          );
+          expect(decodeBlock(encodeBlock(b)).payload).toEqual([item]);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   it('garbage from a peer fails only with a typed error', () => {

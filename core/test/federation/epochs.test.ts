@@ -35,7 +35,17 @@ import { type Fed, federation, type Status, submitPatiently, transfer, until } f
 const DREGG = join(import.meta.dirname, '../../bin/dregg.js');
 const run = promisify(execFile);
 
-type EpochStatus = Status & { epoch: number; members: number; member: boolean; transitions: number };
+type EpochStatus = Status & {
+  epoch: number;
+  members: number;
+  member: boolean;
+  transitions: number;
+  unaddressed: string[];
+};
+
+/** Relay i's trust feed: the gossip score of each member peer it observes (/healthz `trust`). */
+const trustOf = async (i: number) =>
+  ((await fed.health(i)) as unknown as { trust: Record<string, number> }).trust;
 
 let fed: Fed;
 
@@ -167,6 +177,55 @@ describe('committee changes on four relays', () => {
     expect(refused).toBeInstanceOf(DreggError);
     expect((refused as DreggError).code).toBe('E_DENIED');
   }, 300_000);
+
+  it('relays killed after two committee changes restart in epoch 2, still dial the added member, and keep finalizing', async () => {
+    // Relay 1 (a genesis member) killed without warning: the other three of epoch 2's four finalize.
+    const [was] = await statuses([1], ([s]) => s!.epoch === 2 && s!.pending === 0, 'relay 1 settled');
+    await fed.relays[1]!.kill();
+    const during = await chains([0, 1], 2, (i) => [0, 2][i]!);
+    settled += during.length;
+    await fed.start(1);
+    // Back from its SQLite in epoch 2, with the certificates, the added member's address (learned from
+    // the ordered endorsements, not from its operator's command), and the old order as its prefix.
+    const [back] = await statuses(
+      [1],
+      ([s]) => s!.epoch === 2 && s!.settled >= was!.settled && s!.connected === 3,
+      'relay 1 back in epoch 2',
+    );
+    expect(back).toMatchObject({ member: true, members: 4, transitions: 2, unaddressed: [] });
+    // Relay 4, added in epoch 1 (not in the genesis): restarts from its own store, not by joining again.
+    await fed.relays[4]!.kill();
+    await fed.start(4);
+    const after = await chains([2, 3, 4, 5], 2, (i) => [0, 1, 2, 4][i]!);
+    settled += after.length;
+    const all = await agreeIn([0, 1, 2, 4], 2, settled);
+    for (const s of all)
+      expect(s).toMatchObject({ member: true, members: 4, transitions: 2, unaddressed: [] });
+    for (const i of [0, 1, 2, 4]) expect((await fed.health(i)).supplyDelta).toBe('0');
+    // Relay 3 never proposed the add, yet learned relay 4's address from the order; it follows, too.
+    const [three] = await statuses([3], ([s]) => s!.settled === settled, 'relay 3 following');
+    expect(three).toMatchObject({
+      epoch: 2,
+      member: false,
+      unaddressed: [],
+      orderDigest: all[0]!.orderDigest,
+    });
+  }, 300_000);
+
+  it('the trust feed scores the current committee: the added member in, the removed one out', async () => {
+    const peers = (i: number) => trustOf(i).then((t) => Object.keys(t).sort());
+    const others = (i: number) =>
+      [0, 1, 2, 4]
+        .filter((j) => j !== i)
+        .map((j) => fed.members[j]!.peerId)
+        .sort();
+    for (const i of [0, 1, 4]) {
+      const deadline = Date.now() + 20_000;
+      while ((await peers(i)).join() !== others(i).join() && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 250));
+      expect(await peers(i), `relay ${i}`).toEqual(others(i));
+    }
+  }, 60_000);
 
   it('a light client pinned at epoch 0 follows the certificates to an epoch-2 root, and refuses a forged one', async () => {
     const client = await fed.client(0);

@@ -130,6 +130,14 @@ describe('following a federation from a pinned committee across a committee chan
     const moved = f.accepted ? f.pin : pin;
     expect(followRoot(moved, await rootOf(next, root1.height + 1, [0, 1, 2])).accepted).toBe(false);
     expect(followRoot(moved, await rootOf(next, root1.height + 1, [0, 1, 2, 4])).accepted).toBe(true);
+    // A relay serves the certificates since genesis: a pin already at epoch 1 passes over the first.
+    expect(followRoot(moved, await rootOf(next, root1.height + 1, [0, 1, 2, 4]), [good]).accepted).toBe(true);
+    // But not over a forged one it would still need: from epoch 1, a hand-over signed by 2 of 5.
+    const later = committee(next.federation, 2, next.members.slice(0, 4));
+    const forgedLater = await transition(next, later, [0, 1]);
+    expect(
+      followRoot(moved, await rootOf(later, root1.height + 2, [0, 1, 2, 3]), [good, forgedLater]),
+    ).toMatchObject({ accepted: false, reason: expect.stringContaining('2 of 5') });
     // And the old committee no longer speaks for the federation.
     expect(followRoot(moved, await rootOf(sim.committee, root1.height + 2, [0, 1, 2, 3])).accepted).toBe(
       false,

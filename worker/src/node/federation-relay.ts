@@ -88,7 +88,18 @@ export function federationRelay(link: FederationLink) {
       const answer = served.get(client);
       if (answer === undefined) return undefined;
       const bundle = await fetchReceiptBundle(client, turn);
-      return link.receipt(bundle, { turn, transitions: answer.transitions });
+      try {
+        return await link.receipt(bundle, { turn, transitions: answer.transitions });
+      } catch (e) {
+        // The committee may have changed since connect: the relay's certificates, fetched again, are
+        // checked like the first ones (each signed by more than 2/3 of the committee before it).
+        // Kept only once a receipt checks out under them.
+        const fresh = await relayCommittee(client);
+        if (fresh === undefined) throw e;
+        const view = await link.receipt(bundle, { turn, transitions: fresh.transitions });
+        served.set(client, fresh);
+        return view;
+      }
     },
   };
 }

@@ -227,5 +227,7 @@ export async function proposalItem(
   if (p.op === 'add' && present) fail('E_EXISTS', 'That relay is a member already');
   if (p.op === 'remove' && !present) fail('E_NOT_FOUND', 'That relay is not a member');
   if (p.op === 'remove' && c.members.length === 1) fail('E_DENIED', 'The last member cannot be removed');
-  return { kind: 'member', op: p.op, member: p.member };
+  return p.op === 'add' && p.multiaddrs.length > 0
+    ? { kind: 'member', op: p.op, member: p.member, multiaddrs: p.multiaddrs }
+    : { kind: 'member', op: p.op, member: p.member };
 }

@@ -8,7 +8,8 @@
  * its vote; `root()` is the latest root more than 2/3 of the committee signed.
  *
  * Storage: the blocks are the log of record. Each block this relay accepts is written to its SQLite
- * (`federation-blocks`, in arrival order, which is an order the blocklace accepts), its own blocks
+ * (`federation-blocks` by epoch, in arrival order, which is an order the blocklace accepts:
+ * ./stored-blocks.ts), its own blocks
  * before they are published, so a restart never signs a second block at a seq it already used. The
  * ledger is a projection of the final order: on start it is rebuilt by replaying the stored blocks
  * through the blocklace, the order and settlement, which are deterministic, in a memory-only notary
@@ -38,7 +39,7 @@ import {
   signBlock,
   verifyBlockSignatureWith,
 } from '../../federation/block.ts';
-import { type Blocklace, createBlocklace, type Node } from '../../federation/blocklace.ts';
+import { createBlocklace, type Node } from '../../federation/blocklace.ts';
 import { type Committee, isMember, isSupermajority } from '../../federation/committee.ts';
 import { signTransition, type Transition } from '../../federation/light.ts';
 import { epochChange } from '../../federation/membership.ts';
@@ -80,10 +81,12 @@ import {
   pullTransitions,
 } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
+import { type CommitteeView, createMemberDirectory } from './members.ts';
+import { BLOCKS, blockKey, closedEpochs, migrateBlockKeys, readEpoch } from './stored-blocks.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
-  /** 12-digit arrival number -> encoded block */
-  'federation-blocks',
+  /** "<12-digit epoch>/<12-digit arrival number>" -> encoded block (./stored-blocks.ts) */
+  BLOCKS,
   ...EPOCH_COLLECTIONS,
 ]);
 
@@ -168,6 +171,8 @@ export interface FederationStatus {
   readonly dropped: number;
   /** Other members this relay is connected to and talks to (a partition shows here). */
   readonly connected: number;
+  /** Members of the current committee (keys, hex) whose multiaddrs this relay does not know. */
+  readonly unaddressed: readonly string[];
   readonly pending: number;
   /** Height of the latest root more than 2/3 of the committee signed (-1 before one). */
   readonly rootHeight: number;
@@ -188,6 +193,8 @@ export interface Federation {
   serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array>;
   /** The transition certificates since genesis, in epoch order (`federation/committee`). */
   transitions(): readonly Transition[];
+  /** The committee of the epoch this relay is in, with the members' addresses (./members.ts). */
+  committee(): CommitteeView;
   /** The operator's committee change: endorsed in this relay's next block; resolves to the epoch. */
   propose(p: Proposal): Promise<number>;
   /** Bridge claims and voids (./bridges.ts), when the genesis pins other federations. */
@@ -197,8 +204,6 @@ export interface Federation {
   status(): FederationStatus;
   stop(): Promise<void>;
 }
-
-const arrivalKey = (n: number): string => n.toString().padStart(12, '0');
 
 /** What a turn's next `prev` names in a federation: its receipt without the relay's own parts. */
 export function federationChainHash(federation: string) {
@@ -219,10 +224,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const publicKey = ed25519PublicKey(o.seed);
   const me = toHex(publicKey);
   const book = await openEpochBook(store, c);
-  const storedBlocks = await store.list('federation-blocks');
+  const directory = createMemberDirectory(genesis);
+  await migrateBlockKeys(store);
+  const hasStored = (await store.list(BLOCKS, { limit: 1 })).length > 0;
   // A relay the genesis does not name must be in a later committee: it replays from epoch 0 as an
   // observer and mines from the epoch that adds it.
-  if (!isMember(c, me) && storedBlocks.length === 0)
+  if (!isMember(c, me) && !hasStored)
     await book.adopt(
       await findJoinedEpoch(
         node,
@@ -274,8 +281,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let lace = createBlocklace(c);
   let orderer = createOrderer(lace);
   let miner = createMiner(lace, member);
-  /** Earlier epochs' blocklaces, kept to serve relays that are behind or joining. */
-  const retired = new Map<number, Blocklace>();
+  /** Earlier epochs' blocklaces, rebuilt from the store to serve relays that are behind or joining. */
+  const closed = closedEpochs({
+    store,
+    ed,
+    committeeAt: (e) => (e < c.epoch ? book.committeeAt(e) : undefined),
+  });
   /** Blocks of the next epoch that came before this relay's order reached the cut. */
   let early: Block[] = [];
   /** This epoch's ordered blocks carrying `member` items: endorsements add up until one is carried. */
@@ -390,7 +401,9 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         let end = start;
         while (end < current.length && current[end]!.wave === wave) end++;
         let group = current.slice(start, end);
-        endorsements.push(...group.filter((o) => o.node.block.payload.some((i) => i.kind === 'member')));
+        const endorsing = group.filter((o) => o.node.block.payload.some((i) => i.kind === 'member'));
+        endorsements.push(...endorsing);
+        for (const o of endorsing) directory.learn(o.node.block.payload);
         const change = epochChange(c, endorsements);
         // The block that carries the change is the epoch's last one settled.
         if (change !== undefined) group = group.filter((o) => o.position <= change.cut);
@@ -424,7 +437,6 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
    */
   async function enterEpoch(next: Committee, quiet: boolean): Promise<void> {
     const previous = c;
-    retired.set(previous.epoch, lace);
     c = next;
     lace = createBlocklace(c);
     orderer = createOrderer(lace);
@@ -475,7 +487,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let written: Promise<void> = Promise.resolve();
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
   function queueWrites(nodes: readonly Node[]): void {
-    for (const n of nodes) writes.push({ key: arrivalKey(stored++), value: encodeBlock(n.block) });
+    for (const n of nodes)
+      writes.push({ key: blockKey(n.block.epoch, stored++), value: encodeBlock(n.block) });
     if (writeTimer !== undefined || writes.length === 0) return;
     writeTimer = setTimeout(() => {
       flushWrites().catch((e) => log('error', 'storing federation blocks failed', { error: String(e) }));
@@ -492,9 +505,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       .catch(() => undefined)
       .then(async () => {
         if (batch.length > 0)
-          await store.transact(
-            batch.map((w) => ({ op: 'put' as const, collection: 'federation-blocks', ...w })),
-          );
+          await store.transact(batch.map((w) => ({ op: 'put' as const, collection: BLOCKS, ...w })));
       });
     return written;
   }
@@ -527,15 +538,26 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     }
   }
 
-  // Replay what this relay stored: the blocklace, the order and the ledger come back as they were.
-  const replayed = storedBlocks.map(({ value }) => decodeBlock(value));
+  // Replay what this relay stored, one epoch at a time: the blocklace, the order, the committee, the
+  // members' addresses and the ledger come back as they were, and each cut is made where it was.
+  let last = -1;
   for (let epoch = -1; epoch !== c.epoch; ) {
     epoch = c.epoch;
-    for (const block of replayed) if (block.epoch === epoch) take(block, 'store', true);
+    const { blocks, last: l } = await readEpoch(store, epoch);
+    last = Math.max(last, l);
+    for (const block of blocks) take(block, 'store', true);
     await settle(orderer.advance(), true);
   }
-  stored = replayed.length;
-  log('info', 'federation replayed', { blocks: lace.size(), ordered, settled: settlement.height() });
+  // Blocks of the next epoch, stored, whose cut the replay did not reach: held for it, as gossip's are.
+  const ahead = await readEpoch(store, c.epoch + 1);
+  early = ahead.blocks.slice(0, MAX_EARLY_BLOCKS);
+  stored = Math.max(last, ahead.last) + 1;
+  log('info', 'federation replayed', {
+    epoch: c.epoch,
+    blocks: lace.size(),
+    ordered,
+    settled: settlement.height(),
+  });
 
   // ---- gossip ------------------------------------------------------------------------------------
   const pubsub = node.services.pubsub;
@@ -607,7 +629,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   async function serveBlocks(request: Uint8Array, from: { peerId: string }): Promise<Uint8Array> {
     if (refused().has(from.peerId)) fail('E_DENIED', 'Not now');
     const q = decodeBlocksRequest(request);
-    const from_ = q.epoch === undefined || q.epoch === c.epoch ? lace : retired.get(q.epoch);
+    const from_ = q.epoch === undefined || q.epoch === c.epoch ? lace : await closed.lace(q.epoch);
     if (from_ === undefined) return encodeBlocksAnswer([]);
     const known = (ids: readonly Uint8Array[]) =>
       ids.map((id) => from_.get(toHex(id))).filter((n): n is Node => n !== undefined);
@@ -616,18 +638,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     return encodeBlocksAnswer(past.slice(0, MAX_BLOCKS_PER_ANSWER).map((n) => encodeBlock(n.block)));
   }
 
-  /** Members' addresses: the genesis's, and those the operator gave with an added member. */
-  const memberPeers = genesis.members
-    .filter((m) => toHex(m.key) !== me)
-    .map((m) => ({
-      key: toHex(m.key),
-      addrs: m.multiaddrs,
-      peer: m.multiaddrs.map((a) => a.split('/p2p/')[1]).find((p) => p !== undefined),
-    }));
+  /** Other relays whose addresses this relay knows: the genesis's, and added members' (./members.ts). */
+  const memberPeers = () => directory.known().filter((m) => m.key !== me);
 
   /** The members this relay has a connection to and does not refuse. */
   const connectedMembers = (): PeerId[] =>
-    memberPeers
+    memberPeers()
       .filter((m) => isMember(c, m.key) || !isMember(c, me))
       .map((m) => m.peer)
       .filter((p): p is string => p !== undefined && !refused().has(p))
@@ -687,12 +703,12 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       void node.hangUp(event.detail).catch(() => undefined);
       return;
     }
-    if (memberPeers.some((m) => m.peer === id)) void catchUp(event.detail);
+    if (memberPeers().some((m) => m.peer === id)) void catchUp(event.detail);
   };
   node.addEventListener('peer:connect', onConnect as never);
   async function dialMembers(): Promise<void> {
     const off = refused();
-    for (const m of memberPeers) {
+    for (const m of memberPeers()) {
       if (m.peer === undefined) continue;
       if (off.has(m.peer)) {
         for (const conn of node.getConnections(peerIdFromString(m.peer)))
@@ -700,7 +716,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         continue;
       }
       if (node.getConnections(peerIdFromString(m.peer)).length > 0) continue;
-      for (const a of m.addrs) {
+      for (const a of m.multiaddrs) {
         try {
           await node.dial(multiaddr(a), { signal: AbortSignal.timeout(3000) });
           break;
@@ -839,17 +855,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     receipts,
     serveBlocks,
     transitions: () => book.transitions(),
+    committee: () => directory.view(c),
     async propose(p) {
+      // The newcomer's addresses travel in the item: every relay learns them from the final order.
       const item = await proposalItem(p, { committee: c, publicKey, ed, now: Math.floor(Date.now() / 1000) });
-      if (item.kind === 'member' && item.op === 'add' && p.multiaddrs.length > 0) {
-        const key = toHex(item.member);
-        if (!memberPeers.some((m) => m.key === key))
-          memberPeers.push({
-            key,
-            addrs: p.multiaddrs,
-            peer: p.multiaddrs.map((a) => a.split('/p2p/')[1]).find((x) => x !== undefined),
-          });
-      }
       proposals.push(item);
       void tick();
       return c.epoch;
@@ -883,6 +892,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           .map((n) => ({ wave: n.round / WAVE_LENGTH, creator: n.creator })),
         dropped,
         connected: connectedMembers().length,
+        unaddressed: directory
+          .view(c)
+          .members.filter((m) => m.key !== me && m.multiaddrs.length === 0)
+          .map((m) => m.key),
         pending: pending.length,
         rootHeight: best?.height ?? -1,
         ...(bridges === undefined ? {} : { bridges: bridges.status() }),
@@ -893,6 +906,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       stopped = true;
       clearInterval(ticker);
       clearInterval(dialer);
+      closed.stop();
       node.removeEventListener('peer:connect', onConnect as never);
       pubsub.removeEventListener('message', onMessage as never);
       await settling.catch(() => undefined);

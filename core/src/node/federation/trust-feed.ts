@@ -1,6 +1,7 @@
 /**
  * EigenTrust fed by what this relay sees (core/docs/federation.md, "Reputation"): for every fellow
- * member, the gossip messages its own topic validators accepted and rejected from that peer (blocks
+ * member of the current committee (it follows committee changes: a removed member drops out of the
+ * peer set and an added one enters it at the next recompute), the gossip messages its own topic validators accepted and rejected from that peer (blocks
  * and root votes), whether this relay's blocklace holds equivocation evidence against the member, and
  * the fraction of time the peer was connected. Every few seconds it recomputes global trust
  * (core/src/federation/trust.ts `eigenTrust`, p uniform over the committee) and `appScore` answers
@@ -17,16 +18,14 @@
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { Libp2p, PeerId } from '@libp2p/interface';
-import { toHex } from '../../encoding/bytes.ts';
 import { eigenTrust, type GlobalTrust, gossipScore, type Observation } from '../../federation/trust.ts';
 import type { RelayServices } from '../../net/node.ts';
-import type { Genesis } from './genesis.ts';
+import type { CommitteeView } from './members.ts';
 
 /** How often global trust is recomputed by default (ms). */
 export const TRUST_EVERY_MS = 2000;
 
 export interface TrustFeedOptions {
-  readonly genesis: Genesis;
   readonly everyMs?: number;
   readonly now?: () => number;
 }
@@ -34,8 +33,15 @@ export interface TrustFeedOptions {
 export interface TrustFeed {
   /** Gossipsub's application-specific score of a peer (its id as text): pass to `createRelayNode`. */
   readonly appScore: (peerId: string) => number;
-  /** Starts observing: wraps the validators of `topics` and follows connections. */
-  attach(node: Libp2p<RelayServices>, topics: readonly string[], equivocators: () => readonly string[]): void;
+  /**
+   * Starts observing: wraps the validators of `topics` and follows connections. `committee` is the
+   * current epoch's (Federation.committee), read at every recompute.
+   */
+  attach(
+    node: Libp2p<RelayServices>,
+    topics: readonly string[],
+    sources: { committee: () => CommitteeView; equivocators: () => readonly string[] },
+  ): void;
   /** What this relay saw of each member peer so far. */
   observations(): ReadonlyMap<string, Observation>;
   /** Recomputes global trust now (also done every `everyMs`). */
@@ -44,6 +50,8 @@ export interface TrustFeed {
 }
 
 interface Seen {
+  /** When observing it began (attach, or the recompute that found it a member): uptime's span. */
+  readonly from: number;
   valid: number;
   invalid: number;
   /** Milliseconds connected before the current connection, and when that one began. */
@@ -51,37 +59,50 @@ interface Seen {
   since?: number;
 }
 
-export function createTrustFeed(o: TrustFeedOptions): TrustFeed {
+export function createTrustFeed(o: TrustFeedOptions = {}): TrustFeed {
   const now = o.now ?? Date.now;
-  /** member peer id -> the member's key (hex); a member without a /p2p/ address is not scored. */
-  const members = new Map<string, string>();
-  for (const m of o.genesis.members)
-    for (const a of m.multiaddrs) {
-      const peer = a.split('/p2p/')[1];
-      if (peer !== undefined) members.set(peer, toHex(m.key));
-    }
-  const seen = new Map<string, Seen>(
-    [...members.keys()].map((p) => [p, { valid: 0, invalid: 0, connectedMs: 0 }]),
-  );
+  /** Current member peer id -> the member's key (hex); a member without a /p2p/ address is not scored. */
+  let members = new Map<string, string>();
+  /** What was seen of each peer that has been a member while observed (kept across its epochs). */
+  const seen = new Map<string, Seen>();
   let trust: ReadonlyMap<string, number> = new Map();
   let me: string | undefined;
-  let started = now();
   let evidence: () => readonly string[] = () => [];
+  let committee: (() => CommitteeView) | undefined;
+  let connectedTo: (peer: string) => boolean = () => false;
   let timer: ReturnType<typeof setInterval> | undefined;
   let undo: (() => void)[] = [];
 
+  /** Rereads the committee: a new member's record starts, connected from now if it is. */
+  function follow(): void {
+    if (committee === undefined) return;
+    members = new Map(
+      committee()
+        .members.filter((m) => m.peer !== undefined)
+        .map((m) => [m.peer!, m.key]),
+    );
+    for (const peer of members.keys())
+      if (!seen.has(peer))
+        seen.set(peer, {
+          from: now(),
+          valid: 0,
+          invalid: 0,
+          connectedMs: 0,
+          ...(connectedTo(peer) ? { since: now() } : {}),
+        });
+  }
+
   function observations(): Map<string, Observation> {
     const t = now();
-    const span = Math.max(t - started, 1);
     const convicted = new Set(evidence());
     const out = new Map<string, Observation>();
     for (const [peer, s] of seen) {
-      if (peer === me) continue;
+      if (peer === me || !members.has(peer)) continue;
       const up = s.connectedMs + (s.since === undefined ? 0 : t - s.since);
       out.set(peer, {
         valid: s.valid,
         invalid: s.invalid,
-        uptime: Math.min(up / span, 1),
+        uptime: Math.min(up / Math.max(t - s.from, 1), 1),
         equivocated: convicted.has(members.get(peer)!),
       });
     }
@@ -89,6 +110,7 @@ export function createTrustFeed(o: TrustFeedOptions): TrustFeed {
   }
 
   function recompute(): GlobalTrust {
+    follow();
     const peers = [...members.keys()];
     const result = eigenTrust({
       peers,
@@ -101,17 +123,19 @@ export function createTrustFeed(o: TrustFeedOptions): TrustFeed {
 
   return {
     appScore: (peer) => gossipScore(trust, peer),
-    attach(node, topics, equivocators) {
+    attach(node, topics, sources) {
       me = node.peerId.toString();
-      started = now();
-      evidence = equivocators;
+      evidence = sources.equivocators;
+      committee = sources.committee;
+      connectedTo = (peer) => node.getConnections().some((c) => c.remotePeer.toString() === peer);
+      follow();
       const validators = node.services.pubsub.topicValidators;
       for (const topic of topics) {
         const inner = validators.get(topic);
         if (inner === undefined) continue;
         validators.set(topic, async (peer, message) => {
           const verdict = await inner(peer, message);
-          const s = seen.get(peer.toString());
+          const s = members.has(peer.toString()) ? seen.get(peer.toString()) : undefined;
           if (s !== undefined && verdict === TopicValidatorResult.Accept) s.valid++;
           else if (s !== undefined && verdict === TopicValidatorResult.Reject) s.invalid++;
           return verdict;

@@ -21,10 +21,12 @@
  * - **Federation mode.** When the relay is a member of a federation, every settlement turn (the
  *   escrow cell, each escrow, the settling or refunding turn) goes through the federation's order
  *   (`fed.submit`) and the desk reads cells and heads from its settled ledger. The coordinator key is
- *   then the member's own key, its cell `cellId(member did, COORDINATOR_SALT)` a genesis cell, so
- *   every member knows which members can coordinate. Each served zone has exactly one coordinating
- *   member (`zoneCoordinator`: among the members with a coordinator cell, in genesis order, the one at
- *   FNV-1a(zone) mod their count); it alone pools the zone, solves it and opens its rings, so two
+ *   then the member's own key, its cell `cellId(member did, COORDINATOR_SALT)` (a genesis cell, or
+ *   for a member added later one a turn creates), so every member knows which members can
+ *   coordinate. The members are the current epoch's committee (`fed.committee()`, read at each
+ *   choice): a removed member stops coordinating, an added one with a coordinator cell starts. Each
+ *   served zone has exactly one coordinating member (`zoneCoordinator`: among the members with a
+ *   coordinator cell, in committee order, the one at FNV-1a(zone) mod their count); it alone pools the zone, solves it and opens its rings, so two
  *   members never choose differently from pools gossip has not yet made equal. A member is a door to
  *   the others: `intent/post` and `intent/list` go to the zone's coordinator, `ring/list` gathers the
  *   agent's rings from every member, and `intent/withdraw`, `ring/commit` and `ring/reveal` for what
@@ -79,7 +81,6 @@ import type { Notary } from '../../notary/index.ts';
 import type { Store } from '../../store/store.ts';
 import { decodeTurn, encodeTurn } from '../../turns/turn.ts';
 import type { Federation } from '../federation/federation.ts';
-import type { Genesis } from '../federation/genesis.ts';
 import { journaledLedger, openDeskStore, type RingInput, type StoredRing } from './intent-store.ts';
 import type { Log } from './log.ts';
 
@@ -103,7 +104,7 @@ export interface IntentDeskOptions {
   readonly perAgent?: number;
   readonly perZone?: number;
   /** Federation mode: settle through the federation's order, coordinating the rings that fall to us. */
-  readonly federation?: { readonly fed: Pick<Federation, 'submit' | 'notary'>; readonly genesis: Genesis };
+  readonly federation?: { readonly fed: Pick<Federation, 'submit' | 'notary' | 'committee'> };
   /** Longest ring searched (default 6). */
   readonly maxRingLength?: number;
   /** How long the solver waits after a post for more (ms, default 50). */
@@ -171,7 +172,7 @@ function fnv1a(text: string): number {
 
 /**
  * The one member that coordinates `zone` (a served zone): among the members whose coordinator cell is
- * in the ledger, in genesis order, the one at FNV-1a(zone) mod their count. Every member reading the
+ * in the ledger, in committee order, the one at FNV-1a(zone) mod their count. Every member reading the
  * same ledger names the same one.
  */
 export function zoneCoordinator(
@@ -218,17 +219,25 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
   if (federated === undefined && notary.cell(cell) === undefined)
     await notary.genesis(did, COORDINATOR_SALT, 0n);
   const coordinator = { did, seed, cell };
-  const members: MemberDesk[] = (federated?.genesis.members ?? []).map((m) => ({
-    did: m.did,
-    cell: cellId(m.did, COORDINATOR_SALT),
-    peer: m.multiaddrs.map((a) => a.split('/p2p/')[1]).find((p) => p !== undefined),
-  }));
+  /** The current committee's members as possible coordinators, in committee order. */
+  const members = (): MemberDesk[] =>
+    (federated?.fed.committee().members ?? []).map((m) => ({
+      did: m.did,
+      cell: cellId(m.did, COORDINATOR_SALT),
+      ...(m.peer === undefined ? {} : { peer: m.peer }),
+    }));
   if (federated !== undefined && ledger.cell(cell) === undefined)
-    log('warn', 'this member has no coordinator cell in the federation genesis: it coordinates no ring', {
+    log('warn', 'this member has no coordinator cell (yet): it coordinates no ring until one exists', {
       owner: did,
       salt: COORDINATOR_SALT,
     });
-  const memberPeers = new Set(members.filter((m) => m.did !== did).flatMap((m) => m.peer ?? []));
+  /** The other members' libp2p peers, of the current committee. */
+  const memberPeers = (): Set<string> =>
+    new Set(
+      members()
+        .filter((m) => m.did !== did)
+        .flatMap((m) => m.peer ?? []),
+    );
 
   /** Open intents by id, and per served zone. */
   const pool = new Map<string, Pooled>();
@@ -297,7 +306,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
    */
   const coordinatorElsewhere = (zone: string): MemberDesk | undefined => {
     if (federated === undefined) return undefined;
-    const chosen = zoneCoordinator(zone, members, ledger);
+    const chosen = zoneCoordinator(zone, members(), ledger);
     if (chosen === undefined)
       throw new DreggError('E_UNSUPPORTED', 'No member of this federation has a coordinator cell');
     return chosen.did === did ? undefined : chosen;
@@ -556,7 +565,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
 
   /** In a federation, a question from outside the committee is also put to the other members. */
   const askMembers = (from?: RpcPeer) =>
-    federated !== undefined && (from === undefined || !memberPeers.has(from.peerId));
+    federated !== undefined && (from === undefined || !memberPeers().has(from.peerId));
 
   const call = (peer: string, op: RpcOp, request: Uint8Array, timeoutMs?: number) =>
     callRpc(o.node, peerIdFromString(peer), op, request, timeoutMs === undefined ? {} : { timeoutMs });
@@ -579,7 +588,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
    */
   async function askHolder(op: RpcOp, request: Uint8Array, from?: RpcPeer): Promise<Uint8Array> {
     if (!askMembers(from)) throw new DreggError('E_NOT_FOUND', 'Not held here');
-    const answers = await Promise.allSettled([...memberPeers].map((peer) => call(peer, op, request)));
+    const answers = await Promise.allSettled([...memberPeers()].map((peer) => call(peer, op, request)));
     for (const a of answers) if (a.status === 'fulfilled') return a.value;
     const refusal = answers.find(
       (a): a is PromiseRejectedResult => a.status === 'rejected' && !isDreggError(a.reason, 'E_NOT_FOUND'),
@@ -661,7 +670,7 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
       // A wallet's relay also asks the other members; a member's question is answered from here only.
       const others = askMembers(from)
         ? await Promise.all(
-            [...memberPeers].map((peer) =>
+            [...memberPeers()].map((peer) =>
               call(peer, INTENT_OPS.rings, request, LIST_MS).then(decodeRingList, (e) => {
                 log('debug', 'a member did not list its rings', { peer, error: String(e) });
                 return [];

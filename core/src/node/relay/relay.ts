@@ -138,7 +138,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const deposits = await openDeposits({ notary, inbox, ed, clock, seed: keys.signing });
     const revocations = await openRevocationLog(store);
 
-    const trust = config.federation && createTrustFeed({ genesis: config.federation.genesis });
+    const trust = config.federation && createTrustFeed();
     const node = await createRelayNode({
       ...(trust ? { appScore: trust.appScore } : {}),
       listen: [...config.listen],
@@ -172,7 +172,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       federation = fed;
       cleanup.push(() => fed.stop());
       const topics = federationTopics(config.federation.genesis.federation);
-      trust?.attach(node, Object.values(topics), () => fed.status().equivocators);
+      trust?.attach(node, Object.values(topics), {
+        committee: () => fed.committee(),
+        equivocators: () => fed.status().equivocators,
+      });
       cleanup.push(async () => trust?.stop());
     }
     // In federation mode every read of the ledger is of the settled final order.
@@ -248,7 +251,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       // In federation mode rings settle through the federation's order, not the relay's own notary.
       ...(federation === undefined || config.federation === undefined
         ? {}
-        : { federation: { fed: federation, genesis: config.federation.genesis } }),
+        : { federation: { fed: federation } }),
       node,
       ed,
       clock,
@@ -312,6 +315,14 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
           peers: node.getPeers().length,
           supplyDelta: audit.delta.toString(),
           ...(federation === undefined ? {} : { federation: federation.status() }),
+          // The gossip score the trust feed gives each member of the current committee it observes.
+          ...(trust
+            ? {
+                trust: Object.fromEntries(
+                  [...trust.observations().keys()].map((p) => [p, trust.appScore(p)]),
+                ),
+              }
+            : {}),
         };
       });
       const server = ops;
