@@ -87,7 +87,7 @@ function dishonest(c: RelayClient): RelayClient {
   return new Proxy(c, {
     get(target, name) {
       if (name !== 'call') return Reflect.get(target, name);
-      return async (op: typeof FEDERATION_OPS.receipt, request: Uint8Array) => {
+      return async (op: (typeof FEDERATION_OPS)[keyof typeof FEDERATION_OPS], request: Uint8Array) => {
         const answer = await target.call(op, request);
         if (doctoring === 'forged-handover')
           return op.name === FEDERATION_OPS.committee.name ? forgeHandover(answer) : answer;
