@@ -80,6 +80,7 @@ import {
   pullTransitions,
 } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
+import { createStages, type StageReport } from './stages.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
   /** 12-digit arrival number -> encoded block */
@@ -173,6 +174,8 @@ export interface FederationStatus {
   readonly rootHeight: number;
   /** With bridges (genesis `bridges`): amounts locked here and minted here, per other federation. */
   readonly bridges?: BridgeStatus;
+  /** Bench only (CIPHERCLERK_BENCH_STAGES): where latency went since the previous status (./stages.ts). */
+  readonly stages?: StageReport;
 }
 
 export interface Federation {
@@ -310,6 +313,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let stored = 0;
   let dropped = 0;
   let stopped = false;
+  const stages = createStages();
 
   // ---- roots -------------------------------------------------------------------------------------
   /** "<height>/<ledger root hex>" -> signer hex -> signature. */
@@ -352,6 +356,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     const list = waiters.get(hash);
     if (list === undefined) return;
     waiters.delete(hash);
+    stages?.answered(hash);
     for (const w of list) 'ok' in a ? w.resolve(a.ok) : w.reject(a.refused);
   }
 
@@ -381,6 +386,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
    */
   let settling: Promise<void> = Promise.resolve();
   function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
+    stages?.final(fresh.map((o) => o.node.key));
     settling = settling.then(async () => {
       // Ordered before a cut that an earlier call made: that epoch is closed.
       const epoch = c.epoch;
@@ -401,7 +407,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           settledTime = Math.max(settledTime, o.node.block.time ?? 0);
         }
         clock.set(settledTime * 1000);
+        const began = stages === undefined ? 0 : performance.now();
+        stages?.settling(group.map((o) => o.node.key));
         const outcomes = await settlement.settle(group);
+        stages?.wave(performance.now() - began);
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
         // Bridge claims take effect after the wave's turns, in block order: the same place everywhere.
@@ -788,10 +797,16 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       pending.splice(0, take_.length);
       proposals.splice(0, endorsing.length);
       await verifyBlockSignatureWith(block, ed);
-      queueWrites(take(block, 'self', true));
+      const mine = take(block, 'self', true);
+      queueWrites(mine);
       // Durable before anyone sees it: a restart must never sign another block at this seq.
       await flushWrites();
       await publish(block);
+      if (stages !== undefined && mine[0] !== undefined)
+        stages.inBlock(
+          mine[0].key,
+          take_.map((t) => t.hash),
+        );
       void settle(orderer.advance(), false);
       if (byzantine.size > 0) await misbehave(block);
     } catch (e) {
@@ -825,6 +840,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           'E_DENIED',
           `This relay is not in the federation's committee of epoch ${c.epoch}: submit to a member`,
         );
+      stages?.submitted(hash);
       return new Promise<Submitted>((resolve, reject) => {
         const list = waiters.get(hash) ?? [];
         waiters.set(hash, list);
@@ -886,6 +902,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         pending: pending.length,
         rootHeight: best?.height ?? -1,
         ...(bridges === undefined ? {} : { bridges: bridges.status() }),
+        ...(stages === undefined ? {} : { stages: stages.report() }),
       };
     },
     async stop() {
