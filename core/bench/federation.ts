@@ -169,8 +169,10 @@ async function federationOfRelays(n: number): Promise<void> {
     ],
   });
   try {
-    await Promise.all(fed.members.map((m) => fed.start(m.index, { CIPHERCLERK_BENCH_STAGES: '1' })));
-    // Each relay's stage medians since its previous status read (src/node/federation/stages.ts).
+    await Promise.all(
+      fed.members.map((m) => fed.start(m.index, { CIPHERCLERK_BENCH_STAGES: String(RELAY_SECONDS) })),
+    );
+    // Each relay's stage medians over the last RELAY_SECONDS (src/node/federation/stages.ts).
     const stageReports = async (): Promise<StageReport[]> =>
       (await Promise.all(fed.members.map((m) => fed.health(m.index)))).map(
         (h) => (h.federation as { stages?: StageReport }).stages!,
@@ -240,15 +242,18 @@ async function federationOfRelays(n: number): Promise<void> {
     // Warm-up: connections, JIT, the first waves.
     await new Promise((r) => setTimeout(r, 3000));
     const relayCpu = () => fed.relays.reduce((sum, r) => sum + cpuSeconds(r?.process.pid), 0);
-    await stageReports();
     const load0 = loadavg()[0]!;
     const cpu0 = relayCpu();
     measuring = true;
     const start = performance.now();
+    const mark0 = process.hrtime.bigint() / 1000n;
     await new Promise((r) => setTimeout(r, RELAY_SECONDS * 1000));
     measuring = false;
     const seconds = (performance.now() - start) / 1000;
     const cpu = relayCpu() - cpu0;
+    if (process.env.BENCH_NODE_OPTIONS?.includes('--cpu-prof'))
+      // The measured window on the monotonic clock the relays' CPU profiles use (microseconds).
+      process.stderr.write(`profile window ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
     const stages = await stageReports();
     const load1 = loadavg()[0]!;
     stop = true;

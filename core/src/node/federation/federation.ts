@@ -97,6 +97,12 @@ const WRITE_DELAY_MS = 100;
 /** How long acks may stay missing before this relay asks a member for them (ms). */
 const CATCH_UP_AFTER_MS = 100;
 
+/**
+ * Turns a wave's settlement hands the notary per call before it yields to the event loop, so a big
+ * wave does not stall gossip and mining for its whole length (the notary batches each call).
+ */
+const SETTLE_SLICE = 32;
+
 /** Turns one block carries at most: keeps a block well under the gossip size limit. */
 export const MAX_TURNS_PER_BLOCK = 256;
 
@@ -174,7 +180,7 @@ export interface FederationStatus {
   readonly rootHeight: number;
   /** With bridges (genesis `bridges`): amounts locked here and minted here, per other federation. */
   readonly bridges?: BridgeStatus;
-  /** Bench only (CIPHERCLERK_BENCH_STAGES): where latency went since the previous status (./stages.ts). */
+  /** Bench only (CIPHERCLERK_BENCH_STAGES): where latency went in its last seconds (./stages.ts). */
   readonly stages?: StageReport;
 }
 
@@ -299,7 +305,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       return undefined;
     });
   };
-  const settlement = createSettlement({ inOrder: bridges?.screen(inOrder) ?? inOrder });
+  const settlement = createSettlement({
+    inOrder: bridges?.screen(inOrder) ?? inOrder,
+    slice: SETTLE_SLICE,
+    pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  });
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
