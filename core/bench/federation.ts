@@ -20,6 +20,7 @@
  * Run alone with `npm run bench -w core -- federation`.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cellId } from '../src/cells/cell.ts';
 import { ed25519PublicKey, nobleEd25519 } from '../src/crypto/ed25519.ts';
@@ -36,6 +37,7 @@ import { connectRelay } from '../src/net/client.ts';
 import type { Submitted } from '../src/net/contract.ts';
 import { nodeEd25519 } from '../src/node/ed25519.ts';
 import { federationChainHash } from '../src/node/federation/federation.ts';
+import type { StageReport } from '../src/node/federation/stages.ts';
 import type { Receipt } from '../src/turns/receipt.ts';
 import { decodeTurn, encodeTurn, signTurn, turnHashHex } from '../src/turns/turn.ts';
 import { federation as relays } from '../test/federation/relays-fixtures.ts';
@@ -167,7 +169,14 @@ async function federationOfRelays(n: number): Promise<void> {
     ],
   });
   try {
-    await Promise.all(fed.members.map((m) => fed.start(m.index)));
+    await Promise.all(
+      fed.members.map((m) => fed.start(m.index, { CIPHERCLERK_BENCH_STAGES: String(RELAY_SECONDS) })),
+    );
+    // Each relay's stage medians over the last RELAY_SECONDS (src/node/federation/stages.ts).
+    const stageReports = async (): Promise<StageReport[]> =>
+      (await Promise.all(fed.members.map((m) => fed.health(m.index)))).map(
+        (h) => (h.federation as { stages?: StageReport }).stages!,
+      );
     const chainHash = federationChainHash(fed.genesis.federation);
     const sink = fed.payers[RELAY_CLIENTS]!;
     const conns = await Promise.all(
@@ -233,18 +242,29 @@ async function federationOfRelays(n: number): Promise<void> {
     // Warm-up: connections, JIT, the first waves.
     await new Promise((r) => setTimeout(r, 3000));
     const relayCpu = () => fed.relays.reduce((sum, r) => sum + cpuSeconds(r?.process.pid), 0);
+    const load0 = loadavg()[0]!;
     const cpu0 = relayCpu();
     measuring = true;
     const start = performance.now();
+    const mark0 = process.hrtime.bigint() / 1000n;
     await new Promise((r) => setTimeout(r, RELAY_SECONDS * 1000));
     measuring = false;
     const seconds = (performance.now() - start) / 1000;
     const cpu = relayCpu() - cpu0;
+    if (process.env.BENCH_NODE_OPTIONS?.includes('--cpu-prof'))
+      // The measured window on the monotonic clock the relays' CPU profiles use (microseconds).
+      process.stderr.write(`profile window ${mark0} ${process.hrtime.bigint() / 1000n}\n`);
+    const stages = await stageReports();
+    const load1 = loadavg()[0]!;
     stop = true;
     await Promise.all(running);
     if (failure !== undefined) throw failure;
     latencies.sort((a, b) => a - b);
     const status = (await fed.health(0)).federation;
+    // The relays' medians, weighted by the turns each answered: submission -> stage, in ms.
+    const answered = stages.reduce((sum, r) => sum + r.turns, 0);
+    const stage = (pick: (r: StageReport) => number) =>
+      answered === 0 ? 0 : Math.round(stages.reduce((sum, r) => sum + pick(r) * r.turns, 0) / answered);
     emit(`federation_${n}`, {
       turns_per_s: Math.round(finalized / seconds),
       finality_p50_ms: percentile(latencies, 0.5),
@@ -257,6 +277,14 @@ async function federationOfRelays(n: number): Promise<void> {
       retries,
       // All relays' CPU per finalized turn: every relay settles every turn, so this is n settlements.
       relays_cpu_ms_per_turn: finalized === 0 ? 0 : Math.round((cpu * 1000 * 10) / finalized) / 10,
+      stage_in_block_p50_ms: stage((r) => r.inBlockMs),
+      stage_final_p50_ms: stage((r) => r.finalMs),
+      stage_settling_p50_ms: stage((r) => r.settlingMs),
+      stage_answered_p50_ms: stage((r) => r.answeredMs),
+      round_p50_ms: stage((r) => r.roundMs),
+      settle_wave_p50_ms: stage((r) => r.settleWaveMs),
+      turns_per_block_p50: stage((r) => r.turnsPerBlock),
+      load_avg_1m: `${load0.toFixed(1)}-${load1.toFixed(1)}`,
     });
     for (const c of conns) await c.close().catch(() => undefined);
   } finally {

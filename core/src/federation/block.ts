@@ -97,12 +97,55 @@ function bodyToCbor(b: BlockBody): CborMap {
   };
 }
 
+/**
+ * A block's encoding, kept with the object: a decoded block's wire bytes (the strict decoder takes
+ * only the bytes `encodeBlock` makes, so they are its encoding) and a made block's first encoding.
+ * A relay hashes, stores, serves and publishes a block without encoding it again; block objects are
+ * never changed (a changed block is a new object, with nothing cached).
+ */
+const wires = new WeakMap<Block, Uint8Array>();
+const digests = new WeakMap<BlockBody, Uint8Array>();
+
+/** The CBOR head of the `sig` entry: text(3) "sig", bytes(64). The signature follows. */
+const SIG_ENTRY = Uint8Array.of(0x63, 0x73, 0x69, 0x67, 0x58, 0x40);
+
+/**
+ * The body's encoding read off the block's encoding, when it has one: `sig` sorts last among the
+ * keys (deterministic CBOR orders keys by their encoding: shorter first, then bytewise, and "fed" <
+ * "sig"), so the body is the same map less its last entry, with one entry fewer in the head.
+ * Undefined when the bytes are not laid out so (then the body is encoded).
+ */
+function bodyFromWire(wire: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
+  const head = wire[0]!;
+  const tail = wire.length - SIG_ENTRY.length - signature.length;
+  if (head < 0xa1 || head > 0xb7 || tail < 1) return undefined;
+  for (let i = 0; i < SIG_ENTRY.length; i++) if (wire[tail + i] !== SIG_ENTRY[i]) return undefined;
+  for (let i = 0; i < signature.length; i++)
+    if (wire[tail + SIG_ENTRY.length + i] !== signature[i]) return undefined;
+  const body = wire.slice(0, tail);
+  body[0] = head - 1;
+  return body;
+}
+
 export function blockSigningDigest(b: BlockBody): Uint8Array {
-  return hashFor('federationBlockSigning', encodeCbor(bodyToCbor(b)));
+  let d = digests.get(b);
+  if (d === undefined) {
+    const signed = b as Partial<Block>;
+    const wire = signed.signature === undefined ? undefined : wires.get(b as Block);
+    const body = wire === undefined ? undefined : bodyFromWire(wire, signed.signature!);
+    d = hashFor('federationBlockSigning', body ?? encodeCbor(bodyToCbor(b)));
+    digests.set(b, d);
+  }
+  return d;
 }
 
 export function encodeBlock(b: Block): Uint8Array {
-  return encodeCbor({ ...bodyToCbor(b), sig: b.signature }).slice();
+  let wire = wires.get(b);
+  if (wire === undefined) {
+    wire = encodeCbor({ ...bodyToCbor(b), sig: b.signature }).slice();
+    wires.set(b, wire);
+  }
+  return wire;
 }
 
 const ids = new WeakMap<Block, Uint8Array>();
@@ -136,7 +179,12 @@ export async function signBlock(body: BlockBody, sign: Signer): Promise<Block> {
     .sort(compareBytes)
     .filter((a, i, all) => i === 0 || compareBytes(all[i - 1]!, a) !== 0);
   const sorted = { ...body, acks };
-  return { ...sorted, signature: await sign(blockSigningDigest(sorted)) };
+  const digest = blockSigningDigest(sorted);
+  const block = { ...sorted, signature: await sign(digest) };
+  // The signed block has the body's fields, hence its digest (checking its own block is then a
+  // verification, not an encoding).
+  digests.set(block, digest);
+  return block;
 }
 
 /**
@@ -262,5 +310,8 @@ export function blockFromCbor(v: CborValue): Block {
  * The signature is not checked here (`verifyBlockSignature`), nor anything that needs the blocklace.
  */
 export function decodeBlock(bytes: Uint8Array): Block {
-  return decoding('block', () => blockFromCbor(decodeCbor(bytes, 'block')));
+  const block = decoding('block', () => blockFromCbor(decodeCbor(bytes, 'block')));
+  // A copy (not `slice`, which on a Node Buffer is a view): the caller's buffer may be reused.
+  wires.set(block, new Uint8Array(bytes));
+  return block;
 }

@@ -59,7 +59,19 @@ export type ApplyInOrder = (
 
 export const spendKey = (turn: Turn): string => `${turn.cell}/${turn.nonce}`;
 
-export function createSettlement(apply: Apply | { readonly inOrder: ApplyInOrder }): Settlement {
+/** Hands the ledger its turns in order, at most `slice` per call, awaiting `pause` between calls. */
+export interface InSlices {
+  readonly inOrder: ApplyInOrder;
+  /**
+   * Turns per call (all of them by default). A relay settles a wave in slices and yields between
+   * them (`pause`), so gossip and mining go on while a big wave settles: the calls are the same
+   * turns in the same order, so outcomes and the ledger are as with one call.
+   */
+  readonly slice?: number;
+  readonly pause?: () => Promise<void>;
+}
+
+export function createSettlement(apply: Apply | InSlices): Settlement {
   const spent = new Map<string, Place>();
   const seen = new Map<string, Place>();
   let height = 0;
@@ -137,7 +149,12 @@ export function createSettlement(apply: Apply | { readonly inOrder: ApplyInOrder
       return out;
     }
     const asked = gated.filter((g) => g.kind === 'apply');
-    const results = asked.length === 0 ? [] : await apply.inOrder(asked);
+    const slice = apply.slice ?? Math.max(asked.length, 1);
+    const results: (DreggError | undefined)[] = [];
+    for (let from = 0; from < asked.length; from += slice) {
+      if (from > 0) await apply.pause?.();
+      results.push(...(await apply.inOrder(asked.slice(from, from + slice))));
+    }
     let k = 0;
     return gated.map((g) => (g.kind === 'apply' ? applied(g.turn, g.place, results[k++]) : g));
   }

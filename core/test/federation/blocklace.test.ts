@@ -6,6 +6,7 @@ import {
   type Block,
   type BlockBody,
   blockId,
+  blockSigningDigest,
   decodeBlock,
   encodeBlock,
   signBlock,
@@ -46,6 +47,60 @@ describe('blocks', () => {
     // Changing any signed byte breaks the signature (a fresh object: nothing cached).
     const tampered = decodeBlock(encodeBlock({ ...b, seq: 1 }));
     expect(verifyBlockSignature(tampered)).toBe(false);
+    // Bytes read into a reused buffer (a Node Buffer, whose slice is a view): the block keeps a copy.
+    const pooled = Buffer.from(encodeBlock(b));
+    const read = decodeBlock(pooled);
+    pooled.fill(0);
+    expect(encodeBlock(read)).toEqual(encodeBlock(b));
+    expect(blockId(read)).toEqual(blockId(b));
+  });
+
+  it("a decoded block keeps its wire bytes, and its digest read off them is the encoded body's", async () => {
+    const payloadItem = fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 300 }).map((turn) => ({ kind: 'turn' as const, turn })),
+      fc.uint8Array({ minLength: 1, maxLength: 40 }).map((claim) => ({ kind: 'bridge' as const, claim })),
+      fc
+        .record({
+          op: fc.constantFrom('add' as const, 'remove' as const),
+          member: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        })
+        .map((m) => ({ kind: 'member' as const, ...m })),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          creator: fc.integer({ min: 0, max: 3 }),
+          seq: fc.nat({ max: 2 ** 40 }),
+          epoch: fc.nat({ max: 1000 }),
+          acks: fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 6 }),
+          payload: fc.array(payloadItem, { maxLength: 6 }),
+          time: fc.option(fc.nat({ max: 2 ** 33 }), { nil: undefined }),
+        }),
+        async (r) => {
+          const made = await signBlock(
+            {
+              federation: FEDERATION,
+              epoch: r.epoch,
+              creator: keys[r.creator]!.member.publicKey,
+              seq: r.seq,
+              acks: r.acks,
+              payload: r.payload,
+              ...(r.time === undefined ? {} : { time: r.time }),
+            },
+            keys[r.creator]!.member.sign,
+          );
+          const wire = encodeBlock(made);
+          const back = decodeBlock(wire);
+          // A spread copy is a new object with nothing cached: encoded and digested from its fields.
+          const fresh = { ...back };
+          expect(encodeBlock(back)).toEqual(encodeBlock(fresh));
+          expect(blockId(back)).toEqual(blockId(fresh));
+          expect(blockSigningDigest(back)).toEqual(blockSigningDigest({ ...fresh }));
+          expect(verifyBlockSignature(back)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('the decoder refuses unsorted acks, unknown fields, bad items, with E_INVALID', async () => {

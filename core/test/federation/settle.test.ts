@@ -11,7 +11,7 @@ import {
 } from '../../src/federation/attest.ts';
 import { committee } from '../../src/federation/committee.ts';
 import { createSettlement, type Outcome } from '../../src/federation/settle.ts';
-import { encodeTurn, turnHashHex } from '../../src/turns/turn.ts';
+import { encodeTurn, type Turn, turnHashHex } from '../../src/turns/turn.ts';
 import { type Bench, bench, openStore, tempDir } from '../notary/fixtures.ts';
 import { createSim, memberKeys } from './sim.ts';
 
@@ -51,23 +51,27 @@ describe('settling the final order on four relays, each with its own notary on S
     ]);
     await sim.settle(12);
 
-    // Relays 0 and 2 apply turn by turn; 1 and 3 hand the notary the whole order at once (the
-    // relay's way: one call, shared batches, the second spend refused by the ledger and then
-    // reported with evidence). Both must give the same outcomes and the same ledger.
+    // Relays 0 and 2 apply turn by turn; 1 hands the notary the whole order at once (one call,
+    // shared batches, the second spend refused by the ledger and then reported with evidence); 3
+    // does so in slices of one turn with a yield to the event loop between them (the relay's way,
+    // so a big wave does not stall gossip). All must give the same outcomes and the same ledger.
     const results: Outcome[][] = [];
     for (const [i, m] of sim.members.entries()) {
       const notary = benches[i]!.notary;
+      const inOrder = async (turns: readonly { turn: Turn }[]) => {
+        const out = await notary.submitInOrder(turns.map((t) => t.turn));
+        return out.map((r) => (r instanceof DreggError ? r : undefined));
+      };
       const settlement =
         i % 2 === 0
           ? createSettlement(async (turn) => {
               await notary.submit(turn);
             })
-          : createSettlement({
-              async inOrder(turns) {
-                const out = await notary.submitInOrder(turns.map((t) => t.turn));
-                return out.map((r) => (r instanceof DreggError ? r : undefined));
-              },
-            });
+          : createSettlement(
+              i === 1
+                ? { inOrder }
+                : { inOrder, slice: 1, pause: () => new Promise<void>((r) => setImmediate(r)) },
+            );
       results.push(await settlement.settle(m.order));
     }
     for (const r of results) expect(r.map(shape)).toEqual(results[0]!.map(shape));

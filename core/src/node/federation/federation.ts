@@ -82,6 +82,7 @@ import {
 } from './epochs.ts';
 import type { Genesis } from './genesis.ts';
 import { type CommitteeView, createMemberDirectory } from './members.ts';
+import { createStages, type StageReport } from './stages.ts';
 import { BLOCKS, blockKey, closedEpochs, migrateBlockKeys, readEpoch } from './stored-blocks.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
@@ -98,6 +99,12 @@ const WRITE_DELAY_MS = 100;
 
 /** How long acks may stay missing before this relay asks a member for them (ms). */
 const CATCH_UP_AFTER_MS = 100;
+
+/**
+ * Turns a wave's settlement hands the notary per call before it yields to the event loop, so a big
+ * wave does not stall gossip and mining for its whole length (the notary batches each call).
+ */
+const SETTLE_SLICE = 32;
 
 /** Turns one block carries at most: keeps a block well under the gossip size limit. */
 export const MAX_TURNS_PER_BLOCK = 256;
@@ -178,6 +185,8 @@ export interface FederationStatus {
   readonly rootHeight: number;
   /** With bridges (genesis `bridges`): amounts locked here and minted here, per other federation. */
   readonly bridges?: BridgeStatus;
+  /** Bench only (CIPHERCLERK_BENCH_STAGES): where latency went in its last seconds (./stages.ts). */
+  readonly stages?: StageReport;
 }
 
 export interface Federation {
@@ -307,7 +316,11 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       return undefined;
     });
   };
-  const settlement = createSettlement({ inOrder: bridges?.screen(inOrder) ?? inOrder });
+  const settlement = createSettlement({
+    inOrder: bridges?.screen(inOrder) ?? inOrder,
+    slice: SETTLE_SLICE,
+    pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  });
   const receipts = createReceiptLog();
   const waiters = new Map<string, { resolve: (s: Submitted) => void; reject: (e: unknown) => void }[]>();
   const pending: { hash: string; bytes: Uint8Array }[] = [];
@@ -321,6 +334,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let stored = 0;
   let dropped = 0;
   let stopped = false;
+  const stages = createStages();
 
   // ---- roots -------------------------------------------------------------------------------------
   /** "<height>/<ledger root hex>" -> signer hex -> signature. */
@@ -363,6 +377,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     const list = waiters.get(hash);
     if (list === undefined) return;
     waiters.delete(hash);
+    stages?.answered(hash);
     for (const w of list) 'ok' in a ? w.resolve(a.ok) : w.reject(a.refused);
   }
 
@@ -392,6 +407,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
    */
   let settling: Promise<void> = Promise.resolve();
   function settle(fresh: readonly Ordered[], quiet: boolean): Promise<void> {
+    stages?.final(fresh.map((o) => o.node.key));
     settling = settling.then(async () => {
       // Ordered before a cut that an earlier call made: that epoch is closed.
       const epoch = c.epoch;
@@ -414,7 +430,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           settledTime = Math.max(settledTime, o.node.block.time ?? 0);
         }
         clock.set(settledTime * 1000);
+        const began = stages === undefined ? 0 : performance.now();
+        stages?.settling(group.map((o) => o.node.key));
         const outcomes = await settlement.settle(group);
+        stages?.wave(performance.now() - began);
         receipts.append(outcomes);
         for (const outcome of outcomes) record(outcome);
         // Bridge claims take effect after the wave's turns, in block order: the same place everywhere.
@@ -804,10 +823,16 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       pending.splice(0, take_.length);
       proposals.splice(0, endorsing.length);
       await verifyBlockSignatureWith(block, ed);
-      queueWrites(take(block, 'self', true));
+      const mine = take(block, 'self', true);
+      queueWrites(mine);
       // Durable before anyone sees it: a restart must never sign another block at this seq.
       await flushWrites();
       await publish(block);
+      if (stages !== undefined && mine[0] !== undefined)
+        stages.inBlock(
+          mine[0].key,
+          take_.map((t) => t.hash),
+        );
       void settle(orderer.advance(), false);
       if (byzantine.size > 0) await misbehave(block);
     } catch (e) {
@@ -841,6 +866,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
           'E_DENIED',
           `This relay is not in the federation's committee of epoch ${c.epoch}: submit to a member`,
         );
+      stages?.submitted(hash);
       return new Promise<Submitted>((resolve, reject) => {
         const list = waiters.get(hash) ?? [];
         waiters.set(hash, list);
@@ -899,6 +925,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
         pending: pending.length,
         rootHeight: best?.height ?? -1,
         ...(bridges === undefined ? {} : { bridges: bridges.status() }),
+        ...(stages === undefined ? {} : { stages: stages.report() }),
       };
     },
     async stop() {
