@@ -19,7 +19,8 @@ export function updateCell(ctx: TurnContext, id: string, change: (c: Cell) => Pa
 export function debit(ctx: TurnContext, id: string, amount: bigint, asset?: string): void {
   if (asset !== undefined) {
     getCell(ctx.tx, id); // a holding belongs to a cell that exists
-    return debitAsset(ctx.tx, id, asset, amount);
+    debitAsset(ctx.tx, id, asset, amount);
+    return;
   }
   updateCell(ctx, id, (c) => {
     if (c.balance < amount) {
@@ -32,7 +33,8 @@ export function debit(ctx: TurnContext, id: string, amount: bigint, asset?: stri
 export function credit(ctx: TurnContext, id: string, amount: bigint, asset?: string): void {
   if (asset !== undefined) {
     getCell(ctx.tx, id);
-    return creditAsset(ctx.tx, id, asset, amount);
+    creditAsset(ctx.tx, id, asset, amount);
+    return;
   }
   updateCell(ctx, id, (c) => {
     if (c.balance + amount > MAX_AMOUNT)
