@@ -452,8 +452,8 @@ export interface SupplyCheck {
 export function assetAudit(state: State): Map<string, { held: bigint; expected: bigint }> {
   const out = new Map<string, { held: bigint; expected: bigint }>();
   const of = (asset: string) => {
-    let a = out.get(asset);
-    if (a === undefined) out.set(asset, (a = { held: 0n, expected: 0n }));
+    const a = out.get(asset) ?? { held: 0n, expected: 0n };
+    out.set(asset, a);
     return a;
   };
   for (const [key, v] of state) {
