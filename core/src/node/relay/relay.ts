@@ -306,7 +306,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       ops = await serveOps(config.http, metrics, async () => {
         const audit = await ledger.audit();
         return {
-          ok: audit.delta === 0n,
+          ok: audit.delta === 0n && [...audit.assets.values()].every((a) => a.held === a.expected),
           relay: keys.did,
           height: ledger.height(),
           peers: node.getPeers().length,
