@@ -6,14 +6,14 @@
  *  2. **Reveal and escrow.** Once every participant has committed, each reveals its turn. The
  *     coordinator checks it opens the commitment, is signed by the intent's agent, and escrows at least
  *     what the ring promises: one `create-obligation` from the participant's cell to the ring's escrow
- *     cell, due at the deadline, for the computrons it owes, then one revocable `grant-capability` into
- *     the escrow cell per other item (escrow.ts: every item but computrons is a capability on the
- *     ledger). Then it executes it — the value is locked, out of the payer's reach — and reads back
+ *     cell, due at the deadline, for the computrons it owes, one more per wrapped asset it owes (an
+ *     obligation of that asset, by asset id), then one revocable `grant-capability` into the escrow
+ *     cell per other item (escrow.ts: every item but amounts is a capability on the ledger). Then it executes it — the value is locked, out of the payer's reach — and reads back
  *     each granted handle: it must carry every offered caveat and narrow to what the receiver wants.
  *     A reveal that does not open its commitment, escrows less than promised, or cannot execute, names
  *     its participant (with the signed commitment as evidence) and aborts the ring.
  *  3. **Settle.** When every escrow is in, ONE turn of the escrow cell pays every leg out of its
- *     obligation (and hands back any excess) and delegates every escrowed handle to its receiver,
+ *     obligations (and hands back any excess) and delegates every escrowed handle to its receiver,
  *     attenuated by the wanted caveats, dropping the escrow's own copy: the executor applies a turn
  *     atomically, so the ring settles whole or not at all.
  *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every obligation to
@@ -24,8 +24,7 @@
  * The coordinator owns the escrow cell (its id is `cellId(coordinator, ringId)`, known in advance), so it
  * is trusted not to pay the escrow elsewhere before the deadline — the same trust the relay already
  * carries for ordering (seed 000, "executor-trusted"); moving that to a federation's threshold key is
- * the federation's part. A wrapped asset has no balance on the ledger yet: a ring trading one is
- * refused (`E_UNSUPPORTED`).
+ * the federation's part.
  */
 
 import { cellId } from '../cells/cell.ts';
@@ -39,7 +38,7 @@ import type { Effect, Source } from '../turns/effects.ts';
 import type { Executor } from '../turns/executor.ts';
 import type { Receipt } from '../turns/receipt.ts';
 import { encodeTurn, signTurn, type Turn } from '../turns/turn.ts';
-import { escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
+import { type AssetOwed, escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
 import type { Intent } from './intent.ts';
 import type { Ring } from './solver.ts';
 
@@ -186,11 +185,8 @@ export async function openSettlement(
   await coordinatorTurn(coordinator.cell, [{ type: 'create-cell', salt: id }]);
 
   const commitments = new Map<string, SignedCommitment>();
-  /** intent -> what it escrowed: the obligation (if it owes computrons) and the escrow cell's slots. */
-  const escrows = new Map<
-    string,
-    { obligation?: { id: string; amount: bigint; payer: string }; slots: readonly number[] }
-  >();
+  /** intent -> what it escrowed: its obligations (computrons, then assets) and the escrow cell's slots. */
+  const escrows = new Map<string, { obligations: readonly Escrowed[]; slots: readonly number[] }>();
   let state: SettlementState = { phase: 'committing', committed: 0 };
 
   /** Returns every obligation to its payer and drops every escrowed handle, in one turn. */
@@ -198,9 +194,7 @@ export async function openSettlement(
     state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
     const undo: Effect[] = [];
     for (const e of escrows.values()) {
-      const ob = e.obligation;
-      if (ob !== undefined)
-        undo.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount });
+      for (const ob of e.obligations) undo.push(payOut(ob, ob.payer, ob.amount));
       for (const slot of e.slots) undo.push({ type: 'revoke-capability', cell: escrowCell, slot });
     }
     if (undo.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, undo) };
@@ -210,13 +204,11 @@ export async function openSettlement(
     const effects: Effect[] = [];
     const dropped: Effect[] = [];
     for (const [intent, e] of escrows) {
-      const due = owed.get(intent)!;
       const payee = commitments.get(payeeOf.get(intent)!)!.cell;
-      const ob = e.obligation;
-      if (ob !== undefined) {
-        effects.push({ type: 'transfer', obligation: ob.id, to: payee, amount: due });
-        if (ob.amount > due)
-          effects.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount - due });
+      for (const [k, ob] of e.obligations.entries()) {
+        const due = obligationsOf(owes.get(intent)!)[k]!.amount;
+        effects.push(payOut(ob, payee, due));
+        if (ob.amount > due) effects.push(payOut(ob, ob.payer, ob.amount - due));
       }
       owes.get(intent)!.grants.forEach((g, i) => {
         const slot = e.slots[i]!;
@@ -237,24 +229,30 @@ export async function openSettlement(
     throw new DreggError(code, message);
   };
 
-  /** Whether `turn` has the shape of the escrow `owes` asks for (amounts and caveats are judged apart). */
+  /**
+   * Whether `turn` has the shape of the escrow `owes` asks for: each obligation of at least what is
+   * owed of exactly its unit (computrons or the asset), then the grants (their caveats are judged apart).
+   */
   const escrowShaped = (turn: Turn, w: Owes): boolean => {
     const { effects } = turn;
-    const hasObligation = w.computrons > 0n;
-    if (effects.length !== (hasObligation ? 1 : 0) + w.grants.length) return false;
-    if (hasObligation) {
-      const e = effects[0]!;
-      if (
-        e.type !== 'create-obligation' ||
-        e.to !== escrowCell ||
-        e.due !== o.deadline ||
-        e.amount < w.computrons
-      )
-        return false;
-    }
-    return effects
-      .slice(hasObligation ? 1 : 0)
-      .every((e) => e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true);
+    const obligations = obligationsOf(w);
+    if (effects.length !== obligations.length + w.grants.length) return false;
+    const paid = obligations.every((want, k) => {
+      const e = effects[k]!;
+      return (
+        e.type === 'create-obligation' &&
+        e.to === escrowCell &&
+        e.due === o.deadline &&
+        e.asset === want.asset &&
+        e.amount >= want.amount
+      );
+    });
+    return (
+      paid &&
+      effects
+        .slice(obligations.length)
+        .every((e) => e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true)
+    );
   };
 
   return {
@@ -305,7 +303,7 @@ export async function openSettlement(
       if (turn.agent !== intent.by || !escrowShaped(turn, w))
         return blame(
           'E_INSUFFICIENT',
-          `The escrow must be ${w.computrons > 0n ? `one obligation of at least ${w.computrons} computrons to the ring's escrow cell, due at the deadline, then ` : ''}${w.grants.length} revocable grant(s) into the escrow cell`,
+          `The escrow must be ${escrowShape(w)}, in that order, into the ring's escrow cell (obligations due at the deadline)`,
         );
       let receipt: Receipt;
       try {
@@ -317,15 +315,13 @@ export async function openSettlement(
           `The escrow turn did not execute: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
-      const first = w.computrons > 0n ? 1 : 0;
+      const first = obligationsOf(w).length;
       const slots = w.grants.map((_, i) => (receipt.results[first + i] as { slot: number }).slot);
-      const e = turn.effects[0];
-      escrows.set(intentId, {
-        ...(first === 1 && e?.type === 'create-obligation'
-          ? { obligation: { id: String(receipt.results[0]), amount: e.amount, payer: e.from } }
-          : {}),
-        slots,
+      const obligations = turn.effects.slice(0, first).map((e, k) => {
+        const ob = e as Extract<Effect, { type: 'create-obligation' }>; // escrowShaped saw to it
+        return { id: String(receipt.results[k]), amount: ob.amount, payer: ob.from, asset: ob.asset };
       });
+      escrows.set(intentId, { obligations, slots });
       // What was granted is judged as it now lies in the escrow cell; a bad grant is dropped on abort.
       const held = ledger.cell(escrowCell)?.clist;
       for (const [i, g] of w.grants.entries()) {
@@ -345,6 +341,40 @@ export async function openSettlement(
       if (state.phase === 'committing' || state.phase === 'revealing')
         await abort('The deadline passed before every participant escrowed');
     },
+  };
+}
+
+/** An obligation a participant escrowed, as the coordinator holds it until it pays it out. */
+interface Escrowed {
+  readonly id: string;
+  readonly amount: bigint;
+  readonly payer: string;
+  readonly asset?: string;
+}
+
+/** The obligations an escrow holds, in order: the computrons owed (if any), then each asset by id. */
+export function obligationsOf(
+  w: Pick<EscrowPlan, 'computrons' | 'assets'>,
+): { readonly amount: bigint; readonly asset?: string }[] {
+  return [...(w.computrons > 0n ? [{ amount: w.computrons }] : []), ...(w.assets ?? [])];
+}
+
+/** What an escrow turn must hold, for people: "an obligation of 5 w-gold, 1 revocable grant". */
+function escrowShape(w: Owes): string {
+  const parts = obligationsOf(w).map(
+    (x) => `an obligation of at least ${x.amount} ${x.asset ?? 'computrons'}`,
+  );
+  return [...parts, `${w.grants.length} revocable grant(s)`].join(', ');
+}
+
+/** The escrow cell's transfer out of obligation `ob`, in the obligation's own unit. */
+function payOut(ob: Escrowed, to: string, amount: bigint): Effect {
+  return {
+    type: 'transfer',
+    obligation: ob.id,
+    to,
+    amount,
+    ...(ob.asset === undefined ? {} : { asset: ob.asset }),
   };
 }
 
@@ -373,18 +403,20 @@ async function ledgerTurn(
 }
 
 /**
- * What a participant escrows: the computrons it owes, and for each grant it owes (in order) the
- * capability it gives — ownership of one of its cells, or a handle it holds in a slot of its cell.
+ * What a participant escrows: the computrons it owes, each wrapped asset it owes (by asset id, as
+ * `ringOwes` lists them), and for each grant it owes (in order) the capability it gives — ownership
+ * of one of its cells, or a handle it holds in a slot of its cell.
  */
 export interface EscrowPlan {
   readonly computrons: bigint;
+  readonly assets?: readonly AssetOwed[];
   readonly grants?: readonly { readonly grant: Grant; readonly source: Source }[];
 }
 
 /**
  * Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves): an
- * obligation of the computrons (a bare amount escrows computrons only), then a revocable grant of each
- * capability into the escrow cell carrying the offered caveats.
+ * obligation of the computrons (a bare amount escrows computrons only), one of each asset, then a
+ * revocable grant of each capability into the escrow cell carrying the offered caveats.
  */
 export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
@@ -394,15 +426,14 @@ export function escrowTurn(
   ed: Ed25519,
 ): Promise<Turn> {
   const plan = typeof what === 'bigint' ? { computrons: what } : what;
-  const effects: Effect[] = [];
-  if (plan.computrons > 0n)
-    effects.push({
-      type: 'create-obligation',
-      from: p.cell,
-      to: s.escrowCell,
-      amount: plan.computrons,
-      due: s.deadline,
-    });
+  const effects: Effect[] = obligationsOf(plan).map(({ amount, asset }) => ({
+    type: 'create-obligation',
+    from: p.cell,
+    to: s.escrowCell,
+    amount,
+    ...(asset === undefined ? {} : { asset }),
+    due: s.deadline,
+  }));
   for (const { grant, source } of plan.grants ?? [])
     effects.push({
       type: 'grant-capability',

@@ -274,7 +274,7 @@ describe('ring settlement of every item kind', () => {
       head: async (d: string) => x.head(d),
     };
     expect(escrow).toMatchObject({ cell: p.cell, amount: 40n, due: DEADLINE });
-    expect(escrow.obligation).toBe(String(escrowed.results[0]));
+    expect(escrow.obligations.map((o) => o.id)).toEqual([String(escrowed.results[0])]);
     expect(escrow.channels).toEqual([(escrowed.results[1] as { channel: string }).channel]);
     expect(await codeOf(() => reclaimTurn(p, view, { turn }, DEADLINE - 1, ed))).toBe('E_NOT_YET_VALID');
     // Until then the escrow cell holds a live handle to the giver's cell.
