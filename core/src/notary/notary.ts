@@ -43,6 +43,7 @@ import {
   verifySubmissionSignature,
 } from '../proofs/submission.ts';
 import type { Store, Write } from '../store/store.ts';
+import { holdingsOfCell } from '../turns/assets.ts';
 import { createBatcher, type Sealed, type Step } from '../turns/batch.ts';
 import {
   assetAudit,
@@ -187,6 +188,8 @@ export interface Notary {
   /** The agent's receipts with seq >= `fromSeq`, at most `limit` of them. */
   receipts(agent: string, fromSeq?: number, limit?: number): Promise<Receipt[]>;
   cell(id: string): Cell | undefined;
+  /** Every wrapped asset a cell holds, by asset id (none: empty). */
+  holdings(cell: string): Map<string, bigint>;
   head(agent: string): { prev: string | null; seq: number };
   audit(): Promise<SupplyAudit>;
   /** Orders what is queued, then refuses new work. Does not close the store. */
@@ -663,6 +666,8 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       const h = headOf(state, agent);
       return { prev: h.hash, seq: h.seq };
     },
+
+    holdings: (cell) => holdingsOfCell(state, cell),
 
     async audit() {
       const at = await batcher.atRest(() => ({
