@@ -6,7 +6,7 @@
  * everyone refunded at the cutoff. A name bought in a ring: its entry cell leaves the seller's cells
  * and joins the buyer's, who sets its records. Withdrawal, form refusals, and the solver run locally.
  */
-import { nobleEd25519 } from '@cipherclerk/core';
+import { ed25519PublicKey, nobleEd25519, signAttestation, signTurn, toHex } from '@cipherclerk/core';
 import { intentClient, signIntent } from '@cipherclerk/core/intents';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,10 @@ import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtu
 import type { TradeRingView } from '../src/node/api.ts';
 import { balance, form, type Trader, trader } from './trade-fixtures.ts';
 
+/** Storage of more byte-seconds than a budget caveat holds: found by the solver, not settleable. */
+const HUGE = { bytes: 1_000_000_000, seconds: 100_000_000 };
+/** The bridged federation whose mints this relay wraps as `w-gold`. */
+const AWAY = keys(88);
 /** Seconds a ring has to settle: short, so the no-show case ends quickly. */
 const RING_SECONDS = 6;
 
@@ -27,7 +31,15 @@ let ws: string[];
 beforeAll(async () => {
   home = tempHome();
   relay = await testRelay(home.dir, {
-    intents: { zones: ['market', 'noshow', 'local', 'names'], ringSeconds: RING_SECONDS, solveDelayMs: 20 },
+    intents: {
+      zones: ['market', 'noshow', 'local', 'names', 'gold'],
+      ringSeconds: RING_SECONDS,
+      solveDelayMs: 20,
+    },
+    bridges: {
+      federations: new Map([['away', ed25519PublicKey(AWAY.seed)]]),
+      wrapped: new Map([['away', 'w-gold']]),
+    },
   });
   ws = relay.multiaddrs.filter((m) => m.includes('/ws/'));
 }, 60_000);
@@ -43,6 +55,41 @@ const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase']) =>
     return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
   });
 
+async function mintGold(t: Trader, amount: bigint): Promise<void> {
+  const relayer = keys(89);
+  const client = await connectRelay(ws);
+  try {
+    const cell = await client.openCell(relayer.did, toHex(new Uint8Array(32).fill(89)));
+    const lock = toHex(crypto.getRandomValues(new Uint8Array(16)));
+    const expires = Math.floor(Date.now() / 1000) + 7200;
+    const attestation = await signAttestation(
+      { kind: 'locked', from: 'away', to: client.info.ledger, lock, amount, recipient: t.did, expires },
+      AWAY.seed,
+      nobleEd25519,
+    );
+    const head = await client.head(relayer.did);
+    await client.submitTurn(
+      await signTurn(
+        {
+          ledger: client.info.ledger,
+          agent: relayer.did,
+          cell: cell.id,
+          nonce: (await client.cell(cell.id))!.nonce,
+          prev: head.prev,
+          effects: [
+            { type: 'bridge-mint', federation: 'away', lock, amount, to: t.cell, expires, attestation },
+          ],
+          fee: 0n,
+          validUntil: expires,
+        },
+        relayer.seed,
+        nobleEd25519,
+      ),
+    );
+  } finally {
+    await client.close();
+  }
+}
 describe('ring trades from the wallet', () => {
   it('three wallets post a 3-ring, each approves, all see it settled and their balances move as promised', async () => {
     const [a, b, c] = [await trader(ws), await trader(ws), await trader(ws)];
@@ -85,6 +132,45 @@ describe('ring trades from the wallet', () => {
     }
     const after = await Promise.all([a, b, c].map(balance));
     expect(after.map((x, i) => x - before[i]!)).toEqual([20n, -10n, -10n]);
+  }, 120_000);
+
+  it('a wallet holding wrapped gold trades it in a 3-ring: the cells show the gold move as approved', async () => {
+    const [a, b, c] = [await trader(ws), await trader(ws), await trader(ws)];
+    await mintGold(a, 5n);
+    const assetsOf = async (t: Trader) => (await t.node.cells()).find((x) => x.id === t.cell)!.assets;
+    expect(await assetsOf(a)).toEqual([{ asset: 'w-gold', amount: '5' }]);
+    const gold = (amount: string) => ({ kind: 'asset', asset: 'w-gold', amount }) as const;
+    // A gives B gold for C's computrons; B pays C.
+    await a.node.postIntent({
+      zone: 'gold',
+      offer: gold('5'),
+      want: { kind: 'computrons', amount: '20' },
+      expiresIn: 10,
+    });
+    await b.node.postIntent({ zone: 'gold', offer: '10', want: gold('4'), expiresIn: 10 });
+    await c.node.postIntent({
+      zone: 'gold',
+      offer: '20',
+      want: { kind: 'computrons', amount: '10' },
+      expiresIn: 10,
+    });
+    const seen = await ringOf(a, 'gold');
+    expect(seen).toMatchObject({ pays: '4 w-gold', paysTo: b.did, receives: '20 computrons' });
+    expect((await ringOf(b, 'gold')).receives).toBe('4 w-gold');
+    // Approving from a cell without the gold is refused before anything is signed (no blame).
+    const empty = await a.node.openCell();
+    expect(await codeOf(a.node.approveRing(seen.id, empty.id))).toBe('E_INSUFFICIENT');
+    const before = await Promise.all([a, b, c].map(balance));
+    for (const t of [a, b, c]) await t.node.approveRing(seen.id, t.cell);
+    for (const t of [a, b, c]) await ringOf(t, 'gold', 'settled');
+    expect(await assetsOf(a)).toEqual([{ asset: 'w-gold', amount: '1' }]);
+    expect(await assetsOf(b)).toEqual([{ asset: 'w-gold', amount: '4' }]);
+    expect(await assetsOf(c)).toEqual([]);
+    const after = await Promise.all([a, b, c].map(balance));
+    expect(after.map((x, i) => x - before[i]!)).toEqual([20n, -10n, -10n]);
+    const audit = await relay.notary.audit();
+    expect(audit.delta).toBe(0n);
+    expect(audit.assets.get('w-gold')).toEqual({ held: 5n, expected: 5n });
   }, 120_000);
 
   it('one participant never approves: at the cutoff the ring is aborted and everyone is refunded', async () => {
@@ -169,13 +255,13 @@ describe('ring trades from the wallet', () => {
     await a.node.withdrawIntent(gone.id);
     expect((await a.node.trades('local')).open).toEqual([]);
 
-    // A wants gold for 5 computrons; someone outside the wallet offers gold for 5 computrons. The
-    // ring needs gold escrowed, which the ledger cannot do yet: the relay leaves both open, and a
-    // local search finds the ring.
+    // A wants storage for 5 computrons; someone outside the wallet offers it for 5 computrons. The
+    // ring needs more byte-seconds escrowed than a budget holds (2^53), which the ledger cannot do:
+    // the relay leaves both open, and a local search finds the ring.
     const mine = await a.node.postIntent({
       zone: 'local',
       offer: '5',
-      want: { kind: 'asset', asset: 'gold', amount: '1' },
+      want: { kind: 'storage', bytes: String(HUGE.bytes), seconds: String(HUGE.seconds) },
       expiresIn: 10,
     });
     const other = keys(77);
@@ -185,7 +271,7 @@ describe('ring trades from the wallet', () => {
         await signIntent(
           {
             zone: 'local',
-            offers: [{ kind: 'asset', asset: 'gold', amount: 1n }],
+            offers: [{ kind: 'storage', ...HUGE }],
             wants: [{ kind: 'computrons', amount: 5n }],
             expires: Math.floor(Date.now() / 1000) + 600,
           },

@@ -132,7 +132,13 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
         submit: () => Promise.reject(new DreggError('E_UNSUPPORTED', 'The relay submits escrow turns')),
       };
       const grants = owes.grants.map((grant, i) => ({ grant, source: sources[i]! }));
-      const turn = await escrowTurn(p, ledger, ring, { computrons: owes.computrons, grants }, ed);
+      const turn = await escrowTurn(
+        p,
+        ledger,
+        ring,
+        { computrons: owes.computrons, assets: owes.assets, grants },
+        ed,
+      );
       const salt = commitmentSalt();
       const signed = await signCommitment(
         { ring: ring.id, intent, cell: p.cell, commitment: escrowCommitment(turn, salt) },

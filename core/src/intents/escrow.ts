@@ -1,9 +1,10 @@
 /**
  * The ledger form of every exchange item, and what a participant in a ring owes (decisions in
- * core/docs/intents.md, "Escrows"). Computrons are escrowed as an obligation; a name is its entry
- * cell itself, whose ownership moves into the coordinator's custody and on to the receiver; every
- * other settleable item is a capability — a handle in a c-list — escrowed as a revocable grant into
- * the ring's escrow cell and delegated on to the receiver, attenuated by what it wants:
+ * core/docs/intents.md, "Escrows"). Computrons are escrowed as an obligation, and so is each wrapped
+ * asset (an obligation of that asset, core/src/turns/assets.ts); a name is its entry cell itself,
+ * whose ownership moves into the coordinator's custody and on to the receiver; every other
+ * settleable item is a capability — a handle in a c-list — escrowed as a revocable grant into the
+ * ring's escrow cell and delegated on to the receiver, attenuated by what it wants:
  *
  * | item | handle to | offered caveats (the escrow carries them all) | wanted caveats (appended on delivery) |
  * |---|---|---|---|
@@ -11,8 +12,6 @@
  * | service S, n units | a cell of the giver's whose field `service` is S | `actions: [pipelined-send]`, `budget` n under S's id | the same, with the wanted units |
  * | storage b bytes, s seconds | a cell whose field `service` is `storage` | the same as service `storage`, b·s byte-seconds | the wanted byte-seconds |
  * | name N in zone Z | ownership of a cell whose fields `zone`, `name` are Z, N | — | — |
- *
- * A wrapped asset has no balance on this ledger yet, so a ring trading one is refused (`E_UNSUPPORTED`).
  */
 import type { Caveat } from '../caps/caveats.ts';
 import { type Handle, handleRights, MAX_HANDLE_CAVEATS } from '../caps/handle.ts';
@@ -51,9 +50,19 @@ export interface Grant {
   readonly ownership: boolean;
 }
 
-/** What one participant owes: computrons (possibly 0) escrowed as one obligation, and grants. */
+/** An amount of one wrapped asset a participant owes: escrowed as one obligation of that asset. */
+export interface AssetOwed {
+  readonly asset: string;
+  readonly amount: bigint;
+}
+
+/**
+ * What one participant owes: computrons (possibly 0) escrowed as one obligation, one obligation per
+ * wrapped asset (by asset id), and grants.
+ */
 export interface Owes {
   readonly computrons: bigint;
+  readonly assets: readonly AssetOwed[];
   readonly grants: readonly Grant[];
 }
 
@@ -72,7 +81,7 @@ function serviceForm(service: string, units: number): LedgerForm {
   };
 }
 
-/** The ledger form of a non-computron item; `E_UNSUPPORTED` for what has none (computrons, assets). */
+/** The ledger form of a capability-like item; `E_UNSUPPORTED` for amounts (computrons, assets). */
 export function ledgerForm(item: ExchangeItem): LedgerForm {
   switch (item.kind) {
     case 'capability':
@@ -88,19 +97,16 @@ export function ledgerForm(item: ExchangeItem): LedgerForm {
     case 'name':
       return { caveats: [], fields: { zone: item.zone, name: item.name }, ownership: true };
     case 'asset':
-      throw new DreggError(
-        'E_UNSUPPORTED',
-        `Wrapped assets (${item.asset}) have no balances on this ledger yet, so a ring trading one cannot settle`,
-      );
     case 'computrons':
-      throw new DreggError('E_UNSUPPORTED', 'Computrons are escrowed as an obligation, not a grant');
+      throw new DreggError('E_UNSUPPORTED', `${item.kind} are escrowed as an obligation, not a grant`);
   }
 }
 
 /**
- * What every participant (by intent id) owes: the computrons its leg pays (what the receiver wants;
- * the giver keeps any surplus it offered) and a grant per other item. `E_UNSUPPORTED` when the ring
- * trades an item with no escrow (an asset), `E_NOT_FOUND` when an intent is missing.
+ * What every participant (by intent id) owes: the computrons and each asset its leg pays (what the
+ * receiver wants; the giver keeps any surplus it offered) and a grant per other item. `E_UNSUPPORTED`
+ * when the ring trades an item with no escrow (storage beyond a budget), `E_NOT_FOUND` when an intent
+ * is missing.
  */
 export function ringOwes(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<string, Owes> {
   const owes = new Map<string, Owes>();
@@ -110,6 +116,7 @@ export function ringOwes(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<
     if (from === undefined || to === undefined)
       throw new DreggError('E_NOT_FOUND', `No intent ${from === undefined ? leg.from : leg.to}`);
     let computrons = 0n;
+    const assets = new Map<string, bigint>();
     const grants: Grant[] = [];
     for (const g of leg.gives) {
       const offer = from.offers[g.offer];
@@ -118,6 +125,10 @@ export function ringOwes(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<
         throw new DreggError('E_NOT_FOUND', 'A leg names an item its intents do not have');
       if (want.kind === 'computrons') {
         computrons += want.amount;
+        continue;
+      }
+      if (want.kind === 'asset') {
+        assets.set(want.asset, (assets.get(want.asset) ?? 0n) + want.amount);
         continue;
       }
       const o = ledgerForm(offer);
@@ -131,7 +142,8 @@ export function ringOwes(ring: Ring, intents: ReadonlyMap<string, Intent>): Map<
         ownership: o.ownership === true,
       });
     }
-    owes.set(leg.from, { computrons, grants });
+    const byId = [...assets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    owes.set(leg.from, { computrons, assets: byId.map(([asset, amount]) => ({ asset, amount })), grants });
   }
   return owes;
 }

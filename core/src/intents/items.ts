@@ -12,12 +12,16 @@ import { type Caveat, caveatFromCbor, caveatToCbor, isName } from '../caps/cavea
 import { type Rights, rightsOf, stepNarrows } from '../caps/rights.ts';
 import { type CborMap, type CborValue, isCborMap } from '../encoding/cbor.ts';
 import { DreggError } from '../errors.ts';
+import { isAssetId } from '../turns/assets.ts';
 import { isZone } from './zones.ts';
 
 export type ExchangeItem =
   /** An amount of computrons, the ledger's native unit. */
   | { readonly kind: 'computrons'; readonly amount: bigint }
-  /** An amount of a wrapped asset (`w-avt-a`: minted against a lock on another federation). */
+  /**
+   * An amount of a wrapped asset (`w-avt-a`: minted against a lock on another federation), named by
+   * the ledger's asset-id rule (`isAssetId`) and escrowed as an obligation of that asset.
+   */
   | { readonly kind: 'asset'; readonly asset: string; readonly amount: bigint }
   /** A capability, described by the restrictions it carries (at most 8 caveats). */
   | { readonly kind: 'capability'; readonly caveats: readonly Caveat[] }
@@ -176,7 +180,8 @@ export function itemFromCbor(v: CborValue | undefined): ExchangeItem {
       return { kind: 'computrons', amount: amount(v.amt) };
     case 'asset':
       fields(['as', 'amt']);
-      return { kind: 'asset', asset: name(v.as, 'the asset'), amount: amount(v.amt) };
+      if (!isAssetId(v.as)) bad('the asset is an asset id (a lowercase name, never "computrons")');
+      return { kind: 'asset', asset: v.as, amount: amount(v.amt) };
     case 'capability': {
       fields(['cav']);
       const cav = v.cav;

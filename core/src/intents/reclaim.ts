@@ -1,12 +1,13 @@
 /**
  * A participant takes its own escrow back after the ring's deadline (core/docs/intents.md, "Taking an
- * escrow back"). An escrow is an obligation from the participant's cell to the ring's escrow cell,
- * due at the deadline: until then only its creditor (the coordinator, through the escrow cell) may
- * collect it; from then on only its debtor may take back what is left. So if the coordinator vanished,
- * or never refunded, the payer signs one turn that moves the obligation back into its own cell.
+ * escrow back"). An escrow is an obligation from the participant's cell to the ring's escrow cell
+ * (or several: computrons, then one per wrapped asset), due at the deadline: until then only its
+ * creditor (the coordinator, through the escrow cell) may collect it; from then on only its debtor
+ * may take back what is left. So if the coordinator vanished, or never refunded, the payer signs one
+ * turn that moves the obligations back into its own cell.
  *
- * Everything needed is in the pledge: the escrow turn names the cell, the amount and the deadline, and
- * the obligation's id follows from the turn (the first object its first effect creates); so do the
+ * Everything needed is in the pledge: the escrow turn names the cell, the amounts and the deadline,
+ * and each obligation's id follows from the turn (the first object its effect creates); so do the
  * revocation channels of any capabilities escrowed with it, which the same turn trips. A name handed
  * to the coordinator (custody) is not the giver's to take back: only the coordinator returns it.
  */
@@ -14,15 +15,17 @@ import type { Ed25519 } from '../crypto/ed25519.ts';
 import { DreggError } from '../errors.ts';
 import { type LedgerView, nextTurn, type Signer } from '../router/cells.ts';
 import { objectIdOf } from '../turns/context.ts';
-import type { Effect } from '../turns/effects.ts';
+import type { Effect, EffectOf } from '../turns/effects.ts';
 import { type Turn, turnSigningDigest } from '../turns/turn.ts';
 import type { Pledge } from './client.ts';
 
 /** An escrow as its own turn describes it. */
 export interface Escrow {
-  readonly obligation: string;
+  /** Its obligations, in the turn's order: an id, an amount, and the asset (none: computrons). */
+  readonly obligations: readonly { readonly id: string; readonly amount: bigint; readonly asset?: string }[];
   /** The payer's cell: the escrow leaves it and comes back to it. */
   readonly cell: string;
+  /** Computrons escrowed (0 when it escrows assets only). */
   readonly amount: bigint;
   /** Unix seconds: from then on the payer may take it back. */
   readonly due: number;
@@ -34,33 +37,45 @@ export interface Escrow {
 const RECLAIM_VALIDITY = 600;
 
 /**
- * The escrow a pledged turn creates: one obligation from a cell, then any revocable grants and names
- * handed into custody (`escrowTurn`). `E_INVALID` for a turn that is not an escrow; `E_UNSUPPORTED`
- * for one without computrons: nothing in a reclaiming turn could then fail if the ring had settled,
- * and tripping the grants' channels would take back what the receiver was given (the giver can trip
- * them itself with `revoke-delegation`, knowingly).
+ * The escrow a pledged turn creates: obligations from one cell, all due together, then any revocable
+ * grants and names handed into custody (`escrowTurn`). `E_INVALID` for a turn that is not an escrow;
+ * `E_UNSUPPORTED` for one without obligations: nothing in a reclaiming turn could then fail if the
+ * ring had settled, and tripping the grants' channels would take back what the receiver was given
+ * (the giver can trip them itself with `revoke-delegation`, knowingly).
  */
 export function escrowOf(pledge: Pick<Pledge, 'turn'>): Escrow {
-  const [e, ...grants] = pledge.turn.effects;
-  if (e?.type === 'grant-capability' || custody(e))
+  const { effects } = pledge.turn;
+  const n = effects.findIndex((e) => e.type !== 'create-obligation');
+  const obligations = (n < 0 ? effects : effects.slice(0, n)) as EffectOf<'create-obligation'>[];
+  const grants = effects.slice(obligations.length);
+  const first = obligations[0];
+  if (first === undefined && (grants[0]?.type === 'grant-capability' || custody(grants[0])))
     throw new DreggError(
       'E_UNSUPPORTED',
       'This escrow holds capabilities or names only: if the ring never settled, revoke them yourself; a name comes back from the coordinator',
     );
   if (
-    e?.type !== 'create-obligation' ||
-    e.from.startsWith('$') ||
+    first === undefined ||
+    first.from.startsWith('$') ||
+    obligations.some((o) => o.from !== first.from || o.due !== first.due) ||
     grants.some((g) => !custody(g) && (g.type !== 'grant-capability' || g.revocable !== true))
   )
-    throw new DreggError('E_INVALID', 'That turn is not an escrow: one obligation from a cell, then grants');
+    throw new DreggError(
+      'E_INVALID',
+      'That turn is not an escrow: obligations from one cell, due together, then grants',
+    );
   const digest = turnSigningDigest(pledge.turn);
   return {
-    obligation: objectIdOf(digest, 0),
-    cell: e.from,
-    amount: e.amount,
-    due: e.due,
+    obligations: obligations.map((o, i) => ({
+      id: objectIdOf(digest, i),
+      amount: o.amount,
+      ...(o.asset === undefined ? {} : { asset: o.asset }),
+    })),
+    cell: first.from,
+    amount: obligations.reduce((sum, o) => (o.asset === undefined ? sum + o.amount : sum), 0n),
+    due: first.due,
     // A revocable grant's channel is the second object its effect makes (turns/apply/capabilities.ts).
-    channels: grants.flatMap((g, i) => (custody(g) ? [] : [objectIdOf(digest, i + 1, 1)])),
+    channels: grants.flatMap((g, i) => (custody(g) ? [] : [objectIdOf(digest, obligations.length + i, 1)])),
   };
 }
 
@@ -93,9 +108,15 @@ export function reclaimTurn(
     ledger,
     payer,
     e.cell,
-    // One turn: if the obligation is gone (the ring settled), the channels stay untouched.
+    // One turn: if an obligation is gone (the ring settled), the channels stay untouched.
     [
-      { type: 'transfer', obligation: e.obligation, to: e.cell, amount: e.amount },
+      ...e.obligations.map((o) => ({
+        type: 'transfer' as const,
+        obligation: o.id,
+        to: e.cell,
+        amount: o.amount,
+        ...(o.asset === undefined ? {} : { asset: o.asset }),
+      })),
       ...e.channels.map((channel) => ({ type: 'revoke-delegation' as const, channel })),
     ],
     ed,

@@ -6,16 +6,17 @@
  *  2. **Reveal and escrow.** Once every participant has committed, each reveals its turn. The
  *     coordinator checks it opens the commitment, is signed by the intent's agent, and escrows at least
  *     what the ring promises: one `create-obligation` from the participant's cell to the ring's escrow
- *     cell, due at the deadline, for the computrons it owes, then per other item one revocable
- *     `grant-capability` into the escrow cell (escrow.ts: a capability on the ledger) or, for a name,
- *     one `set-permissions` moving its entry cell's ownership to the coordinator (custody). Then it
+ *     cell, due at the deadline, for the computrons it owes, one more per wrapped asset it owes (an
+ *     obligation of that asset, by asset id), then per other item one revocable `grant-capability`
+ *     into the escrow cell (escrow.ts: a capability on the ledger) or, for a name, one
+ *     `set-permissions` moving its entry cell's ownership to the coordinator (custody). Then it
  *     executes it — the value is locked, out of the payer's reach — and reads back each granted
  *     handle (it must carry every offered caveat and narrow to what the receiver wants) and each
  *     entry cell (now the coordinator's, carrying the name's fields).
  *     A reveal that does not open its commitment, escrows less than promised, or cannot execute, names
  *     its participant (with the signed commitment as evidence) and aborts the ring.
  *  3. **Settle.** When every escrow is in, ONE turn of the escrow cell pays every leg out of its
- *     obligation (and hands back any excess) and delegates every escrowed handle to its receiver,
+ *     obligations (and hands back any excess) and delegates every escrowed handle to its receiver,
  *     attenuated by the wanted caveats, dropping the escrow's own copy, and moves each name's entry
  *     cell to its receiver's agent: the executor applies a turn atomically, so the ring settles whole
  *     or not at all.
@@ -29,8 +30,7 @@
  * The coordinator owns the escrow cell (its id is `cellId(coordinator, ringId)`, known in advance), so it
  * is trusted not to pay the escrow elsewhere before the deadline — the same trust the relay already
  * carries for ordering (seed 000, "executor-trusted"); moving that to a federation's threshold key is
- * the federation's part. A wrapped asset has no balance on the ledger yet: a ring trading one is
- * refused (`E_UNSUPPORTED`).
+ * the federation's part.
  */
 
 import { cellId } from '../cells/cell.ts';
@@ -44,7 +44,14 @@ import type { Effect, Source } from '../turns/effects.ts';
 import type { Executor } from '../turns/executor.ts';
 import type { Receipt } from '../turns/receipt.ts';
 import { encodeTurn, signTurn, type Turn } from '../turns/turn.ts';
-import { custodyProblem, escrowedHandleProblem, type Grant, type Owes, ringOwes } from './escrow.ts';
+import {
+  type AssetOwed,
+  custodyProblem,
+  escrowedHandleProblem,
+  type Grant,
+  type Owes,
+  ringOwes,
+} from './escrow.ts';
 import type { Intent } from './intent.ts';
 import type { Ring } from './solver.ts';
 
@@ -207,16 +214,12 @@ export async function openSettlement(
 
   const commitments = new Map<string, SignedCommitment>();
   /**
-   * intent -> what it escrowed: the obligation (if it owes computrons), the escrow cell's slots (its
-   * capabilities, in order) and the entry cells in custody (its names, in order).
+   * intent -> what it escrowed: its obligations (computrons, then assets), the escrow cell's slots
+   * (its capabilities, in order) and the entry cells in custody (its names, in order).
    */
   const escrows = new Map<
     string,
-    {
-      obligation?: { id: string; amount: bigint; payer: string };
-      slots: readonly number[];
-      custody: readonly string[];
-    }
+    { obligations: readonly Escrowed[]; slots: readonly number[]; custody: readonly string[] }
   >();
   const agentOf = (intent: string): string => intents.get(intent)!.by;
   let state: SettlementState = { phase: 'committing', committed: 0 };
@@ -229,9 +232,7 @@ export async function openSettlement(
     state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
     const undo: Effect[] = [];
     for (const [intent, e] of escrows) {
-      const ob = e.obligation;
-      if (ob !== undefined)
-        undo.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount });
+      for (const ob of e.obligations) undo.push(payOut(ob, ob.payer, ob.amount));
       for (const slot of e.slots) undo.push({ type: 'revoke-capability', cell: escrowCell, slot });
       for (const cell of e.custody) undo.push({ type: 'set-permissions', cell, owner: agentOf(intent) });
     }
@@ -242,13 +243,11 @@ export async function openSettlement(
     const effects: Effect[] = [];
     const dropped: Effect[] = [];
     for (const [intent, e] of escrows) {
-      const due = owed.get(intent)!;
       const payee = commitments.get(payeeOf.get(intent)!)!.cell;
-      const ob = e.obligation;
-      if (ob !== undefined) {
-        effects.push({ type: 'transfer', obligation: ob.id, to: payee, amount: due });
-        if (ob.amount > due)
-          effects.push({ type: 'transfer', obligation: ob.id, to: ob.payer, amount: ob.amount - due });
+      for (const [k, ob] of e.obligations.entries()) {
+        const due = obligationsOf(owes.get(intent)!)[k]!.amount;
+        effects.push(payOut(ob, payee, due));
+        if (ob.amount > due) effects.push(payOut(ob, ob.payer, ob.amount - due));
       }
       const grants = owes.get(intent)!.grants;
       grants
@@ -275,30 +274,36 @@ export async function openSettlement(
     throw new DreggError(code, message);
   };
 
-  /** Whether `turn` has the shape of the escrow `owes` asks for (amounts and caveats are judged apart). */
+  /**
+   * Whether `turn` has the shape of the escrow `owes` asks for: each obligation of at least what is
+   * owed of exactly its unit (computrons or the asset), then the grants (their caveats are judged apart).
+   */
   const escrowShaped = (turn: Turn, w: Owes): boolean => {
     const { effects } = turn;
-    const hasObligation = w.computrons > 0n;
-    if (effects.length !== (hasObligation ? 1 : 0) + w.grants.length) return false;
-    if (hasObligation) {
-      const e = effects[0]!;
-      if (
-        e.type !== 'create-obligation' ||
-        e.to !== escrowCell ||
-        e.due !== o.deadline ||
-        e.amount < w.computrons
+    const obligations = obligationsOf(w);
+    if (effects.length !== obligations.length + w.grants.length) return false;
+    const paid = obligations.every((want, k) => {
+      const e = effects[k]!;
+      return (
+        e.type === 'create-obligation' &&
+        e.to === escrowCell &&
+        e.due === o.deadline &&
+        e.asset === want.asset &&
+        e.amount >= want.amount
+      );
+    });
+    return (
+      paid &&
+      effects.slice(obligations.length).every((e, i) =>
+        w.grants[i]!.ownership
+          ? // Custody, nothing else: a cell of this ledger handed whole to the coordinator.
+            e.type === 'set-permissions' &&
+            e.owner === coordinator.did &&
+            !e.cell.startsWith('$') &&
+            e.permissions === undefined &&
+            e.lifecycle === undefined
+          : e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true,
       )
-        return false;
-    }
-    return effects.slice(hasObligation ? 1 : 0).every((e, i) =>
-      w.grants[i]!.ownership
-        ? // Custody, nothing else: a cell of this ledger handed whole to the coordinator.
-          e.type === 'set-permissions' &&
-          e.owner === coordinator.did &&
-          !e.cell.startsWith('$') &&
-          e.permissions === undefined &&
-          e.lifecycle === undefined
-        : e.type === 'grant-capability' && e.to === escrowCell && e.revocable === true,
     );
   };
 
@@ -356,7 +361,7 @@ export async function openSettlement(
       if (turn.agent !== intent.by || !escrowShaped(turn, w))
         return blame(
           'E_INSUFFICIENT',
-          `The escrow must be ${w.computrons > 0n ? `one obligation of at least ${w.computrons} computrons to the ring's escrow cell, due at the deadline, then ` : ''}per other item a revocable grant into the escrow cell, or its name's entry cell handed to the coordinator (${w.grants.length} in all)`,
+          `The escrow must be ${escrowShape(w)}, in that order, into the ring's escrow cell (obligations due at the deadline)`,
         );
       let receipt: Receipt;
       try {
@@ -368,7 +373,7 @@ export async function openSettlement(
           `The escrow turn did not execute: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
-      const first = w.computrons > 0n ? 1 : 0;
+      const first = obligationsOf(w).length;
       const slots: number[] = [];
       const custody: string[] = [];
       w.grants.forEach((g, i) => {
@@ -376,14 +381,11 @@ export async function openSettlement(
         if (g.ownership) custody.push((effect as { cell: string }).cell);
         else slots.push((receipt.results[first + i] as { slot: number }).slot);
       });
-      const e = turn.effects[0];
-      escrows.set(intentId, {
-        ...(first === 1 && e?.type === 'create-obligation'
-          ? { obligation: { id: String(receipt.results[0]), amount: e.amount, payer: e.from } }
-          : {}),
-        slots,
-        custody,
+      const obligations = turn.effects.slice(0, first).map((e, k) => {
+        const ob = e as Extract<Effect, { type: 'create-obligation' }>; // escrowShaped saw to it
+        return { id: String(receipt.results[k]), amount: ob.amount, payer: ob.from, asset: ob.asset };
       });
+      escrows.set(intentId, { obligations, slots, custody });
       // What was given is judged as it now lies on the ledger; a bad grant is dropped, and an entry
       // cell in custody given back, on abort.
       const held = ledger.cell(escrowCell)?.clist;
@@ -413,6 +415,45 @@ export async function openSettlement(
   };
 }
 
+/** An obligation a participant escrowed, as the coordinator holds it until it pays it out. */
+interface Escrowed {
+  readonly id: string;
+  readonly amount: bigint;
+  readonly payer: string;
+  readonly asset?: string;
+}
+
+/** The obligations an escrow holds, in order: the computrons owed (if any), then each asset by id. */
+export function obligationsOf(
+  w: Pick<EscrowPlan, 'computrons' | 'assets'>,
+): { readonly amount: bigint; readonly asset?: string }[] {
+  return [...(w.computrons > 0n ? [{ amount: w.computrons }] : []), ...(w.assets ?? [])];
+}
+
+/** What an escrow turn must hold, for people: "an obligation of 5 w-gold, 1 revocable grant(s)". */
+function escrowShape(w: Owes): string {
+  const parts = obligationsOf(w).map(
+    (x) => `an obligation of at least ${x.amount} ${x.asset ?? 'computrons'}`,
+  );
+  const names = w.grants.filter((g) => g.ownership).length;
+  return [
+    ...parts,
+    `${w.grants.length - names} revocable grant(s)`,
+    ...(names > 0 ? [`${names} entry cell(s) handed to the coordinator`] : []),
+  ].join(', ');
+}
+
+/** The escrow cell's transfer out of obligation `ob`, in the obligation's own unit. */
+function payOut(ob: Escrowed, to: string, amount: bigint): Effect {
+  return {
+    type: 'transfer',
+    obligation: ob.id,
+    to,
+    amount,
+    ...(ob.asset === undefined ? {} : { asset: ob.asset }),
+  };
+}
+
 /** Signs a turn of `agent` acting as `agent.cell`, following the ledger's nonce and the agent's receipt chain. */
 async function ledgerTurn(
   ledger: SettlementLedger,
@@ -438,20 +479,23 @@ async function ledgerTurn(
 }
 
 /**
- * What a participant escrows: the computrons it owes, and for each grant it owes (in order) the
- * capability it gives — ownership of one of its cells, or a handle it holds in a slot of its cell; for
- * a name, the entry cell itself (`{cell}`), whose ownership goes to the coordinator.
+ * What a participant escrows: the computrons it owes, each wrapped asset it owes (by asset id, as
+ * `ringOwes` lists them), and for each grant it owes (in order) the capability it gives — ownership
+ * of one of its cells, or a handle it holds in a slot of its cell; for a name, the entry cell itself
+ * (`{cell}`), whose ownership goes to the coordinator.
  */
 export interface EscrowPlan {
   readonly computrons: bigint;
+  readonly assets?: readonly AssetOwed[];
   readonly grants?: readonly { readonly grant: Grant; readonly source: Source }[];
 }
 
 /**
  * Builds and signs a participant's escrow turn for a ring (what a wallet does when it approves): an
- * obligation of the computrons (a bare amount escrows computrons only), then a revocable grant of each
- * capability into the escrow cell carrying the offered caveats, or for a name its entry cell handed
- * to the coordinator. `E_ARGUMENT` for a name given from a slot (a handle is not the entry).
+ * obligation of the computrons (a bare amount escrows computrons only), one of each asset, then a
+ * revocable grant of each capability into the escrow cell carrying the offered caveats, or for a
+ * name its entry cell handed to the coordinator. `E_ARGUMENT` for a name given from a slot (a handle
+ * is not the entry).
  */
 export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
@@ -461,15 +505,14 @@ export function escrowTurn(
   ed: Ed25519,
 ): Promise<Turn> {
   const plan = typeof what === 'bigint' ? { computrons: what } : what;
-  const effects: Effect[] = [];
-  if (plan.computrons > 0n)
-    effects.push({
-      type: 'create-obligation',
-      from: p.cell,
-      to: s.escrowCell,
-      amount: plan.computrons,
-      due: s.deadline,
-    });
+  const effects: Effect[] = obligationsOf(plan).map(({ amount, asset }) => ({
+    type: 'create-obligation',
+    from: p.cell,
+    to: s.escrowCell,
+    amount,
+    ...(asset === undefined ? {} : { asset }),
+    due: s.deadline,
+  }));
   for (const { grant, source } of plan.grants ?? []) {
     if (grant.ownership) {
       if (!('cell' in source))

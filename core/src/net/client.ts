@@ -61,6 +61,7 @@ import {
   decodeEmpty,
   decodeHead,
   decodeHeadAnswer,
+  decodeHoldingsAnswer,
   decodeInfo,
   decodeReceiptList,
   decodeRevocationPage,
@@ -132,6 +133,8 @@ export interface RelayClient {
    */
   verifyInclusion(receipt: Receipt): Promise<AttestedRoot>;
   cell(id: string): Promise<Cell | undefined>;
+  /** The wrapped assets cell `id` holds, by asset id (none, or no such cell: empty). */
+  holdings(id: string): Promise<Map<string, bigint>>;
   head(agent: string): Promise<{ prev: string | null; seq: number }>;
   /** Opens a cell for `owner` on the relay's ledger (with the relay's opening grant, if any). */
   openCell(owner: string, salt: string): Promise<Cell>;
@@ -238,6 +241,9 @@ export async function connectRelay(
       },
       async cell(id) {
         return decodeCellAnswer(await call(OPS.cell, encodeCellQuery(id)));
+      },
+      async holdings(id) {
+        return decodeHoldingsAnswer(await call(OPS.holdings, encodeCellQuery(id)));
       },
       async head(agent) {
         return decodeHead(await call(OPS.head, encodeAgentQuery(agent)));

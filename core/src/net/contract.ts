@@ -23,6 +23,8 @@ import {
   MAX_REGISTRATION_BYTES,
   MAX_SUBMISSION_BYTES,
 } from '../proofs/submission.ts';
+import { isAssetId } from '../turns/assets.ts';
+import { MAX_AMOUNT } from '../turns/effects.ts';
 import { type Receipt, receiptFromCbor } from '../turns/receipt.ts';
 import type { RpcOp } from './rpc.ts';
 
@@ -54,6 +56,8 @@ export const OPS = {
   latestRoot: { name: 'root/latest', maxRequest: 64, maxResponse: 4 * KiB },
   /** {v, id} -> {v, cell: cell | null}. */
   cell: { name: 'cell/get', maxRequest: 256, maxResponse: 512 * KiB },
+  /** {v, id} -> {v, holdings: [[asset, amount], ...]}: the wrapped assets a cell holds, by asset id. */
+  holdings: { name: 'cell/holdings', maxRequest: 256, maxResponse: 64 * KiB },
   /**
    * {v, owner, salt} -> {v, cell}: opens a cell on the relay's ledger for `owner`, with the relay's
    * opening grant (`dregg relay --grant N`, 0 unless the operator runs a demo faucet) recorded in the
@@ -317,6 +321,32 @@ export function decodeCellAnswer(bytes: Uint8Array): Cell | undefined {
   return decoding('cell answer', () => {
     const m = decodeMap(bytes, 'cell answer', ['cell']);
     return m.cell === null ? undefined : cellFromCbor(m.cell as CborValue);
+  });
+}
+
+/** Most holdings one answer lists (by asset id): more would pass the answer's size limit. */
+export const MAX_HOLDINGS = 512;
+
+export const encodeHoldingsAnswer = (holdings: ReadonlyMap<string, bigint>): Uint8Array =>
+  encode({ holdings: [...holdings].slice(0, MAX_HOLDINGS).map(([asset, amount]) => [asset, amount]) });
+export function decodeHoldingsAnswer(bytes: Uint8Array): Map<string, bigint> {
+  return decoding('holdings answer', () => {
+    const what = 'holdings answer';
+    const list = decodeMap(bytes, what, ['holdings']).holdings;
+    if (!Array.isArray(list) || list.length > MAX_HOLDINGS)
+      bad(what, `expected at most ${MAX_HOLDINGS} holdings`);
+    const out = new Map<string, bigint>();
+    let last = '';
+    for (const h of list) {
+      if (!Array.isArray(h) || h.length !== 2 || !isAssetId(h[0]) || h[0] <= last)
+        bad(what, 'expected [asset id, amount] pairs, by ascending asset id');
+      const amount = typeof h[1] === 'number' && Number.isSafeInteger(h[1]) ? BigInt(h[1]) : h[1];
+      if (typeof amount !== 'bigint' || amount <= 0n || amount > MAX_AMOUNT)
+        bad(what, 'expected an amount from 1 to 2^64 - 1');
+      out.set(h[0], amount);
+      last = h[0];
+    }
+    return out;
   });
 }
 

@@ -43,8 +43,10 @@ import {
   verifySubmissionSignature,
 } from '../proofs/submission.ts';
 import type { Store, Write } from '../store/store.ts';
+import { holdingsOfCell } from '../turns/assets.ts';
 import { createBatcher, type Sealed, type Step } from '../turns/batch.ts';
 import {
+  assetAudit,
   checkTurn,
   EXECUTOR_COLLECTIONS,
   genesisStep,
@@ -109,6 +111,8 @@ export interface NotaryOptions {
   /** The ledger (federation) name every turn must carry. */
   readonly ledger: string;
   readonly federations?: ReadonlyMap<string, Uint8Array>;
+  /** Bridged federations whose mints credit a wrapped asset here (ExecEnv.wrapped). */
+  readonly wrapped?: ReadonlyMap<string, string>;
   readonly feeCell?: string;
   /** Group commit: turns per batch at most (default 256), and how long a batch waits to fill (default 0). */
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
@@ -146,6 +150,11 @@ export interface SupplyAudit {
   readonly height: number;
   /** Whether the ledger state still has the ledger root the latest attested root signed. */
   readonly ledgerRootMatches: boolean;
+  /**
+   * Per wrapped asset, from the state (the log's events count computrons): its holdings and escrows,
+   * and its supply record's mints less burns. Conserved when the two are equal.
+   */
+  readonly assets: ReadonlyMap<string, { readonly held: bigint; readonly expected: bigint }>;
 }
 
 export interface Notary {
@@ -179,6 +188,8 @@ export interface Notary {
   /** The agent's receipts with seq >= `fromSeq`, at most `limit` of them. */
   receipts(agent: string, fromSeq?: number, limit?: number): Promise<Receipt[]>;
   cell(id: string): Cell | undefined;
+  /** Every wrapped asset a cell holds, by asset id (none: empty). */
+  holdings(cell: string): Map<string, bigint>;
   head(agent: string): { prev: string | null; seq: number };
   audit(): Promise<SupplyAudit>;
   /** Orders what is queued, then refuses new work. Does not close the store. */
@@ -265,6 +276,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
     did: relay,
     ledger: options.ledger,
     federations: options.federations ?? new Map(),
+    wrapped: options.wrapped,
     feeCell: options.feeCell,
     chainHash: options.chainHash,
   };
@@ -659,10 +671,13 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
       return { prev: h.hash, seq: h.seq };
     },
 
+    holdings: (cell) => holdingsOfCell(state, cell),
+
     async audit() {
       const at = await batcher.atRest(() => ({
         root: latest,
         holdings: holdingsOf(state),
+        assets: assetAudit(state),
         shielded: provedBalance(state),
         ledgerRoot: ledgerRootOf(state),
       }));
@@ -696,6 +711,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
         delta: issued - destroyed - holdings.transit - holdings.circulating,
         height: root.height,
         ledgerRootMatches: bytesEqual(at.ledgerRoot, root.ledgerRoot),
+        assets: at.assets,
       };
     },
 

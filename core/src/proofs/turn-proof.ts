@@ -4,8 +4,9 @@
  *
  * Proved effects (on the acting cell): SetField (at most one key per turn; several writes to that key
  * keep the last), IncrementNonce (at most one), Transfer out of the cell and Burn (their sum with the
- * fee is the debited amount). Any other effect, or these on another cell, is refused with E_INVALID:
- * the turn cannot be proved by this AIR (the executor still checks it).
+ * fee is the debited amount). Any other effect, these on another cell, or these moving a wrapped
+ * asset (the proved state has one balance, of computrons) is refused with E_INVALID: the turn cannot
+ * be proved by this AIR (the executor still checks it).
  *
  * Proof bytes: one byte log2(rows), then the STARK proof of `turnAir(log2 rows)`.
  */
@@ -95,11 +96,13 @@ export function turnWitness(
         break;
       case 'transfer':
         if (e.obligation !== undefined) fail('E_INVALID', 'collecting an obligation is not proved');
+        if (e.asset !== undefined) fail('E_INVALID', 'a proved cell holds computrons only: no asset moves');
         mine(e.from);
         if (e.to === cell.id) fail('E_INVALID', 'a proved transfer leaves the cell');
         amount += e.amount;
         break;
       case 'burn':
+        if (e.asset !== undefined) fail('E_INVALID', 'a proved cell holds computrons only: no asset burns');
         mine(e.cell);
         amount += e.amount;
         break;

@@ -126,10 +126,14 @@ export function authorizeCell(ctx: TurnContext, id: string, effect: EffectType, 
  * value (`E_BUDGET` if any would be exceeded). Ownership has no budget. A meter is named by the
  * handle's target and the budget id, so nobody can spend another cell's budget by reusing its id on a
  * handle to a cell of their own; a derived handle that restates its parent's id with a smaller cap
- * shares the parent's meter, charged once, up to the smaller cap.
+ * shares the parent's meter, charged once, up to the smaller cap. Budgets meter computrons only: a
+ * handle carrying one may not move a wrapped asset at all (`asset`: `E_BUDGET`); without one, it may.
  */
-export function chargeBudget(ctx: TurnContext, auth: Authority, amount: bigint): void {
+export function chargeBudget(ctx: TurnContext, auth: Authority, amount: bigint, asset?: string): void {
   if (auth.handle === undefined) return;
+  // A budget counts computrons: under one, an asset move is unbounded, so it is refused outright.
+  if (asset !== undefined && auth.handle.caveats.some((c) => c.t === 'budget'))
+    throw new DreggError('E_BUDGET', `A handle with a budget caveat moves computrons only, not ${asset}`);
   const caps = new Map<string, bigint>();
   for (const c of auth.handle.caveats) {
     if (c.t !== 'budget') continue;

@@ -32,6 +32,11 @@ export interface ExecEnv {
   readonly federation: string;
   /** Public keys of federations whose bridge attestations this ledger accepts. */
   readonly federations: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Bridged federations whose mints credit a wrapped asset (federation -> asset id, from this
+   * ledger's genesis); a federation not named here mints computrons.
+   */
+  readonly wrapped?: ReadonlyMap<string, string>;
 }
 
 export class TurnContext {

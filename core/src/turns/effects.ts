@@ -12,6 +12,7 @@ import { fromHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
 import { DreggError } from '../errors.ts';
+import { isAssetId } from './assets.ts';
 
 export const EFFECT_GROUPS = {
   state: ['set-field', 'create-cell', 'increment-nonce', 'set-permissions', 'set-verification-key'],
@@ -52,8 +53,17 @@ export type Effect =
       owner?: string;
     }
   | { type: 'set-verification-key'; cell: CellRef; key: string | null }
-  | { type: 'transfer'; from?: CellRef; obligation?: string; to: CellRef; amount: bigint; via?: Via }
-  | { type: 'burn'; cell: CellRef; amount: bigint; via?: Via }
+  | {
+      type: 'transfer';
+      from?: CellRef;
+      obligation?: string;
+      to: CellRef;
+      amount: bigint;
+      /** A wrapped asset (assets.ts); absent: computrons. */
+      asset?: string;
+      via?: Via;
+    }
+  | { type: 'burn'; cell: CellRef; amount: bigint; asset?: string; via?: Via }
   | {
       type: 'grant-capability';
       source: Source;
@@ -86,7 +96,16 @@ export type Effect =
   | { type: 'unseal'; unsealer: number; box: string }
   | { type: 'introduce'; slot: number; to: number; caveats: readonly Caveat[] }
   | { type: 'pipelined-send'; to: CellRef; topic: string; data: FieldValue | null; via?: Via }
-  | { type: 'create-obligation'; from: CellRef; to: CellRef; amount: bigint; due: number; via?: Via }
+  | {
+      type: 'create-obligation';
+      from: CellRef;
+      to: CellRef;
+      amount: bigint;
+      /** A wrapped asset the obligation holds and pays out; absent: computrons. */
+      asset?: string;
+      due: number;
+      via?: Via;
+    }
   | {
       type: 'bridge-mint';
       federation: string;
@@ -242,6 +261,12 @@ class Reader {
     return v;
   }
 
+  asset(key: string): string {
+    const v = this.raw(key);
+    if (!isAssetId(v)) this.bad(key, 'must be an asset id (a name: lowercase letters, digits, . - _ : /)');
+    return v;
+  }
+
   name(key: string): string {
     const v = this.raw(key);
     if (!isName(v)) this.bad(key, 'must be a name (lowercase letters, digits, . - _ : /)');
@@ -364,7 +389,7 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
       keys(['cell'], ['key']);
       return { type: 'set-verification-key', cell: r.cell('cell'), key: r.has('key') ? r.did('key') : null };
     case 'transfer': {
-      keys(['to', 'amount'], ['from', 'obligation', 'via']);
+      keys(['to', 'amount'], ['from', 'obligation', 'asset', 'via']);
       if (r.has('from') === r.has('obligation'))
         r.bad('from', 'exactly one of from or obligation is required');
       return {
@@ -373,12 +398,19 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
         obligation: opt(r, 'obligation', (k) => r.pattern(k, HEX32, 'an obligation id')),
         to: r.cell('to'),
         amount: r.amount('amount'),
+        asset: opt(r, 'asset', (k) => r.asset(k)),
         via: r.via(),
       };
     }
     case 'burn':
-      keys(['cell', 'amount'], ['via']);
-      return { type: 'burn', cell: r.cell('cell'), amount: r.amount('amount'), via: r.via() };
+      keys(['cell', 'amount'], ['asset', 'via']);
+      return {
+        type: 'burn',
+        cell: r.cell('cell'),
+        amount: r.amount('amount'),
+        asset: opt(r, 'asset', (k) => r.asset(k)),
+        via: r.via(),
+      };
     case 'grant-capability':
       keys(['source', 'to'], ['caveats', 'revocable', 'via']);
       return {
@@ -489,12 +521,13 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
         via: r.via(),
       };
     case 'create-obligation':
-      keys(['from', 'to', 'amount', 'due'], ['via']);
+      keys(['from', 'to', 'amount', 'due'], ['asset', 'via']);
       return {
         type: 'create-obligation',
         from: r.cell('from'),
         to: r.cell('to'),
         amount: r.amount('amount'),
+        asset: opt(r, 'asset', (k) => r.asset(k)),
         due: r.uint('due'),
         via: r.via(),
       };

@@ -24,6 +24,7 @@ import type { Store, Write } from '../store/store.ts';
 import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
+import { assetSupplyOf, holdingsOfCell } from './assets.ts';
 import { createBatcher, type Step } from './batch.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
 import { checkEffects, type Effect, MAX_AMOUNT, viaTarget } from './effects.ts';
@@ -182,6 +183,8 @@ export interface ExecutorOptions {
   readonly store?: Store;
   readonly federation?: string;
   readonly federations?: ReadonlyMap<string, Uint8Array>;
+  /** Bridged federations whose mints credit a wrapped asset here (ExecEnv.wrapped). */
+  readonly wrapped?: ReadonlyMap<string, string>;
   readonly feeCell?: string;
 }
 
@@ -202,8 +205,13 @@ export interface Executor {
   supply(): Supply;
   /** Local demo genesis: a new cell with `balance` computrons created from nothing (recorded). */
   genesis(owner: string, salt: string, balance: bigint): Promise<Cell>;
-  /** Value held in cells, escrows, locks and the shielded pool, and what the supply ledger says it must be. */
-  audit(): { held: bigint; expected: bigint };
+  /**
+   * Value held in cells, escrows, locks and the shielded pool, and what the supply ledger says it must
+   * be; the same per wrapped asset (holdings and escrows against its mints and burns).
+   */
+  audit(): SupplyCheck;
+  /** Every wrapped asset a cell holds, by asset id (none: empty). */
+  holdings(cell: string): Map<string, bigint>;
 }
 
 /**
@@ -219,6 +227,7 @@ export interface LedgerContext {
   readonly did: string;
   readonly ledger: string;
   readonly federations: ReadonlyMap<string, Uint8Array>;
+  readonly wrapped?: ReadonlyMap<string, string>;
   readonly feeCell?: string;
   /**
    * What an agent's next turn must name as `prev` after this receipt; the receipt's hash by default.
@@ -251,7 +260,12 @@ export async function loadState(store: Store | undefined): Promise<State> {
 }
 
 function envOf(ctx: LedgerContext): ExecEnv {
-  return { now: nowSeconds(ctx.clock), federation: ctx.ledger, federations: ctx.federations };
+  return {
+    now: nowSeconds(ctx.clock),
+    federation: ctx.ledger,
+    federations: ctx.federations,
+    wrapped: ctx.wrapped,
+  };
 }
 
 /**
@@ -351,6 +365,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
     did: didKeyFromEd25519(ed25519PublicKey(options.seed)),
     ledger: options.federation ?? 'local',
     federations: options.federations ?? new Map(),
+    wrapped: options.wrapped,
     feeCell: options.feeCell,
   };
   // Without a store, receipts are kept here, added once their batch has been applied.
@@ -402,6 +417,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
     audit() {
       return auditState(state);
     },
+    holdings: (cell) => holdingsOfCell(state, cell),
   };
 }
 
@@ -410,23 +426,56 @@ function isReceipt(v: unknown): v is Receipt {
 }
 
 /**
- * Where the value of a ledger is: `circulating` in cell balances, `transit` held outside any cell
- * (obligations in escrow, bridge locks not yet finalized or cancelled, the shielded pool).
+ * Where the computrons of a ledger are: `circulating` in cell balances, `transit` held outside any
+ * cell (obligations in escrow, bridge locks not yet finalized or cancelled, the shielded pool).
  */
 export function holdingsOf(state: State): { circulating: bigint; transit: bigint } {
   let circulating = 0n;
   let transit = supplyOf(state).shielded;
   for (const [key, v] of state) {
     if (isCell(v)) circulating += v.balance;
-    else if (key.startsWith('obl:')) transit += BigInt(v.amount as bigint | number);
+    else if (key.startsWith('obl:') && v.asset === undefined) transit += BigInt(v.amount as bigint | number);
     else if (key.startsWith('lock:') && v.state === 'locked') transit += BigInt(v.amount as bigint | number);
   }
   return { circulating, transit };
 }
 
+/** What the conservation invariant compares: value held against what the supply says there is. */
+export interface SupplyCheck {
+  readonly held: bigint;
+  readonly expected: bigint;
+  /** Per wrapped asset: its holdings and escrows against its mints and burns. */
+  readonly assets: ReadonlyMap<string, { readonly held: bigint; readonly expected: bigint }>;
+}
+
+/** Every wrapped asset's holdings (in cells and in obligations) and supply, by asset id. */
+export function assetAudit(state: State): Map<string, { held: bigint; expected: bigint }> {
+  const out = new Map<string, { held: bigint; expected: bigint }>();
+  const of = (asset: string) => {
+    const a = out.get(asset) ?? { held: 0n, expected: 0n };
+    out.set(asset, a);
+    return a;
+  };
+  for (const [key, v] of state) {
+    if (isCell(v)) continue;
+    const amount = () => BigInt(v.amount as bigint | number);
+    if (key.startsWith('hold:')) of(key.slice(key.indexOf('/') + 1)).held += amount();
+    else if (key.startsWith('obl:') && typeof v.asset === 'string') of(v.asset).held += amount();
+    else if (key.startsWith('supply:')) {
+      const s = assetSupplyOf(state, key.slice('supply:'.length));
+      of(key.slice('supply:'.length)).expected += s.bridgedIn - s.burned;
+    }
+  }
+  return out;
+}
+
 /** Sums every holder of value and compares with the supply ledger: the conservation invariant. */
-export function auditState(state: State): { held: bigint; expected: bigint } {
+export function auditState(state: State): SupplyCheck {
   const { circulating, transit } = holdingsOf(state);
   const s = supplyOf(state);
-  return { held: circulating + transit, expected: s.genesis + s.bridgedIn - s.bridgedOut - s.burned };
+  return {
+    held: circulating + transit,
+    expected: s.genesis + s.bridgedIn - s.bridgedOut - s.burned,
+    assets: assetAudit(state),
+  };
 }

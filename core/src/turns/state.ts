@@ -8,12 +8,14 @@
  *   box:<id>               a sealed box {pair, handle, by, cell}
  *   note:<id>              an unspent shielded note {commitment, owner}
  *   nf:<nullifier>         a spent note's nullifier {}
- *   obl:<id>               an obligation in escrow {from, to, debtor, amount, due}
+ *   obl:<id>               an obligation in escrow {from, to, amount, due, asset?} (asset: a wrapped one)
+ *   hold:<cell>/<asset>    a cell's holding of a wrapped asset {amount} (never 0: absent instead)
  *   lock:<id>              a bridge lock {owner, cell, amount, federation, recipient, expires, state}
- *   minted:<fed>/<lock>    a bridge mint already done {amount}
+ *   minted:<fed>/<lock>    a bridge mint already done {amount, cell, asset?}
  *   msg:<id>               a message waiting in a cell's inbox {to, from, agent, topic, data}
  *   meter:cell:<id>/<budget id>   computrons moved so far under a budget caveat of handles to a cell
  *   supply                 the supply ledger {genesis, bridgedIn, bridgedOut, burned, shielded}
+ *   supply:<asset>         a wrapped asset's supply {bridgedIn, burned} (assets.ts)
  *
  * A transaction records the first old value of every key it touches; rolling back writes them back,
  * so a failed turn leaves every record (the same objects, hence byte-identical encodings) as before.

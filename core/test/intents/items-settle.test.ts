@@ -1,8 +1,10 @@
 /**
- * Rings of every settleable item kind against the real executor: computrons escrowed as obligations,
- * capabilities, services and storage as revocable grants into the escrow cell, delegated on
- * attenuated by the receiver's want, names as their entry cells handed to the coordinator and on to
- * the receiver — all in one settling turn, or nothing.
+ * Rings of every settleable item kind against the real executor: computrons and wrapped assets escrowed
+ * as obligations; capabilities, services and storage as revocable grants into the escrow cell,
+ * delegated on attenuated by the receiver's want; names as their entry cells handed to the coordinator
+ * and on to the receiver — all in one settling turn, or nothing. Assets come in as a bridge would
+ * bring them: a mint attested by the 'away' federation, which this ledger's configuration wraps as
+ * `w-gold`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -25,12 +27,13 @@ import {
   signCommitment,
 } from '../../src/intents/settle.ts';
 import { findRings, type Ring } from '../../src/intents/solver.ts';
+import { signAttestation } from '../../src/turns/apply/bridge.ts';
 import type { Effect } from '../../src/turns/effects.ts';
 import { createExecutor, type Executor } from '../../src/turns/executor.ts';
 import type { Receipt } from '../../src/turns/receipt.ts';
 import { signTurn, type Turn } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
-import { saltOf, seedOf, T0 } from '../turns/fixtures.ts';
+import { FEDERATION_SEED, saltOf, seedOf, T0 } from '../turns/fixtures.ts';
 
 const DEADLINE = T0 + 600;
 const CUTOFF = T0 + 500;
@@ -44,9 +47,18 @@ interface Party {
   readonly own: string;
 }
 
+const GOLD = 'w-gold';
+
 async function ledger() {
   const clock = manualClock(T0 * 1000);
-  const executor = await createExecutor({ ed, clock, seed: seedOf(100), federation: 'home' });
+  const executor = await createExecutor({
+    ed,
+    clock,
+    seed: seedOf(100),
+    federation: 'home',
+    federations: new Map([['away', ed25519PublicKey(FEDERATION_SEED)]]),
+    wrapped: new Map([['away', GOLD]]),
+  });
   const act = async (p: Omit<Party, 'own'>, effects: Effect[], cell = p.cell): Promise<Receipt> =>
     executor.submit(await turnOf(executor, p, cell, effects));
   const party = async (i: number, fields: Record<string, string> = {}): Promise<Party> => {
@@ -64,8 +76,24 @@ async function ledger() {
     if (set.length > 0) await act(p, set);
     return p;
   };
-  return { executor, clock, act, party, coordinator: await party(50) };
+  let locks = 0;
+  /** 'away' locked `amount` for `p`: a bridge mint credits that much `w-gold` to its cell. */
+  const fund = async (p: Party, amount: bigint): Promise<void> => {
+    const lock = (++locks).toString(16).padStart(32, '0');
+    const expires = T0 + 7200;
+    const attestation = await signAttestation(
+      { kind: 'locked', from: 'away', to: 'home', lock, amount, recipient: p.did, expires },
+      FEDERATION_SEED,
+      ed,
+    );
+    await act(p, [
+      { type: 'bridge-mint', federation: 'away', lock, amount, to: p.cell, expires, attestation },
+    ]);
+  };
+  return { executor, clock, act, party, fund, coordinator: await party(50) };
 }
+
+const gold = (x: Executor, cell: string) => x.holdings(cell).get(GOLD) ?? 0n;
 
 function turnOf(
   x: Executor,
@@ -131,7 +159,11 @@ type Escrow = (s: Settlement, id: string, p: Party) => EscrowPlan;
 /** The honest escrow: what is owed, every capability given from ownership of the party's second cell. */
 const honest: Escrow = (s, id, p) => {
   const w = s.owes.get(id)!;
-  return { computrons: w.computrons, grants: w.grants.map((grant) => ({ grant, source: { cell: p.own } })) };
+  return {
+    computrons: w.computrons,
+    assets: w.assets,
+    grants: w.grants.map((grant) => ({ grant, source: { cell: p.own } })),
+  };
 };
 
 /** Everyone commits to `escrow`'s turn; returns the reveals. */
@@ -176,6 +208,43 @@ async function threeRing() {
       },
     ],
   );
+  const s = await openSettlement(r.ring, r.byId, {
+    ledger: l.executor,
+    coordinator: l.coordinator,
+    ed,
+    deadline: DEADLINE,
+    cutoff: CUTOFF,
+  });
+  return { l, a, b, c, s, ...r };
+}
+
+/** A 3-ring: A pays B computrons, B gives C wrapped gold (it holds `funded`), C gives A a capability. */
+async function assetRing(funded = 10n) {
+  const l = await ledger();
+  const a = await l.party(1);
+  const b = await l.party(2);
+  const c = await l.party(3);
+  await l.fund(b, funded);
+  const r = await ringOf(
+    [a, b, c],
+    [
+      { offer: { kind: 'computrons', amount: 50n }, want: { kind: 'computrons', amount: 40n } },
+      {
+        offer: { kind: 'asset', asset: GOLD, amount: 10n },
+        want: { kind: 'asset', asset: GOLD, amount: 7n },
+      },
+      {
+        offer: { kind: 'capability', caveats: [actions('set-field', 'transfer')] },
+        want: { kind: 'capability', caveats: [actions('transfer')] },
+      },
+    ],
+  );
+  expect(
+    findRings(
+      [...r.byId].map(([id, intent]) => ({ id, intent })),
+      { now: T0 },
+    ).rings,
+  ).toHaveLength(1);
   const s = await openSettlement(r.ring, r.byId, {
     ledger: l.executor,
     coordinator: l.coordinator,
@@ -275,7 +344,7 @@ describe('ring settlement of every item kind', () => {
       head: async (d: string) => x.head(d),
     };
     expect(escrow).toMatchObject({ cell: p.cell, amount: 40n, due: DEADLINE });
-    expect(escrow.obligation).toBe(String(escrowed.results[0]));
+    expect(escrow.obligations.map((o) => o.id)).toEqual([String(escrowed.results[0])]);
     expect(escrow.channels).toEqual([(escrowed.results[1] as { channel: string }).channel]);
     expect(await codeOf(() => reclaimTurn(p, view, { turn }, DEADLINE - 1, ed))).toBe('E_NOT_YET_VALID');
     // Until then the escrow cell holds a live handle to the giver's cell.
@@ -320,35 +389,75 @@ describe('ring settlement of every item kind', () => {
     }
   });
 
-  it('refuses a ring trading a wrapped asset, and the solver still finds it', async () => {
-    const l = await ledger();
-    const [p, q] = [await l.party(1), await l.party(2)];
-    const r = await ringOf(
-      [p, q],
-      [
-        {
-          offer: { kind: 'asset', asset: 'gold', amount: 2n },
-          want: { kind: 'asset', asset: 'gold', amount: 2n },
-        },
-        { offer: { kind: 'computrons', amount: 5n }, want: { kind: 'computrons', amount: 5n } },
-      ],
-    );
-    const found = findRings(
-      [...r.byId].map(([id, intent]) => ({ id, intent })),
-      { now: T0 },
-    );
-    expect(found.rings).toHaveLength(1);
-    const refused = openSettlement(found.rings[0]!, r.byId, {
-      ledger: l.executor,
-      coordinator: l.coordinator,
-      ed,
-      deadline: DEADLINE,
-    });
-    expect(await codeOf(refused)).toBe('E_UNSUPPORTED');
+  it('a 3-ring of computrons, a wrapped asset and a capability settles; each receiver holds what it wanted', async () => {
+    const { l, a, b, c, s, partyOf, ids } = await assetRing();
+    const x = l.executor;
+    expect(s.owes.get(ids[1]!)).toMatchObject({ computrons: 0n, assets: [{ asset: GOLD, amount: 7n }] });
+    const reveals = await commitAll(l, s, partyOf, honest);
+    for (const [id, r] of reveals) await s.reveal(id, r.turn, r.salt);
+    expect(s.state().phase).toBe('settled');
+    // A paid B 40 computrons; B gave C 7 of its 10 gold (the surplus it offered stays); C gave A a handle.
+    expect([x.cell(a.cell)!.balance, x.cell(b.cell)!.balance]).toEqual([960n, 1040n]);
+    expect([gold(x, b.cell), gold(x, c.cell), gold(x, s.escrowCell)]).toEqual([3n, 7n, 0n]);
+    const [, handle] = clist(x, a.cell)[0]!;
+    expect(handle.target).toEqual({ kind: 'cell', id: c.own });
+    expect(x.audit().assets.get(GOLD)).toEqual({ held: 10n, expected: 10n });
+    // C can spend what it received.
+    await l.act(c, [{ type: 'transfer', from: c.cell, to: a.cell, amount: 7n, asset: GOLD }]);
+    expect(gold(x, a.cell)).toBe(7n);
   });
 
-  it('property: rings over every settleable kind conserve computrons and give each receiver what it wanted, never more than offered — or nothing at all', async () => {
-    const kinds = ['computrons', 'capability', 'service', 'storage', 'name'] as const;
+  it('a no-show refunds the escrowed asset; so does the payer itself after the deadline', async () => {
+    for (const coordinatorVanishes of [false, true]) {
+      const { l, a, b, s, partyOf, ids } = await assetRing();
+      const x = l.executor;
+      const reveals = await commitAll(l, s, partyOf, honest);
+      for (const id of ids.slice(0, 2)) await s.reveal(id, reveals.get(id)!.turn, reveals.get(id)!.salt);
+      expect([gold(x, b.cell), gold(x, s.escrowCell)]).toEqual([3n, 0n]);
+      expect(x.audit().assets.get(GOLD)).toEqual({ held: 10n, expected: 10n });
+      if (coordinatorVanishes) {
+        const view = {
+          ledger: x.ledger,
+          cell: async (id: string) => x.cell(id),
+          head: async (d: string) => x.head(d),
+        };
+        const pledge = { turn: reveals.get(ids[1]!)!.turn };
+        expect(escrowOf(pledge).obligations).toEqual([{ id: expect.any(String), amount: 7n, asset: GOLD }]);
+        l.clock.set(DEADLINE * 1000);
+        await x.submit(await reclaimTurn(b, view, pledge, DEADLINE, ed));
+      } else {
+        l.clock.set(CUTOFF * 1000);
+        await s.expire(CUTOFF);
+        expect(s.state()).toMatchObject({ phase: 'aborted' });
+      }
+      expect(gold(x, b.cell)).toBe(10n);
+      if (!coordinatorVanishes) expect(x.cell(a.cell)!.balance).toBe(1000n);
+      expect(x.audit().assets.get(GOLD)).toEqual({ held: 10n, expected: 10n });
+    }
+  });
+
+  it('an escrow short of the asset is blamed (E_INSUFFICIENT): less promised, another unit, or more than held', async () => {
+    const cheats: ((w: EscrowPlan) => EscrowPlan)[] = [
+      (w) => ({ ...w, assets: [{ asset: GOLD, amount: 6n }] }),
+      (w) => ({ ...w, assets: [], computrons: 7n }),
+      (w) => ({ ...w, assets: [{ asset: 'w-lead', amount: 7n }] }),
+    ];
+    for (const [i, cheat] of [...cheats, 'unfunded' as const].entries()) {
+      const { l, a, b, s, partyOf, ids } = await assetRing(cheat === 'unfunded' ? 5n : 10n);
+      const reveals = await commitAll(l, s, partyOf, (st, id, p) =>
+        p === b && cheat !== 'unfunded' ? cheat(honest(st, id, p)) : honest(st, id, p),
+      );
+      await s.reveal(ids[0]!, reveals.get(ids[0]!)!.turn, reveals.get(ids[0]!)!.salt);
+      const rb = reveals.get(ids[1]!)!;
+      expect(await codeOf(s.reveal(ids[1]!, rb.turn, rb.salt)), `cheat ${i}`).toBe('E_INSUFFICIENT');
+      expect(s.state()).toMatchObject({ phase: 'aborted', blame: { intent: ids[1], agent: b.did } });
+      expect(l.executor.cell(a.cell)!.balance).toBe(1000n);
+      expect(gold(l.executor, b.cell)).toBe(cheat === 'unfunded' ? 5n : 10n);
+    }
+  });
+
+  it('property: rings over every settleable kind conserve computrons and every asset and give each receiver what it wanted, never more than offered — or nothing at all', async () => {
+    const kinds = ['computrons', 'asset', 'capability', 'service', 'storage', 'name'] as const;
     const arbLeg = fc.record({
       kind: fc.constantFrom(...kinds),
       big: fc.integer({ min: 2, max: 9 }),
@@ -363,6 +472,11 @@ describe('ring settlement of every item kind', () => {
         const l = await ledger();
         const terms = legs.map((g, i) => leg(g, i));
         const parties = await Promise.all(terms.map((t, i) => l.party(i + 1, t.fields)));
+        for (const [i, t] of terms.entries())
+          if (t.offer.kind === 'asset') await l.fund(parties[i]!, t.offer.amount);
+        const golds = () => parties.map((p) => gold(l.executor, p.cell));
+        const minted = golds().reduce((t, g) => t + g, 0n);
+        const goldBefore = golds();
         const r = await ringOf(parties, terms);
         const x = l.executor;
         const s = await openSettlement(r.ring, r.byId, {
@@ -381,6 +495,8 @@ describe('ring settlement of every item kind', () => {
           const plan = honest(st, id, p);
           if (how.get(id) !== 'short') return plan;
           if (plan.computrons > 0n) return { ...plan, computrons: plan.computrons - 1n };
+          if (plan.assets!.length > 0)
+            return { ...plan, assets: plan.assets!.map((a) => ({ ...a, amount: a.amount - 1n })) };
           // A name: a handle to the entry instead of the entry, or an entry cell without the fields.
           const grants = plan.grants!.map((g) =>
             !g.grant.ownership
@@ -402,6 +518,10 @@ describe('ring settlement of every item kind', () => {
         }
         // Nothing is ever lost or made; the escrow cell keeps nothing.
         expect(total()).toBe(before);
+        // Every asset too: all of it back in the parties' cells, none left in escrow, the audit even.
+        expect(golds().reduce((t, g) => t + g, 0n)).toBe(minted);
+        expect(gold(x, s.escrowCell)).toBe(0n);
+        for (const [, a] of x.audit().assets) expect(a.held).toBe(a.expected);
         expect(x.cell(s.escrowCell)!.balance).toBe(0n);
         expect(clist(x, s.escrowCell)).toEqual([]);
         const settled = s.state().phase === 'settled';
@@ -414,7 +534,7 @@ describe('ring settlement of every item kind', () => {
           const name = t.offer.kind === 'name';
           expect(x.cell(parties[i]!.own)!.owner).toBe(name && settled ? receiver.did : parties[i]!.did);
           expect(x.cell(parties[i]!.cell)!.owner).toBe(parties[i]!.did);
-          if (!settled || t.offer.kind === 'computrons' || name) {
+          if (!settled || t.offer.kind === 'computrons' || t.offer.kind === 'asset' || name) {
             expect(got).toEqual([]);
             continue;
           }
@@ -434,6 +554,10 @@ describe('ring settlement of every item kind', () => {
           const owedIn = computronsOf(terms[(i + parties.length - 1) % parties.length]!.want);
           const owedOut = computronsOf(terms[i]!.want);
           expect(x.cell(p.cell)!.balance).toBe(settled ? balances[i]! + owedIn - owedOut : balances[i]!);
+          const goldIn = goldOf(terms[(i + parties.length - 1) % parties.length]!.want);
+          expect(gold(x, p.cell)).toBe(
+            settled ? goldBefore[i]! + goldIn - goldOf(terms[i]!.want) : goldBefore[i]!,
+          );
         });
       }),
       { numRuns: 25 },
@@ -581,6 +705,7 @@ describe('a name changes hands', () => {
 });
 
 const computronsOf = (want: ExchangeItem) => (want.kind === 'computrons' ? want.amount : 0n);
+const goldOf = (want: ExchangeItem) => (want.kind === 'asset' ? want.amount : 0n);
 
 /** A grant escrowed with one caveat more, which no want of this test survives. */
 function short(g: Grant): Grant {
@@ -620,6 +745,12 @@ function leg(
         offer: { kind: 'storage', bytes: 1000 * g.big, seconds: 60 },
         want: { kind: 'storage', bytes: 1000 * g.small, seconds: 30 },
         fields: { service: 'storage' },
+      };
+    case 'asset':
+      return {
+        offer: { kind: 'asset', asset: GOLD, amount: BigInt(g.big) },
+        want: { kind: 'asset', asset: GOLD, amount: BigInt(g.small) },
+        fields: {},
       };
     default: {
       const entry = { kind: 'name', zone: 'market', name: `n${i}` } as const;

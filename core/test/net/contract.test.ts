@@ -1,5 +1,5 @@
 /**
- * The contract's revocation catch-up formats: they round-trip, and whatever bytes arrive, decoding
+ * The contract's revocation catch-up and holdings formats: they round-trip, and whatever bytes arrive, decoding
  * fails only with our typed errors (E_DECODE or E_INVALID), never with a stray exception.
  */
 import fc from 'fast-check';
@@ -7,10 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { encodeCbor } from '../../src/encoding/cbor.ts';
 import { isDreggError } from '../../src/errors.ts';
 import {
+  decodeHoldingsAnswer,
   decodeRevocationPage,
   decodeSinceQuery,
+  encodeHoldingsAnswer,
   encodeRevocationPage,
   encodeSinceQuery,
+  MAX_HOLDINGS,
   MAX_REVOCATIONS_PER_CALL,
 } from '../../src/net/contract.ts';
 
@@ -58,6 +61,46 @@ describe('contract: revocation/since', () => {
       fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
         expect(failsTyped(() => decodeSinceQuery(bytes))).toBe(true);
         expect(failsTyped(() => decodeRevocationPage(bytes))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('contract: cell/holdings', () => {
+  it('round-trips holdings by asset id, and refuses bad ids, amounts, order or counts with E_INVALID', () => {
+    const holdings = new Map([
+      ['w-away', 5n],
+      ['w-gold', (1n << 64n) - 1n],
+    ]);
+    expect(decodeHoldingsAnswer(encodeHoldingsAnswer(holdings))).toEqual(holdings);
+    expect(decodeHoldingsAnswer(encodeHoldingsAnswer(new Map()))).toEqual(new Map());
+    for (const list of [
+      [['W-Gold', 1]],
+      [['computrons', 1]],
+      [['w-gold', 0]],
+      [['w-gold', -1]],
+      [['w-gold', '1']],
+      [
+        ['w-gold', 1],
+        ['w-away', 1],
+      ],
+      [
+        ['w-gold', 1],
+        ['w-gold', 2],
+      ],
+      [['w-gold']],
+      Array.from({ length: MAX_HOLDINGS + 1 }, (_, i) => [`a${String(i).padStart(4, '0')}`, 1]),
+    ])
+      expect(() => decodeHoldingsAnswer(encodeCbor({ v: 1, holdings: list }))).toThrow(
+        expect.objectContaining({ code: 'E_INVALID' }),
+      );
+  });
+
+  it('any bytes decode or fail only with E_DECODE or E_INVALID', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
+        expect(failsTyped(() => decodeHoldingsAnswer(bytes))).toBe(true);
       }),
       { numRuns: 2000 },
     );

@@ -292,6 +292,7 @@ describe('supply audit', () => {
       delta: 0n,
       height: 6,
       ledgerRootMatches: true,
+      assets: new Map(), // no wrapped asset was ever minted here
     });
     await b.notary.close();
     // Someone with the disk adds 5 computrons to Bob's cell, outside any turn.

@@ -46,7 +46,15 @@ export interface World {
 
 export const FEDERATION_SEED = seedOf(200);
 
-export async function world(options: { store?: Store; balance?: bigint; ed?: Ed25519 } = {}): Promise<World> {
+export async function world(
+  options: {
+    store?: Store;
+    balance?: bigint;
+    ed?: Ed25519;
+    /** Bridged federations whose mints credit a wrapped asset here (none: every mint is computrons). */
+    wrapped?: ReadonlyMap<string, string>;
+  } = {},
+): Promise<World> {
   const ed = options.ed ?? nobleEd25519;
   const clock = manualClock(T0 * 1000);
   const executor = await createExecutor({
@@ -56,6 +64,7 @@ export async function world(options: { store?: Store; balance?: bigint; ed?: Ed2
     store: options.store,
     federation: 'home',
     federations: new Map([['away', ed25519PublicKey(FEDERATION_SEED)]]),
+    wrapped: options.wrapped,
   });
   const person = async (i: number): Promise<Person> => {
     const seed = seedOf(i);

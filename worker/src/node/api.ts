@@ -212,6 +212,8 @@ export interface CellView {
   readonly owner: string;
   readonly mine: boolean;
   readonly balance: string;
+  /** Wrapped assets the cell holds (bridged in from other federations), by asset id. */
+  readonly assets: readonly { readonly asset: string; readonly amount: string }[];
   readonly nonce: number;
   readonly lifecycle: 'active' | 'frozen';
   readonly fields: readonly { readonly name: string; readonly value: string }[];

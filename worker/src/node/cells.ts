@@ -42,12 +42,17 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 const encoder = new TextEncoder();
 
-export function cellView(cell: Cell, me: string): CellView {
+export function cellView(
+  cell: Cell,
+  me: string,
+  holdings: ReadonlyMap<string, bigint> = new Map(),
+): CellView {
   return {
     id: cell.id,
     owner: cell.owner,
     mine: cell.owner === me,
     balance: cell.balance.toString(),
+    assets: [...holdings].map(([asset, amount]) => ({ asset, amount: amount.toString() })),
     nonce: cell.nonce,
     lifecycle: cell.lifecycle,
     fields: Object.entries(cell.fields).map(([name, v]) => ({
@@ -77,8 +82,8 @@ export async function ownCells(store: Store, client: RelayClient, me: string): P
       // A proved cell's record at the relay is frozen at registration; its state is the one kept here.
       const kept = await readProvedCell(store, c.id);
       if (kept !== undefined) return { ...cellView(kept, me), proved: true };
-      const cell = await client.cell(c.id);
-      return cell === undefined || cell.owner !== me ? undefined : cellView(cell, me);
+      const [cell, holdings] = await Promise.all([client.cell(c.id), client.holdings(c.id)]);
+      return cell === undefined || cell.owner !== me ? undefined : cellView(cell, me, holdings);
     }),
   );
   return cells.filter((c) => c !== undefined);

@@ -171,7 +171,7 @@ export function tradeView(
   const s = r.state;
   const myIntent = r.intents.get(mine)!;
   const owes = ringOwes(r.ring, r.intents);
-  const paying = owes.get(mine)!.computrons;
+  const paying = owes.get(mine)!;
   const incoming = owes.get(into.from)!.grants;
   const receives = into.gives.map((g) => {
     const want = myIntent.wants[g.want]!;
@@ -191,7 +191,10 @@ export function tradeView(
     deadline: r.deadline,
     escrowOut,
     myIntent: mine,
-    pays: paying > 0n ? `${paying} computrons` : '',
+    pays: [
+      ...(paying.computrons > 0n ? [`${paying.computrons} computrons`] : []),
+      ...paying.assets.map((a) => `${a.amount} ${a.asset}`),
+    ].join(', '),
     grants: owes.get(mine)!.grants.map(grantView),
     paysTo: r.intents.get(out.to)!.by,
     receives: receives.join(', '),
@@ -371,8 +374,16 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       const paying = await relay.cell(cell);
       if (paying === undefined || paying.owner !== a.did)
         throw new DreggError('E_NOT_FOUND', 'Choose one of your own cells to pay from');
-      // Checked here, before committing: a capability the coordinator cannot use gets its giver blamed.
-      const grants = ringOwes(ring.ring, ring.intents).get(mine)!.grants;
+      // Checked here, before committing: an escrow short of an asset, or a capability the coordinator
+      // cannot use, gets its giver blamed.
+      const { grants, assets } = ringOwes(ring.ring, ring.intents).get(mine)!;
+      const holdings = assets.length === 0 ? new Map<string, bigint>() : await relay.holdings(cell);
+      for (const { asset, amount } of assets)
+        if ((holdings.get(asset) ?? 0n) < amount)
+          throw new DreggError(
+            'E_INSUFFICIENT',
+            `The ring takes ${amount} ${asset} from that cell, which holds ${holdings.get(asset) ?? 0n}`,
+          );
       if (gives.length !== grants.length)
         throw new DreggError(
           'E_ARGUMENT',

@@ -90,6 +90,8 @@ export interface BridgeStatus {
 export interface Bridges {
   /** For the notary: every bridged federation -> this federation's module key (see above). */
   readonly federations: ReadonlyMap<string, Uint8Array>;
+  /** For the notary: bridged federations whose mints credit a wrapped asset (the genesis's pins). */
+  readonly wrapped: ReadonlyMap<string, string>;
   /** Issues the module's cell (after the genesis cells): the cell its turns act as. */
   open(notary: Notary): Promise<void>;
   /** Wraps the settlement's ledger: refuses module-only turns, records the locks taken. */
@@ -242,6 +244,7 @@ export function createBridges(o: BridgesOptions): Bridges {
 
   return {
     federations: new Map([...pinned.keys()].map((f) => [f, module.publicKey])),
+    wrapped: genesis.wrapped,
     async open(n) {
       notary = n;
       await n.genesis(module.did, toHex(module.seed), 0n);

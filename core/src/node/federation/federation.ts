@@ -282,7 +282,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     seed: o.seed,
     ledger: o.ledger,
     chainHash: federationChainHash(c.federation),
-    ...(bridges === undefined ? {} : { federations: bridges.federations }),
+    ...(bridges === undefined ? {} : { federations: bridges.federations, wrapped: bridges.wrapped }),
   });
   for (const cell of genesis.cells) await notary.genesis(cell.owner, cell.salt, cell.balance);
   await bridges?.open(notary);

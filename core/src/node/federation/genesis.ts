@@ -11,11 +11,14 @@
  * from the same root. An optional `bridges: [{ "federation": "other", "members": ["did:key:..."] }]`
  * pins the epoch-0 committees of the federations this one bridges with (core/docs/federation.md,
  * "Bridges"): in the genesis because every member must check claims against the same committees.
+ * A pin may name `"asset": "w-..."`: the wrapped asset that federation's mints credit here (held
+ * apart from computrons, core/src/turns/assets.ts); without one its mints credit computrons.
  */
 import { readFileSync } from 'node:fs';
 import { ed25519FromDidKey } from '../../encoding/did-key.ts';
 import { DreggError } from '../../errors.ts';
 import { type Committee, committee } from '../../federation/committee.ts';
+import { isAssetId } from '../../turns/assets.ts';
 
 export interface GenesisMember {
   readonly did: string;
@@ -37,6 +40,8 @@ export interface Genesis {
   readonly committee: Committee;
   /** The committees of the federations this one bridges with, pinned (none: no bridges). */
   readonly bridges: readonly Committee[];
+  /** Bridged federations whose mints credit a wrapped asset: federation -> asset id. */
+  readonly wrapped: ReadonlyMap<string, string>;
 }
 
 function bad(message: string): never {
@@ -104,21 +109,31 @@ export function parseGenesis(text: string): Genesis {
     members: parsed,
     cells: initial,
     committee: pinned,
-    bridges: bridgePins(bridges, federation),
+    ...bridgePins(bridges, federation),
   };
 }
 
-function bridgePins(v: unknown, self: string): Committee[] {
-  if (v === undefined) return [];
+function bridgePins(
+  v: unknown,
+  self: string,
+): { bridges: Committee[]; wrapped: ReadonlyMap<string, string> } {
+  const wrapped = new Map<string, string>();
+  if (v === undefined) return { bridges: [], wrapped };
   if (!Array.isArray(v) || v.length > 64) bad('bridges lists at most 64 federations');
   const seen = new Set<string>([self]);
-  return v.map((b, i) => {
+  const bridges = v.map((b, i) => {
     if (!isObject(b)) bad(`bridge ${i} is an object`);
-    const { federation, members } = b;
+    const { federation, members, asset } = b;
     if (typeof federation !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(federation))
       bad(`bridge ${i}'s federation is a name`);
     if (seen.has(federation)) bad(`bridge ${i} names ${federation} again, or this federation`);
     seen.add(federation);
+    if (asset !== undefined) {
+      if (!isAssetId(asset))
+        bad(`bridge ${i}'s asset is an asset id (a lowercase name, e.g. w-${federation})`);
+      if ([...wrapped.values()].includes(asset)) bad(`bridge ${i}'s asset ${asset} is another bridge's`);
+      wrapped.set(federation, asset);
+    }
     if (!Array.isArray(members) || members.length === 0 || members.length > 256)
       bad(`bridge ${i}'s members lists 1 to 256 did:keys`);
     try {
@@ -131,6 +146,7 @@ function bridgePins(v: unknown, self: string): Committee[] {
       return bad((e as Error).message);
     }
   });
+  return { bridges, wrapped };
 }
 
 export function readGenesis(path: string): Genesis {
@@ -145,9 +161,9 @@ export function readGenesis(path: string): Genesis {
 
 /** The JSON text of a genesis (what `parseGenesis` reads). */
 export function genesisJson(
-  g: Omit<Genesis, 'committee' | 'members' | 'epoch' | 'bridges'> & {
+  g: Omit<Genesis, 'committee' | 'members' | 'epoch' | 'bridges' | 'wrapped'> & {
     members: readonly { did: string; multiaddrs: readonly string[] }[];
-    bridges?: readonly { federation: string; members: readonly string[] }[];
+    bridges?: readonly { federation: string; members: readonly string[]; asset?: string }[];
   },
 ): string {
   return JSON.stringify(

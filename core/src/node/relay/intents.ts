@@ -10,8 +10,8 @@
  *   intents are purged. An intent's own signature authenticates it, so it travels bare, not in a
  *   gossip envelope: a relay can drop an intent but not alter one.
  * - **Solve.** After a post (debounced), every zone's open intents go through `findRings` and
- *   `chooseRings`; each chosen ring that settles on the ledger (all but assets) is opened at once, and its
- *   intents leave the pool. Whatever the outcome, they do not come back: an agent posts again.
+ *   `chooseRings`; each chosen ring that settles on the ledger (all but storage beyond a budget) is
+ *   opened at once, and its intents leave the pool. Whatever the outcome, they do not come back: an agent posts again.
  * - **Coordinate.** `openSettlement` against the relay's notary, as the coordinator key (derived from
  *   the relay's signing key, so its receipt chain is its own and never races the inbox's payouts) and
  *   its coordinator cell, opened at start. Settlement steps run one at a time (each continues the
@@ -534,8 +534,8 @@ export async function openIntentDesk(o: IntentDeskOptions): Promise<IntentDesk> 
         try {
           ringOwes(ring, terms);
         } catch (e) {
-          // A ring trading an item with no escrow (a wrapped asset: E_UNSUPPORTED) stays unmatched;
-          // its intents stay open.
+          // A ring trading an item with no escrow (storage beyond a budget: E_UNSUPPORTED) stays
+          // unmatched; its intents stay open.
           if (!isDreggError(e, 'E_UNSUPPORTED')) log('warn', 'a ring was refused', { error: String(e) });
           continue;
         }

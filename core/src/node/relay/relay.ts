@@ -61,6 +61,15 @@ export interface RelayConfig {
   readonly inboxLimits?: Partial<InboxLimits>;
   /** Group commit: how many turns one batch may hold, and how long the first may wait for company. */
   readonly batch?: { readonly maxTurns?: number; readonly maxDelayMs?: number };
+  /**
+   * A standalone relay's bridges: the federations whose attestations its ledger accepts for
+   * `bridge-mint` (name -> Ed25519 public key), and which of them mint a wrapped asset here. A
+   * federation relay takes these from its genesis instead; the CLI does not set them.
+   */
+  readonly bridges?: {
+    readonly federations: ReadonlyMap<string, Uint8Array>;
+    readonly wrapped?: ReadonlyMap<string, string>;
+  };
   /** How often expired inbox payloads are purged (ms). */
   readonly purgeEveryMs?: number;
   /**
@@ -131,6 +140,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       seed: keys.signing,
       ledger: config.ledger,
       batch: config.batch,
+      ...(config.bridges === undefined
+        ? {}
+        : { federations: config.bridges.federations, wrapped: config.bridges.wrapped }),
       onProof: (outcome, ms) => proofObserver.seen?.(outcome, ms),
     });
     cleanup.push(() => notary.close());
@@ -309,7 +321,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       ops = await serveOps(config.http, metrics, async () => {
         const audit = await ledger.audit();
         return {
-          ok: audit.delta === 0n,
+          ok: audit.delta === 0n && [...audit.assets.values()].every((a) => a.held === a.expected),
           relay: keys.did,
           height: ledger.height(),
           peers: node.getPeers().length,

@@ -32,6 +32,7 @@ import {
   encodeEmpty,
   encodeHead,
   encodeHeadAnswer,
+  encodeHoldingsAnswer,
   encodeInfo,
   encodeReceiptList,
   encodeRevocationPage,
@@ -96,6 +97,9 @@ export function relayService(o: ServiceOptions): Record<OpName, Handler> {
     },
     async 'cell/get'(request) {
       return encodeCellAnswer(notary.cell(decodeCellQuery(request)));
+    },
+    async 'cell/holdings'(request) {
+      return encodeHoldingsAnswer(notary.holdings(decodeCellQuery(request)));
     },
     async 'cell/open'(request) {
       const r = decodeOpenRequest(request);

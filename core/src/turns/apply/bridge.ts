@@ -5,6 +5,10 @@
  * attestation that it minted (BridgeFinalize), or cancels and refunds (BridgeCancel) after the lock
  * expires or on the destination's attestation that it refused.
  *
+ * What a mint credits is the destination's choice: computrons by default, or the wrapped asset its
+ * genesis names for the source federation (`ExecEnv.wrapped`: e.g. `w-avt-a`), held and supplied apart
+ * (../assets.ts). Sending a wrapped asset back (a burn here releasing the lock there) is not built.
+ *
  * An attestation is an Ed25519 signature by a federation key this executor was configured to trust,
  * over `H_bridgeAttestation(CBOR {kind, from, to, lock, amount, recipient})`.
  */
@@ -13,6 +17,7 @@ import { verifyEd25519Sync } from '../../crypto/ed25519.ts';
 import { hashFor } from '../../crypto/hash.ts';
 import { type CborMap, encodeCbor } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
+import { updateAssetSupply } from '../assets.ts';
 import { authorizeCell, chargeBudget } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
 import type { EffectOf } from '../effects.ts';
@@ -161,10 +166,16 @@ export function bridgeMint(ctx: TurnContext, e: EffectOf<'bridge-mint'>): null {
     expires: e.expires,
   };
   checkAttestation(ctx, e.federation, event, e.attestation);
-  ctx.tx.put(key, { amount: e.amount, cell: to });
-  credit(ctx, to, e.amount);
-  ctx.updateSupply((s) => {
-    s.bridgedIn += e.amount;
-  });
+  const asset = ctx.env.wrapped?.get(e.federation);
+  ctx.tx.put(key, { amount: e.amount, cell: to, ...(asset === undefined ? {} : { asset }) });
+  credit(ctx, to, e.amount, asset);
+  if (asset === undefined)
+    ctx.updateSupply((s) => {
+      s.bridgedIn += e.amount;
+    });
+  else
+    updateAssetSupply(ctx.tx, asset, (s) => {
+      s.bridgedIn += e.amount;
+    });
   return null;
 }

@@ -1,6 +1,10 @@
-/** Small steps every effect group uses: replacing a cell, and moving computrons in and out of one. */
+/**
+ * Small steps every effect group uses: replacing a cell, and moving value in and out of one —
+ * computrons (its balance) or, with `asset`, a wrapped asset (its holding record, ../assets.ts).
+ */
 import type { Cell } from '../../cells/cell.ts';
 import { DreggError } from '../../errors.ts';
+import { creditAsset, debitAsset } from '../assets.ts';
 import type { TurnContext } from '../context.ts';
 import { MAX_AMOUNT } from '../effects.ts';
 import { cellKey, getCell } from '../state.ts';
@@ -12,7 +16,12 @@ export function updateCell(ctx: TurnContext, id: string, change: (c: Cell) => Pa
   return next;
 }
 
-export function debit(ctx: TurnContext, id: string, amount: bigint): void {
+export function debit(ctx: TurnContext, id: string, amount: bigint, asset?: string): void {
+  if (asset !== undefined) {
+    getCell(ctx.tx, id); // a holding belongs to a cell that exists
+    debitAsset(ctx.tx, id, asset, amount);
+    return;
+  }
   updateCell(ctx, id, (c) => {
     if (c.balance < amount) {
       throw new DreggError('E_INSUFFICIENT', `Cell ${id.slice(0, 12)}… holds ${c.balance}, not ${amount}`);
@@ -21,7 +30,12 @@ export function debit(ctx: TurnContext, id: string, amount: bigint): void {
   });
 }
 
-export function credit(ctx: TurnContext, id: string, amount: bigint): void {
+export function credit(ctx: TurnContext, id: string, amount: bigint, asset?: string): void {
+  if (asset !== undefined) {
+    getCell(ctx.tx, id);
+    creditAsset(ctx.tx, id, asset, amount);
+    return;
+  }
   updateCell(ctx, id, (c) => {
     if (c.balance + amount > MAX_AMOUNT)
       throw new DreggError('E_INVALID', `Cell ${id.slice(0, 12)}… would exceed 2^64 - 1`);

@@ -34,17 +34,21 @@ export function pipelinedSend(ctx: TurnContext, e: EffectOf<'pipelined-send'>): 
   return id;
 }
 
-/** Moves `amount` into escrow owed to `to`: collectable by its creditor until `due`, then returnable. */
+/**
+ * Moves `amount` (of computrons, or of `asset`) into escrow owed to `to`: collectable by its creditor
+ * until `due`, then returnable.
+ */
 export function createObligation(ctx: TurnContext, e: EffectOf<'create-obligation'>): string {
   const from = ctx.cellId(e.from);
   const to = ctx.cellId(e.to);
   if (!exists(ctx, to)) throw new DreggError('E_NOT_FOUND', `No cell ${to}`);
   if (e.due <= ctx.env.now) throw new DreggError('E_INVALID', 'An obligation must fall due in the future');
   const auth = authorizeCell(ctx, from, 'create-obligation', e.via);
-  chargeBudget(ctx, auth, e.amount);
-  debit(ctx, from, e.amount);
+  chargeBudget(ctx, auth, e.amount, e.asset);
+  debit(ctx, from, e.amount, e.asset);
   const id = ctx.objectId();
-  ctx.tx.put(`obl:${id}`, { from, to, amount: e.amount, due: e.due });
+  // A computron obligation's record has no `asset` key: the same record as before assets existed.
+  ctx.tx.put(`obl:${id}`, { from, to, amount: e.amount, due: e.due, ...(e.asset ? { asset: e.asset } : {}) });
   return id;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Transfer group: Transfer (between cells, or out of an obligation's escrow) and Burn. Value moved
- * under a handle is charged to the handle's budget caveats.
+ * Transfer group: Transfer (between cells, or out of an obligation's escrow) and Burn, of computrons
+ * or, with `asset`, of a wrapped asset. Value moved under a handle is charged to the handle's budget
+ * caveats (which count computrons: a budgeted handle moves no asset).
  */
 import { actsAsOwner } from '../../cells/cell.ts';
 import type { CborMap } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
+import { updateAssetSupply } from '../assets.ts';
 import { authorizeCell, chargeBudget } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
 import type { EffectOf } from '../effects.ts';
@@ -17,25 +19,33 @@ export function transfer(ctx: TurnContext, e: EffectOf<'transfer'>): null {
   if (e.obligation !== undefined) {
     if (e.via !== undefined)
       throw new DreggError('E_INVALID', 'An obligation is collected by its parties, not through a handle');
-    collect(ctx, e.obligation, e.amount);
+    collect(ctx, e.obligation, e.amount, e.asset);
   } else {
     const from = ctx.cellId(e.from!);
     const auth = authorizeCell(ctx, from, 'transfer', e.via);
-    chargeBudget(ctx, auth, e.amount);
-    debit(ctx, from, e.amount);
+    chargeBudget(ctx, auth, e.amount, e.asset);
+    debit(ctx, from, e.amount, e.asset);
   }
-  credit(ctx, to, e.amount);
+  credit(ctx, to, e.amount, e.asset);
   return null;
 }
 
 /**
  * Takes `amount` out of an obligation: its creditor (the owner of its `to` cell) may collect until it
- * is due; from then on its debtor (the owner of its `from` cell) may take back what is left.
+ * is due; from then on its debtor (the owner of its `from` cell) may take back what is left. The
+ * collecting transfer names what the obligation holds (`asset`, or none for computrons), so a signed
+ * turn always says what it moves.
  */
-function collect(ctx: TurnContext, id: string, amount: bigint): void {
+function collect(ctx: TurnContext, id: string, amount: bigint, asset: string | undefined): void {
   const key = `obl:${id}`;
   const o = ctx.tx.get(key) as CborMap | undefined;
   if (o === undefined) throw new DreggError('E_NOT_FOUND', `No obligation ${id}`);
+  const held = o.asset as string | undefined;
+  if (held !== asset)
+    throw new DreggError(
+      'E_INVALID',
+      `Obligation ${id} holds ${held ?? 'computrons'}, the transfer names ${asset ?? 'computrons'}`,
+    );
   const due = ctx.env.now >= (o.due as number);
   const party = due ? (o.from as string) : (o.to as string);
   if (!exists(ctx, party) || !actsAsOwner(getCell(ctx.tx, party), ctx.agent)) {
@@ -55,10 +65,16 @@ function collect(ctx: TurnContext, id: string, amount: bigint): void {
 export function burn(ctx: TurnContext, e: EffectOf<'burn'>): null {
   const id = ctx.cellId(e.cell);
   const auth = authorizeCell(ctx, id, 'burn', e.via);
-  chargeBudget(ctx, auth, e.amount);
-  debit(ctx, id, e.amount);
-  ctx.updateSupply((s) => {
-    s.burned += e.amount;
-  });
+  chargeBudget(ctx, auth, e.amount, e.asset);
+  debit(ctx, id, e.amount, e.asset);
+  const asset = e.asset;
+  if (asset === undefined)
+    ctx.updateSupply((s) => {
+      s.burned += e.amount;
+    });
+  else
+    updateAssetSupply(ctx.tx, asset, (s) => {
+      s.burned += e.amount;
+    });
   return null;
 }
