@@ -13,7 +13,7 @@
  * before they are published, so a restart never signs a second block at a seq it already used. The
  * ledger is a projection of the final order: on start it is rebuilt by replaying the stored blocks
  * through the blocklace, the order and settlement, which are deterministic, in a memory-only notary
- * (decision XX). So there is no second durable write to keep in step with the blocks.
+ * (decision 170). So there is no second durable write to keep in step with the blocks.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
