@@ -13,17 +13,16 @@ import '../../core/src/node/libp2p-shims.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, expect, type Page, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { ed25519PublicKey, nobleEd25519 } from '../../core/src/crypto/ed25519.ts';
 import { didKeyFromEd25519 } from '../../core/src/encoding/did-key.ts';
 import { intentClient } from '../../core/src/intents/client.ts';
 import { signIntent } from '../../core/src/intents/intent.ts';
-import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { connectRelay } from '../../core/src/net/client.ts';
 import { type Relay, startRelay } from '../../core/src/node/relay/relay.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
+import { person, screen } from './wallet.ts';
 
-const PASS = 'a long unlock passphrase';
 /** Seconds a ring has once found: both approvals fit; the take-back case waits this long, plus a second of grace. */
 const RING_SECONDS = 25;
 
@@ -52,27 +51,6 @@ test.afterAll(async () => {
   await relay?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
 });
-
-/** A person with a restored identity, online, holding one cell of 1000 computrons. */
-async function person(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${served.url}?relay=${encodeURIComponent(ws)}#/identity`);
-  await page.getByRole('tab', { name: 'Restore from words' }).click();
-  await page.getByLabel('Your recovery words').fill(newMnemonic());
-  await page.getByLabel(/^Unlock passphrase/).fill(PASS);
-  await page.getByLabel('The same passphrase again').fill(PASS);
-  await page.getByRole('button', { name: 'Restore' }).click();
-  await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
-  await screen(page, 'Cells');
-  await page.getByRole('button', { name: 'Open a new cell' }).click();
-  await expect(page.getByTestId('balance')).toHaveText(['1000 computrons'], { timeout: 30_000 });
-  return page;
-}
-
-async function screen(page: Page, name: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name }).click();
-}
 
 type Item = { computrons: number } | { capability: string; budget: number };
 
@@ -112,7 +90,7 @@ test('a capability for computrons: escrowed and delivered as shown, and the rece
   browser,
 }) => {
   test.setTimeout(240_000);
-  const [a, b] = [await person(browser), await person(browser)];
+  const [a, b] = [await person(browser, served.url, ws), await person(browser, served.url, ws)];
   const aCell = await cellId(a);
   // A gives a capability to its cell (transfers only, 50 computrons at most) for 10 computrons; B
   // pays 10 for transfers of at most 30.
@@ -158,7 +136,7 @@ test('a ring whose desk vanished with the escrow in: "Take back" after the deadl
   browser,
 }) => {
   test.setTimeout(180_000);
-  const c = await person(browser);
+  const c = await person(browser, served.url, ws);
   // Someone outside the browser takes the other side, commits, and never reveals.
   const client = await connectRelay([ws]);
   try {

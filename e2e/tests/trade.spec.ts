@@ -10,16 +10,15 @@ import '../../core/src/node/libp2p-shims.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, expect, type Page, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { nobleEd25519 } from '../../core/src/crypto/ed25519.ts';
 import { intentClient } from '../../core/src/intents/client.ts';
 import { signIntent } from '../../core/src/intents/intent.ts';
-import { newMnemonic } from '../../core/src/keys/mnemonic.ts';
 import { connectRelay } from '../../core/src/net/client.ts';
 import { type SpawnedRelay, spawnRelay } from '../../core/src/node/relay/spawn.ts';
 import { DIST, type ServedDashboard, serveDashboard } from '../../web/serve.ts';
+import { person, screen } from './wallet.ts';
 
-const PASS = 'a long unlock passphrase';
 /** Seconds a ring has to settle once the relay finds it: the refund case waits this long. */
 const RING_SECONDS = 45;
 
@@ -44,28 +43,6 @@ test.afterAll(async () => {
   await relay?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
 });
-
-/** A person with a restored identity, online, holding one cell of 1000 computrons. */
-async function person(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${served.url}?relay=${encodeURIComponent(ws)}#/identity`);
-  await page.getByRole('tab', { name: 'Restore from words' }).click();
-  await page.getByLabel('Your recovery words').fill(newMnemonic());
-  await page.getByLabel(/^Unlock passphrase/).fill(PASS);
-  await page.getByLabel('The same passphrase again').fill(PASS);
-  await page.getByRole('button', { name: 'Restore' }).click();
-  await expect(page.getByRole('navigation', { name: 'Screens' })).toBeVisible({ timeout: 30_000 });
-  await expect(page.getByText('relay online')).toBeVisible({ timeout: 30_000 });
-  await screen(page, 'Cells');
-  await page.getByRole('button', { name: 'Open a new cell' }).click();
-  await expect(page.getByTestId('balance')).toHaveText(['1000 computrons'], { timeout: 30_000 });
-  return page;
-}
-
-async function screen(page: Page, name: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name }).click();
-}
 
 async function post(page: Page, zone: string, offer: number, want: number): Promise<void> {
   await screen(page, 'Trade');
@@ -93,7 +70,11 @@ test('three wallets trade in a 3-ring; a ring one never approves is refunded; an
   browser,
 }) => {
   test.setTimeout(300_000);
-  const [a, b, c] = [await person(browser), await person(browser), await person(browser)];
+  const [a, b, c] = [
+    await person(browser, served.url, ws),
+    await person(browser, served.url, ws),
+    await person(browser, served.url, ws),
+  ];
 
   // A offers 10 and wants 30, B offers 20 and wants 10, C offers 30 and wants 20: A -> B -> C -> A.
   await post(a, 'market', 10, 30);
