@@ -1,8 +1,21 @@
-/** Shared builders for the intent tests: items, and open intents that skip signing (the solver never verifies). */
+/**
+ * Shared builders for the intent tests: items, open intents that skip signing (the solver never
+ * verifies), and the commit step of a settlement.
+ */
 import fc from 'fast-check';
 import type { Caveat } from '../../src/caps/caveats.ts';
+import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import type { OpenIntent } from '../../src/intents/intent.ts';
 import type { ExchangeItem } from '../../src/intents/items.ts';
+import {
+  type EscrowPlan,
+  escrowCommitment,
+  escrowTurn,
+  type Settlement,
+  type SettlementLedger,
+  signCommitment,
+} from '../../src/intents/settle.ts';
+import type { Turn } from '../../src/turns/turn.ts';
 
 export const T0 = Date.UTC(2026, 10, 21) / 1000;
 export const AGENT = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
@@ -109,4 +122,30 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Every party commits, in `parties`' order, to its escrow turn on `ledger` of what `owes` says;
+ * returns the turn and salt each will reveal.
+ */
+export async function commitEscrows<P extends { did: string; seed: Uint8Array; cell: string }>(
+  ledger: SettlementLedger,
+  s: Settlement,
+  parties: Iterable<readonly [string, P]>,
+  owes: (id: string, p: P) => bigint | EscrowPlan,
+): Promise<Map<string, { turn: Turn; salt: Uint8Array }>> {
+  const reveals = new Map<string, { turn: Turn; salt: Uint8Array }>();
+  for (const [id, p] of parties) {
+    const turn = await escrowTurn(p, ledger, s, owes(id, p), nobleEd25519);
+    const salt = new Uint8Array(32).fill(reveals.size + 9);
+    reveals.set(id, { turn, salt });
+    await s.commit(
+      await signCommitment(
+        { ring: s.id, intent: id, cell: p.cell, commitment: escrowCommitment(turn, salt) },
+        p.seed,
+        nobleEd25519,
+      ),
+    );
+  }
+  return reveals;
 }

@@ -18,14 +18,7 @@ import { type Grant, ledgerForm, serviceBudgetId } from '../../src/intents/escro
 import { intentId, signIntent } from '../../src/intents/intent.ts';
 import { type ExchangeItem, satisfies } from '../../src/intents/items.ts';
 import { escrowOf, reclaimTurn } from '../../src/intents/reclaim.ts';
-import {
-  type EscrowPlan,
-  escrowCommitment,
-  escrowTurn,
-  openSettlement,
-  type Settlement,
-  signCommitment,
-} from '../../src/intents/settle.ts';
+import { type EscrowPlan, openSettlement, type Settlement } from '../../src/intents/settle.ts';
 import { findRings, type Ring } from '../../src/intents/solver.ts';
 import { signAttestation } from '../../src/turns/apply/bridge.ts';
 import type { Effect } from '../../src/turns/effects.ts';
@@ -34,6 +27,7 @@ import type { Receipt } from '../../src/turns/receipt.ts';
 import { signTurn, type Turn } from '../../src/turns/turn.ts';
 import { codeOf } from '../caps/fixtures.ts';
 import { FEDERATION_SEED, saltOf, seedOf, T0 } from '../turns/fixtures.ts';
+import { commitEscrows } from './fixtures.ts';
 
 const DEADLINE = T0 + 600;
 const CUTOFF = T0 + 500;
@@ -167,22 +161,8 @@ const honest: Escrow = (s, id, p) => {
 };
 
 /** Everyone commits to `escrow`'s turn; returns the reveals. */
-async function commitAll(l: Ledger, s: Settlement, partyOf: ReadonlyMap<string, Party>, escrow: Escrow) {
-  const reveals = new Map<string, { turn: Turn; salt: Uint8Array }>();
-  for (const [id, p] of partyOf) {
-    const turn = await escrowTurn(p, l.executor, s, escrow(s, id, p), ed);
-    const salt = new Uint8Array(32).fill(reveals.size + 9);
-    reveals.set(id, { turn, salt });
-    await s.commit(
-      await signCommitment(
-        { ring: s.id, intent: id, cell: p.cell, commitment: escrowCommitment(turn, salt) },
-        p.seed,
-        ed,
-      ),
-    );
-  }
-  return reveals;
-}
+const commitAll = (l: Ledger, s: Settlement, partyOf: ReadonlyMap<string, Party>, escrow: Escrow) =>
+  commitEscrows(l.executor, s, partyOf, (id, p) => escrow(s, id, p));
 
 const actions = (...a: string[]): Caveat => ({ t: 'actions', actions: [...a].sort() });
 const budget = (max: number): Caveat => ({ t: 'budget', id: '0123456789abcdef', max });

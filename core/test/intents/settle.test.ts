@@ -20,6 +20,7 @@ import { findRings, type Ring } from '../../src/intents/solver.ts';
 import { createExecutor, type Executor } from '../../src/turns/executor.ts';
 import { signTurn } from '../../src/turns/turn.ts';
 import { saltOf, seedOf, T0 } from '../turns/fixtures.ts';
+import { commitEscrows } from './fixtures.ts';
 
 interface Party {
   readonly did: string;
@@ -81,23 +82,13 @@ async function open(m: Market, ring: Ring): Promise<Settlement> {
 }
 
 /** Each party commits to an escrow of `amount(id)` and returns what it will reveal. */
-async function commitAll(m: Market, s: Settlement, amount: (id: string) => bigint) {
-  const reveals = new Map<string, { turn: Awaited<ReturnType<typeof escrowTurn>>; salt: Uint8Array }>();
-  for (const [id] of s.owed) {
-    const p = m.partyOf.get(id)!;
-    const turn = await escrowTurn(p, m.executor, s, amount(id), ed);
-    const salt = new Uint8Array(32).fill(reveals.size + 9);
-    reveals.set(id, { turn, salt });
-    await s.commit(
-      await signCommitment(
-        { ring: s.id, intent: id, cell: p.cell, commitment: escrowCommitment(turn, salt) },
-        p.seed,
-        ed,
-      ),
-    );
-  }
-  return reveals;
-}
+const commitAll = (m: Market, s: Settlement, amount: (id: string) => bigint) =>
+  commitEscrows(
+    m.executor,
+    s,
+    [...s.owed.keys()].map((id) => [id, m.partyOf.get(id)!] as const),
+    amount,
+  );
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

@@ -17,12 +17,11 @@ import { verifyEd25519Sync } from '../../crypto/ed25519.ts';
 import { hashFor } from '../../crypto/hash.ts';
 import { type CborMap, encodeCbor } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
-import { updateAssetSupply } from '../assets.ts';
 import { authorizeCell, chargeBudget } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
 import type { EffectOf } from '../effects.ts';
 import { getCell } from '../state.ts';
-import { credit, debit, exists } from './common.ts';
+import { countSupply, credit, debit, exists } from './common.ts';
 
 export interface BridgeEvent {
   /** `locked`: the source locked; `minted`: the destination minted; `refused`: the destination will not. */
@@ -169,13 +168,6 @@ export function bridgeMint(ctx: TurnContext, e: EffectOf<'bridge-mint'>): null {
   const asset = ctx.env.wrapped?.get(e.federation);
   ctx.tx.put(key, { amount: e.amount, cell: to, ...(asset === undefined ? {} : { asset }) });
   credit(ctx, to, e.amount, asset);
-  if (asset === undefined)
-    ctx.updateSupply((s) => {
-      s.bridgedIn += e.amount;
-    });
-  else
-    updateAssetSupply(ctx.tx, asset, (s) => {
-      s.bridgedIn += e.amount;
-    });
+  countSupply(ctx, 'bridgedIn', e.amount, asset);
   return null;
 }

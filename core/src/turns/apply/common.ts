@@ -4,7 +4,7 @@
  */
 import type { Cell } from '../../cells/cell.ts';
 import { DreggError } from '../../errors.ts';
-import { creditAsset, debitAsset } from '../assets.ts';
+import { creditAsset, debitAsset, updateAssetSupply } from '../assets.ts';
 import type { TurnContext } from '../context.ts';
 import { MAX_AMOUNT } from '../effects.ts';
 import { cellKey, getCell } from '../state.ts';
@@ -45,4 +45,21 @@ export function credit(ctx: TurnContext, id: string, amount: bigint, asset?: str
 
 export function exists(ctx: TurnContext, id: string): boolean {
   return ctx.tx.get(cellKey(id)) !== undefined;
+}
+
+/**
+ * Counts value entering the ledger by a bridge (`bridgedIn`) or leaving it (`burned`), in the supply
+ * of its unit: the computrons' supply, or with `asset` that asset's.
+ */
+export function countSupply(
+  ctx: TurnContext,
+  counter: 'bridgedIn' | 'burned',
+  amount: bigint,
+  asset?: string,
+): void {
+  const add = (s: Record<typeof counter, bigint>) => {
+    s[counter] += amount;
+  };
+  if (asset === undefined) ctx.updateSupply(add);
+  else updateAssetSupply(ctx.tx, asset, add);
 }

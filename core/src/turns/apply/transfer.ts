@@ -6,12 +6,11 @@
 import { actsAsOwner } from '../../cells/cell.ts';
 import type { CborMap } from '../../encoding/cbor.ts';
 import { DreggError } from '../../errors.ts';
-import { updateAssetSupply } from '../assets.ts';
 import { authorizeCell, chargeBudget } from '../authority.ts';
 import type { TurnContext } from '../context.ts';
 import type { EffectOf } from '../effects.ts';
 import { getCell } from '../state.ts';
-import { credit, debit, exists } from './common.ts';
+import { countSupply, credit, debit, exists } from './common.ts';
 
 export function transfer(ctx: TurnContext, e: EffectOf<'transfer'>): null {
   const to = ctx.cellId(e.to);
@@ -67,14 +66,6 @@ export function burn(ctx: TurnContext, e: EffectOf<'burn'>): null {
   const auth = authorizeCell(ctx, id, 'burn', e.via);
   chargeBudget(ctx, auth, e.amount, e.asset);
   debit(ctx, id, e.amount, e.asset);
-  const asset = e.asset;
-  if (asset === undefined)
-    ctx.updateSupply((s) => {
-      s.burned += e.amount;
-    });
-  else
-    updateAssetSupply(ctx.tx, asset, (s) => {
-      s.burned += e.amount;
-    });
+  countSupply(ctx, 'burned', e.amount, e.asset);
   return null;
 }
