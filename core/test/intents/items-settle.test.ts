@@ -148,6 +148,16 @@ async function ringOf(
   return { byId, partyOf, ring, ids };
 }
 
+/** Opens `r`'s ring on `l`, coordinated by its coordinator, with this file's deadline and cutoff. */
+const settlementOn = (l: Ledger, r: Pick<Awaited<ReturnType<typeof ringOf>>, 'ring' | 'byId'>) =>
+  openSettlement(r.ring, r.byId, {
+    ledger: l.executor,
+    coordinator: l.coordinator,
+    ed,
+    deadline: DEADLINE,
+    cutoff: CUTOFF,
+  });
+
 type Escrow = (s: Settlement, id: string, p: Party) => EscrowPlan;
 
 /** The honest escrow: what is owed, every capability given from ownership of the party's second cell. */
@@ -188,13 +198,7 @@ async function threeRing() {
       },
     ],
   );
-  const s = await openSettlement(r.ring, r.byId, {
-    ledger: l.executor,
-    coordinator: l.coordinator,
-    ed,
-    deadline: DEADLINE,
-    cutoff: CUTOFF,
-  });
+  const s = await settlementOn(l, r);
   return { l, a, b, c, s, ...r };
 }
 
@@ -225,13 +229,7 @@ async function assetRing(funded = 10n) {
       { now: T0 },
     ).rings,
   ).toHaveLength(1);
-  const s = await openSettlement(r.ring, r.byId, {
-    ledger: l.executor,
-    coordinator: l.coordinator,
-    ed,
-    deadline: DEADLINE,
-    cutoff: CUTOFF,
-  });
+  const s = await settlementOn(l, r);
   return { l, a, b, c, s, ...r };
 }
 
@@ -459,13 +457,7 @@ describe('ring settlement of every item kind', () => {
         const goldBefore = golds();
         const r = await ringOf(parties, terms);
         const x = l.executor;
-        const s = await openSettlement(r.ring, r.byId, {
-          ledger: x,
-          coordinator: l.coordinator,
-          ed,
-          deadline: DEADLINE,
-          cutoff: CUTOFF,
-        });
+        const s = await settlementOn(l, r);
         const total = () =>
           parties.reduce((t, p) => t + x.cell(p.cell)!.balance + x.cell(p.own)!.balance, 0n);
         const before = total();
@@ -558,13 +550,7 @@ async function nameForComputrons() {
       { offer: { kind: 'computrons', amount: 30n }, want: { kind: 'computrons', amount: 25n } },
     ],
   );
-  const s = await openSettlement(r.ring, r.byId, {
-    ledger: l.executor,
-    coordinator: l.coordinator,
-    ed,
-    deadline: DEADLINE,
-    cutoff: CUTOFF,
-  });
+  const s = await settlementOn(l, r);
   const set = (value: string): Effect[] => [{ type: 'set-field', cell: seller.own, key: 'to', value }];
   return { l, seller, buyer, s, set, ...r };
 }
