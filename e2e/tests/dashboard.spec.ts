@@ -319,7 +319,8 @@ test('a delegation too long for one QR goes by inbox reference; channel and epoc
   await screen(alice, 'Network');
   const peers = alice.getByTestId('peers');
   await expect(peers.getByRole('row', { name: /relay/ })).toBeVisible({ timeout: 30_000 });
-  await expect(peers.getByTestId('peer-latency').first()).toHaveText(/^\d+ ms$/);
+  // A ping lost under load shows "no answer" until the screen pings again (every 10 s).
+  await expect(peers.getByTestId('peer-latency').first()).toHaveText(/^\d+ ms$/, { timeout: 30_000 });
   await shot(alice, 'network-peers');
   for (const page of [alice, bob]) expect((page as Page & { errors: string[] }).errors).toEqual([]);
 });
