@@ -226,17 +226,18 @@ export async function openSettlement(
 
   /**
    * Returns every obligation to its payer, drops every escrowed handle and gives every entry cell in
-   * custody back to its giver, in one turn.
+   * custody back to its giver, in one turn. The ring reads as aborted only once that turn is in, so a
+   * reader never sees an abort without the refund it owes (callers serialize a settlement's steps).
    */
   const abort = async (reason: string, blame?: Blame): Promise<void> => {
-    state = { phase: 'aborted', reason, ...(blame ? { blame } : {}) };
+    const aborted = { phase: 'aborted', reason, ...(blame ? { blame } : {}) } as const;
     const undo: Effect[] = [];
     for (const [intent, e] of escrows) {
       for (const ob of e.obligations) undo.push(payOut(ob, ob.payer, ob.amount));
       for (const slot of e.slots) undo.push({ type: 'revoke-capability', cell: escrowCell, slot });
       for (const cell of e.custody) undo.push({ type: 'set-permissions', cell, owner: agentOf(intent) });
     }
-    if (undo.length > 0) state = { ...state, refund: await coordinatorTurn(escrowCell, undo) };
+    state = undo.length > 0 ? { ...aborted, refund: await coordinatorTurn(escrowCell, undo) } : aborted;
   };
 
   const settle = async (): Promise<void> => {

@@ -133,8 +133,14 @@ describe('ring settlement', () => {
     // Escrowed value is out of its payers' reach meanwhile.
     expect(total(m)).toBe(4000n - 5n - 6n - 7n - 8n + s.owed.get(first![0])!);
     expect(await codeOf(s.expire(DEADLINE - 1))).toBe('E_NOT_YET_VALID');
-    await s.expire(DEADLINE);
-    expect(s.state()).toMatchObject({ phase: 'aborted' });
+    const ending = s.expire(DEADLINE);
+    // A reader never sees the ring aborted before the refund that goes with it.
+    expect(s.state().phase).toBe('revealing');
+    await ending;
+    expect(s.state()).toMatchObject({
+      phase: 'aborted',
+      refund: expect.objectContaining({ turn: expect.any(String) }),
+    });
     for (const p of m.parties) expect(balance(m.executor, p.cell)).toBe(1000n);
     expect(await codeOf(s.reveal(first![0], first![1].turn, first![1].salt))).toBe('E_STALE');
   });
