@@ -62,9 +62,10 @@ export default defineConfig({
     testTimeout: 30_000,
     pool: 'forks',
     setupFiles: ['scripts/test-setup.ts'],
-    // Two files at a time, one from each project: the federations of child-process relays run one
-    // after another (two at once starve each other's rounds on 2 cores), everything else beside them.
-    maxWorkers: 2,
+    // Each project runs one file at a time: the federations of child-process relays one after another
+    // (two at once starve each other's rounds on 2 cores), everything else beside them. Vitest 4 runs
+    // projects one after another, so `npm test` runs each in its own process
+    // (scripts/test-projects.mjs); a plain `vitest run` takes them in turn.
     projects: [
       { extends: true, test: { name: 'federations', include: FEDERATIONS, fileParallelism: false } },
       {
