@@ -11,10 +11,9 @@
  * follows the served transition certificate to receipts signed by the new committee, and refuses a
  * forged hand-over put in the relay's `federation/committee` answer.
  */
-import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cellId, createAgent, fromHex, openIndexedDbStore, toHex } from '@cipherclerk/core';
+import { cellId, createAgent, fromHex, toHex } from '@cipherclerk/core';
 import {
   committeeIdHex,
   decodeReceiptBundle,
@@ -38,11 +37,8 @@ import { relayKeys } from '../../core/src/node/relay/keys.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { type Fed, federation, until } from '../../core/test/federation/relays-fixtures.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { CHEAP_KDF, freshStore, lightNode, PASS } from './wallets.ts';
 
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 const SALT = toHex(new Uint8Array(32).fill(77));
 
 type Doctoring = 'none' | 'one-signature' | 'other-path' | 'other-turn' | 'forged-handover';
@@ -111,12 +107,7 @@ beforeAll(async () => {
     cells: () => [{ owner: agent.did, salt: SALT, balance: 1000n }],
   });
   await Promise.all(fed.members.map((m) => fed.start(m.index)));
-  const store = await openIndexedDbStore('federation-wire-test', { collections: COLLECTIONS });
-  node = await createLightNode({
-    store,
-    kdf: CHEAP_KDF,
-    connect: async (a) => dishonest(await connectRelay(a)),
-  });
+  node = await lightNode(await freshStore(), { connect: async (a) => dishonest(await connectRelay(a)) });
   await node.restore(agent.secrets.mnemonic, PASS);
 }, 180_000);
 

@@ -4,8 +4,7 @@
  * committee, an epoch change only through a transition the old committee signed, receipts only with
  * their inclusion proof.
  */
-import 'fake-indexeddb/auto';
-import { openIndexedDbStore, type Store, toHex } from '@cipherclerk/core';
+import { type Store, toHex } from '@cipherclerk/core';
 import {
   type Committee,
   committee,
@@ -25,8 +24,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { memberKeys } from '../../core/test/federation/sim.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { freshStore, lightNode } from './wallets.ts';
 
 const keys = memberKeys(5, 20);
 /** The member at position `i` of `c` (members are sorted by key). */
@@ -64,10 +62,10 @@ async function root(
 
 let store: Store;
 let node: LightNodeApi;
-const reload = () => createLightNode({ store });
+const reload = () => lightNode(store);
 
 beforeAll(async () => {
-  store = await openIndexedDbStore('federation-pin-test', { collections: COLLECTIONS });
+  store = await freshStore();
   node = await reload();
 });
 

@@ -4,40 +4,25 @@
  * have a widening refused by the kernel, invoke, revoke a subtree; the bridge is remembered in the
  * worker's store across a reload, and forgotten on request.
  */
-import 'fake-indexeddb/auto';
-import { manualClock, openIndexedDbStore, type SocketConstructor, type Store } from '@cipherclerk/core';
+import { manualClock, type SocketConstructor, type Store } from '@cipherclerk/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { type Launch, launch } from '../../sel4-bridge/src/launch.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { freshStore, lightNode, newWallet, PASS } from './wallets.ts';
 
-const PASS = 'correct horse battery';
 const firmamentSocket = WebSocket as unknown as SocketConstructor;
 
 let fw: Launch;
 let store: Store;
 let node: LightNodeApi;
 
-const reload = () =>
-  createLightNode({
-    store,
-    kdf: { N: 2 ** 10, r: 8, p: 1 },
-    clock: manualClock(Date.now()),
-    firmamentSocket,
-  });
+const reload = () => lightNode(store, { clock: manualClock(Date.now()), firmamentSocket });
 
 beforeAll(async () => {
-  [fw, store] = await Promise.all([
-    launch(),
-    openIndexedDbStore('firmament-link-test', { collections: COLLECTIONS }),
-  ]);
-  node = await reload();
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
+  [fw, store] = await Promise.all([launch(), freshStore()]);
+  ({ node } = await newWallet({ store, clock: manualClock(Date.now()), firmamentSocket }));
 });
 afterAll(async () => {
   await node?.lock();

@@ -1,21 +1,13 @@
-import 'fake-indexeddb/auto';
-import { isDreggError, manualClock, openIndexedDbStore, type Store } from '@cipherclerk/core';
+import { isDreggError, manualClock, type Store } from '@cipherclerk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import type { LightNodeApi, NodeEvent } from '../src/node/api.ts';
 import { errorFromWire, errorToWire, guarded } from '../src/node/errors.ts';
 import { createLightNode, type LightNodeOptions } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { CHEAP_KDF, freshStore, PASS } from './wallets.ts';
 
-/** scrypt's smallest accepted cost: the tests exercise sealing, not its strength. */
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 const START = Date.UTC(2030, 0, 1);
-
-let databases = 0;
-const freshStore = (): Promise<Store> =>
-  openIndexedDbStore(`light-node-test-${databases++}`, { collections: COLLECTIONS });
 
 /** A manual auto-lock timer: `fire()` runs what is due, as if the delay had passed. */
 function manualTimer() {

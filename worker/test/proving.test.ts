@@ -5,32 +5,19 @@
  * after the relay accepts, and the next turn built on it; an uncovered turn refused while the node
  * goes on; and the proof secret never crossing the API.
  */
-import 'fake-indexeddb/auto';
-import {
-  type Cell,
-  identityFromMnemonic,
-  isDreggError,
-  openIndexedDbStore,
-  type Store,
-} from '@cipherclerk/core';
+import { type Cell, identityFromMnemonic, isDreggError } from '@cipherclerk/core';
 import { connectRelay, type RelayClient } from '@cipherclerk/core/net';
 import { proofSecret, provedState, provedStateCommitment, stateSalt } from '@cipherclerk/core/proofs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
-import type { LightNodeApi, NodeEvent } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
 import { digestHex, readProvedCell, writeProvedCell } from '../src/node/proving.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
-
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
+import { newWallet, type Wallet } from './wallets.ts';
 
 let home: ReturnType<typeof tempHome>;
 let relay: Relay;
 let ws: string[];
 let client: RelayClient;
-let databases = 0;
 
 beforeAll(async () => {
   home = tempHome();
@@ -45,25 +32,11 @@ afterAll(async () => {
   home?.remove();
 });
 
-interface Wallet {
-  readonly node: LightNodeApi;
-  readonly store: Store;
-  readonly events: NodeEvent[];
-  /** What the test derives itself from the words, to check the node's commitments and leaks. */
-  readonly seed: Uint8Array;
-  readonly secret: Uint8Array;
-}
-
-async function wallet(): Promise<Wallet> {
-  const store = await openIndexedDbStore(`proving-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const events: NodeEvent[] = [];
-  await node.subscribe((e) => events.push(e));
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
-  const seed = identityFromMnemonic(c.mnemonic).seed;
-  return { node, store, events, seed, secret: proofSecret(seed) };
+/** A wallet, and what the test derives itself from its words to check its commitments and leaks. */
+async function wallet(): Promise<Wallet & { seed: Uint8Array; secret: Uint8Array }> {
+  const w = await newWallet();
+  const seed = identityFromMnemonic(w.mnemonic).seed;
+  return { ...w, seed, secret: proofSecret(seed) };
 }
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {

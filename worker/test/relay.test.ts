@@ -3,27 +3,21 @@
  * offline delivery through the inbox, the inbox reference an oversized QR carries, catching up on
  * revocations missed while offline, channel and epoch revocation, and the peers list.
  */
-import 'fake-indexeddb/auto';
-import { ed25519FromDidKey, openIndexedDbStore, seal, x25519FromEd25519Public } from '@cipherclerk/core';
+import { ed25519FromDidKey, seal, x25519FromEd25519Public } from '@cipherclerk/core';
 import { connectRelay } from '@cipherclerk/core/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
-import type { LightNodeApi, NodeEvent } from '../src/node/api.ts';
 import { referenceFromText } from '../src/node/inbox.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { newWallet } from './wallets.ts';
 
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 /** The QR limit the dashboard uses (web/src/lib/qr.ts MAX_QR_TEXT). */
 const MAX_QR_TEXT = 1460;
 
 let home: ReturnType<typeof tempHome>;
 let relay: Relay;
 let ws: string[];
-let databases = 0;
 
 beforeAll(async () => {
   home = tempHome();
@@ -36,29 +30,12 @@ afterAll(async () => {
   home?.remove();
 });
 
-interface Person {
-  readonly node: LightNodeApi;
-  readonly did: string;
-  readonly events: NodeEvent[];
-}
-
-async function person(): Promise<Person> {
-  const store = await openIndexedDbStore(`relay-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const events: NodeEvent[] = [];
-  await node.subscribe((e) => events.push(e));
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
-  return { node, did: c.did, events };
-}
-
 const read = { service: 'storage', action: 'read' };
 
 describe('the light node with a relay', () => {
   it('offline delivery: Alice seals a delegation to closed Bob; Bob drains, inspects, accepts; the service allows it', async () => {
-    const alice = await person();
-    const bob = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'storage', actions: ['read', 'write'] });
     const d = await alice.node.delegate({ from: token.id, recipient: bob.did, actions: ['read'], ttl: 3600 });
@@ -105,8 +82,8 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('an unreadable box is listed with its code, not thrown; a dismissed message stays dismissed', async () => {
-    const alice = await person();
-    const bob = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'mail' });
     // Anyone can deposit anything in anyone's inbox: a box sealed to someone else, and plain words.
@@ -148,9 +125,9 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('an oversized delegation goes by inbox reference: the QR names the message, scanning it drains and shows it', async () => {
-    const alice = await person();
-    const bob = await person();
-    const carol = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
+    const carol = await newWallet();
     await alice.node.connect(ws);
     const actions = Array.from({ length: 60 }, (_, i) => `action-number-${i}`);
     const token = await alice.node.mint({ service: 'storage', actions });
@@ -184,8 +161,8 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('catches up on revocations missed while offline, and remembers where it stopped', async () => {
-    const alice = await person();
-    const bob = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'storage' });
     const d = await alice.node.delegate({ from: token.id, recipient: bob.did, ttl: 3600 });
@@ -214,8 +191,8 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('a revocation heard by gossip and again by catch-up is applied once and announced once', async () => {
-    const alice = await person();
-    const bob = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'storage' });
     const d = await alice.node.delegate({ from: token.id, recipient: bob.did, ttl: 3600 });
@@ -241,8 +218,8 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('revokes by channel (one delegation) and by epoch (all earlier ones), and Bob learns both', async () => {
-    const alice = await person();
-    const bob = await person();
+    const alice = await newWallet();
+    const bob = await newWallet();
     await alice.node.connect(ws);
     const token = await alice.node.mint({ service: 'storage' });
     const byChannel = await alice.node.delegate({ from: token.id, recipient: bob.did, channel: true });
@@ -282,7 +259,7 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('cells and turns: opens cells, runs a turn here, submits it; the receipt matches and is in the attested log', async () => {
-    const alice = await person();
+    const alice = await newWallet();
     expect(await codeOf(alice.node.cells())).toBe('E_UNREACHABLE');
     await alice.node.connect(ws);
     try {
@@ -321,7 +298,7 @@ describe('the light node with a relay', () => {
       // Bob pays into Alice's cell between her local run and her submission: her turn still lands,
       // and the receipt says the relay's result differs from the local one.
       const second = await alice.node.executeTurn(other.id, [{ type: 'transfer', to: mine.id, amount: '5' }]);
-      const bob = await person();
+      const bob = await newWallet();
       await bob.node.connect(ws);
       try {
         const bobs = await bob.node.openCell();
@@ -360,7 +337,7 @@ describe('the light node with a relay', () => {
   }, 60_000);
 
   it('lists its peers with a measured latency, the relay among them', async () => {
-    const alice = await person();
+    const alice = await newWallet();
     expect(await alice.node.peers()).toEqual([]);
     await alice.node.connect(ws);
     try {

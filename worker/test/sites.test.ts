@@ -1,38 +1,19 @@
-import 'fake-indexeddb/auto';
-import {
-  createAgent,
-  DreggError,
-  delegate,
-  manualClock,
-  mintToken,
-  openIndexedDbStore,
-  type Store,
-} from '@cipherclerk/core';
+import { createAgent, DreggError, delegate, manualClock, mintToken, type Store } from '@cipherclerk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import type { LightNodeApi } from '../src/node/api.ts';
 import { checkInvocation, invocationFromJson } from '../src/node/invocation.ts';
-import { createLightNode } from '../src/node/light-node.ts';
 import { checkOrigin } from '../src/node/sites.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
+import { CHEAP_KDF, freshStore, lightNode, newWallet, PASS } from './wallets.ts';
 
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
 const START = Date.UTC(2030, 0, 1);
 const A = 'https://a.example';
 const B = 'http://localhost:8080';
 
-let databases = 0;
-const freshStore = (): Promise<Store> =>
-  openIndexedDbStore(`sites-test-${databases++}`, { collections: COLLECTIONS });
-
 async function unlocked(store: Store, clock = manualClock(START)) {
-  const n = await createLightNode({ store, kdf: CHEAP_KDF, clock });
-  const c = await n.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await n.confirm(c.confirm.map((i) => words[i]!));
-  return { n, did: c.did, mnemonic: c.mnemonic };
+  const { node: n, did, mnemonic } = await newWallet({ store, clock });
+  return { n, did, mnemonic };
 }
 
 /** A service that mints `storage` and delegates it to the person, who accepts and grants `site`. */
@@ -54,7 +35,7 @@ describe('site sessions', () => {
     expect(new Set([did, a, b]).size).toBe(3);
     expect((await n.siteSession(A)).did).toBe(a);
     // Across a restart of the worker (new node on the same store), after unlocking again.
-    const again = await createLightNode({ store, kdf: CHEAP_KDF, clock: manualClock(START) });
+    const again = await lightNode(store, { clock: manualClock(START) });
     expect(await codeOf(again.siteSession(A))).toBe('E_LOCKED');
     await again.unlock(PASS);
     expect((await again.siteSession(A)).did).toBe(a);

@@ -3,15 +3,8 @@
  * IndexedDB with the real client, an identity created and confirmed, online at a relay, holding one
  * cell of the relay's opening grant, and every event it told the page.
  */
-import 'fake-indexeddb/auto';
-import { openIndexedDbStore } from '@cipherclerk/core';
-import { connectRelay } from '@cipherclerk/core/net';
 import type { LightNodeApi, NodeEvent, TradeForm } from '../src/node/api.ts';
-import { createLightNode } from '../src/node/light-node.ts';
-import { COLLECTIONS } from '../src/node/vault.ts';
-
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = 'correct horse battery';
+import { newWallet } from './wallets.ts';
 
 export interface Trader {
   readonly node: LightNodeApi;
@@ -21,19 +14,11 @@ export interface Trader {
   readonly events: NodeEvent[];
 }
 
-let databases = 0;
-
 /** A new wallet online at `relay` (its WebSocket addresses). */
 export async function trader(relay: readonly string[]): Promise<Trader> {
-  const store = await openIndexedDbStore(`trade-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const events: NodeEvent[] = [];
-  await node.subscribe((e) => events.push(e));
-  const c = await node.create(PASS);
-  const words = c.mnemonic.split(' ');
-  await node.confirm(c.confirm.map((i) => words[i]!));
+  const { node, did, events } = await newWallet();
   await node.connect([...relay]);
-  return { node, did: c.did, cell: (await node.openCell()).id, events };
+  return { node, did, cell: (await node.openCell()).id, events };
 }
 
 /** The Trade form: `offer` computrons for `want` computrons in `zone`, expiring in 10 minutes. */
