@@ -5,10 +5,10 @@ import { decodeChain } from '../../src/caps/envelope.ts';
 import { decodeRevocation, revocationFromText } from '../../src/caps/revocation.ts';
 import { decodeToken } from '../../src/caps/token.ts';
 import { fromHex } from '../../src/encoding/bytes.ts';
-import { encodeCbor } from '../../src/encoding/cbor.ts';
 import { fromText } from '../../src/encoding/text.ts';
 import { DreggError } from '../../src/errors.ts';
 import { parseCount, parseDuration, parseRestrict } from '../../src/node/cli/args.ts';
+import { arbGarbage } from '../encoding/arbitrary.ts';
 
 /** Runs a decoder on hostile input: it may succeed or fail, but only ever with our typed error. */
 function onlyTyped(decode: () => unknown): void {
@@ -20,22 +20,9 @@ function onlyTyped(decode: () => unknown): void {
   }
 }
 
-// Structured garbage reaches deeper than random bytes: well-formed CBOR of the wrong shape.
-const cborish = fc
-  .anything({ maxDepth: 3, withBigInt: true, withTypedArray: false, withNullPrototype: false })
-  .map((v) => {
-    try {
-      return encodeCbor(
-        JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x)) ?? null),
-      );
-    } catch {
-      return new Uint8Array([0xf6]);
-    }
-  });
-
 describe('decoders of outside input give only typed errors', () => {
   it('binary decoders: token, delegation chain, revocation record', () => {
-    const bytes = fc.oneof(fc.uint8Array({ maxLength: 400 }), cborish);
+    const bytes = arbGarbage(400);
     fc.assert(
       fc.property(bytes, (b) => {
         onlyTyped(() => decodeToken(b));
