@@ -3,6 +3,7 @@
  * verifies), and the commit step of a settlement.
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { Caveat } from '../../src/caps/caveats.ts';
 import { nobleEd25519 } from '../../src/crypto/ed25519.ts';
 import type { OpenIntent } from '../../src/intents/intent.ts';
@@ -15,6 +16,7 @@ import {
   type SettlementLedger,
   signCommitment,
 } from '../../src/intents/settle.ts';
+import type { RingView } from '../../src/intents/wire.ts';
 import type { Turn } from '../../src/turns/turn.ts';
 
 export const T0 = Date.UTC(2026, 10, 21) / 1000;
@@ -148,4 +150,14 @@ export async function commitEscrows<P extends { did: string; seed: Uint8Array; c
     );
   }
   return reveals;
+}
+
+/** A ring the desk aborted at its deadline, with the refund turn, at the cutoff it was opened with. */
+export function expectRefundedAtCutoff(ring: RingView, cutoff: number): void {
+  expect(ring.cutoff).toBe(cutoff);
+  expect(ring.state).toMatchObject({
+    phase: 'aborted',
+    reason: expect.stringMatching(/deadline/),
+    refund: expect.anything(),
+  });
 }
