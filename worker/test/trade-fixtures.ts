@@ -1,7 +1,8 @@
 /**
- * Wallets for the ring-trade tests (intents.test.ts, reclaim.test.ts): a light node on fake
- * IndexedDB with the real client, an identity created and confirmed, online at a relay, holding one
- * cell of the relay's opening grant, and every event it told the page.
+ * Wallets for the ring-trade tests (intents.test.ts, reclaim.test.ts, pledges.test.ts): a light node
+ * on fake IndexedDB with the real client, an identity created and confirmed, online at a relay,
+ * holding one cell of the relay's opening grant, and every event it told the page; and the same
+ * wallet after a reload (a new node on the same database, unlocked, online again).
  */
 import 'fake-indexeddb/auto';
 import { openIndexedDbStore } from '@cipherclerk/core';
@@ -15,6 +16,8 @@ const PASS = 'correct horse battery';
 
 export interface Trader {
   readonly node: LightNodeApi;
+  /** The IndexedDB database its store lives in. */
+  readonly database: string;
   readonly did: string;
   /** The cell it pays from and receives into. */
   readonly cell: string;
@@ -25,15 +28,33 @@ let databases = 0;
 
 /** A new wallet online at `relay` (its WebSocket addresses). */
 export async function trader(relay: readonly string[]): Promise<Trader> {
-  const store = await openIndexedDbStore(`trade-test-${databases++}`, { collections: COLLECTIONS });
-  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
-  const events: NodeEvent[] = [];
-  await node.subscribe((e) => events.push(e));
+  const database = `trade-test-${databases++}`;
+  const { node, events } = await nodeOn(database);
   const c = await node.create(PASS);
   const words = c.mnemonic.split(' ');
   await node.confirm(c.confirm.map((i) => words[i]!));
   await node.connect([...relay]);
-  return { node, did: c.did, cell: (await node.openCell()).id, events };
+  return { node, database, did: c.did, cell: (await node.openCell()).id, events };
+}
+
+async function nodeOn(database: string) {
+  const store = await openIndexedDbStore(database, { collections: COLLECTIONS });
+  const node = await createLightNode({ store, kdf: CHEAP_KDF, connect: (a) => connectRelay(a) });
+  const events: NodeEvent[] = [];
+  await node.subscribe((e) => events.push(e));
+  return { node, events };
+}
+
+/**
+ * `t` after a reload: its node goes offline for good (the page that ran it is gone), and a new node
+ * on the same database starts locked, is unlocked and connects to `relay`.
+ */
+export async function reload(t: Trader, relay: readonly string[]): Promise<Trader> {
+  await t.node.disconnect();
+  const { node, events } = await nodeOn(t.database);
+  await node.unlock(PASS);
+  await node.connect([...relay]);
+  return { ...t, node, events };
 }
 
 /** The Trade form: `offer` computrons for `want` computrons in `zone`, expiring in 10 minutes. */

@@ -373,7 +373,7 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
         .map((h) => h.view);
       const out = (r: RingView) => {
         const h = held.get(r.id);
-        return h !== undefined && h.revealed && escrowMayBeOut(r, h.pledge.intent);
+        return h?.revealed === true && escrowMayBeOut(r, h.pledge.intent);
       };
       const rings = [...told, ...remembered]
         .map((r) => tradeView(r, a.did, held.has(r.id), out(r)))
