@@ -118,4 +118,34 @@ describe('approved rings across a reload', () => {
       [mine('00'.repeat(32)), mine('11'.repeat(32)), mine('22'.repeat(32)), `${other}/${ring.id}`].sort(),
     );
   }, 120_000);
+
+  it('a name bought across a reload of the buyer between approving and settlement joins its cells', async () => {
+    const [seller, buyer] = [await trader(ws), await trader(ws)];
+    const entry = (await seller.node.openCell()).id;
+    const fields = await seller.node.executeTurn(entry, [
+      { type: 'set-field', key: 'zone', value: 'names' },
+      { type: 'set-field', key: 'name', value: 'carol' },
+    ]);
+    await seller.node.submitTurn(fields.turn);
+    const name = { kind: 'name', zone: 'names', name: 'carol' } as const;
+    await seller.node.postIntent({
+      zone: 'names',
+      offer: name,
+      want: { kind: 'computrons', amount: '25' },
+      expiresIn: 10,
+    });
+    await buyer.node.postIntent({ zone: 'names', offer: '30', want: name, expiresIn: 10 });
+    const ring = await ringOf(buyer, 'names');
+    const before = await Promise.all([seller, buyer].map(balance));
+    await buyer.node.approveRing(ring.id, buyer.cell);
+    const buyer2 = await reload(buyer, ws);
+    await seller.node.approveRing(ring.id, seller.cell, [entry]);
+    await ringOf(buyer2, 'names', 'settled');
+    const bought = await until('the entry among the buyer’s cells', async () =>
+      (await buyer2.node.cells()).find((c) => c.id === entry),
+    );
+    expect(bought).toMatchObject({ owner: buyer.did, mine: true });
+    const after = await Promise.all([seller, buyer2].map(balance));
+    expect(after.map((x, i) => x - before[i]!)).toEqual([25n, -25n]);
+  }, 120_000);
 });

@@ -268,6 +268,8 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
   /** The agents whose stored rings have been read back. */
   const resumed = new Set<string>();
   let cancel: (() => void) | undefined;
+  /** False once stopped: a round still in flight then schedules no other. */
+  let running = true;
   /** What the last failed round of the watcher met (a code), so that a desk gone quiet is logged once. */
   let trouble: string | undefined;
   let clientOf: { relay: RelayClient; desk: IntentClient } | undefined;
@@ -347,12 +349,13 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       if (what !== trouble) console.warn('trade: watching rings failed', e);
       trouble = what;
     }
-    if (watched().length > 0) cancel = o.schedule(WATCH_MS, () => void watch());
+    if (running && watched().length > 0) cancel = o.schedule(WATCH_MS, () => void watch());
   }
 
   /** Starts a round now (replacing a scheduled one). */
   function watchNow(): void {
     cancel?.();
+    running = true;
     void watch();
   }
 
@@ -531,6 +534,7 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       if (watched().length > 0) watchNow();
     },
     stop() {
+      running = false;
       cancel?.();
       cancel = undefined;
     },
