@@ -301,18 +301,19 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     }
   }
 
+  /** Rewrites `h`'s record, unless it was forgotten meanwhile (a reclaim between two awaits). */
+  async function keep(h: Held): Promise<void> {
+    if (held.get(h.pledge.ring) === h) await keepPledge(o.store, h);
+  }
+
   /** Acts on the desk's view `r` of ring `h`: reveals, reports, adopts, keeps or forgets. */
   async function follow(h: Held, r: RingView, d: IntentClient): Promise<void> {
     const moved = r.state.phase !== h.phase;
     h.view = r;
-    if (r.state.phase === 'revealing' && !r.escrowed.includes(h.pledge.intent) && !sent.has(r.id)) {
+    const reveal = r.state.phase === 'revealing' && !r.escrowed.includes(h.pledge.intent) && !sent.has(r.id);
+    if (reveal) {
       sent.add(r.id);
-      // Written first: should the node stop right after sending, the escrow may be out.
-      if (!h.revealed) {
-        h.revealed = true;
-        await keepPledge(o.store, h);
-      }
-      await d.reveal(h.pledge).catch((e) => console.error('trade: the reveal was refused', e));
+      h.revealed = true;
     }
     if (moved) {
       h.phase = r.state.phase;
@@ -321,7 +322,9 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     if (r.state.phase === 'settled') await adoptNames(r, h.did);
     // Aborted without a refund of ours (the refund failed, the desk gave up): kept, to take back.
     if (ended(r) && !(h.revealed && escrowMayBeOut(r, h.pledge.intent))) await forget(r.id, h.did);
-    else if (moved) await keepPledge(o.store, h);
+    // Written before the reveal leaves: should the node stop right after sending, the escrow may be out.
+    else if (moved || reveal) await keep(h);
+    if (reveal) await d.reveal(h.pledge).catch((e) => console.error('trade: the reveal was refused', e));
   }
 
   /** One round of the watcher: reveal where everyone has committed, report what moved on. */
