@@ -102,8 +102,8 @@ describe('approved rings across a reload', () => {
       // A's own record filed under another ring: the key binds it.
       [mine('22'.repeat(32)), 'E_INVALID'],
     ]);
-    // The reloaded node shows the ring as approved, from the desk and its own record.
-    expect((await a2.node.trades('market')).rings[0]).toMatchObject({ id: ring.id, approved: true });
+    // The reloaded node lists the ring as one it approved; the reveal is still to come.
+    expect((await a2.node.trades('market')).rings[0]).toMatchObject({ id: ring.id, approved: true, phase: 'committing' });
 
     await b.node.approveRing(ring.id, b.cell);
     for (const t of [a2, b]) await ringOf(t, 'market', 'settled');
