@@ -24,7 +24,14 @@ import {
   type OpenIntent,
   verifyIntent,
 } from './intent.ts';
-import { escrowCommitment, escrowTurn, ringId, type SettlementLedger, signCommitment } from './settle.ts';
+import {
+  escrowCommitment,
+  escrowTurn,
+  ringId,
+  type SettlementLedger,
+  type SignedCommitment,
+  signCommitment,
+} from './settle.ts';
 import {
   commitmentSalt,
   decodeIntentPage,
@@ -56,6 +63,12 @@ export interface Pledge {
   readonly salt: Uint8Array;
 }
 
+/** A pledge and the signed commitment to it, before the commitment is sent. */
+export interface Pledged {
+  readonly pledge: Pledge;
+  readonly commitment: SignedCommitment;
+}
+
 export interface IntentClient {
   post(intent: Intent): Promise<string>;
   /** Every open intent of `zone` at the relay, each signature verified. */
@@ -76,6 +89,20 @@ export interface IntentClient {
     state: LedgerState,
     sources?: readonly Source[],
   ): Promise<Pledge>;
+  /**
+   * `commit` in two steps, for a caller that must keep the pledge before the commitment leaves (a
+   * wallet writes it to disk: once the commitment is in, only this salt opens it): builds and signs
+   * the escrow turn and the commitment, sending nothing.
+   */
+  pledge(
+    ring: RingView,
+    intent: string,
+    p: Participant,
+    state: LedgerState,
+    sources?: readonly Source[],
+  ): Promise<Pledged>;
+  /** Sends a commitment made by `pledge`. */
+  commitTo(commitment: SignedCommitment): Promise<void>;
   reveal(pledge: Pledge): Promise<void>;
 }
 
@@ -93,7 +120,7 @@ async function checkedRing(r: RingView, ed: Ed25519): Promise<RingView> {
 }
 
 export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
-  return {
+  const client: IntentClient = {
     async post(intent) {
       return decodePosted(await call(INTENT_OPS.post, encodeIntent(intent)));
     },
@@ -118,7 +145,7 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
       const rings = decodeRingList(await call(INTENT_OPS.rings, encodeRingQuery(agent)));
       return Promise.all(rings.map((r) => checkedRing(r, ed)));
     },
-    async commit(ring, intent, p, state, sources = []) {
+    async pledge(ring, intent, p, state, sources = []) {
       const owes = ringOwes(ring.ring, ring.intents).get(intent);
       if (owes === undefined) throw new DreggError('E_NOT_FOUND', 'That intent is not in this ring');
       if (sources.length !== owes.grants.length)
@@ -140,13 +167,20 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
         ed,
       );
       const salt = commitmentSalt();
-      const signed = await signCommitment(
+      const commitment = await signCommitment(
         { ring: ring.id, intent, cell: p.cell, commitment: escrowCommitment(turn, salt) },
         p.seed,
         ed,
       );
-      await call(INTENT_OPS.commit, encodeCommitment(signed));
-      return { ring: ring.id, intent, turn, salt };
+      return { pledge: { ring: ring.id, intent, turn, salt }, commitment };
+    },
+    async commitTo(commitment) {
+      await call(INTENT_OPS.commit, encodeCommitment(commitment));
+    },
+    async commit(ring, intent, p, state, sources = []) {
+      const { pledge, commitment } = await client.pledge(ring, intent, p, state, sources);
+      await client.commitTo(commitment);
+      return pledge;
     },
     async reveal(pledge) {
       await call(
@@ -160,4 +194,5 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
       );
     },
   };
+  return client;
 }

@@ -5,9 +5,14 @@
  * committed (so nobody sees another's escrow first). A watcher polls the relay while a ring this node
  * approved is unfinished, reveals at the right moment and tells the page as the ring moves on.
  *
- * Pledges (the escrow turn and its salt) live in memory: they hold no secret (the turn is signed
- * already), so they survive a lock, but not a reload. A ring approved before a reload cannot be
- * revealed any more (the commitment is in, the salt is gone): it is refunded at its cutoff.
+ * Pledges (the escrow turn and its salt) are kept in the node's Store (pledges.ts), sealed to the
+ * agent's own key, and written before the commitment leaves: once it is in, only that salt opens it.
+ * On unlock the node reads its agent's records back and resumes watching those rings, so a reload
+ * between approving and the end loses neither the reveal, nor a name bought, nor the way to take an
+ * escrow back. A record is rewritten when its ring changes phase and before its reveal is sent (the
+ * escrow may then be out), and deleted when the ring ends with nothing of this agent's out, after a
+ * reclaim, or past the deadline of a ring it never revealed in. Records of another identity on the
+ * same store are never read. A record that does not open is logged and skipped.
  *
  * Taking an escrow back: a pledge whose escrow may still be out (revealed, and the relay never said
  * the ring settled or refunded it) is kept with the ring's last view. After the ring's deadline the
@@ -22,6 +27,7 @@ import {
   describeCaveat,
   isDreggError,
   nowSeconds,
+  type Store,
 } from '@cipherclerk/core';
 import {
   chooseRings,
@@ -33,7 +39,6 @@ import {
   type Intent,
   type IntentClient,
   intentClient,
-  type Pledge,
   type RingView,
   reclaimTurn,
   ringOwes,
@@ -51,6 +56,7 @@ import type {
   TradeRingView,
   Trades,
 } from './api.ts';
+import { forgetPledge, type Kept, keepPledge, readPledges } from './pledges.ts';
 
 /** How often the watcher asks the relay about approved rings (ms). */
 const WATCH_MS = 1000;
@@ -218,6 +224,10 @@ export function tradeView(
 }
 
 export interface TradeDeskOptions {
+  /** Where approved rings are kept (collection `pledges`). */
+  readonly store: Store;
+  /** Unix seconds now. */
+  readonly now: () => number;
   /** The connected relay, or a typed refusal. */
   readonly online: () => RelayClient;
   /** The unlocked agent, or a typed refusal. */
@@ -236,19 +246,30 @@ export interface TradeDesk {
   approve(ring: string, cell: string, gives: readonly string[]): Promise<TradeRingView>;
   reclaim(ring: string): Promise<ReclaimView>;
   solveLocally(zone: string): Promise<LocalSolve>;
-  /** Stops watching (the relay connection closed). */
+  /** Reads back the rings `agent` approved in the store (once per agent) and watches them. */
+  resume(agent: Agent): Promise<void>;
+  /** Stops watching (the relay connection closed); `resume` starts again. */
   stop(): void;
 }
 
+/** A ring approved here, as kept, and the phase last told to the page. */
+type Held = { -readonly [K in keyof Kept]: Kept[K] } & { phase: string };
+
+const ended = (r: RingView) => r.state.phase === 'settled' || r.state.phase === 'aborted';
+
 export function tradeDesk(o: TradeDeskOptions): TradeDesk {
-  /** Rings approved here, by id: the pledge to reveal, and the phase last told to the page. */
-  const pledges = new Map<
-    string,
-    { pledge: Pledge; revealed: boolean; phase: string; did: string; view?: RingView }
-  >();
-  /** Rings that ended (or whose desk went silent) with this node's escrow possibly still out. */
-  const due = new Map<string, { pledge: Pledge; did: string; view: RingView }>();
+  /**
+   * Rings approved here, by id: what the store keeps, and the phase last told to the page. A ring
+   * that ended stays only while this agent's escrow may be out of its cell (to be taken back).
+   */
+  const held = new Map<string, Held>();
+  /** Rings whose reveal this session sent (after a reload it is sent again if the desk shows no escrow). */
+  const sent = new Set<string>();
+  /** The agents whose stored rings have been read back. */
+  const resumed = new Set<string>();
   let cancel: (() => void) | undefined;
+  /** False once stopped: a round still in flight then schedules no other. */
+  let running = true;
   /** What the last failed round of the watcher met (a code), so that a desk gone quiet is logged once. */
   let trouble: string | undefined;
   let clientOf: { relay: RelayClient; desk: IntentClient } | undefined;
@@ -258,6 +279,13 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     if (clientOf?.relay !== relay) clientOf = { relay, desk: intentClient(relay.call, o.agent().ed) };
     return clientOf.desk;
   };
+
+  const watched = () => [...held.values()].filter((h) => !ended(h.view));
+
+  async function forget(ring: string, did: string): Promise<void> {
+    await forgetPledge(o.store, did, ring);
+    held.delete(ring);
+  }
 
   /**
    * After a settled ring: the entry cells of the names this agent received, which the ledger now
@@ -273,32 +301,46 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
     }
   }
 
+  /** Rewrites `h`'s record, unless it was forgotten meanwhile (a reclaim between two awaits). */
+  async function keep(h: Held): Promise<void> {
+    if (held.get(h.pledge.ring) === h) await keepPledge(o.store, h);
+  }
+
+  /** Acts on the desk's view `r` of ring `h`: reveals, reports, adopts, keeps or forgets. */
+  async function follow(h: Held, r: RingView, d: IntentClient): Promise<void> {
+    const moved = r.state.phase !== h.phase;
+    h.view = r;
+    const reveal = r.state.phase === 'revealing' && !r.escrowed.includes(h.pledge.intent) && !sent.has(r.id);
+    if (reveal) {
+      sent.add(r.id);
+      h.revealed = true;
+    }
+    if (moved) {
+      h.phase = r.state.phase;
+      o.emit({ type: 'trade', ring: r.id, phase: r.state.phase });
+    }
+    if (r.state.phase === 'settled') await adoptNames(r, h.did);
+    // Aborted without a refund of ours (the refund failed, the desk gave up): kept, to take back.
+    if (ended(r) && !(h.revealed && escrowMayBeOut(r, h.pledge.intent))) await forget(r.id, h.did);
+    // Written before the reveal leaves: should the node stop right after sending, the escrow may be out.
+    else if (moved || reveal) await keep(h);
+    if (reveal) await d.reveal(h.pledge).catch((e) => console.error('trade: the reveal was refused', e));
+  }
+
   /** One round of the watcher: reveal where everyone has committed, report what moved on. */
   async function watch(): Promise<void> {
     cancel = undefined;
-    if (pledges.size === 0) return;
+    // A ring past its deadline that this node never revealed in has nothing of its agent's out.
+    for (const h of watched())
+      if (!h.revealed && o.now() > h.view.deadline)
+        await forget(h.view.id, h.did).catch((e) => console.error('trade: forgetting a ring failed', e));
+    if (watched().length === 0) return;
     try {
       const d = desk();
-      for (const did of new Set([...pledges.values()].map((p) => p.did))) {
+      for (const did of new Set(watched().map((h) => h.did))) {
         for (const r of await d.rings(did)) {
-          const p = pledges.get(r.id);
-          if (p === undefined) continue;
-          p.view = r;
-          if (r.state.phase === 'revealing' && !p.revealed) {
-            p.revealed = true;
-            await d.reveal(p.pledge).catch((e) => console.error('trade: the reveal was refused', e));
-          }
-          if (r.state.phase !== p.phase) {
-            p.phase = r.state.phase;
-            o.emit({ type: 'trade', ring: r.id, phase: r.state.phase });
-          }
-          if (r.state.phase === 'settled') await adoptNames(r, p.did);
-          if (r.state.phase === 'settled' || r.state.phase === 'aborted') {
-            pledges.delete(r.id);
-            // Aborted without a refund of ours (the refund failed, the desk gave up): ours to take back.
-            if (p.revealed && escrowMayBeOut(r, p.pledge.intent))
-              due.set(r.id, { pledge: p.pledge, did: p.did, view: r });
-          }
+          const h = held.get(r.id);
+          if (h !== undefined && h.did === did && !ended(h.view)) await follow(h, r, d);
         }
       }
       if (trouble !== undefined) console.info('trade: the relay answers about rings again');
@@ -310,7 +352,14 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       if (what !== trouble) console.warn('trade: watching rings failed', e);
       trouble = what;
     }
-    if (pledges.size > 0) cancel = o.schedule(WATCH_MS, () => void watch());
+    if (running && watched().length > 0) cancel = o.schedule(WATCH_MS, () => void watch());
+  }
+
+  /** Starts a round now (replacing a scheduled one). */
+  function watchNow(): void {
+    cancel?.();
+    running = true;
+    void watch();
   }
 
   return {
@@ -319,22 +368,21 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       const d = desk();
       // A relay whose desk is gone still leaves the rings this node holds escrows in to show.
       const silent = (e: unknown) => {
-        if (isDreggError(e, 'E_UNREACHABLE') && (pledges.size > 0 || due.size > 0)) return [];
+        if (isDreggError(e, 'E_UNREACHABLE') && held.size > 0) return [];
         throw e;
       };
       const open = (await d.list(zone).catch(silent)).filter((x) => x.intent.by === a.did);
       const told = await d.rings(a.did).catch(silent);
       const known = new Set(told.map((r) => r.id));
-      const remembered = [...pledges.values(), ...due.values()]
-        .filter((p) => p.did === a.did && p.view !== undefined && !known.has(p.view.id))
-        .map((p) => p.view!);
+      const remembered = [...held.values()]
+        .filter((h) => h.did === a.did && !known.has(h.view.id))
+        .map((h) => h.view);
       const out = (r: RingView) => {
-        const p = pledges.get(r.id) ?? due.get(r.id);
-        const revealed = due.has(r.id) || pledges.get(r.id)?.revealed === true;
-        return p !== undefined && revealed && escrowMayBeOut(r, p.pledge.intent);
+        const h = held.get(r.id);
+        return h?.revealed === true && escrowMayBeOut(r, h.pledge.intent);
       };
       const rings = [...told, ...remembered]
-        .map((r) => tradeView(r, a.did, pledges.has(r.id), out(r)))
+        .map((r) => tradeView(r, a.did, held.has(r.id), out(r)))
         .filter((v) => v !== undefined);
       return { zone, open: open.map((x) => intentView(x.id, x.intent)), rings };
     },
@@ -371,6 +419,9 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
       const ring = (await d.rings(a.did)).find((r) => r.id === ringId);
       if (ring === undefined) throw new DreggError('E_NOT_FOUND', 'None of your intents is in that ring');
       const mine = [...ring.intents].find(([, i]) => i.by === a.did)![0];
+      // A second approval would draw a new salt for a commitment that is in already.
+      if (ring.committed.some((c) => c.intent === mine))
+        throw new DreggError('E_EXISTS', 'You approved this ring already');
       const paying = await relay.cell(cell);
       if (paying === undefined || paying.owner !== a.did)
         throw new DreggError('E_NOT_FOUND', 'Choose one of your own cells to pay from');
@@ -406,28 +457,37 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
               `${describeItem(g.offer)} is given from a cell whose field ${k} is ${v}`,
             );
       }
-      const pledge = await d.commit(
+      const { pledge, commitment } = await d.pledge(
         ring,
         mine,
         { did: a.did, seed: a.identity.seed, cell },
         { ledger: relay.info.ledger, cell: paying, head: await relay.head(a.did) },
         gives.map((id) => ({ cell: id })),
       );
-      pledges.set(ringId, { pledge, revealed: false, phase: 'committing', did: a.did });
-      cancel?.();
-      void watch();
+      const h = { pledge, did: a.did, revealed: false, view: ring, phase: ring.state.phase };
+      // On disk before the commitment leaves: once it is in, only this salt opens it.
+      await keepPledge(o.store, h);
+      held.set(ringId, h);
+      try {
+        await d.commitTo(commitment);
+      } catch (e) {
+        // Refused, nothing is committed; unanswered, it may be: the watcher follows the ring.
+        if (!isDreggError(e, 'E_UNREACHABLE') && !isDreggError(e, 'E_TIMEOUT')) await forget(ringId, a.did);
+        throw e;
+      }
+      watchNow();
       return tradeView(ring, a.did, true)!;
     },
     async reclaim(ringId) {
       const a = o.agent();
       const relay = o.online();
-      const held = due.get(ringId) ?? pledges.get(ringId);
-      if (held === undefined || held.did !== a.did)
+      const h = held.get(ringId);
+      if (h === undefined || h.did !== a.did)
         throw new DreggError('E_NOT_FOUND', 'This wallet holds no escrow turn of yours for that ring');
       const turn = await reclaimTurn(
         { did: a.did, seed: a.identity.seed },
         relay.ledger(),
-        held.pledge,
+        h.pledge,
         nowSeconds(a.clock),
         a.ed,
       );
@@ -436,15 +496,17 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
         receipt = (await relay.submitTurn(turn)).receipt.turn;
       } catch (err) {
         // The ledger's word: the obligation is gone (settled or refunded), or not due by its clock.
-        if (isDreggError(err, 'E_NOT_FOUND'))
+        if (isDreggError(err, 'E_NOT_FOUND')) {
+          // Only the escrow's own ledger can say nothing of ours is out there any more.
+          if (relay.info.ledger === h.pledge.turn.ledger) await forget(ringId, a.did);
           throw new DreggError('E_STALE', 'Your escrow is no longer out: the ring settled or refunded it');
+        }
         if (isDreggError(err, 'E_DENIED'))
           throw new DreggError('E_NOT_YET_VALID', 'The ledger does not count your escrow as due yet');
         throw err;
       }
-      due.delete(ringId);
-      pledges.delete(ringId);
-      const { cell, amount } = escrowOf(held.pledge);
+      await forget(ringId, a.did);
+      const { cell, amount } = escrowOf(h.pledge);
       return {
         ring: ringId,
         cell,
@@ -466,7 +528,16 @@ export function tradeDesk(o: TradeDeskOptions): TradeDesk {
           .map((r) => ({ participants: r.legs.length, wants: r.wants, intents: r.legs.map((l) => l.from) })),
       };
     },
+    async resume(agent) {
+      if (!resumed.has(agent.did)) {
+        for (const k of await readPledges(o.store, agent))
+          if (!held.has(k.view.id)) held.set(k.view.id, { ...k, phase: k.view.state.phase });
+        resumed.add(agent.did);
+      }
+      if (watched().length > 0) watchNow();
+    },
     stop() {
+      running = false;
       cancel?.();
       cancel = undefined;
     },

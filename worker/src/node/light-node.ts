@@ -27,6 +27,7 @@ import {
   revoke as revokeDelegation,
   type SocketConstructor,
   type Store,
+  systemClock,
   TrustedKey,
   toHex,
   tripChannel,
@@ -248,6 +249,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
     session = { agent: a, passphrase };
     did = a.did;
     armIdle();
+    // The rings approved before a reload: watched again, their reveals and escrows not lost.
+    await trade.resume(a).catch((e) => console.error('light node: resuming approved rings failed', e));
     emit({ type: 'status', status: 'unlocked' });
     if (client)
       catchUp(client).catch((e) => console.error('light node: catching up on revocations failed', e));
@@ -376,6 +379,8 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
   }
 
   const trade = tradeDesk({
+    store,
+    now: () => nowSeconds(o.clock ?? systemClock),
     online: () => online(),
     agent: () => agent(),
     emit,
@@ -685,6 +690,10 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
         const started = performance.now();
         const root = await c.latestRoot();
         const latencyMs = Math.round(performance.now() - started);
+        if (session)
+          await trade
+            .resume(session.agent)
+            .catch((e) => console.error('light node: watching rings failed', e));
         const missed = await catchUp(c).then(
           () => undefined,
           (e) => errorToWire(e),
@@ -707,6 +716,7 @@ export async function createLightNode(o: LightNodeOptions): Promise<LightNodeApi
       }
     },
     async disconnect() {
+      trade.stop();
       await client?.close();
       client = undefined;
       return setRelay({ state: 'offline', addresses: relay.addresses });

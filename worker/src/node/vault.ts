@@ -1,12 +1,14 @@
 /**
  * What the light node keeps in the browser, in a `Store` (IndexedDB through core's backend):
  * the keyring sealed under the unlock passphrase, the agent's public state, and the node's settings.
- * Nothing here is secret in the clear: the keyring is XChaCha20-Poly1305 under scrypt (core at-rest).
+ * Nothing here is secret in the clear: the keyring is XChaCha20-Poly1305 under scrypt (core at-rest);
+ * the pledges of approved rings are sealed boxes to the agent's own key (pledges.ts).
  */
 import { type AgentState, DreggError, type LockedAgent, parseState, type Store } from '@cipherclerk/core';
 
 import { CELL_COLLECTIONS } from './cells.ts';
 import { INBOX_COLLECTIONS } from './inbox.ts';
+import { PLEDGE_COLLECTIONS } from './pledges.ts';
 import { PROOF_COLLECTIONS } from './proving.ts';
 
 export const COLLECTIONS = [
@@ -15,6 +17,7 @@ export const COLLECTIONS = [
   ...INBOX_COLLECTIONS,
   ...CELL_COLLECTIONS,
   ...PROOF_COLLECTIONS,
+  ...PLEDGE_COLLECTIONS,
 ] as const;
 
 export interface Settings {
