@@ -62,10 +62,9 @@ export default defineConfig({
     testTimeout: 30_000,
     pool: 'forks',
     setupFiles: ['scripts/test-setup.ts'],
-    // Each project runs one file at a time: the federations of child-process relays one after another
-    // (two at once starve each other's rounds on 2 cores), everything else beside them. Vitest 4 runs
-    // projects one after another, so `npm test` runs each in its own process
-    // (scripts/test-projects.mjs); a plain `vitest run` takes them in turn.
+    // One file at a time (decision 196): the federations of child-process relays first, then the rest.
+    // Vitest 4 runs these two projects one after another; side by side, on CI's 2 cores, the relays'
+    // rounds starved (a federation crash test outran the watchdog at load 6).
     projects: [
       { extends: true, test: { name: 'federations', include: FEDERATIONS, fileParallelism: false } },
       {
