@@ -10,10 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Reporter, TestModule } from 'vitest/node';
 
-/**
- * Far above the suite's 30 s test timeout and its slowest test: the federation crash test, one test
- * of 67-94 s, with room for a loaded machine.
- */
+/** Far above the suite's 30 s test timeout and its slowest test (desk-crash's, about 80 s under load). */
 const STALL_MS = Number(process.env.TEST_STALL_MS ?? 300_000);
 
 export function testWatchdog(): Reporter {

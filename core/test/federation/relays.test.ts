@@ -1,7 +1,7 @@
 /**
  * Four real relays (`dregg relay --federation`, child processes on loopback) ordering turns together:
  * concurrent submitters on different relays, double spends sent to two relays, a relay killed and
- * restarted from its block log. The relays are shared by the tests of this file, in order.
+ * restarted from its SQLite. The relays are shared by the tests of this file, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DreggError } from '../../src/errors.ts';
@@ -73,7 +73,7 @@ describe('a federation of four relays', () => {
     expect(balances[0]!.reduce((sum, b) => sum + b, 0n)).toBe(9n * 1_000_000n);
   }, 120_000);
 
-  it('keeps finalizing with one relay killed, and the killed relay catches up from its block log', async () => {
+  it('keeps finalizing with one relay killed, and the killed relay catches up from its SQLite', async () => {
     const { payers } = fed;
     const before = (await fed.health(0)).federation.settled;
     await fed.relays[3]!.kill();

@@ -7,10 +7,10 @@
  * the first spend's place). After each final wave every member signs the attested root and gossips
  * its vote; `root()` is the latest root more than 2/3 of the committee signed.
  *
- * Storage: the blocks are the log of record. Each block this relay accepts is appended to its block
- * log (one file per epoch, in arrival order, which is an order the blocklace accepts: ./block-log.ts,
- * ./stored-blocks.ts), its own blocks durably before they enter its blocklace and are published, so
- * a restart never signs a second block at a seq it already used. The
+ * Storage: the blocks are the log of record. Each block this relay accepts is written to its SQLite
+ * (`federation-blocks` by epoch, in arrival order, which is an order the blocklace accepts:
+ * ./stored-blocks.ts), its own blocks
+ * before they are published, so a restart never signs a second block at a seq it already used. The
  * ledger is a projection of the final order: on start it is rebuilt by replaying the stored blocks
  * through the blocklace, the order and settlement, which are deterministic, in a memory-only notary
  * (decision 170). So there is no second durable write to keep in step with the blocks.
@@ -72,7 +72,6 @@ import { receiptSigningDigest } from '../../turns/receipt.ts';
 import { decodeTurn, type Turn, turnHashHex, verifyTurnSignature } from '../../turns/turn.ts';
 import { rememberingVerifier } from '../ed25519.ts';
 import type { Log } from '../relay/log.ts';
-import { openBlockLog } from './block-log.ts';
 import { type BridgeStatus, type Bridges, createBridges } from './bridges.ts';
 import {
   EPOCH_COLLECTIONS,
@@ -84,10 +83,10 @@ import {
 import type { Genesis } from './genesis.ts';
 import { type CommitteeView, createMemberDirectory } from './members.ts';
 import { createStages, type StageReport } from './stages.ts';
-import { BLOCKS, closedEpochs, migrateStoredBlocks, readEpoch } from './stored-blocks.ts';
+import { BLOCKS, blockKey, closedEpochs, migrateBlockKeys, readEpoch } from './stored-blocks.ts';
 
 export const FEDERATION_COLLECTIONS: readonly string[] = Object.freeze([
-  /** Blocks as stored before the block log, moved to it on start (./stored-blocks.ts). */
+  /** "<12-digit epoch>/<12-digit arrival number>" -> encoded block (./stored-blocks.ts) */
   BLOCKS,
   ...EPOCH_COLLECTIONS,
 ]);
@@ -117,8 +116,6 @@ export interface FederationOptions {
   readonly genesis: Genesis;
   readonly node: Libp2p<RelayServices>;
   readonly store: Store;
-  /** The block log's folder (./block-log.ts): the federation's log of record on this relay. */
-  readonly blockDir: string;
   /** The relay's signing seed: its committee key. */
   readonly seed: Uint8Array;
   readonly ed: Ed25519;
@@ -237,9 +234,8 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   const me = toHex(publicKey);
   const book = await openEpochBook(store, c);
   const directory = createMemberDirectory(genesis);
-  const blockLog = await openBlockLog({ dir: o.blockDir, log });
-  await migrateStoredBlocks(store, blockLog);
-  const hasStored = await blockLog.stored();
+  await migrateBlockKeys(store);
+  const hasStored = (await store.list(BLOCKS, { limit: 1 })).length > 0;
   // A relay the genesis does not name must be in a later committee: it replays from epoch 0 as an
   // observer and mines from the epoch that adds it.
   if (!isMember(c, me) && !hasStored)
@@ -296,7 +292,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let miner = createMiner(lace, member);
   /** Earlier epochs' blocklaces, rebuilt from the store to serve relays that are behind or joining. */
   const closed = closedEpochs({
-    blocks: blockLog,
+    store,
     ed,
     committeeAt: (e) => (e < c.epoch ? book.committeeAt(e) : undefined),
   });
@@ -335,6 +331,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
   let orderDigest: Uint8Array = new Uint8Array(32);
   let ordered = 0;
   let settledTime = 0;
+  let stored = 0;
   let dropped = 0;
   let stopped = false;
   const stages = createStages();
@@ -499,24 +496,25 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     await node.services.pubsub.publish(topics.transitions, encodeTransitionVote(vote)).catch(() => undefined);
   }
 
-  // ---- blocks in ----------------------------------------------------------------------------------
-  // Accepted blocks wait here and are appended together: at the latest when this relay makes a block
-  // of its own (which must be durable first: a restart must never sign a second block at a seq it
-  // used), or after WRITE_DELAY_MS. A crash may lose the last others' blocks, which their creators
-  // and every peer still hold and the frontier exchange fetches again; one sync per round instead of
-  // one per block received, and on libuv's threads (./block-log.ts), not the event loop's.
-  let writes: { epoch: number; bytes: Uint8Array }[] = [];
+  // ---- blocks in ---------------------------------------------------------------------------------
+  // Accepted blocks wait here and are written together: at the latest when this relay publishes a
+  // block of its own (which must be durable first: a restart must never sign a second block at a
+  // seq it used), or after WRITE_DELAY_MS. A crash may lose the last others' blocks, which their
+  // creators and every peer still hold and the frontier exchange fetches again; one fsync per round
+  // instead of one per block received is what keeps the event loop free for gossip.
+  let writes: { key: string; value: Uint8Array }[] = [];
   let written: Promise<void> = Promise.resolve();
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
-  function queueWrites(blocks: readonly Block[]): void {
-    for (const b of blocks) writes.push({ epoch: b.epoch, bytes: encodeBlock(b) });
+  function queueWrites(nodes: readonly Node[]): void {
+    for (const n of nodes)
+      writes.push({ key: blockKey(n.block.epoch, stored++), value: encodeBlock(n.block) });
     if (writeTimer !== undefined || writes.length === 0) return;
     writeTimer = setTimeout(() => {
       flushWrites().catch((e) => log('error', 'storing federation blocks failed', { error: String(e) }));
     }, WRITE_DELAY_MS);
     writeTimer.unref?.();
   }
-  /** Appends every queued block (after any earlier append); resolves once they are durable. */
+  /** Writes every queued block in one transaction (after any earlier one); resolves once durable. */
   function flushWrites(): Promise<void> {
     clearTimeout(writeTimer);
     writeTimer = undefined;
@@ -524,7 +522,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     writes = [];
     written = written
       .catch(() => undefined)
-      .then(() => (batch.length > 0 ? blockLog.append(batch) : undefined));
+      .then(async () => {
+        if (batch.length > 0)
+          await store.transact(batch.map((w) => ({ op: 'put' as const, collection: BLOCKS, ...w })));
+      });
     return written;
   }
 
@@ -542,7 +543,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       for (const n of inserted)
         if (n.block.payload.length > 0 && !orderer.isOrdered(n.key)) unsettled.add(n.key);
       if (!quiet && inserted.length > 0) {
-        queueWrites(inserted.map((n) => n.block));
+        queueWrites(inserted);
         void settle(orderer.advance(), false);
         // A block that completes a round lets this relay make its next one now, not at the tick.
         if (pending.length > 0 || unsettled.size > 0) void tick();
@@ -558,13 +559,18 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
 
   // Replay what this relay stored, one epoch at a time: the blocklace, the order, the committee, the
   // members' addresses and the ledger come back as they were, and each cut is made where it was.
+  let last = -1;
   for (let epoch = -1; epoch !== c.epoch; ) {
     epoch = c.epoch;
-    for (const block of await readEpoch(blockLog, epoch)) take(block, 'store', true);
+    const { blocks, last: l } = await readEpoch(store, epoch);
+    last = Math.max(last, l);
+    for (const block of blocks) take(block, 'store', true);
     await settle(orderer.advance(), true);
   }
   // Blocks of the next epoch, stored, whose cut the replay did not reach: held for it, as gossip's are.
-  early = (await readEpoch(blockLog, c.epoch + 1)).slice(0, MAX_EARLY_BLOCKS);
+  const ahead = await readEpoch(store, c.epoch + 1);
+  early = ahead.blocks.slice(0, MAX_EARLY_BLOCKS);
+  stored = Math.max(last, ahead.last) + 1;
   log('info', 'federation replayed', {
     epoch: c.epoch,
     blocks: lace.size(),
@@ -817,12 +823,10 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       pending.splice(0, take_.length);
       proposals.splice(0, endorsing.length);
       await verifyBlockSignatureWith(block, ed);
-      // Durable before anyone sees it: a restart must never sign another block at this seq. It
-      // enters the blocklace only then, since the frontier exchange serves from there; `mining`
-      // keeps the next block from being made meanwhile.
-      queueWrites([block]);
-      await flushWrites();
       const mine = take(block, 'self', true);
+      queueWrites(mine);
+      // Durable before anyone sees it: a restart must never sign another block at this seq.
+      await flushWrites();
       await publish(block);
       if (stages !== undefined && mine[0] !== undefined)
         stages.inBlock(
@@ -934,7 +938,6 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       pubsub.removeEventListener('message', onMessage as never);
       await settling.catch(() => undefined);
       await flushWrites().catch(() => undefined);
-      await blockLog.close();
       for (const [, list] of waiters)
         for (const w of list)
           w.reject(new DreggError('E_UNREACHABLE', 'The relay stopped before settling the turn'));

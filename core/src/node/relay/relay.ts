@@ -110,8 +110,6 @@ export interface Relay {
 }
 
 export const relayStorePath = (home: string): string => join(home, 'relay.sqlite');
-/** A federation relay's block log (federation/block-log.ts). */
-export const federationBlocksPath = (home: string): string => join(home, 'federation-blocks');
 export const RELAY_COLLECTIONS = [
   ...new Set([
     ...NOTARY_COLLECTIONS,
@@ -177,7 +175,6 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         genesis: config.federation.genesis,
         node,
         store,
-        blockDir: federationBlocksPath(config.home),
         seed: keys.signing,
         ed,
         ledger: config.ledger,
