@@ -14,8 +14,7 @@ import type { Relay } from '../../core/src/node/relay/relay.ts';
 import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { until } from '../../core/test/intents/fixtures.ts';
 import { person as keys, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
-import type { TradeRingView } from '../src/node/api.ts';
-import { balance, form, type Trader, trader } from './trade-fixtures.ts';
+import { balance, form, nameSale, ringOf, type Trader, trader } from './trade-fixtures.ts';
 
 /** Storage of more byte-seconds than a budget caveat holds: found by the solver, not settleable. */
 const HUGE = { bytes: 1_000_000_000, seconds: 100_000_000 };
@@ -48,12 +47,6 @@ afterAll(async () => {
   await relay?.stop();
   home?.remove();
 });
-
-const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase']) =>
-  until(`a ring (${phase ?? 'any'})`, async () => {
-    const r = (await t.node.trades(zone)).rings[0];
-    return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
-  });
 
 async function mintGold(t: Trader, amount: bigint): Promise<void> {
   const relayer = keys(89);
@@ -197,21 +190,7 @@ describe('ring trades from the wallet', () => {
   }, 120_000);
 
   it('a wallet buys a name: its entry cell leaves the seller’s cells and joins the buyer’s, who sets its records', async () => {
-    const [seller, buyer] = [await trader(ws), await trader(ws)];
-    const entry = (await seller.node.openCell()).id;
-    const fields = await seller.node.executeTurn(entry, [
-      { type: 'set-field', key: 'zone', value: 'names' },
-      { type: 'set-field', key: 'name', value: 'alice' },
-    ]);
-    await seller.node.submitTurn(fields.turn);
-    const name = { kind: 'name', zone: 'names', name: 'alice' } as const;
-    await seller.node.postIntent({
-      zone: 'names',
-      offer: name,
-      want: { kind: 'computrons', amount: '25' },
-      expiresIn: 10,
-    });
-    await buyer.node.postIntent({ zone: 'names', offer: '30', want: name, expiresIn: 10 });
+    const { seller, buyer, entry } = await nameSale(ws, 'alice');
     const ring = await ringOf(seller, 'names');
     expect(ring.grants).toMatchObject([{ ownership: true, fields: { zone: 'names', name: 'alice' } }]);
     expect((await ringOf(buyer, 'names')).receives).toMatch(/entry cell/);

@@ -20,7 +20,7 @@ import { codeOf } from '../../core/test/caps/fixtures.ts';
 import { until } from '../../core/test/intents/fixtures.ts';
 import { person, tempHome, testRelay } from '../../core/test/relay/fixtures.ts';
 import type { TradeRingView } from '../src/node/api.ts';
-import { balance, form, reload, type Trader, trader } from './trade-fixtures.ts';
+import { balance, form, nameSale, reload, ringOf as ringIn, type Trader, trader } from './trade-fixtures.ts';
 
 /** Long enough for a reload (a new node, unlock, dial) between two approvals on a loaded machine. */
 const RING_SECONDS = 20;
@@ -43,14 +43,7 @@ afterAll(async () => {
 });
 
 const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase']) =>
-  until(
-    `a ring (${phase ?? 'any'})`,
-    async () => {
-      const r = (await t.node.trades(zone)).rings[0];
-      return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
-    },
-    (RING_SECONDS + 10) * 1000,
-  );
+  ringIn(t, zone, phase, (RING_SECONDS + 10) * 1000);
 
 const settledEvent = (t: Trader, ring: string) =>
   until('the settled event', async () =>
@@ -120,21 +113,7 @@ describe('approved rings across a reload', () => {
   }, 120_000);
 
   it('a name bought across a reload of the buyer between approving and settlement joins its cells', async () => {
-    const [seller, buyer] = [await trader(ws), await trader(ws)];
-    const entry = (await seller.node.openCell()).id;
-    const fields = await seller.node.executeTurn(entry, [
-      { type: 'set-field', key: 'zone', value: 'names' },
-      { type: 'set-field', key: 'name', value: 'carol' },
-    ]);
-    await seller.node.submitTurn(fields.turn);
-    const name = { kind: 'name', zone: 'names', name: 'carol' } as const;
-    await seller.node.postIntent({
-      zone: 'names',
-      offer: name,
-      want: { kind: 'computrons', amount: '25' },
-      expiresIn: 10,
-    });
-    await buyer.node.postIntent({ zone: 'names', offer: '30', want: name, expiresIn: 10 });
+    const { seller, buyer, entry } = await nameSale(ws, 'carol');
     const ring = await ringOf(buyer, 'names');
     const before = await Promise.all([seller, buyer].map(balance));
     await buyer.node.approveRing(ring.id, buyer.cell);

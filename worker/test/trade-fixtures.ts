@@ -5,7 +5,8 @@
  * wallet after a reload (a new node on the same database, unlocked, online again).
  */
 import type { Store } from '@cipherclerk/core';
-import type { LightNodeApi, NodeEvent, TradeForm } from '../src/node/api.ts';
+import { until } from '../../core/test/intents/fixtures.ts';
+import type { LightNodeApi, NodeEvent, TradeForm, TradeRingView } from '../src/node/api.ts';
 import { lightNode, newWallet, PASS } from './wallets.ts';
 
 export interface Trader {
@@ -49,3 +50,37 @@ export const form = (zone: string, offer: number, want: number): TradeForm => ({
 /** The balance of the trader's cell, as its node reads it from the relay. */
 export const balance = async (t: Trader): Promise<bigint> =>
   BigInt((await t.node.cells()).find((c) => c.id === t.cell)!.balance);
+
+/** The first ring `t`'s Trade view shows in `zone` (in `phase`, if given), waited for. */
+export const ringOf = (t: Trader, zone: string, phase?: TradeRingView['phase'], ms?: number) =>
+  until(
+    `a ring (${phase ?? 'any'})`,
+    async () => {
+      const r = (await t.node.trades(zone)).rings[0];
+      return r !== undefined && (phase === undefined || r.phase === phase) ? r : undefined;
+    },
+    ms,
+  );
+
+/**
+ * A name for sale in zone `names`: the seller's entry cell carries its fields, the seller offers it
+ * for 25 computrons and the buyer offers 30 for it, both online at `relay`.
+ */
+export async function nameSale(relay: readonly string[], name: string) {
+  const [seller, buyer] = [await trader(relay), await trader(relay)];
+  const entry = (await seller.node.openCell()).id;
+  const fields = await seller.node.executeTurn(entry, [
+    { type: 'set-field', key: 'zone', value: 'names' },
+    { type: 'set-field', key: 'name', value: name },
+  ]);
+  await seller.node.submitTurn(fields.turn);
+  const item = { kind: 'name', zone: 'names', name } as const;
+  await seller.node.postIntent({
+    zone: 'names',
+    offer: item,
+    want: { kind: 'computrons', amount: '25' },
+    expiresIn: 10,
+  });
+  await buyer.node.postIntent({ zone: 'names', offer: '30', want: item, expiresIn: 10 });
+  return { seller, buyer, entry };
+}
