@@ -1,12 +1,8 @@
-import 'fake-indexeddb/auto';
-import { isDreggError, openIndexedDbStore } from '@cipherclerk/core';
-import { createLightNode } from '@cipherclerk/worker/node/light-node';
+import { isDreggError } from '@cipherclerk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { newWallet } from '../../worker/test/wallets.ts';
 import { fitsOneQr, MAX_QR_TEXT, type QrMatrix, qrMatrix, readQrPixels } from '../src/lib/qr.ts';
-
-const CHEAP_KDF = { N: 2 ** 10, r: 8, p: 1 };
-let stores = 0;
 
 /** Draws the matrix as a picture would show it: `scale` pixels per module, RGBA. */
 function raster(m: QrMatrix, scale: number): { data: Uint8ClampedArray; width: number } {
@@ -21,18 +17,11 @@ function raster(m: QrMatrix, scale: number): { data: Uint8ClampedArray; width: n
 
 /** Alice's delegation to Bob of `actions` on a token minted for `minted` actions, with a budget and TTL. */
 async function delegation(minted: string[], actions: string[]): Promise<string> {
-  const open = () => openIndexedDbStore(`qr-test-${stores++}`, { collections: ['vault', 'settings'] });
-  const alice = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
-  const bob = await createLightNode({ store: await open(), kdf: CHEAP_KDF });
-  for (const node of [alice, bob]) {
-    const c = await node.create('a passphrase');
-    const words = c.mnemonic.split(' ');
-    await node.confirm(c.confirm.map((i) => words[i]!));
-  }
-  const token = await alice.mint({ service: 'storage', actions: minted, budget: 100 });
-  const d = await alice.delegate({
+  const [alice, bob] = await Promise.all([newWallet(), newWallet()]);
+  const token = await alice.node.mint({ service: 'storage', actions: minted, budget: 100 });
+  const d = await alice.node.delegate({
     from: token.id,
-    recipient: (await bob.overview()).did!,
+    recipient: bob.did,
     actions,
     budget: 5,
     ttl: 3600,
