@@ -62,14 +62,28 @@ export default defineConfig({
     testTimeout: 30_000,
     pool: 'forks',
     setupFiles: ['scripts/test-setup.ts'],
-    // One file at a time (decision 196): the federations of child-process relays first, then the rest.
-    // Vitest 4 runs these two projects one after another; side by side, on CI's 2 cores, the relays'
-    // rounds starved (a federation crash test outran the watchdog at load 6).
+    // The federations of child-process relays first, one file at a time: side by side with anything,
+    // on CI's 2 cores, their rounds starved (decision 196). Then the rest, two files at a time, which
+    // keeps both cores busy where one file at a time left one mostly idle (decision 202).
     projects: [
-      { extends: true, test: { name: 'federations', include: FEDERATIONS, fileParallelism: false } },
       {
         extends: true,
-        test: { name: 'unit', include: [TESTS], exclude: FEDERATIONS, fileParallelism: false },
+        test: {
+          name: 'federations',
+          include: FEDERATIONS,
+          fileParallelism: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: [TESTS],
+          exclude: FEDERATIONS,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
     // On CI, name each test as it starts and fail a run that stalls (scripts/test-watchdog.ts).
