@@ -28,9 +28,9 @@ import {
   escrowCommitment,
   escrowTurn,
   ringId,
-  type SettlementLedger,
   type SignedCommitment,
   signCommitment,
+  type TurnLedger,
 } from './settle.ts';
 import {
   commitmentSalt,
@@ -152,11 +152,10 @@ export function intentClient(call: IntentCall, ed: Ed25519): IntentClient {
         throw new DreggError('E_ARGUMENT', `Choose ${owes.grants.length} capabilities to give, one per item`);
       if (ring.intents.get(intent)?.by !== p.did)
         throw new DreggError('E_AUDIENCE', 'That intent is not yours');
-      const ledger: SettlementLedger = {
+      const ledger: TurnLedger = {
         ledger: state.ledger,
         cell: (id) => (id === state.cell.id ? state.cell : undefined),
         head: () => state.head,
-        submit: () => Promise.reject(new DreggError('E_UNSUPPORTED', 'The relay submits escrow turns')),
       };
       const grants = owes.grants.map((grant, i) => ({ grant, source: sources[i]! }));
       const turn = await escrowTurn(

@@ -19,7 +19,8 @@
  *     obligations (and hands back any excess) and delegates every escrowed handle to its receiver,
  *     attenuated by the wanted caveats, dropping the escrow's own copy, and moves each name's entry
  *     cell to its receiver's agent: the executor applies a turn atomically, so the ring settles whole
- *     or not at all.
+ *     or not at all. Should that turn fail, the ring aborts as below; a giver that tripped its escrowed
+ *     grant's channel since its reveal is blamed for it (`E_REVOKED`).
  *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every obligation to
  *     its payer, drops every escrowed handle and gives each entry cell back to its giver. Should the
  *     coordinator vanish, each obligation falls due at the deadline and its payer takes it back alone
@@ -56,7 +57,10 @@ import type { Intent } from './intent.ts';
 import type { Ring } from './solver.ts';
 
 /** What the coordinator needs of a ledger: the local executor has it; the relay's notary will. */
-export type SettlementLedger = Pick<Executor, 'submit' | 'cell' | 'head' | 'ledger'>;
+export type SettlementLedger = Pick<Executor, 'submit' | 'cell' | 'head' | 'ledger' | 'revoked'>;
+
+/** What building a participant's turn needs of a ledger: its name, the cell's nonce, the agent's head. */
+export type TurnLedger = Pick<SettlementLedger, 'ledger' | 'cell' | 'head'>;
 
 export interface Coordinator {
   readonly did: string;
@@ -266,9 +270,33 @@ export async function openSettlement(
       // Delegations first, then the escrow's own copies go: it keeps no authority once settled.
       state = { phase: 'settled', receipt: await coordinatorTurn(escrowCell, [...effects, ...dropped]) };
     } catch (err) {
-      // Nothing moved (a turn is atomic); a giver may have tripped its grant's channel since its reveal.
-      await abort(`The settling turn failed: ${err instanceof Error ? err.message : String(err)}`);
+      // Nothing moved (a turn is atomic). A giver that tripped its grant's channel since its reveal
+      // withdrew what it escrowed, which its own commitment promised to leave until the deadline.
+      const why = `The settling turn failed: ${err instanceof Error ? err.message : String(err)}`;
+      const withdrawn = withdrawnBy();
+      await abort(
+        why,
+        withdrawn === undefined
+          ? undefined
+          : {
+              intent: withdrawn,
+              agent: agentOf(withdrawn),
+              code: 'E_REVOKED',
+              commitment: commitments.get(withdrawn)!,
+            },
+      );
     }
+  };
+
+  /** The first participant whose escrowed handle can no longer be used (its channel is tripped). */
+  const withdrawnBy = (): string | undefined => {
+    const held = ledger.cell(escrowCell)?.clist;
+    for (const [intent, e] of escrows)
+      for (const slot of e.slots) {
+        const h = held?.get(slot);
+        if (h !== undefined && ledger.revoked(h)) return intent;
+      }
+    return undefined;
   };
 
   const refuse = (code: ErrorCode, message: string): never => {
@@ -457,7 +485,7 @@ function payOut(ob: Escrowed, to: string, amount: bigint): Effect {
 
 /** Signs a turn of `agent` acting as `agent.cell`, following the ledger's nonce and the agent's receipt chain. */
 async function ledgerTurn(
-  ledger: SettlementLedger,
+  ledger: TurnLedger,
   agent: { did: string; seed: Uint8Array; cell: string },
   effects: Effect[],
   validUntil: number,
@@ -500,7 +528,7 @@ export interface EscrowPlan {
  */
 export function escrowTurn(
   p: { did: string; seed: Uint8Array; cell: string },
-  ledger: SettlementLedger,
+  ledger: TurnLedger,
   s: Pick<Settlement, 'escrowCell' | 'deadline' | 'coordinator'>,
   what: bigint | EscrowPlan,
   ed: Ed25519,

@@ -23,6 +23,7 @@
  * not yet durable (they are rolled back if the commit fails); `latestRoot`, `events`, `receipts`,
  * `inclusion` and `audit` see committed data only.
  */
+import type { Handle } from '../caps/handle.ts';
 import { type Cell, cellId } from '../cells/cell.ts';
 import { type Clock, nowSeconds } from '../clock.ts';
 import type { Ed25519 } from '../crypto/ed25519.ts';
@@ -44,6 +45,7 @@ import {
 } from '../proofs/submission.ts';
 import type { Store, Write } from '../store/store.ts';
 import { holdingsOfCell } from '../turns/assets.ts';
+import { handleRevoked } from '../turns/authority.ts';
 import { createBatcher, type Sealed, type Step } from '../turns/batch.ts';
 import {
   assetAudit,
@@ -190,6 +192,8 @@ export interface Notary {
   cell(id: string): Cell | undefined;
   /** Every wrapped asset a cell holds, by asset id (none: empty). */
   holdings(cell: string): Map<string, bigint>;
+  /** Whether a revocation channel of `h` is tripped or unknown, as of the last applied turn. */
+  revoked(h: Handle): boolean;
   head(agent: string): { prev: string | null; seq: number };
   audit(): Promise<SupplyAudit>;
   /** Orders what is queued, then refuses new work. Does not close the store. */
@@ -672,6 +676,7 @@ export async function openNotary(options: NotaryOptions): Promise<Notary> {
     },
 
     holdings: (cell) => holdingsOfCell(state, cell),
+    revoked: (h) => handleRevoked(state, h),
 
     async audit() {
       const at = await batcher.atRest(() => ({

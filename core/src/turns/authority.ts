@@ -14,7 +14,7 @@ import { actsAsOwner, type Cell } from '../cells/cell.ts';
 import { DreggError } from '../errors.ts';
 import type { TurnContext } from './context.ts';
 import type { EffectType, Via } from './effects.ts';
-import { cellKey, getCell, record } from './state.ts';
+import { cellKey, getCell, record, type Value } from './state.ts';
 
 /** How an effect was authorized: by ownership/permission (no handle), or by a handle to charge. */
 export interface Authority {
@@ -45,12 +45,10 @@ export function checkLive(ctx: TurnContext, h: Handle, custody: readonly string[
       case 'exp':
         if (now >= c.at) throw new DreggError('E_EXPIRED', `This handle expired at ${c.at}`);
         break;
-      case 'rev': {
-        const ch = record(ctx.tx, `chan:${c.channel}`);
-        if (ch === undefined || ch.owner !== c.owner || ch.tripped !== false)
+      case 'rev':
+        if (!channelLive(ctx.tx, c.channel, c.owner))
           throw new DreggError('E_REVOKED', `Revocation channel ${c.channel} is tripped or unknown`);
         break;
-      }
       case 'aud':
         if (c.did !== ctx.agent && !custody.includes(c.did))
           throw new DreggError('E_AUDIENCE', `This handle is bound to ${c.did}`);
@@ -70,6 +68,19 @@ export function checkLive(ctx: TurnContext, h: Handle, custody: readonly string[
         break;
     }
   }
+}
+
+type Reader = { get(key: string): Value | undefined };
+
+/** Whether revocation channel `channel` is `owner`'s and not tripped (an unknown one is revoked, PITFALLS 9). */
+function channelLive(tx: Reader, channel: string, owner: string): boolean {
+  const ch = record(tx, `chan:${channel}`);
+  return ch !== undefined && ch.owner === owner && ch.tripped === false;
+}
+
+/** Whether one of `h`'s revocation channels is tripped or unknown in `tx`: no turn can use it again. */
+export function handleRevoked(tx: Reader, h: Handle): boolean {
+  return h.caveats.some((c) => c.t === 'rev' && !channelLive(tx, c.channel, c.owner));
 }
 
 /** Throws `E_DENIED` unless the handle's effect mask names `effect`. */

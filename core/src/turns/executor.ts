@@ -8,6 +8,7 @@
 
 import { verifyChain } from '../caps/chain.ts';
 import { chainFromText } from '../caps/envelope.ts';
+import type { Handle } from '../caps/handle.ts';
 import { emptyRevocationState } from '../caps/revocation.ts';
 import { TrustedKey } from '../caps/trust.ts';
 import { actsAsOwner, type Cell, newCell, stateCommitment } from '../cells/cell.ts';
@@ -25,6 +26,7 @@ import { credit, debit, exists } from './apply/common.ts';
 import { HANDLERS } from './apply/index.ts';
 import { checkNoteBalance } from './apply/privacy.ts';
 import { assetSupplyOf, holdingsOfCell } from './assets.ts';
+import { handleRevoked } from './authority.ts';
 import { createBatcher, type Step } from './batch.ts';
 import { type ExecEnv, type PreparedChain, TurnContext } from './context.ts';
 import { checkEffects, type Effect, MAX_AMOUNT, viaTarget } from './effects.ts';
@@ -212,6 +214,8 @@ export interface Executor {
   audit(): SupplyCheck;
   /** Every wrapped asset a cell holds, by asset id (none: empty). */
   holdings(cell: string): Map<string, bigint>;
+  /** Whether a revocation channel of `h` is tripped or unknown, as of the last applied turn. */
+  revoked(h: Handle): boolean;
 }
 
 /**
@@ -418,6 +422,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<Executor
       return auditState(state);
     },
     holdings: (cell) => holdingsOfCell(state, cell),
+    revoked: (h) => handleRevoked(state, h),
   };
 }
 

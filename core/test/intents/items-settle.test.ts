@@ -174,6 +174,22 @@ const honest: Escrow = (s, id, p) => {
 const commitAll = (l: Ledger, s: Settlement, partyOf: ReadonlyMap<string, Party>, escrow: Escrow) =>
   commitEscrows(l.executor, s, partyOf, (id, p) => escrow(s, id, p));
 
+/** Everyone commits honestly and all but the last participant reveal; `revealLast` completes the ring. */
+async function revealAllButLast(
+  l: Ledger,
+  s: Settlement,
+  partyOf: ReadonlyMap<string, Party>,
+  ids: readonly string[],
+) {
+  const reveals = await commitAll(l, s, partyOf, honest);
+  const reveal = async (id: string) => {
+    const r = reveals.get(id)!;
+    await s.reveal(id, r.turn, r.salt);
+  };
+  for (const id of ids.slice(0, -1)) await reveal(id);
+  return { revealLast: () => reveal(ids.at(-1)!) };
+}
+
 const actions = (...a: string[]): Caveat => ({ t: 'actions', actions: [...a].sort() });
 const budget = (max: number): Caveat => ({ t: 'budget', id: '0123456789abcdef', max });
 const clist = (x: Executor, cell: string) => [...x.cell(cell)!.clist.entries()];
@@ -285,11 +301,7 @@ describe('ring settlement of every item kind', () => {
     const x = l.executor;
     const balances = () => [a, b, c].flatMap((p) => [x.cell(p.cell)!.balance, x.cell(p.own)!.balance]);
     const before = balances();
-    const reveals = await commitAll(l, s, partyOf, honest);
-    for (const id of ids.slice(0, 2)) {
-      const r = reveals.get(id)!;
-      await s.reveal(id, r.turn, r.salt);
-    }
+    await revealAllButLast(l, s, partyOf, ids);
     // B's capability lies in the escrow cell meanwhile; A's computrons are locked.
     expect(clist(x, s.escrowCell)).toHaveLength(1);
     expect(x.cell(a.cell)!.balance).toBe(960n);
@@ -303,6 +315,40 @@ describe('ring settlement of every item kind', () => {
     expect(balances()).toEqual(before);
     // Had the coordinator vanished instead, B would kill its escrowed grant alone.
     await l.act(b, [{ type: 'revoke-delegation', channel }]);
+  });
+
+  it('a giver that trips its escrowed grant after its reveal is blamed (E_REVOKED) and everyone is made whole', async () => {
+    const { l, a, b, c, s, partyOf, ids } = await threeRing();
+    const x = l.executor;
+    const balances = () => [a, b, c].flatMap((p) => [x.cell(p.cell)!.balance, x.cell(p.own)!.balance]);
+    const before = balances();
+    const { revealLast } = await revealAllButLast(l, s, partyOf, ids);
+    // B withdraws the capability it escrowed, before C's reveal completes the ring.
+    const escrowedB = (await x.receipts(b.did)).at(-1)!;
+    await l.act(b, [
+      { type: 'revoke-delegation', channel: String((escrowedB.results[0] as { channel: string }).channel) },
+    ]);
+    await revealLast();
+    const state = s.state();
+    expect(state).toMatchObject({
+      phase: 'aborted',
+      blame: { intent: ids[1], agent: b.did, code: 'E_REVOKED', commitment: { intent: ids[1] } },
+    });
+    expect(state.phase === 'aborted' && state.refund).toBeTruthy();
+    expect(balances()).toEqual(before);
+    expect(clist(x, s.escrowCell)).toEqual([]);
+    for (const p of [a, b, c]) expect(clist(x, p.cell)).toEqual([]);
+  });
+
+  it('a settling turn that fails with every escrow still live blames nobody', async () => {
+    const { l, a, s, partyOf, ids } = await threeRing();
+    const { revealLast } = await revealAllButLast(l, s, partyOf, ids);
+    // A's payee cell is frozen meanwhile: the settlement cannot pay it, and no giver is at fault.
+    await l.act(a, [{ type: 'set-permissions', cell: a.cell, lifecycle: 'frozen' }]);
+    await revealLast();
+    const state = s.state();
+    expect(state.phase).toBe('aborted');
+    expect(state.phase === 'aborted' && state.blame).toBeUndefined();
   });
 
   it('taking back an escrow of computrons and a capability after the deadline trips the capability too, in one turn', async () => {

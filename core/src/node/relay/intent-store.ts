@@ -279,6 +279,7 @@ export function journaledLedger(
     ledger: ledger.ledger,
     cell: (id) => ledger.cell(id),
     head: (agent) => ledger.head(agent),
+    revoked: (h) => ledger.revoked(h),
     async submit(turn) {
       const n = next++;
       const earlier = journal[n];

@@ -143,6 +143,7 @@ export function notaryLedger(notary: Notary): SettlementLedger {
     submit: async (turn) => (await notary.submit(turn)).receipt,
     cell: (id) => notary.cell(id),
     head: (agent) => notary.head(agent),
+    revoked: (h) => notary.revoked(h),
   };
 }
 
@@ -153,6 +154,7 @@ export function federationLedger(fed: Pick<Federation, 'submit' | 'notary'>): Se
     submit: async (turn) => (await fed.submit(turn, encodeTurn(turn))).receipt,
     cell: (id) => fed.notary.cell(id),
     head: (agent) => fed.notary.head(agent),
+    revoked: (h) => fed.notary.revoked(h),
   };
 }
 
