@@ -64,7 +64,9 @@ export default defineConfig({
     setupFiles: ['scripts/test-setup.ts'],
     // The federations of child-process relays first, one file at a time: side by side with anything,
     // on CI's 2 cores, their rounds starved (decision 196). Then the rest, two files at a time, which
-    // keeps both cores busy where one file at a time left one mostly idle (decision 202).
+    // keeps both cores busy where one file at a time left one mostly idle (decision 202). The order is
+    // explicit from 1: Vitest puts a one-worker project of group order 0 in a group of its own that
+    // runs last.
     projects: [
       {
         extends: true,
@@ -72,7 +74,7 @@ export default defineConfig({
           name: 'federations',
           include: FEDERATIONS,
           fileParallelism: false,
-          sequence: { groupOrder: 0 },
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -82,7 +84,7 @@ export default defineConfig({
           include: [TESTS],
           exclude: FEDERATIONS,
           maxWorkers: 2,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],
