@@ -2,6 +2,7 @@ export * from './attest.ts';
 export * from './block.ts';
 export * from './blocklace.ts';
 export * from './bridge.ts';
+export * from './catch-up.ts';
 export * from './committee.ts';
 export * from './light.ts';
 export * from './membership.ts';

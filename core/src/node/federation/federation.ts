@@ -40,6 +40,7 @@ import {
   verifyBlockSignatureWith,
 } from '../../federation/block.ts';
 import { createBlocklace, type Node } from '../../federation/blocklace.ts';
+import { blocksToSend, blocksWanted } from '../../federation/catch-up.ts';
 import { type Committee, isMember, isSupermajority } from '../../federation/committee.ts';
 import { signTransition, type Transition } from '../../federation/light.ts';
 import { epochChange } from '../../federation/membership.ts';
@@ -650,11 +651,7 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
     const q = decodeBlocksRequest(request);
     const from_ = q.epoch === undefined || q.epoch === c.epoch ? lace : await closed.lace(q.epoch);
     if (from_ === undefined) return encodeBlocksAnswer([]);
-    const known = (ids: readonly Uint8Array[]) =>
-      ids.map((id) => from_.get(toHex(id))).filter((n): n is Node => n !== undefined);
-    const want = q.want.length === 0 ? from_.tips() : known(q.want);
-    const past = from_.closure(want, known(q.have));
-    return encodeBlocksAnswer(past.slice(0, MAX_BLOCKS_PER_ANSWER).map((n) => encodeBlock(n.block)));
+    return encodeBlocksAnswer(blocksToSend(from_, q, MAX_BLOCKS_PER_ANSWER).map((n) => encodeBlock(n.block)));
   }
 
   /** Other relays whose addresses this relay knows: the genesis's, and added members' (./members.ts). */
@@ -678,18 +675,14 @@ export async function startFederation(o: FederationOptions): Promise<Federation>
       const peers = target !== undefined ? [target] : connectedMembers();
       for (const peer of peers.sort(() => Math.random() - 0.5)) {
         for (let round = 0; round < 64 && !stopped; round++) {
-          const want = lace.missing().slice(0, MAX_IDS_PER_REQUEST);
-          if (target === undefined && want.length === 0) return;
-          const have = lace
-            .tips()
-            .slice(0, MAX_IDS_PER_REQUEST)
-            .map((n) => n.id);
+          const wanted = blocksWanted(lace, MAX_IDS_PER_REQUEST);
+          if (target === undefined && wanted.want.length === 0) return;
           const answer = decodeBlocksAnswer(
             await callRpc(
               node,
               peer,
               FEDERATION_OPS.blocks,
-              encodeBlocksRequest({ want, have, epoch: c.epoch }),
+              encodeBlocksRequest({ ...wanted, epoch: c.epoch }),
             ),
           );
           const blocks: Block[] = [];
