@@ -109,3 +109,16 @@ export function decoding<T>(what: string, decode: () => T): T {
     throw new DreggError('E_DECODE', `Malformed ${what}`, { cause: e });
   }
 }
+
+/**
+ * A value read from outside input, as error text: JSON, with bigints as their digits and bytes as
+ * their length, at most 40 characters. `JSON.stringify` alone throws on a bigint, which would turn a
+ * decoder's typed refusal into a foreign exception.
+ */
+export function quoted(v: unknown): string {
+  const text =
+    JSON.stringify(v, (_key, x: unknown) =>
+      typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x,
+    ) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

@@ -9,7 +9,7 @@
 import { bytesEqual, toHex } from '../encoding/bytes.ts';
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { encodeCbor, isCborMap } from '../encoding/cbor.ts';
-import { DreggError } from '../errors.ts';
+import { DreggError, quoted } from '../errors.ts';
 
 export type Caveat =
   /** The request's service must be one of these (a sorted set of whole names). */
@@ -109,7 +109,7 @@ export function caveatFromCbor(v: CborValue): Caveat {
       exactKeys(m, ['t', 'by', 'epoch']);
       return { t: 'epoch', by: str(m.by, DID_SHAPE, 'epoch owner'), epoch: uint(m.epoch, 'epoch') };
     default:
-      return bad(`unknown type ${JSON.stringify(m.t)}`);
+      return bad(`unknown type ${quoted(m.t)}`);
   }
 }
 

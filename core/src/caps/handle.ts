@@ -10,7 +10,7 @@
  */
 import type { CborMap, CborValue } from '../encoding/cbor.ts';
 import { isCborMap } from '../encoding/cbor.ts';
-import { DreggError } from '../errors.ts';
+import { DreggError, quoted } from '../errors.ts';
 import { type Caveat, caveatFromCbor, caveatToCbor, sameCaveats } from './caveats.ts';
 import { assertNarrows, declaredRights, type Rights, rightsOf } from './rights.ts';
 
@@ -91,7 +91,7 @@ export function handleFromCbor(v: CborValue | undefined): Handle {
     throw new DreggError('E_INVALID', 'A handle is {kind, id, cav}');
   const { kind, id, cav } = v;
   if (!TARGET_KINDS.includes(kind as TargetKind))
-    throw new DreggError('E_INVALID', `Unknown handle target kind ${JSON.stringify(kind)}`);
+    throw new DreggError('E_INVALID', `Unknown handle target kind ${quoted(kind)}`);
   if (typeof id !== 'string' || !TARGET_ID.test(id))
     throw new DreggError('E_INVALID', 'Malformed handle target id');
   if (!Array.isArray(cav) || cav.length > MAX_HANDLE_CAVEATS)

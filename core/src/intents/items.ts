@@ -11,7 +11,7 @@
 import { type Caveat, caveatFromCbor, caveatToCbor, isName } from '../caps/caveats.ts';
 import { type Rights, rightsOf, stepNarrows } from '../caps/rights.ts';
 import { type CborMap, type CborValue, isCborMap } from '../encoding/cbor.ts';
-import { DreggError } from '../errors.ts';
+import { DreggError, quoted } from '../errors.ts';
 import { isAssetId } from '../turns/assets.ts';
 import { isZone } from './zones.ts';
 
@@ -201,7 +201,7 @@ export function itemFromCbor(v: CborValue | undefined): ExchangeItem {
       return { kind: 'name', zone: v.z, name: name(v.nm, 'the name') };
     }
     default:
-      return bad(`unknown kind ${JSON.stringify(v.k)}`);
+      return bad(`unknown kind ${quoted(v.k)}`);
   }
 }
 

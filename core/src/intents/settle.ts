@@ -19,8 +19,9 @@
  *     obligations (and hands back any excess) and delegates every escrowed handle to its receiver,
  *     attenuated by the wanted caveats, dropping the escrow's own copy, and moves each name's entry
  *     cell to its receiver's agent: the executor applies a turn atomically, so the ring settles whole
- *     or not at all. Should that turn fail, the ring aborts as below; a giver that tripped its escrowed
- *     grant's channel since its reveal is blamed for it (`E_REVOKED`).
+ *     or not at all. Should that turn fail, the ring aborts as below; a giver whose escrowed grant was
+ *     revoked since its reveal (its own channel tripped, or one the grant was derived under) is blamed
+ *     for it (`E_REVOKED`): its escrow no longer holds what it promised until the deadline.
  *  4. **Timeout.** At the deadline an unfinished ring is aborted: one turn returns every obligation to
  *     its payer, drops every escrowed handle and gives each entry cell back to its giver. Should the
  *     coordinator vanish, each obligation falls due at the deadline and its payer takes it back alone
@@ -270,8 +271,8 @@ export async function openSettlement(
       // Delegations first, then the escrow's own copies go: it keeps no authority once settled.
       state = { phase: 'settled', receipt: await coordinatorTurn(escrowCell, [...effects, ...dropped]) };
     } catch (err) {
-      // Nothing moved (a turn is atomic). A giver that tripped its grant's channel since its reveal
-      // withdrew what it escrowed, which its own commitment promised to leave until the deadline.
+      // Nothing moved (a turn is atomic). A giver whose grant was revoked since its reveal no longer
+      // escrows what its own commitment promised to leave until the deadline.
       const why = `The settling turn failed: ${err instanceof Error ? err.message : String(err)}`;
       const withdrawn = withdrawnBy();
       await abort(
@@ -288,7 +289,7 @@ export async function openSettlement(
     }
   };
 
-  /** The first participant whose escrowed handle can no longer be used (its channel is tripped). */
+  /** The first participant whose escrowed handle can no longer be used (a channel of it is tripped). */
   const withdrawnBy = (): string | undefined => {
     const held = ledger.cell(escrowCell)?.clist;
     for (const [intent, e] of escrows)

@@ -11,7 +11,7 @@ import { type Caveat, caveatFromCbor, caveatToCbor, DID_SHAPE, isName } from '..
 import { fromHex } from '../encoding/bytes.ts';
 import { type CborMap, type CborValue, encodeCbor, isCborMap } from '../encoding/cbor.ts';
 import { ed25519FromDidKey } from '../encoding/did-key.ts';
-import { DreggError } from '../errors.ts';
+import { DreggError, quoted } from '../errors.ts';
 import { isAssetId } from './assets.ts';
 
 export const EFFECT_GROUPS = {
@@ -343,7 +343,7 @@ export function effectFromValue(v: CborValue, path: string, from: Source_ = 'cbo
   if (!EFFECT_TYPES.includes(type as EffectType)) {
     throw new DreggError(
       'E_INVALID',
-      `${path}.type: unknown effect ${JSON.stringify(type)} (one of ${EFFECT_TYPES.join(', ')})`,
+      `${path}.type: unknown effect ${quoted(type)} (one of ${EFFECT_TYPES.join(', ')})`,
     );
   }
   const r = new Reader(v, path, from);
